@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is for developers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck clean sample
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Solve the sample region and print the plan.
+run: $(STAMP)
+	$(BIN)/placement solve data/sample --date 2026-11-23 --out plan.csv
+
+## Set up and run the tests.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check matcher service tests benchmarks
+	$(BIN)/mypy matcher
+
+## Regenerate the sample region from its seeded generator.
+sample: $(STAMP)
+	$(BIN)/placement generate --participants 200 --seed 1 data/sample
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis plan.csv

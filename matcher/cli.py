@@ -1,0 +1,231 @@
+"""The `placement` command line: check, solve, candidates, suggest and generate, over the core's functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from matcher.compiled import CompiledInstance
+from matcher.io import read_dataset, write_candidates, write_dataset, write_plan
+from matcher.model.cpsat import SolveProgress
+from matcher.plan import Plan
+from matcher.problems import InvalidDataset, Problem
+from matcher.settings import SolverSettings
+from matcher.solve import candidates as find_candidates
+from matcher.solve import prepare
+from matcher.solve import solve as solve_plan
+from matcher.suggest import UnknownParticipant
+from matcher.suggest import suggest as suggest_slots
+
+app = typer.Typer(help="Match participants to work-training slots at social enterprises.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+DataArg = Annotated[Path, typer.Argument(help="A folder of CSV files or one .xlsx workbook (docs/data-format.md).")]
+DateOpt = Annotated[str | None, typer.Option("--date", help="Plan date YYYY-MM-DD (default: today).")]
+EXIT_INVALID = 2
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _plan_date(text: str | None) -> date:
+    if text is None:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--date: '{text}' is not a date in the form YYYY-MM-DD")
+
+
+def _print_problems(problems: list[Problem], label: str) -> None:
+    for problem in problems:
+        (err if label == "error" else out).print(f"{problem}", highlight=False, markup=False)
+
+
+def _load(path: Path, quiet_warnings: bool = False) -> CompiledInstance:
+    """Read, validate and compile, or exit 2 naming every problem."""
+    try:
+        instance, warnings = read_dataset(path)
+        compiled = prepare(instance)
+    except InvalidDataset as invalid:
+        for problem in invalid.problems:
+            err.print(str(problem), highlight=False, markup=False)
+        err.print(f"[red]{len(invalid.problems)} problem(s)[/red] in {path}; nothing was planned.", highlight=False)
+        raise typer.Exit(EXIT_INVALID) from None
+    if warnings and not quiet_warnings:
+        for warning in warnings:
+            err.print(f"warning: {warning}", highlight=False, markup=False)
+    return compiled
+
+
+@app.command()
+def check(data: DataArg) -> None:
+    """Validate a data set and report every problem as file:row:column: message (exit 2 when invalid)."""
+    ci = _load(data)
+    inst = ci.instance
+    out.print(
+        f"{data}: valid — {len(inst.enterprises)} enterprises, {len(inst.sites)} sites, {len(inst.slots)} slots "
+        f"({sum(s.seats for s in inst.slots)} seats), {len(inst.participants)} participants, "
+        f"{len(inst.travel_times)} travel times",
+        highlight=False,
+    )
+
+
+@app.command()
+def solve(
+    data: DataArg,
+    date_: DateOpt = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="Seconds to search.")] = 60.0,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Solver threads.")] = 2,
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write plan.csv.")] = Path("plan.csv"),
+    show_table: Annotated[bool, typer.Option("--table/--no-table", help="Print every placement.")] = True,
+) -> None:
+    """Compute the best plan: most placements first, then the highest fit score; writes plan.csv."""
+    on = _plan_date(date_)
+    ci = _load(data)
+    settings = SolverSettings(time_limit_s=time_limit, workers=workers)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(f"solving (limit {time_limit:g} s)…")
+
+        def report(progress: SolveProgress) -> None:
+            bar.update(task, description=f"best plan: {progress.placed} placed (bound {progress.placed_bound})")
+
+        plan = solve_plan(ci, on, settings=settings, on_progress=report)
+    write_plan(plan, out_path)
+    if show_table:
+        _print_plan_table(plan)
+    _print_summary(ci, plan, out_path)
+
+
+def _print_plan_table(plan: Plan) -> None:
+    table = Table(title="Plan", show_lines=False)
+    for column in ("participant", "slot", "site", "enterprise", "h/week", "travel min", "score", "note"):
+        table.add_column(column, justify="right" if column in ("h/week", "travel min", "score") else "left")
+    for row in plan.rows:
+        if row.placed:
+            note = "pinned" + (f" ({', '.join(row.kept_despite)})" if row.kept_despite else "") if row.pinned else ""
+            table.add_row(
+                row.participant_id, row.slot_id, row.site_id, row.enterprise_id,
+                str(row.hours_per_week), str(row.travel_minutes), str(row.score), note,
+            )  # fmt: skip
+    out.print(table)
+
+
+def _print_summary(ci: CompiledInstance, plan: Plan, out_path: Path) -> None:
+    inst = ci.instance
+    seats: Counter[str] = Counter()
+    used: Counter[str] = Counter()
+    site_enterprise = {t.site_id: t.enterprise_id for t in inst.sites}
+    for slot in inst.slots:
+        seats[site_enterprise[slot.site_id]] += slot.seats
+    for row in plan.rows:
+        if row.enterprise_id:
+            used[row.enterprise_id] += 1
+    table = Table(title="Seats per enterprise")
+    table.add_column("enterprise")
+    table.add_column("used / seats", justify="right")
+    for enterprise in inst.enterprises:
+        table.add_row(enterprise.name, f"{used[enterprise.enterprise_id]} / {seats[enterprise.enterprise_id]}")
+    out.print(table)
+    status = "optimal (proven)" if plan.proven_optimal else "not proven optimal"
+    gap = f"placements gap {plan.placed_gap:.2%} (bound {plan.placed_bound})"
+    if plan.placed == plan.placed_bound:
+        gap += f", fit score gap {plan.score_gap:.2%} (bound {plan.score_bound})"
+    out.print(
+        f"placed {plan.placed} / {plan.total}; fit score {plan.total_score}; {status}; {gap}\n"
+        f"build {plan.build_seconds:.2f} s, solve {plan.solve_seconds:.2f} s; plan written to {out_path}",
+        highlight=False,
+    )
+    for warning in plan.warnings:
+        err.print(f"warning: {warning}", highlight=False, markup=False)
+
+
+@app.command()
+def candidates(
+    data: DataArg,
+    date_: DateOpt = None,
+    out_path: Annotated[Path, typer.Option("--out", help="Where to write candidates.csv.")] = Path("candidates.csv"),
+) -> None:
+    """Write every feasible participant–slot pair with travel minutes and fit score."""
+    on = _plan_date(date_)
+    ci = _load(data)
+    rows = find_candidates(ci, on)
+    write_candidates(rows, out_path)
+    people = len({r.participant_id for r in rows})
+    out.print(
+        f"{len(rows)} feasible pairs for {people} of {len(ci.instance.participants)} participants; "
+        f"written to {out_path}",
+        highlight=False,
+    )
+
+
+@app.command()
+def suggest(
+    data: DataArg,
+    participant_id: Annotated[str, typer.Argument(help="The participant's pseudonymous code.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many suggestions.")] = 5,
+    date_: DateOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The best k slots with room for one person, each score explained, and why preferred slots are out."""
+    on = _plan_date(date_)
+    ci = _load(data, quiet_warnings=as_json)
+    try:
+        result = suggest_slots(ci, participant_id, on, k=k)
+    except UnknownParticipant:
+        _fail(f"no participant '{participant_id}' in {data}")
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(result), ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"Suggestions for {participant_id}")
+    for column in ("#", "slot", "activity", "enterprise", "travel min", "free", "score", "preference", "waiting", "travel", "continuity"):
+        table.add_column(column)
+    for n, s in enumerate(result.suggestions, 1):
+        parts = s.score_parts
+        table.add_row(
+            str(n), s.slot_id, s.activity, s.enterprise_id, str(s.travel_minutes), str(s.free_seats), str(s.score),
+            str(parts["preference"]), str(parts["waiting"]), str(parts["travel"]), str(parts["continuity"]),
+        )  # fmt: skip
+    out.print(table)
+    if not result.suggestions:
+        out.print("no feasible slot with a free seat", highlight=False)
+    if result.excluded:
+        out.print("Preferred slots that are out:")
+        for ex in result.excluded:
+            reasons = "; ".join(r.message for r in ex.reasons)
+            out.print(f"  {ex.slot_id} ({ex.activity}, preference {ex.preference_rank}): {reasons}", highlight=False)
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the data set into.")],
+    participants: Annotated[int, typer.Option(min=0, max=1_000_000, help="Number of participants.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data set.")] = 1,
+) -> None:
+    """Write the sample region (real enterprises from the seeds, fictional participants) as CSV files."""
+    from matcher.generate import sample_region
+
+    instance = sample_region(participants=participants, seed=seed)
+    write_dataset(instance, out_dir)
+    out.print(
+        f"wrote {len(instance.participants)} participants, {len(instance.slots)} slots at {len(instance.sites)} sites "
+        f"to {out_dir}",
+        highlight=False,
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,160 @@
+"""Feasible participant–slot pairs (the nine rules of docs/data-format.md), computed on arrays.
+
+Travel prunes first: a KD-tree over sites finds, per person, the sites within the distance their time allows;
+journey-planner overrides are added or substituted; then each site's slots are checked on the other rules at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from matcher.compiled import NO_AGE, BoolArray, CompiledInstance, IntArray
+from matcher.scoring import ScoreParts, score_parts
+from matcher.settings import ScoreWeights
+from matcher.travel import chord_for_km, estimated_minutes, great_circle_km, reach_km
+
+# The rules, in the order of the spec; their names label explanations everywhere.
+RULES: tuple[str, ...] = (
+    "hours_fit",
+    "days_overlap",
+    "needs_covered",
+    "travel_ok",
+    "programme_ok",
+    "age_ok",
+    "gender_ok",
+    "not_avoided",
+    "date_ok",
+)
+DENSE_SCAN_MAX_PARTICIPANTS = 64  # below this, scanning all sites beats a KD-tree query
+
+
+@dataclass(frozen=True)
+class CandidatePairs:
+    """Pairs as parallel arrays, sorted by participant then slot."""
+
+    participant: IntArray
+    slot: IntArray
+    minutes: IntArray
+    parts: ScoreParts
+
+    @property
+    def score(self) -> IntArray:
+        return self.parts.total
+
+    def __len__(self) -> int:
+        return len(self.participant)
+
+    def take(self, index: IntArray | BoolArray) -> CandidatePairs:
+        idx = np.flatnonzero(index) if index.dtype == np.bool_ else index
+        return CandidatePairs(self.participant[idx], self.slot[idx], self.minutes[idx], self.parts.take(idx))
+
+
+def travel_minutes(ci: CompiledInstance, participant: IntArray, site: IntArray) -> IntArray:
+    """Minutes for given (participant, site) pairs: the journey planner's where it has a row, else the estimate."""
+    km = great_circle_km(ci.p_lat[participant], ci.p_lon[participant], ci.t_lat[site], ci.t_lon[site])
+    minutes = estimated_minutes(km, ci.p_speed[participant], ci.p_overhead[participant])
+    if len(ci.override_keys):
+        keys = participant * max(ci.n_sites, 1) + site
+        where = np.minimum(np.searchsorted(ci.override_keys, keys), len(ci.override_keys) - 1)
+        hit = ci.override_keys[where] == keys
+        minutes = np.where(hit, ci.override_minutes[where], minutes)
+    return minutes
+
+
+def reachable_sites(ci: CompiledInstance, participants: IntArray | None = None) -> tuple[IntArray, IntArray, IntArray]:
+    """(participant, site, minutes) for every pair whose travel time is within the person's limit."""
+    people = np.arange(ci.n_participants) if participants is None else np.asarray(participants, dtype=np.int64)
+    if ci.n_sites == 0 or len(people) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    reach = reach_km(ci.p_max_travel[people].astype(np.float64), ci.p_speed[people], ci.p_overhead[people])
+    if len(people) <= DENSE_SCAN_MAX_PARTICIPANTS:
+        p = np.repeat(people, ci.n_sites)
+        t = np.tile(np.arange(ci.n_sites, dtype=np.int64), len(people))
+    else:
+        hits = ci.site_tree.query_ball_point(ci.p_xyz[people], chord_for_km(reach), return_sorted=False)
+        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        p = np.repeat(people, counts)
+        t = np.fromiter((s for h in hits for s in h), dtype=np.int64, count=int(counts.sum()))
+    if len(ci.override_keys):
+        # A journey-planner row can put a far site within reach: add those pairs before the time filter.
+        n_sites = max(ci.n_sites, 1)
+        op, ot = ci.override_keys // n_sites, ci.override_keys % n_sites
+        chosen = np.isin(op, people)
+        keys = np.union1d(p * n_sites + t, op[chosen] * n_sites + ot[chosen])
+        p, t = keys // n_sites, keys % n_sites
+    minutes = travel_minutes(ci, p, t)
+    within = minutes <= ci.p_max_travel[p]
+    return p[within], t[within], minutes[within]
+
+
+def expand_to_slots(ci: CompiledInstance, p: IntArray, t: IntArray, minutes: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Every slot of each (participant, site) pair, keeping the pair's minutes."""
+    start, stop = ci.t_slot_start[t], ci.t_slot_start[t + 1]
+    counts = stop - start
+    total = int(counts.sum())
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    slot = ci.slot_order[np.repeat(start, counts) + offsets]
+    return np.repeat(p, counts), slot, np.repeat(minutes, counts)
+
+
+def _covers(need: np.ndarray, cover: np.ndarray) -> BoolArray:
+    return np.asarray(((need & ~cover) == 0).all(axis=1))
+
+
+def rule_checks(ci: CompiledInstance, p: IntArray, s: IntArray, minutes: IntArray, on: date) -> dict[str, BoolArray]:
+    """Each rule's verdict for each pair (True = the rule holds)."""
+    site = ci.s_site[s]
+    hours = ci.p_hours[p]
+    age = ci.p_age[p]
+    programme = ci.p_programme[p]
+    prog_word = ci.s_programmes[s, programme // 64]
+    prog_bit = (prog_word >> (programme % 64).astype(np.uint64)) & np.uint64(1)
+    n_enterprises = max(len(ci.enterprise_index), 1)
+    avoided = (
+        np.isin(p * n_enterprises + ci.t_enterprise[site], ci.avoid_keys)
+        if len(ci.avoid_keys)
+        else np.zeros(len(p), dtype=np.bool_)
+    )
+    min_age, max_age = ci.s_min_age[s], ci.s_max_age[s]
+    return {
+        "hours_fit": (ci.s_min_hours[s] <= hours) & (hours <= ci.s_max_hours[s]),
+        "days_overlap": (ci.p_days[p] & ci.s_days[s]) != 0,
+        "needs_covered": _covers(ci.p_needs[p], ci.t_accessibility[site] | ci.s_supports[s]),
+        "travel_ok": minutes <= ci.p_max_travel[p],
+        "programme_ok": ci.s_any_programme[s] | (prog_bit == 1),
+        "age_ok": ((min_age == NO_AGE) | ((age != NO_AGE) & (age >= min_age)))
+        & ((max_age == NO_AGE) | ((age != NO_AGE) & (age <= max_age))),
+        "gender_ok": ~ci.s_women_only[s] | ci.p_female[p],
+        "not_avoided": ~avoided,
+        "date_ok": ci.slot_available(on)[s],
+    }
+
+
+def feasible_pairs(
+    ci: CompiledInstance,
+    on: date,
+    weights: ScoreWeights | None = None,
+    participants: IntArray | None = None,
+) -> CandidatePairs:
+    """Every pair that satisfies rules 1–9 on date `on`, with travel minutes and score parts."""
+    weights = weights or ScoreWeights()
+    p, t, minutes = reachable_sites(ci, participants)
+    p, s, minutes = expand_to_slots(ci, p, t, minutes)
+    checks = rule_checks(ci, p, s, minutes, on)
+    ok = np.logical_and.reduce([checks[name] for name in RULES]) if len(p) else np.zeros(0, dtype=np.bool_)
+    p, s, minutes = p[ok], s[ok], minutes[ok]
+    order = np.lexsort((s, p))
+    p, s, minutes = p[order], s[order], minutes[order]
+    return CandidatePairs(p, s, minutes, score_parts(ci, p, s, minutes, on, weights))
+
+
+def pairs_for(
+    ci: CompiledInstance, p: IntArray, s: IntArray, on: date, weights: ScoreWeights | None = None
+) -> CandidatePairs:
+    """Given pairs (feasible or not, e.g. pinned ones) with their minutes and scores."""
+    minutes = travel_minutes(ci, p, ci.s_site[s])
+    return CandidatePairs(p, s, minutes, score_parts(ci, p, s, minutes, on, weights or ScoreWeights()))

@@ -1,0 +1,97 @@
+"""Converters from one cell's text to a typed value, following the reading rules of docs/data-format.md.
+
+Each converter raises `ValueError` with a message a coordinator can act on; the reader adds file, row and column.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from matcher.domain import GENDERS, TRAVEL_MODES, WEEKDAYS
+
+TRUE_WORDS = frozenset({"true", "yes", "ja", "1"})
+FALSE_WORDS = frozenset({"false", "no", "nej", "0", ""})
+
+Converter = Callable[[str, bool], Any]
+
+
+def to_str(text: str, decimal_comma: bool) -> str:
+    return text
+
+
+def to_float(text: str, decimal_comma: bool) -> float:
+    candidate = text.replace(",", ".", 1) if decimal_comma and text.count(",") == 1 and "." not in text else text
+    try:
+        value = float(candidate)
+    except ValueError:
+        hint = " (a comma decimal is allowed only in a file separated by ';')" if "," in text else ""
+        raise ValueError(f"'{text}' is not a number{hint}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"'{text}' is not a finite number")
+    return value
+
+
+def to_int(text: str, decimal_comma: bool) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = to_float(text, decimal_comma)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a whole number") from None
+    if not value.is_integer():
+        raise ValueError(f"'{text}' is not a whole number")
+    return int(value)
+
+
+def to_bool(text: str, decimal_comma: bool) -> bool:
+    word = text.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"'{text}' is not a yes/no value (use true/false, yes/no, ja/nej or 1/0)")
+
+
+def to_date(text: str, decimal_comma: bool) -> date:
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+
+
+def to_list(text: str, decimal_comma: bool) -> tuple[str, ...]:
+    """Items separated by `|`, spaces around items ignored, empty items dropped; order kept (preferences rank)."""
+    return tuple(item.strip() for item in text.split("|") if item.strip())
+
+
+def to_set(text: str, decimal_comma: bool) -> frozenset[str]:
+    return frozenset(to_list(text, decimal_comma))
+
+
+def to_days(text: str, decimal_comma: bool) -> frozenset[str]:
+    days = [item.lower() for item in to_list(text, decimal_comma)]
+    unknown = [d for d in days if d not in WEEKDAYS]
+    if unknown:
+        raise ValueError(f"unknown weekday {', '.join(repr(d) for d in unknown)} (use {'|'.join(WEEKDAYS)})")
+    return frozenset(days)
+
+
+def one_of(choices: tuple[str, ...]) -> Converter:
+    def convert(text: str, decimal_comma: bool) -> str:
+        word = text.lower()
+        if word not in choices:
+            raise ValueError(f"'{text}' is not one of {', '.join(choices)}")
+        return word
+
+    return convert
+
+
+to_gender = one_of(GENDERS)
+to_travel_mode = one_of(TRAVEL_MODES)

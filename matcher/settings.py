@@ -1,0 +1,44 @@
+"""Settings passed into the core: the fit score's weights and the solver's limits. The core never reads the environment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TRAVEL_SPEED_KMH: dict[str, float] = {"transit": 22.0, "car": 40.0, "bike": 14.0, "walk": 4.5}
+TRAVEL_OVERHEAD_MIN: dict[str, float] = {"transit": 10.0, "car": 5.0, "bike": 0.0, "walk": 0.0}
+DETOUR_FACTOR = 1.3
+EARTH_RADIUS_KM = 6371.0
+
+
+class ScoreWeights(BaseModel):
+    """How the integer fit score of a pair is made; every part is a whole number of points.
+
+    - preference: `preference_top` for the most wanted activity, `preference_step` less for each later rank
+      (never below zero); nothing for an activity the person did not list.
+    - waiting: one point per `waiting_days_per_point` days waited by the plan date, at most `waiting_max`.
+    - travel: `travel_max` scaled down linearly from zero minutes to the person's own `max_travel_minutes`.
+    - continuity: `continuity` for keeping a person in the slot they hold now.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preference_top: int = Field(40, ge=0, le=10_000)
+    preference_step: int = Field(10, ge=0, le=10_000)
+    waiting_days_per_point: int = Field(30, ge=1, le=3650)
+    waiting_max: int = Field(24, ge=0, le=10_000)
+    travel_max: int = Field(20, ge=0, le=10_000)
+    continuity: int = Field(50, ge=0, le=10_000)
+
+
+class SolverSettings(BaseModel):
+    """Limits of one solve. Same input and settings give the same plan."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_limit_s: float = Field(60.0, gt=0, le=86_400)
+    workers: int = Field(2, ge=1, le=64)
+    seed: int = Field(0, ge=0)
+    strategy: Literal["cpsat"] = "cpsat"
+    relative_gap: float = Field(0.0, ge=0.0, le=1.0, description="stop when proven this close to the bound")
