@@ -1,0 +1,64 @@
+"""The FastAPI application: routers under /api/v1, problem-details errors, and the solve queue."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import health
+from service.catalogue.router import router as catalogue_router
+from service.db.engine import make_engine, make_session_factory
+from service.errors import install_error_handlers
+from service.logging import configure_logging
+from service.participants.router import router as participants_router
+from service.placements.router import router as placements_router
+from service.settings import ServiceSettings, get_settings
+from service.suggestions.router import router as suggestions_router
+
+API = "/api/v1"
+log = logging.getLogger("service")
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the app; the database schema must already be at head (`placement serve` migrates first)."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from service.plans.runner import make_runner
+
+        app.state.plan_runner = make_runner(settings, app.state.session_factory)
+        app.state.plan_runner.recover()
+        yield
+        app.state.plan_runner.shutdown()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Placement service",
+        version="0.1.0",
+        description="Matching participants to work-training places at social enterprises (ASF).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_error_handlers(app)
+    app.include_router(health.router, prefix=API)
+    for router in (catalogue_router, participants_router, placements_router, suggestions_router, *_optional_routers()):
+        app.include_router(router, prefix=API)
+    return app
+
+
+def _optional_routers() -> list:  # type: ignore[type-arg]
+    """Feature routers, each in its own folder."""
+    from service.audit.router import router as audit_router
+    from service.imports.router import router as imports_router
+    from service.plans.router import router as plans_router
+    from service.reports.router import router as reports_router
+
+    return [plans_router, imports_router, reports_router, audit_router]

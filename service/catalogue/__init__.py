@@ -1,0 +1,1 @@
+"""Enterprises, sites and slots: the places, kept by coordinators and by each enterprise's manager."""

@@ -1,0 +1,63 @@
+"""All SQL about enterprises, sites and slots."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from service.access import enterprise_filter
+from service.db import models as db
+
+
+def enterprises_query(user: db.User) -> Select[tuple[db.Enterprise]]:
+    return select(db.Enterprise).where(enterprise_filter(user)).order_by(db.Enterprise.id)
+
+
+def sites_query(user: db.User, enterprise_id: str | None = None) -> Select[tuple[db.Site]]:
+    query = select(db.Site).join(db.Enterprise).where(enterprise_filter(user)).order_by(db.Site.id)
+    if enterprise_id:
+        query = query.where(db.Site.enterprise_id == enterprise_id)
+    return query
+
+
+def slots_query(user: db.User, site_id: str | None = None) -> Select[tuple[db.Slot]]:
+    query = select(db.Slot).join(db.Site).join(db.Enterprise).where(enterprise_filter(user)).order_by(db.Slot.id)
+    if site_id:
+        query = query.where(db.Slot.site_id == site_id)
+    return query
+
+
+def taken_seats(session: Session, slot_ids: list[str]) -> dict[str, int]:
+    if not slot_ids:
+        return {}
+    rows = session.execute(
+        select(db.Placement.slot_id, func.count())
+        .where(db.Placement.slot_id.in_(slot_ids), db.Placement.end_date.is_(None))
+        .group_by(db.Placement.slot_id)
+    )
+    return {slot_id: int(count) for slot_id, count in rows}
+
+
+def active_placement_ids(session: Session, slot_id: str) -> list[int]:
+    return list(
+        session.scalars(
+            select(db.Placement.id).where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None))
+        )
+    )
+
+
+def lock_slot(session: Session, slot_id: str) -> db.Slot | None:
+    """Re-read the slot with a row lock (PostgreSQL; SQLite already holds the write lock), fresh from the database."""
+    return session.scalar(
+        select(db.Slot).where(db.Slot.id == slot_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def lock_site(session: Session, site_id: str) -> db.Site | None:
+    return session.scalar(
+        select(db.Site).where(db.Site.id == site_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
+def has_dependents(session: Session, model: type[db.Base], column: object, value: str) -> bool:
+    return session.scalar(select(func.count()).select_from(model).where(column == value)) > 0  # type: ignore[arg-type, operator]

@@ -1,0 +1,160 @@
+"""Request and response bodies for enterprises, sites and slots; they mirror docs/data-format.md."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Id = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EnterpriseCreate(Strict):
+    id: str = Id
+    name: str = Field(min_length=1, max_length=200)
+    municipality: str = Field(min_length=1, max_length=100)
+
+
+class EnterpriseUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    municipality: str | None = Field(None, min_length=1, max_length=100)
+
+
+class EnterprisePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    municipality: str
+
+
+class SiteFields(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    municipality: str = Field(min_length=1, max_length=100)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accessibility: list[str] = Field(default_factory=list, max_length=50)
+    supervisor_hours: float | None = Field(None, ge=0, le=10_000, description="per week; null = no limit")
+
+
+class SiteCreate(SiteFields):
+    id: str = Id
+    enterprise_id: str = Id
+
+
+class SiteUpdate(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    municipality: str | None = Field(None, min_length=1, max_length=100)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    accessibility: list[str] | None = Field(None, max_length=50)
+    supervisor_hours: float | None = Field(None, ge=0, le=10_000)
+
+
+class SitePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    enterprise_id: str
+    name: str
+    municipality: str
+    lat: float
+    lon: float
+    accessibility: list[str]
+    supervisor_hours: float | None
+
+
+class SlotFields(Strict):
+    activity: str = Field(min_length=1, max_length=100)
+    seats: int = Field(ge=0, le=10_000)
+    min_hours: int = Field(ge=0, le=40)
+    max_hours: int = Field(ge=0, le=40)
+    days: list[Weekday] = Field(min_length=1)
+    supports: list[str] = Field(default_factory=list, max_length=50)
+    programmes: list[str] = Field(default_factory=list, max_length=50)
+    min_age: int | None = Field(None, ge=0, le=150)
+    max_age: int | None = Field(None, ge=0, le=150)
+    women_only: bool = False
+    supervision_ratio: float = Field(0.25, ge=0, le=100)
+    available_from: date | None = None
+    available_to: date | None = None
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        check_slot_ranges(self.min_hours, self.max_hours, self.min_age, self.max_age, self.available_from, self.available_to)
+        return self
+
+
+def check_slot_ranges(
+    min_hours: int | None,
+    max_hours: int | None,
+    min_age: int | None,
+    max_age: int | None,
+    available_from: date | None,
+    available_to: date | None,
+) -> None:
+    for low, high, name in (
+        (min_hours, max_hours, "max_hours"),
+        (min_age, max_age, "max_age"),
+        (available_from, available_to, "available_to"),
+    ):
+        if low is not None and high is not None and low > high:  # type: ignore[operator]
+            raise ValueError(f"{name} ({high}) is before its lower bound ({low})")
+
+
+class SlotCreate(SlotFields):
+    id: str = Id
+    site_id: str = Id
+
+
+class SlotUpdate(Strict):
+    """A capacity change: only the fields sent are changed."""
+
+    activity: str | None = Field(None, min_length=1, max_length=100)
+    seats: int | None = Field(None, ge=0, le=10_000)
+    min_hours: int | None = Field(None, ge=0, le=40)
+    max_hours: int | None = Field(None, ge=0, le=40)
+    days: list[Weekday] | None = Field(None, min_length=1)
+    supports: list[str] | None = Field(None, max_length=50)
+    programmes: list[str] | None = Field(None, max_length=50)
+    min_age: int | None = Field(None, ge=0, le=150)
+    max_age: int | None = Field(None, ge=0, le=150)
+    women_only: bool | None = None
+    supervision_ratio: float | None = Field(None, ge=0, le=100)
+    available_from: date | None = None
+    available_to: date | None = None
+
+
+class SlotPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    site_id: str
+    activity: str
+    seats: int
+    taken: int = Field(description="seats held by active placements (who holds them is not shown here)")
+    min_hours: int
+    max_hours: int
+    days: list[str]
+    supports: list[str]
+    programmes: list[str]
+    min_age: int | None
+    max_age: int | None
+    women_only: bool
+    supervision_ratio: float
+    available_from: date | None
+    available_to: date | None
+    version: int
+
+
+class CapacityChangePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    slot_id: str
+    user_id: int | None
+    changed_at: object
+    field: str
+    old_value: object
+    new_value: object

@@ -1,0 +1,139 @@
+"""The full `placement` command: the core's commands plus `serve`, `user` and `db` for the service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from matcher.cli import app
+from service.settings import get_settings
+
+out = Console()
+err = Console(stderr=True)
+user_app = typer.Typer(help="Service users and their bearer tokens.", no_args_is_help=True)
+db_app = typer.Typer(help="The service database.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(db_app, name="db")
+
+
+def _factory():  # type: ignore[no-untyped-def]
+    from service.bootstrap import ensure_association, prepare_database
+    from service.db.engine import make_engine, make_session_factory, transaction
+
+    settings = get_settings()
+    prepare_database(settings)
+    factory = make_session_factory(make_engine(settings.database_url))
+    with transaction(factory) as session:
+        ensure_association(session, settings)
+    return factory
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database (DATABASE_URL) to the newest schema."""
+    from service.db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    out.print("database is at the newest schema")
+
+
+@user_app.command("add")
+def user_add(
+    role: Annotated[str, typer.Option(help="coach, coordinator or enterprise_manager")],
+    name: Annotated[str, typer.Option(help="A staff login name (never a participant's).")] = "user",
+    enterprise: Annotated[str | None, typer.Option(help="The enterprise an enterprise_manager manages.")] = None,
+) -> None:
+    """Create a user and print its token (shown only this once)."""
+    from service.auth.users import add_user
+    from service.db.engine import transaction
+    from service.db.models import Role
+    from service.errors import ServiceError
+
+    try:
+        parsed = Role(role)
+    except ValueError:
+        err.print(f"error: --role must be one of {', '.join(r.value for r in Role)}", highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        with transaction(_factory()) as session:
+            user, token = add_user(session, name, parsed, get_settings().association_id, enterprise)
+            user_id = user.id
+    except ServiceError as exc:
+        err.print(f"error: {exc.detail}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"user {user_id} ({parsed.value}) created; token (shown once):", highlight=False)
+    print(token)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users (never their tokens)."""
+    from service.auth.users import list_users
+    from service.db.engine import transaction
+
+    table = Table()
+    for column in ("id", "name", "role", "enterprise", "created", "revoked"):
+        table.add_column(column)
+    with transaction(_factory()) as session:
+        for u in list_users(session):
+            table.add_row(
+                str(u.id), u.name, u.role.value, u.enterprise_id or "", u.created_at.strftime("%Y-%m-%d %H:%M"),
+                u.revoked_at.strftime("%Y-%m-%d %H:%M") if u.revoked_at else "",
+            )  # fmt: skip
+    out.print(table)
+
+
+@user_app.command("revoke")
+def user_revoke(user_id: Annotated[int, typer.Argument(help="The user's id from `placement user list`.")]) -> None:
+    """Revoke a user's token at once."""
+    from service.auth.users import revoke_user
+    from service.db.engine import transaction
+    from service.errors import ServiceError
+
+    try:
+        with transaction(_factory()) as session:
+            revoke_user(session, user_id)
+    except ServiceError as exc:
+        err.print(f"error: {exc.detail}", highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"user {user_id} revoked")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Migrate, load the sample region on first start, print demo tokens, and serve the API."""
+    import uvicorn
+
+    from service.app import create_app
+    from service.bootstrap import create_demo_users, load_sample_if_empty, read_demo_tokens
+
+    settings = get_settings()
+    factory = _factory()
+    if load_sample_if_empty(factory, settings):
+        out.print(f"loaded the sample region from {settings.sample_data}", highlight=False)
+    create_demo_users(factory, settings)
+    tokens = read_demo_tokens(settings.demo_tokens_file)
+    if tokens:
+        table = Table(title=f"Demo users (tokens kept in {settings.demo_tokens_file})")
+        for column in ("user", "role", "token"):
+            table.add_column(column)
+        for name, role, token in tokens:
+            table.add_row(name, role, token)
+        out.print(table)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    out.print(
+        f"API on http://{bind_host}:{bind_port}/api/v1 — docs at http://{bind_host}:{bind_port}/docs "
+        f"(send 'Authorization: Bearer <token>')",
+        highlight=False,
+    )
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=settings.log_level.lower())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,109 @@
+"""Build the core's plain `Instance` from the database; the only place that knows both shapes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import matcher
+from service.db import models as db
+
+
+def active_placements(session: Session, association_id: str) -> dict[str, db.Placement]:
+    """participant_id -> the active placement, for one association."""
+    query = (
+        select(db.Placement)
+        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
+        .where(db.Placement.end_date.is_(None), db.Participant.association_id == association_id)
+    )
+    return {p.participant_id: p for p in session.scalars(query)}
+
+
+def to_core_participant(row: db.Participant, current_slot_id: str | None) -> matcher.Participant:
+    return matcher.Participant(
+        participant_id=row.id,
+        programme=row.programme,
+        municipality=row.municipality,
+        lat=row.lat,
+        lon=row.lon,
+        hours_per_week=row.hours_per_week,
+        days_available=frozenset(row.days_available),
+        max_travel_minutes=row.max_travel_minutes,
+        age=row.age,
+        gender=row.gender,
+        travel_mode=row.travel_mode,
+        needs=frozenset(row.needs),
+        preferences=tuple(row.preferences),
+        avoid_enterprises=frozenset(row.avoid_enterprises),
+        waiting_since=row.waiting_since,
+        current_slot_id=current_slot_id,
+        # Pinned means "keep the seat held now"; without an active placement there is nothing to keep.
+        pinned=bool(row.pinned and current_slot_id),
+    )
+
+
+def to_core_slot(row: db.Slot) -> matcher.Slot:
+    return matcher.Slot(
+        slot_id=row.id,
+        site_id=row.site_id,
+        activity=row.activity,
+        seats=row.seats,
+        min_hours=row.min_hours,
+        max_hours=row.max_hours,
+        days=frozenset(row.days),
+        supports=frozenset(row.supports),
+        programmes=frozenset(row.programmes),
+        min_age=row.min_age,
+        max_age=row.max_age,
+        women_only=row.women_only,
+        supervision_ratio=row.supervision_ratio,
+        available_from=row.available_from,
+        available_to=row.available_to,
+    )
+
+
+def to_core_site(row: db.Site) -> matcher.Site:
+    return matcher.Site(
+        site_id=row.id,
+        enterprise_id=row.enterprise_id,
+        name=row.name,
+        municipality=row.municipality,
+        lat=row.lat,
+        lon=row.lon,
+        accessibility=frozenset(row.accessibility),
+        supervisor_hours=row.supervisor_hours,
+    )
+
+
+def load_instance(session: Session, association_id: str) -> matcher.Instance:
+    """The association's whole data set as the core sees it; current_slot_id comes from active placements."""
+    enterprises = list(
+        session.scalars(select(db.Enterprise).where(db.Enterprise.association_id == association_id).order_by(db.Enterprise.id))
+    )
+    enterprise_ids = [e.id for e in enterprises]
+    sites = list(session.scalars(select(db.Site).where(db.Site.enterprise_id.in_(enterprise_ids)).order_by(db.Site.id)))
+    site_ids = [s.id for s in sites]
+    slots = list(session.scalars(select(db.Slot).where(db.Slot.site_id.in_(site_ids)).order_by(db.Slot.id)))
+    people = list(
+        session.scalars(
+            select(db.Participant).where(db.Participant.association_id == association_id).order_by(db.Participant.id)
+        )
+    )
+    active = active_placements(session, association_id)
+    travel = list(
+        session.scalars(
+            select(db.TravelTime)
+            .join(db.Participant, db.Participant.id == db.TravelTime.participant_id)
+            .where(db.Participant.association_id == association_id)
+            .order_by(db.TravelTime.participant_id, db.TravelTime.site_id)
+        )
+    )
+    return matcher.Instance(
+        enterprises=tuple(matcher.Enterprise(e.id, e.name, e.municipality) for e in enterprises),
+        sites=tuple(to_core_site(s) for s in sites),
+        slots=tuple(to_core_slot(s) for s in slots),
+        participants=tuple(
+            to_core_participant(p, active[p.id].slot_id if p.id in active else None) for p in people
+        ),
+        travel_times=tuple(matcher.TravelTime(t.participant_id, t.site_id, t.minutes) for t in travel),
+    )

@@ -1,0 +1,1 @@
+"""Persistence: the engine, sessions, the ORM schema and its Alembic migrations."""

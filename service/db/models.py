@@ -1,0 +1,222 @@
+"""The database schema. Participants are pseudonymous codes: no names or identity numbers are stored."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Role(str, enum.Enum):
+    coach = "coach"
+    coordinator = "coordinator"
+    enterprise_manager = "enterprise_manager"
+
+
+class PlanStatus(str, enum.Enum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class EndReason(str, enum.Enum):
+    work = "work"
+    studies = "studies"
+    other_programme = "other_programme"
+    moved = "moved"
+    dropped_out = "dropped_out"
+    transferred = "transferred"  # moved to another slot by an applied plan; not an outcome
+
+
+class Association(Base):
+    __tablename__ = "associations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))  # a staff login name, never a participant's
+    role: Mapped[Role] = mapped_column(Enum(Role, name="role", native_enum=False, length=32))
+    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"))
+    enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    municipality: Mapped[str] = mapped_column(String(100))
+    sites: Mapped[list[Site]] = relationship(back_populates="enterprise")
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    municipality: Mapped[str] = mapped_column(String(100))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accessibility: Mapped[list[str]] = mapped_column(JSON, default=list)
+    supervisor_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    enterprise: Mapped[Enterprise] = relationship(back_populates="sites")
+    slots: Mapped[list[Slot]] = relationship(back_populates="site")
+
+
+class Slot(Base):
+    __tablename__ = "slots"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    activity: Mapped[str] = mapped_column(String(100))
+    seats: Mapped[int] = mapped_column(Integer)
+    min_hours: Mapped[int] = mapped_column(Integer)
+    max_hours: Mapped[int] = mapped_column(Integer)
+    days: Mapped[list[str]] = mapped_column(JSON, default=list)
+    supports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    programmes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    min_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    women_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    supervision_ratio: Mapped[float] = mapped_column(Float, default=0.25)
+    available_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    available_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; bumped by every change
+    site: Mapped[Site] = relationship(back_populates="slots")
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # pseudonymous code
+    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"), index=True)
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    programme: Mapped[str] = mapped_column(String(64))
+    municipality: Mapped[str] = mapped_column(String(100))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    gender: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    hours_per_week: Mapped[int] = mapped_column(Integer)
+    days_available: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_travel_minutes: Mapped[int] = mapped_column(Integer)
+    travel_mode: Mapped[str] = mapped_column(String(16), default="transit")
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    preferences: Mapped[list[str]] = mapped_column(JSON, default=list)
+    avoid_enterprises: Mapped[list[str]] = mapped_column(JSON, default=list)
+    waiting_since: Mapped[date | None] = mapped_column(Date, nullable=True)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TravelTime(Base):
+    __tablename__ = "travel_times"
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+
+
+class Placement(Base):
+    """A seat taken; the active one (no end date) is the participant's `current_slot_id`. Ended ones stay."""
+
+    __tablename__ = "placements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    slot_id: Mapped[str] = mapped_column(ForeignKey("slots.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_reason: Mapped[EndReason | None] = mapped_column(
+        Enum(EndReason, name="end_reason", native_enum=False, length=32), nullable=True
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
+    __table_args__ = (
+        # At most one active placement per person, enforced by the database itself.
+        Index(
+            "uq_placements_active_participant",
+            "participant_id",
+            unique=True,
+            sqlite_where=text("end_date IS NULL"),
+            postgresql_where=text("end_date IS NULL"),
+        ),
+    )
+
+
+class CapacityChange(Base):
+    """Who changed which capacity field of a slot, when, from what to what."""
+
+    __tablename__ = "capacity_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[str] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"), index=True)
+    status: Mapped[PlanStatus] = mapped_column(Enum(PlanStatus, name="plan_status", native_enum=False, length=16))
+    plan_date: Mapped[date] = mapped_column(Date)
+    time_limit_s: Mapped[float] = mapped_column(Float)
+    weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    action: Mapped[str] = mapped_column(String(16))  # read, create, update, delete
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64), index=True)
+    endpoint: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,71 @@
+"""Dependencies every router uses, defined once: the request's session (one commit) and the current user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from service.auth.users import user_for_token
+from service.db.models import Role, User
+from service.errors import Forbidden, Unauthorized
+
+bearer = HTTPBearer(auto_error=False, description="A token from `placement user add`.")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The unit of work of one request: committed once when the handler returns, rolled back on any error."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# scope="function": commit before the response is sent, so a failed commit is never reported as success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def current_user(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> User:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("send 'Authorization: Bearer <token>'; tokens come from `placement user add`")
+    user = user_for_token(session, credentials.credentials)
+    if user is None:
+        raise Unauthorized("the token is unknown or revoked")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+class RoleGate:
+    def __init__(self, allowed: tuple[Role, ...]) -> None:
+        self.allowed = allowed
+
+    def __call__(self, user: CurrentUser) -> User:
+        if user.role not in self.allowed:
+            raise Forbidden(f"a {user.role.value} may not use this endpoint")
+        return user
+
+
+def roles(*allowed: Role) -> dict[str, Any]:
+    """Route keyword arguments: who may call it, enforced and published in OpenAPI as `x-roles`.
+
+    Every route under /api/v1 but /health uses this; a test fails for any route that does not.
+    """
+    return {
+        "dependencies": [Depends(RoleGate(allowed))],
+        "openapi_extra": {"x-roles": sorted(r.value for r in allowed)},
+    }
+
+
+ALL_ROLES = (Role.coach, Role.coordinator, Role.enterprise_manager)

@@ -1,0 +1,80 @@
+"""Writing a core `Instance` into the database (first start, and imports)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+import matcher
+from service.db import models as db
+
+
+def insert_dataset(session: Session, instance: matcher.Instance, association_id: str, start: date | None = None) -> None:
+    """Add every record of a data set to an empty association; current_slot_id becomes an active placement."""
+    for e in instance.enterprises:
+        session.add(db.Enterprise(id=e.enterprise_id, association_id=association_id, name=e.name, municipality=e.municipality))
+    session.flush()
+    for t in instance.sites:
+        session.add(
+            db.Site(
+                id=t.site_id, enterprise_id=t.enterprise_id, name=t.name, municipality=t.municipality, lat=t.lat,
+                lon=t.lon, accessibility=sorted(t.accessibility), supervisor_hours=t.supervisor_hours,
+            )  # fmt: skip
+        )
+    session.flush()
+    for s in instance.slots:
+        session.add(db.Slot(**slot_fields(s)))
+    session.flush()
+    for p in instance.participants:
+        session.add(db.Participant(association_id=association_id, **participant_fields(p)))
+    session.flush()
+    for tt in instance.travel_times:
+        session.add(db.TravelTime(participant_id=tt.participant_id, site_id=tt.site_id, minutes=tt.minutes))
+    for p in instance.participants:
+        if p.current_slot_id:
+            session.add(
+                db.Placement(participant_id=p.participant_id, slot_id=p.current_slot_id, start_date=p.waiting_since or start or date.today())
+            )
+    session.flush()
+
+
+def slot_fields(s: matcher.Slot) -> dict[str, object]:
+    return {
+        "id": s.slot_id,
+        "site_id": s.site_id,
+        "activity": s.activity,
+        "seats": s.seats,
+        "min_hours": s.min_hours,
+        "max_hours": s.max_hours,
+        "days": [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if d in s.days],
+        "supports": sorted(s.supports),
+        "programmes": sorted(s.programmes),
+        "min_age": s.min_age,
+        "max_age": s.max_age,
+        "women_only": s.women_only,
+        "supervision_ratio": s.supervision_ratio,
+        "available_from": s.available_from,
+        "available_to": s.available_to,
+    }
+
+
+def participant_fields(p: matcher.Participant) -> dict[str, object]:
+    return {
+        "id": p.participant_id,
+        "programme": p.programme,
+        "municipality": p.municipality,
+        "lat": p.lat,
+        "lon": p.lon,
+        "age": p.age,
+        "gender": p.gender,
+        "hours_per_week": p.hours_per_week,
+        "days_available": [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if d in p.days_available],
+        "max_travel_minutes": p.max_travel_minutes,
+        "travel_mode": p.travel_mode,
+        "needs": sorted(p.needs),
+        "preferences": list(p.preferences),
+        "avoid_enterprises": sorted(p.avoid_enterprises),
+        "waiting_since": p.waiting_since,
+        "pinned": p.pinned,
+    }

@@ -1,0 +1,77 @@
+"""Participant bodies; they mirror docs/data-format.md. `current_slot_id` is read-only: placements set it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.catalogue.schemas import Id, Strict, Weekday
+
+Gender = Literal["f", "m", "x"]
+TravelMode = Literal["transit", "car", "bike", "walk"]
+
+
+class ParticipantFields(Strict):
+    programme: str = Field(min_length=1, max_length=64)
+    municipality: str = Field(min_length=1, max_length=100)
+    lat: float = Field(ge=-90, le=90, description="centre of the home area, not the address")
+    lon: float = Field(ge=-180, le=180)
+    age: int | None = Field(None, ge=0, le=150)
+    gender: Gender | None = None
+    hours_per_week: int = Field(ge=1, le=40)
+    days_available: list[Weekday] = Field(min_length=1)
+    max_travel_minutes: int = Field(gt=0, le=600)
+    travel_mode: TravelMode = "transit"
+    needs: list[str] = Field(default_factory=list, max_length=50)
+    preferences: list[str] = Field(default_factory=list, max_length=50)
+    avoid_enterprises: list[str] = Field(default_factory=list, max_length=200)
+    waiting_since: date | None = None
+    pinned: bool = False
+    coach_id: int | None = Field(None, description="the coach user; a coach creating a participant becomes theirs")
+
+
+class ParticipantCreate(ParticipantFields):
+    id: str = Id
+
+
+class ParticipantUpdate(Strict):
+    programme: str | None = Field(None, min_length=1, max_length=64)
+    municipality: str | None = Field(None, min_length=1, max_length=100)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    age: int | None = Field(None, ge=0, le=150)
+    gender: Gender | None = None
+    hours_per_week: int | None = Field(None, ge=1, le=40)
+    days_available: list[Weekday] | None = Field(None, min_length=1)
+    max_travel_minutes: int | None = Field(None, gt=0, le=600)
+    travel_mode: TravelMode | None = None
+    needs: list[str] | None = Field(None, max_length=50)
+    preferences: list[str] | None = Field(None, max_length=50)
+    avoid_enterprises: list[str] | None = Field(None, max_length=200)
+    waiting_since: date | None = None
+    pinned: bool | None = None
+    coach_id: int | None = None
+
+
+class ParticipantPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    programme: str
+    municipality: str
+    lat: float
+    lon: float
+    age: int | None
+    gender: str | None
+    hours_per_week: int
+    days_available: list[str]
+    max_travel_minutes: int
+    travel_mode: str
+    needs: list[str]
+    preferences: list[str]
+    avoid_enterprises: list[str]
+    waiting_since: date | None
+    pinned: bool
+    coach_id: int | None
+    current_slot_id: str | None = None

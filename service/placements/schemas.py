@@ -1,0 +1,33 @@
+"""Placement bodies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.catalogue.schemas import Id, Strict
+from service.db.models import EndReason
+
+
+class PlacementCreate(Strict):
+    participant_id: str = Id
+    slot_id: str = Id
+    start_date: date
+
+
+class PlacementEnd(Strict):
+    end_reason: EndReason
+    end_date: date | None = Field(None, description="default: today")
+
+
+class PlacementPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    participant_id: str
+    slot_id: str
+    start_date: date
+    end_date: date | None
+    end_reason: EndReason | None
+    created_at: datetime
+    plan_id: int | None

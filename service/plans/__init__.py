@@ -1,0 +1,1 @@
+"""Plans: optimised proposals for a whole association, solved off the request thread in worker processes."""

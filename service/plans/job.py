@@ -1,0 +1,152 @@
+"""The solve job: runs in a worker process (local pool or an RQ worker), reads the database, writes the result.
+
+Only a plan id and the database URL cross the process boundary, so any worker on any machine that reaches the
+database can run it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from datetime import date
+from typing import Any
+
+from sqlalchemy import update
+
+import matcher
+from service.core_bridge import load_instance
+from service.db import models as db
+from service.db.engine import make_engine, make_session_factory, transaction
+
+log = logging.getLogger("service.plans")
+PROGRESS_EVERY_S = 1.0  # write progress at most this often: a solver finds many plans in its first second
+
+
+def run_plan(plan_id: int, database_url: str) -> None:
+    engine = make_engine(database_url)
+    factory = make_session_factory(engine)
+    try:
+        _run(plan_id, factory)
+    finally:
+        engine.dispose()
+
+
+def _run(plan_id: int, factory: Any) -> None:
+    with transaction(factory) as session:
+        plan = session.get(db.Plan, plan_id)
+        if plan is None or plan.status is not db.PlanStatus.queued:
+            return  # cancelled, or marked failed by a restart, before a worker took it
+        plan.status = db.PlanStatus.running
+        plan.started_at = db.utcnow()
+        association_id, plan_date, time_limit = plan.association_id, plan.plan_date, plan.time_limit_s
+        weights = matcher.ScoreWeights(**(plan.weights or {}))
+        instance = load_instance(session, association_id)
+
+    last_write = 0.0
+
+    def on_progress(progress: matcher.SolveProgress) -> None:
+        nonlocal last_write
+        now = time.monotonic()
+        if now - last_write < PROGRESS_EVERY_S:
+            return
+        last_write = now
+        with transaction(factory) as session:
+            session.execute(
+                update(db.Plan)
+                .where(db.Plan.id == plan_id)
+                .values(
+                    progress={
+                        "seconds": round(progress.seconds, 2),
+                        "placed": progress.placed,
+                        "score": progress.score,
+                        "placed_bound": progress.placed_bound,
+                    }
+                )
+            )
+
+    try:
+        settings = matcher.SolverSettings(time_limit_s=time_limit)
+        result = solve_to_result(instance, plan_date, weights, settings, on_progress)
+    except matcher.InvalidDataset as invalid:
+        _fail(factory, plan_id, "the data cannot be planned: " + "; ".join(str(p) for p in invalid.problems[:20]))
+        return
+    except Exception:  # a worker must record why it failed, never leave a plan "running"
+        log.exception("plan %s failed", plan_id)
+        _fail(factory, plan_id, "the solve failed unexpectedly: " + traceback.format_exc(limit=1).strip().splitlines()[-1])
+        return
+    with transaction(factory) as session:
+        plan = session.get(db.Plan, plan_id)
+        if plan is None:
+            return
+        plan.status = db.PlanStatus.done
+        plan.finished_at = db.utcnow()
+        plan.result = result
+        plan.progress = {
+            "seconds": result["summary"]["solve_seconds"],
+            "placed": result["summary"]["placed"],
+            "score": result["summary"]["total_score"],
+            "placed_bound": result["summary"]["placed_bound"],
+        }
+
+
+def _fail(factory: Any, plan_id: int, message: str) -> None:
+    with transaction(factory) as session:
+        session.execute(
+            update(db.Plan)
+            .where(db.Plan.id == plan_id)
+            .values(status=db.PlanStatus.failed, error=message, finished_at=db.utcnow())
+        )
+
+
+def solve_to_result(
+    instance: matcher.Instance,
+    plan_date: date,
+    weights: matcher.ScoreWeights,
+    settings: matcher.SolverSettings,
+    on_progress: Any = None,
+) -> dict[str, Any]:
+    """The plan as JSON: proposals with explanations, and what changes against today."""
+    plan = matcher.solve(instance, plan_date, weights=weights, settings=settings, on_progress=on_progress)
+    current = {p.participant_id: p.current_slot_id for p in instance.participants}
+    proposals = []
+    for row in plan.rows:
+        now = current.get(row.participant_id)
+        if row.slot_id == now:
+            change = "unchanged" if now else "still_waiting"
+        elif row.slot_id is None:
+            change = "leaves"
+        elif now is None:
+            change = "new"
+        else:
+            change = "moves"
+        proposals.append(
+            {
+                "participant_id": row.participant_id,
+                "slot_id": row.slot_id,
+                "site_id": row.site_id,
+                "enterprise_id": row.enterprise_id,
+                "current_slot_id": now,
+                "change": change,
+                "travel_minutes": row.travel_minutes,
+                "score": row.score,
+                "score_parts": row.score_parts,
+                "pinned": row.pinned,
+                "kept_despite": list(row.kept_despite),
+            }
+        )
+    return {
+        "summary": {
+            "status": plan.status.value,
+            "placed": plan.placed,
+            "total": plan.total,
+            "total_score": plan.total_score,
+            "placed_bound": plan.placed_bound,
+            "score_bound": plan.score_bound,
+            "placed_gap": plan.placed_gap,
+            "solve_seconds": round(plan.solve_seconds, 3),
+            "changes": {k: sum(1 for p in proposals if p["change"] == k) for k in ("new", "moves", "leaves", "unchanged")},
+        },
+        "warnings": list(plan.warnings),
+        "proposals": proposals,
+    }

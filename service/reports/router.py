@@ -1,0 +1,5 @@
+"""Placeholder router; the feature is being written."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

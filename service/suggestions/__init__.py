@@ -1,0 +1,1 @@
+"""Ranked suggestions for one participant against the seats free right now."""
