@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck clean sample
+.PHONY: run test lint clean sample solve-sample
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## Solve the sample region and print the plan.
+## Set up, create the SQLite database, load the sample region on first start, print demo tokens, serve the API.
 run: $(STAMP)
+	$(BIN)/placement serve
+
+## Solve the sample region on the command line and print the plan.
+solve-sample: $(STAMP)
 	$(BIN)/placement solve data/sample --date 2026-11-23 --out plan.csv
 
 ## Set up and run the tests.
@@ -21,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check matcher service tests benchmarks
+	$(BIN)/ruff check matcher service tests
 	$(BIN)/mypy matcher
 
 ## Regenerate the sample region from its seeded generator.
