@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from service.access import visible_enterprise, visible_site, visible_slot
+from service.audit.log import record
 from service.catalogue import repository as repo
 from service.catalogue.schemas import (
     CapacityChangePublic,
@@ -162,6 +163,7 @@ def create_slot(body: SlotCreate, session: SessionDep, user: CurrentUser, reques
     session.flush()
     for field in ("seats", "min_hours", "max_hours", "days"):
         session.add(db.CapacityChange(slot_id=slot.id, user_id=user.id, field=field, old_value=None, new_value=getattr(slot, field)))
+    record(session, user, "create", "slot", [slot.id], request.url.path)
     response.headers["ETag"] = etag(slot)
     return _public(slot, 0)
 
@@ -184,6 +186,7 @@ def update_slot(
     body: SlotUpdate,
     session: SessionDep,
     user: CurrentUser,
+    request: Request,
     response: Response,
     if_match: Annotated[str | None, Header(description="The slot's ETag from the last read.")] = None,
 ) -> SlotPublic:
@@ -228,17 +231,19 @@ def update_slot(
             )
             setattr(slot, field, value)
     session.flush()
+    record(session, user, "update", "slot", [slot.id], request.url.path)
     response.headers["ETag"] = etag(slot)
     return _public(slot, len(taken_ids))
 
 
 @router.delete("/slots/{slot_id}", status_code=204, **roles(*EDITORS))
-def delete_slot(slot_id: str, session: SessionDep, user: CurrentUser) -> Response:
+def delete_slot(slot_id: str, session: SessionDep, user: CurrentUser, request: Request) -> Response:
     slot = visible_slot(session, user, slot_id)
     _may_edit(user, slot.site.enterprise_id)
     if repo.has_dependents(session, db.Placement, db.Placement.slot_id, slot_id):
         raise Conflict(f"slot '{slot_id}' has placements (active or ended, kept for follow-up); it cannot be deleted")
     session.delete(slot)
+    record(session, user, "delete", "slot", [slot_id], request.url.path)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
