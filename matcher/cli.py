@@ -12,11 +12,13 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from matcher.compiled import CompiledInstance
 from matcher.io import read_dataset, write_candidates, write_dataset, write_plan
+from matcher.io.cells import to_date
 from matcher.model.cpsat import SolveProgress
 from matcher.plan import Plan
 from matcher.problems import InvalidDataset, Problem
@@ -37,7 +39,7 @@ EXIT_INVALID = 2
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_INVALID)
 
 
@@ -45,14 +47,14 @@ def _plan_date(text: str | None) -> date:
     if text is None:
         return date.today()
     try:
-        return date.fromisoformat(text)
+        return to_date(text.strip(), False)  # the same strict YYYY-MM-DD as the data files
     except ValueError:
         _fail(f"--date: '{text}' is not a date in the form YYYY-MM-DD")
 
 
 def _print_problems(problems: list[Problem], label: str) -> None:
     for problem in problems:
-        (err if label == "error" else out).print(f"{problem}", highlight=False, markup=False)
+        (err if label == "error" else out).print(f"{problem}", highlight=False, markup=False, soft_wrap=True)
 
 
 def _load(path: Path, quiet_warnings: bool = False) -> CompiledInstance:
@@ -62,12 +64,16 @@ def _load(path: Path, quiet_warnings: bool = False) -> CompiledInstance:
         compiled = prepare(instance)
     except InvalidDataset as invalid:
         for problem in invalid.problems:
-            err.print(str(problem), highlight=False, markup=False)
-        err.print(f"[red]{len(invalid.problems)} problem(s)[/red] in {path}; nothing was planned.", highlight=False)
+            err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+        err.print(
+            f"[red]{len(invalid.problems)} problem(s)[/red] in {escape(str(path))}; nothing was planned.",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(EXIT_INVALID) from None
     if warnings and not quiet_warnings:
         for warning in warnings:
-            err.print(f"warning: {warning}", highlight=False, markup=False)
+            err.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     return compiled
 
 
@@ -81,6 +87,7 @@ def check(data: DataArg) -> None:
         f"({sum(s.seats for s in inst.slots)} seats), {len(inst.participants)} participants, "
         f"{len(inst.travel_times)} travel times",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -148,9 +155,10 @@ def _print_summary(ci: CompiledInstance, plan: Plan, out_path: Path) -> None:
         f"placed {plan.placed} / {plan.total}; fit score {plan.total_score}; {status}; {gap}\n"
         f"build {plan.build_seconds:.2f} s, solve {plan.solve_seconds:.2f} s; plan written to {out_path}",
         highlight=False,
+        soft_wrap=True,
     )
     for warning in plan.warnings:
-        err.print(f"warning: {warning}", highlight=False, markup=False)
+        err.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -169,6 +177,7 @@ def candidates(
         f"{len(rows)} feasible pairs for {people} of {len(ci.instance.participants)} participants; "
         f"written to {out_path}",
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -201,12 +210,13 @@ def suggest(
         )  # fmt: skip
     out.print(table)
     if not result.suggestions:
-        out.print("no feasible slot with a free seat", highlight=False)
+        out.print("no feasible slot with a free seat", highlight=False, soft_wrap=True)
     if result.excluded:
-        out.print("Preferred slots that are out:")
+        out.print("Preferred slots that are out:", soft_wrap=True)
         for ex in result.excluded:
             reasons = "; ".join(r.message for r in ex.reasons)
-            out.print(f"  {ex.slot_id} ({ex.activity}, preference {ex.preference_rank}): {reasons}", highlight=False)
+            line = f"  {ex.slot_id} ({ex.activity}, preference {ex.preference_rank}): {reasons}"
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -224,6 +234,7 @@ def generate(
         f"wrote {len(instance.participants)} participants, {len(instance.slots)} slots at {len(instance.sites)} sites "
         f"to {out_dir}",
         highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -74,5 +74,5 @@ def check_plan(instance: Instance, assignment: Mapping[str, str | None], on: dat
     for site_id, used in supervision_used.items():
         limit = sites[site_id].supervisor_hours
         if limit is not None and used > limit + SUPERVISION_TOLERANCE:
-            violations.append(f"site {site_id}: supervision {used:g} h > {limit:g} h")
+            violations.append(f"site {site_id}: supervision {used:.10g} h > {limit:.10g} h")  # :g hid 1e-6 gaps
     return violations

@@ -6,6 +6,7 @@ Each converter raises `ValueError` with a message a coordinator can act on; the 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -57,9 +58,13 @@ def to_bool(text: str, decimal_comma: bool) -> bool:
     raise ValueError(f"'{text}' is not a yes/no value (use true/false, yes/no, ja/nej or 1/0)")
 
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def to_date(text: str, decimal_comma: bool) -> date:
     try:
-        if len(text) != 10:
+        # Only YYYY-MM-DD: `date.fromisoformat` also takes week dates such as 2026-W48-1, which are 10 long too.
+        if not ISO_DATE.fullmatch(text):
             raise ValueError
         return date.fromisoformat(text)
     except ValueError:

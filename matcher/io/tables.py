@@ -51,9 +51,11 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         except UnicodeDecodeError as exc:
             problems.append(Problem(file.name, 0, "", f"not UTF-8 text (byte {exc.start})"))
             continue
-        table, problem = _parse_csv_text(name, file.name, text)
-        if problem:
-            problems.append(problem)
+        if name in OPTIONAL_TABLES and not text.strip():
+            continue  # an empty optional file says the same as no file
+        table, table_problems = _parse_csv_text(name, file.name, text)
+        if table_problems:
+            problems += table_problems
         else:
             tables[name] = table
     return tables, problems
@@ -65,11 +67,14 @@ def _detect_separator(text: str) -> str:
     return ";" if header.count(";") > header.count(",") else ","
 
 
-def _parse_csv_text(name: str, source: str, text: str) -> tuple[RawTable, Problem | None]:
+def _parse_csv_text(name: str, source: str, text: str) -> tuple[RawTable, list[Problem]]:
     separator = _detect_separator(text)
     empty = RawTable(name, source, pd.DataFrame(), False)
     if not text.strip():
-        return empty, Problem(source, 1, "", "file is empty; the first row must name the columns")
+        return empty, [Problem(source, 1, "", "file is empty; the first row must name the columns")]
+    extra = _extra_cells(source, text, separator)
+    if extra:
+        return empty, extra
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -79,11 +84,39 @@ def _parse_csv_text(name: str, source: str, text: str) -> tuple[RawTable, Proble
             skip_blank_lines=False,
             quoting=csv.QUOTE_MINIMAL,
             engine="c",
+            index_col=False,  # never the first column as an index: pandas would shift every column
+            usecols=lambda _: True,  # and drop trailing empty cells quietly (`_extra_cells` vetted them)
         )
     except (pd.errors.ParserError, ValueError) as exc:
-        return empty, Problem(source, 0, "", f"cannot be read as CSV: {exc}")
+        return empty, [Problem(source, 0, "", f"cannot be read as CSV: {str(exc).strip()}")]
     frame = _clean(frame)
-    return RawTable(name, source, frame, decimal_comma=separator == ";"), None
+    return RawTable(name, source, frame, decimal_comma=separator == ";"), []
+
+
+def _extra_cells(source: str, text: str, separator: str) -> list[Problem]:
+    """Every row with more cells than the header names (mostly a separator inside an unquoted cell), each by its row.
+
+    pandas would stop at the first, or worse, when every row has one cell too many, silently take the first column
+    as an index and shift all the others. One exception: when every data row ends in the same empty cells, they are
+    trailing separators (some exports write them), not a shift, and are dropped.
+    """
+    try:
+        records = csv.reader(io.StringIO(text), delimiter=separator)
+        width = len(next(records, []))
+        rows = [(row, cells) for row, cells in enumerate(records, start=2) if any(c.strip() for c in cells)]
+    except csv.Error:
+        return []  # pandas names the problem
+    longer = [(row, cells) for row, cells in rows if len(cells) > width]
+    trailing = len(longer) == len(rows) and all(not any(c.strip() for c in cells[width:]) for _, cells in longer)
+    if not longer or trailing:
+        return []
+    return [
+        Problem(
+            source, row, "",
+            f"{len(cells)} cells but the header names {width} columns (a cell holding '{separator}' must be quoted)",
+        )  # fmt: skip
+        for row, cells in longer
+    ]
 
 
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:

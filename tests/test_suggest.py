@@ -1,0 +1,202 @@
+"""Suggestions for one person: the best feasible slots with room now, ranked and explained, and why the slots they
+prefer are out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from matcher import (
+    Instance,
+    Occupancy,
+    ScoreWeights,
+    Suggestions,
+    UnknownParticipant,
+    candidates,
+    compile_instance,
+    suggest,
+)
+from matcher.plan import RuleFailure
+from tests.factories import PLAN_DATE, make_instance, make_participant, make_site, make_slot, make_travel
+
+D = PLAN_DATE
+
+
+def suggestions_for(instance: Instance, participant_id: str = "me", **kwargs: object) -> Suggestions:
+    return suggest(compile_instance(instance), participant_id, D, **kwargs)  # type: ignore[arg-type]
+
+
+def coach_case() -> Instance:
+    """`me` (m, needs a wheelchair, 45 min at most) prefers sewing, cooking, woodwork, shop, in that order."""
+    me = make_participant(
+        participant_id="me", gender="m", needs=["wheelchair"], max_travel_minutes=45,
+        preferences=["sewing", "cooking", "woodwork", "shop"], waiting_since=D - timedelta(days=100),
+    )  # fmt: skip
+    holder = make_participant(participant_id="holder", current_slot_id="woodwork_full")
+    sites = [
+        make_site(site_id="near", accessibility=["wheelchair"]),
+        make_site(site_id="far", accessibility=["wheelchair"]),
+        make_site(site_id="steps", accessibility=[]),
+    ]
+    slots = [
+        make_slot(slot_id="sewing_far", site_id="far", activity="sewing", seats=2),
+        make_slot(slot_id="cooking_women", site_id="near", activity="cooking", seats=2, women_only=True),
+        make_slot(slot_id="woodwork_full", site_id="near", activity="woodwork", seats=1),
+        make_slot(slot_id="woodwork_steps", site_id="steps", activity="woodwork", seats=3),
+        make_slot(slot_id="shop", site_id="near", activity="shop", seats=3),
+        make_slot(slot_id="garden", site_id="near", activity="garden", seats=3),
+        make_slot(slot_id="garden_far", site_id="far", activity="garden", seats=3),
+    ]
+    travel = [make_travel("me", "far", 52), make_travel("me", "near", 9), make_travel("me", "steps", 12)]
+    return make_instance([me, holder], slots, sites=sites, travel_times=travel)
+
+
+def test_suggestions_are_feasible_slots_with_room_ranked_by_score() -> None:
+    result = suggestions_for(coach_case())
+    assert result.participant_id == "me"
+    assert [s.slot_id for s in result.suggestions] == ["shop", "garden"]
+    shop, garden = result.suggestions
+    assert shop.score > garden.score
+    assert shop.preference_rank == 4 and garden.preference_rank is None
+    assert (shop.site_id, shop.enterprise_id, shop.activity, shop.travel_minutes) == ("near", "e1", "shop", 9)
+    assert shop.free_seats == 3
+
+
+def test_suggested_scores_equal_the_candidate_scores_and_their_parts_sum() -> None:
+    instance = coach_case()
+    pair_scores = {(r.participant_id, r.slot_id): r.score for r in candidates(instance, D)}
+    for suggestion in suggestions_for(instance).suggestions:
+        assert suggestion.score == pair_scores[("me", suggestion.slot_id)]
+        assert sum(suggestion.score_parts.values()) == suggestion.score
+        assert set(suggestion.score_parts) == {"preference", "waiting", "travel", "continuity"}
+    shop = suggestions_for(instance).suggestions[0]
+    # rank 4 -> 40 - 3 * 10; 100 days -> 3 points; 9 of 45 min -> 20 * 36 // 45 = 16; no continuity
+    assert shop.score_parts == {"preference": 10, "waiting": 3, "travel": 16, "continuity": 0}
+
+
+def test_preferred_slots_that_are_out_list_every_reason() -> None:
+    result = suggestions_for(coach_case())
+    excluded = {e.slot_id: e for e in result.excluded}
+    assert set(excluded) == {"sewing_far", "cooking_women", "woodwork_full", "woodwork_steps"}
+    assert excluded["sewing_far"].reasons == (RuleFailure("travel_ok", "travel 52 min > 45 min"),)
+    assert excluded["cooking_women"].reasons == (RuleFailure("gender_ok", "women only"),)
+    assert excluded["woodwork_full"].reasons == (RuleFailure("seats_free", "no seats left"),)
+    [needs] = excluded["woodwork_steps"].reasons
+    assert needs.rule == "needs_covered" and "wheelchair" in needs.message
+    assert [e.preference_rank for e in result.excluded] == [1, 2, 3, 3]  # most wanted first
+    assert excluded["sewing_far"].activity == "sewing" and excluded["sewing_far"].site_id == "far"
+    # a slot the person does not prefer is never listed as excluded, even when out (garden_far is too far)
+    assert "garden_far" not in excluded and "garden_far" not in {s.slot_id for s in result.suggestions}
+
+
+def test_k_is_respected() -> None:
+    people = [make_participant(participant_id="me")]
+    slots = [make_slot(slot_id=f"s{i}", seats=1) for i in range(8)]
+    instance = make_instance(people, slots)
+    ci = compile_instance(instance)
+    for k in (1, 3, 8, 20):
+        assert len(suggest(ci, "me", D, k=k).suggestions) == min(k, 8)
+
+
+def test_ties_are_broken_by_shorter_travel_then_slot() -> None:
+    sites = [make_site(site_id=t) for t in ("a", "b", "c")]
+    slots = [
+        make_slot(slot_id="s_c", site_id="c"),
+        make_slot(slot_id="s_b", site_id="b"),
+        make_slot(slot_id="s_a", site_id="a"),
+    ]
+    travel = [make_travel("me", "a", 30), make_travel("me", "b", 10), make_travel("me", "c", 10)]
+    instance = make_instance([make_participant(participant_id="me")], slots, sites=sites, travel_times=travel)
+    no_travel_points = ScoreWeights(travel_max=0)
+    result = suggestions_for(instance, weights=no_travel_points)
+    assert [s.score for s in result.suggestions] == [0, 0, 0]
+    assert [s.slot_id for s in result.suggestions] == ["s_c", "s_b", "s_a"]  # slot index order among equal minutes
+
+
+def test_a_full_slot_is_not_suggested_but_the_persons_own_seat_counts_as_free() -> None:
+    people = [
+        make_participant(participant_id="me", current_slot_id="mine"),
+        make_participant(participant_id="other", current_slot_id="theirs"),
+    ]
+    slots = [make_slot(slot_id="mine", seats=1), make_slot(slot_id="theirs", seats=1)]
+    result = suggestions_for(make_instance(people, slots))
+    assert [s.slot_id for s in result.suggestions] == ["mine"]
+    mine = result.suggestions[0]
+    assert mine.free_seats == 1 and mine.score_parts["continuity"] == ScoreWeights().continuity
+
+    # for `other` it is the other way round
+    other = suggestions_for(make_instance(people, slots), "other")
+    assert [s.slot_id for s in other.suggestions] == ["theirs"]
+
+
+def test_supervision_room_is_needed_and_the_persons_own_hours_do_not_count() -> None:
+    site = make_site(supervisor_hours=5.0)  # ratio 0.25: 20 h = 5 h of supervision
+    people = [
+        make_participant(participant_id="me", hours_per_week=20, current_slot_id="a", preferences=["sewing"]),
+        make_participant(participant_id="other", hours_per_week=20),
+    ]
+    slots = [make_slot(slot_id="a", seats=5), make_slot(slot_id="b", seats=5)]
+    instance = make_instance(people, slots, sites=[site])
+    # `me` holds 5 h of the site's 5 h: they may stay (or move within the site); `other` finds no room.
+    assert {s.slot_id for s in suggestions_for(instance).suggestions} == {"a", "b"}
+    other = suggestions_for(instance, "other", occupancy=Occupancy({"a": ("me",)}))
+    assert other.suggestions == ()
+
+
+def test_supervision_full_is_a_reason_for_a_preferred_slot() -> None:
+    site = make_site(supervisor_hours=6.0)
+    people = [
+        make_participant(participant_id="me", hours_per_week=10, preferences=["sewing"]),  # needs 2.5 h
+        make_participant(participant_id="a", hours_per_week=20, current_slot_id="s1"),  # uses 5 h
+    ]
+    result = suggestions_for(make_instance(people, [make_slot(seats=5)], sites=[site]))
+    assert result.suggestions == ()
+    [excluded] = result.excluded
+    assert excluded.reasons == (RuleFailure("supervision_free", "supervision full (1 h left, 2.5 h needed)"),)
+
+
+def test_supervision_room_uses_the_tolerance() -> None:
+    # 3 people at 7 h × 0.1 already hold 2.1 h (2.1000000000000005 in floats); a fourth fits 2.8 h exactly.
+    site = make_site(supervisor_hours=2.8)
+    holders = [make_participant(participant_id=f"h{i}", hours_per_week=7, current_slot_id="s1") for i in range(3)]
+    me = make_participant(participant_id="me", hours_per_week=7)
+    instance = make_instance([me, *holders], [make_slot(seats=10, min_hours=1, supervision_ratio=0.1)], sites=[site])
+    assert [s.slot_id for s in suggestions_for(instance).suggestions] == ["s1"]
+
+
+def test_occupancy_can_be_given_explicitly() -> None:
+    people = [make_participant(participant_id="me", preferences=["sewing"])]
+    slots = [make_slot(slot_id="s1", seats=2)]
+    instance = make_instance(people, slots)
+    ci = compile_instance(instance)
+    assert suggest(ci, "me", D, occupancy=Occupancy({"s1": ("x",)})).suggestions[0].free_seats == 1
+    full = suggest(ci, "me", D, occupancy=Occupancy({"s1": ("x", "y")}))
+    assert full.suggestions == ()
+    assert full.excluded[0].reasons == (RuleFailure("seats_free", "no seats left"),)
+
+
+def test_several_reasons_are_all_given() -> None:
+    me = make_participant(participant_id="me", gender="x", hours_per_week=35, preferences=["sewing"])
+    holder = make_participant(participant_id="holder", current_slot_id="s1")
+    result = suggestions_for(make_instance([me, holder], [make_slot(seats=1, women_only=True)]))
+    assert [r.rule for r in result.excluded[0].reasons] == ["hours_fit", "gender_ok", "seats_free"]
+
+
+def test_max_excluded_limits_the_list() -> None:
+    me = make_participant(participant_id="me", preferences=["sewing"], days_available=["sun"])
+    slots = [make_slot(slot_id=f"s{i}") for i in range(6)]
+    result = suggest(compile_instance(make_instance([me], slots)), "me", D, max_excluded=4)
+    assert len(result.excluded) == 4
+    assert all(e.reasons == (RuleFailure("days_overlap", "no common weekday"),) for e in result.excluded)
+
+
+def test_a_person_without_preferences_has_no_excluded_list() -> None:
+    me = make_participant(participant_id="me", days_available=["sun"])
+    result = suggestions_for(make_instance([me], [make_slot()]))
+    assert result.suggestions == () and result.excluded == ()
+
+
+def test_an_unknown_participant() -> None:
+    with pytest.raises(UnknownParticipant):
+        suggestions_for(make_instance(), "nobody")
