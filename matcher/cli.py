@@ -30,8 +30,9 @@ from matcher.suggest import UnknownParticipant
 from matcher.suggest import suggest as suggest_slots
 
 app = typer.Typer(help="Match participants to work-training slots at social enterprises.", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
+# In a pipe or a log, rich would cut tables at 80 columns; give them room instead.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 DataArg = Annotated[Path, typer.Argument(help="A folder of CSV files or one .xlsx workbook (docs/data-format.md).")]
 DateOpt = Annotated[str | None, typer.Option("--date", help="Plan date YYYY-MM-DD (default: today).")]

@@ -48,7 +48,7 @@ class CandidatePairs:
         return len(self.participant)
 
     def take(self, index: IntArray | BoolArray) -> CandidatePairs:
-        idx = np.flatnonzero(index) if index.dtype == np.bool_ else index
+        idx: IntArray = np.flatnonzero(index) if index.dtype == np.bool_ else index.astype(np.int64, copy=False)
         return CandidatePairs(self.participant[idx], self.slot[idx], self.minutes[idx], self.parts.take(idx))
 
 

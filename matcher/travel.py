@@ -22,7 +22,8 @@ def great_circle_km(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: 
     half_dphi = (phi2 - phi1) / 2.0
     half_dlambda = np.radians(np.asarray(lon2) - np.asarray(lon1)) / 2.0
     h = np.sin(half_dphi) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(half_dlambda) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    km: FloatArray = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return km
 
 
 def estimated_minutes(km: FloatArray, speed_kmh: FloatArray, overhead_min: FloatArray) -> NDArray[np.int64]:

@@ -71,8 +71,8 @@ def check_plan(instance: Instance, assignment: Mapping[str, str | None], on: dat
     for slot_id, used in seats_used.items():
         if used > slots[slot_id].seats:
             violations.append(f"slot {slot_id}: {used} placed > {slots[slot_id].seats} seats")
-    for site_id, used in supervision_used.items():
+    for site_id, hours in supervision_used.items():
         limit = sites[site_id].supervisor_hours
-        if limit is not None and used > limit + SUPERVISION_TOLERANCE:
-            violations.append(f"site {site_id}: supervision {used:.10g} h > {limit:.10g} h")  # :g hid 1e-6 gaps
+        if limit is not None and hours > limit + SUPERVISION_TOLERANCE:
+            violations.append(f"site {site_id}: supervision {hours:.10g} h > {limit:.10g} h")  # :g hid 1e-6 gaps
     return violations
