@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -71,6 +72,16 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "the request is not valid"
         return problem(422, "Invalid input", detail, request.url.path, errors=errors)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value from the request (a number out of its range, text with a NUL character in a
+        # path or query): the request is at fault, not the service.
+        log.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(
+            422, "Invalid input", "a value in the request is out of range or contains characters that cannot be stored",
+            request.url.path,
+        )  # fmt: skip
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

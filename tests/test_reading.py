@@ -473,3 +473,9 @@ def test_an_empty_optional_file_is_no_file(tmp_path: Path) -> None:
     (folder / "travel_times.csv").write_text("")
     instance, _ = read_dataset(folder)
     assert instance.travel_times == ()
+
+
+def test_a_workbook_that_is_no_zip_archive_is_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "book.xlsx").write_text("not a workbook")
+    [problem] = problems_of(tmp_path / "book.xlsx")
+    assert problem.file == "book.xlsx" and "cannot be opened as an .xlsx workbook" in problem.message

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from zipfile import BadZipFile
 
 import pandas as pd
 
@@ -139,7 +140,7 @@ def _read_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     problems: list[Problem] = []
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
         return {}, [Problem(path.name, 0, "", f"cannot be opened as an .xlsx workbook: {exc}")]
     sheets = {sheet.strip(): sheet for sheet in workbook.sheetnames}
     for name in TABLE_NAMES:

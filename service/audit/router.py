@@ -34,7 +34,7 @@ def audit_log(
     page: PageDep,
     entity_type: Annotated[str | None, Query(description="participant or slot")] = None,
     entity_id: Annotated[str | None, Query()] = None,
-    user_id: Annotated[int | None, Query()] = None,
+    user_id: Annotated[int | None, Query(ge=1, le=db.MAX_INT)] = None,
 ) -> Page[AuditEntryPublic]:
     # Entries of this association's users only: a coordinator sees their own association's trail.
     query = (

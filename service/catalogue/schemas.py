@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters but tab and line breaks
 Id = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
 
 
 class Strict(BaseModel):
+    """Request bodies: unknown fields are refused (no mass assignment), and so is text with control characters:
+    PostgreSQL cannot store NUL (SQLite would, so both databases answer alike) and workbooks cannot hold the others."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if (isinstance(value, str) and CONTROL.search(value)) or (
+            isinstance(value, list) and any(isinstance(v, str) and CONTROL.search(v) for v in value)
+        ):
+            raise ValueError("text must not contain control characters")
+        return value
 
 
 class EnterpriseCreate(Strict):

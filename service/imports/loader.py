@@ -1,4 +1,4 @@
-"""Writing a core `Instance` into the database (first start, and imports)."""
+"""Writing a core `Instance` into the database (first start, and imports): the columns of each record, defined once."""
 
 from __future__ import annotations
 
@@ -10,18 +10,15 @@ import matcher
 from service.db import models as db
 
 
-def insert_dataset(session: Session, instance: matcher.Instance, association_id: str, start: date | None = None) -> None:
+def insert_dataset(
+    session: Session, instance: matcher.Instance, association_id: str, start: date | None = None
+) -> None:
     """Add every record of a data set to an empty association; current_slot_id becomes an active placement."""
     for e in instance.enterprises:
-        session.add(db.Enterprise(id=e.enterprise_id, association_id=association_id, name=e.name, municipality=e.municipality))
+        session.add(db.Enterprise(association_id=association_id, **enterprise_fields(e)))
     session.flush()
     for t in instance.sites:
-        session.add(
-            db.Site(
-                id=t.site_id, enterprise_id=t.enterprise_id, name=t.name, municipality=t.municipality, lat=t.lat,
-                lon=t.lon, accessibility=sorted(t.accessibility), supervisor_hours=t.supervisor_hours,
-            )  # fmt: skip
-        )
+        session.add(db.Site(**site_fields(t)))
     session.flush()
     for s in instance.slots:
         session.add(db.Slot(**slot_fields(s)))
@@ -34,9 +31,38 @@ def insert_dataset(session: Session, instance: matcher.Instance, association_id:
     for p in instance.participants:
         if p.current_slot_id:
             session.add(
-                db.Placement(participant_id=p.participant_id, slot_id=p.current_slot_id, start_date=p.waiting_since or start or date.today())
+                db.Placement(
+                    participant_id=p.participant_id,
+                    slot_id=p.current_slot_id,
+                    start_date=p.waiting_since or start or date.today(),
+                )
             )
     session.flush()
+
+
+WEEKDAY_ORDER = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+UNORDERED_FIELDS = frozenset(
+    {"accessibility", "days", "supports", "programmes", "days_available", "needs", "avoid_enterprises"}
+)
+"""List columns whose order carries no meaning (sets in the core); `preferences` is ordered (rank)."""
+
+
+def enterprise_fields(e: matcher.Enterprise) -> dict[str, object]:
+    """The database columns of an enterprise (without `association_id`)."""
+    return {"id": e.enterprise_id, "name": e.name, "municipality": e.municipality}
+
+
+def site_fields(t: matcher.Site) -> dict[str, object]:
+    return {
+        "id": t.site_id,
+        "enterprise_id": t.enterprise_id,
+        "name": t.name,
+        "municipality": t.municipality,
+        "lat": t.lat,
+        "lon": t.lon,
+        "accessibility": sorted(t.accessibility),
+        "supervisor_hours": t.supervisor_hours,
+    }
 
 
 def slot_fields(s: matcher.Slot) -> dict[str, object]:
@@ -47,7 +73,7 @@ def slot_fields(s: matcher.Slot) -> dict[str, object]:
         "seats": s.seats,
         "min_hours": s.min_hours,
         "max_hours": s.max_hours,
-        "days": [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if d in s.days],
+        "days": [d for d in WEEKDAY_ORDER if d in s.days],
         "supports": sorted(s.supports),
         "programmes": sorted(s.programmes),
         "min_age": s.min_age,
@@ -60,6 +86,7 @@ def slot_fields(s: matcher.Slot) -> dict[str, object]:
 
 
 def participant_fields(p: matcher.Participant) -> dict[str, object]:
+    """Database columns of a participant (no `association_id`, `coach_id`); `current_slot_id` is a placement."""
     return {
         "id": p.participant_id,
         "programme": p.programme,
@@ -69,7 +96,7 @@ def participant_fields(p: matcher.Participant) -> dict[str, object]:
         "age": p.age,
         "gender": p.gender,
         "hours_per_week": p.hours_per_week,
-        "days_available": [d for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") if d in p.days_available],
+        "days_available": [d for d in WEEKDAY_ORDER if d in p.days_available],
         "max_travel_minutes": p.max_travel_minutes,
         "travel_mode": p.travel_mode,
         "needs": sorted(p.needs),

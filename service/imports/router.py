@@ -1,5 +1,144 @@
-"""Placeholder router; the feature is being written."""
+"""Import a whole data set (dry run by default) and export it again, in the exchange format of docs/data-format.md."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.audit.log import record
+from service.db import models as db
+from service.deps import CurrentUser, SessionDep, roles
+from service.errors import InvalidInput
+from service.imports import service
+from service.imports.schemas import ImportReport
+from service.imports.service import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, ContentTooLarge, UploadedFile
+
+router = APIRouter(tags=["imports"])
+Role = db.Role
+LIMIT_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
+
+
+def _with_body(route: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """`roles(...)` plus the multipart request body in OpenAPI (the upload is parsed by `uploaded_files`)."""
+    return {**route, "openapi_extra": {**route["openapi_extra"], "requestBody": body}}
+
+
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "description": "enterprises.csv, sites.csv, slots.csv, participants.csv "
+                        "[, travel_times.csv], or one .xlsx workbook with one sheet per file",
+                    }
+                },
+                "required": ["files"],
+            }
+        }
+    },
+}
+
+
+async def uploaded_files(request: Request) -> list[UploadedFile]:
+    """The files of a multipart body, read with a hard size limit (413) before anything is parsed."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
+        raise ContentTooLarge(f"the upload is larger than {LIMIT_MB} MB", limit_bytes=MAX_UPLOAD_BYTES)
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise InvalidInput("send the data set as multipart/form-data, one part per file (field name 'files')")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_UPLOAD_BYTES:
+            raise ContentTooLarge(f"the upload is larger than {LIMIT_MB} MB", limit_bytes=MAX_UPLOAD_BYTES)
+    request._body = bytes(body)  # what Request.body() keeps: form() below parses it instead of the consumed stream
+    try:
+        form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=MAX_UPLOAD_FILES)
+    except StarletteHTTPException as exc:
+        raise InvalidInput(f"the multipart body cannot be read: {exc.detail}") from None
+    try:
+        return [
+            UploadedFile(value.filename or "", await value.read())
+            for _, value in form.multi_items()
+            if isinstance(value, UploadFile)
+        ]
+    finally:
+        await form.close()
+
+
+@router.post(
+    "/imports",
+    response_model=ImportReport,
+    summary="Import a data set (dry run unless apply=true)",
+    responses={
+        413: {"description": f"the upload is larger than {LIMIT_MB} MB"},
+        422: {"description": "a file that does not belong to a data set, or an invalid data set (`problems`)"},
+        409: {"description": "the data changed while the import was written; nothing was written"},
+    },
+    **_with_body(roles(Role.coordinator), UPLOAD_BODY),
+)
+def import_dataset(
+    files: Annotated[list[UploadedFile], Depends(uploaded_files)],
+    session: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    apply: Annotated[
+        bool, Query(description="false (default): only report; true: write it all in one transaction")
+    ] = False,
+) -> ImportReport:
+    """Upsert the uploaded data set by id into the coordinator's association.
+
+    The upload is either the CSV files of docs/data-format.md or one `.xlsx` workbook (one sheet per file), at most
+    20 MB. It is read exactly as the command line reads it: an invalid set answers 422 with `problems`, each
+    `{file, row, column, message}`, and nothing is written.
+
+    A valid set is compared with the association's data and the answer lists what is **created**, **changed**
+    (field by field, old → new) and **refused**, with warnings. Refused: records whose id belongs to another
+    association (and records that need a refused one), slots whose seats would drop below the seats taken, and
+    participants whose `current_slot_id` differs from their active placement (an import never ends a placement).
+    A `current_slot_id` with no active placement creates one from `waiting_since` (or today), if the slot has a
+    free seat. Records the upload does not mention are kept (`not_in_upload` counts them).
+
+    With `apply=true` everything not refused is written in one transaction, slot changes are kept in the capacity
+    history, and participant changes are audited; the answer is the same report with `applied: true`.
+    """
+    return service.run_import(session, user, files, apply=apply, endpoint=request.url.path)
+
+
+@router.get(
+    "/exports",
+    response_class=Response,
+    summary="Export the association's data set",
+    responses={
+        200: {
+            "description": "csv: a zip of the CSV files; xlsx: one workbook with one sheet per file",
+            "content": {service.ZIP_MEDIA_TYPE: {}, service.XLSX_MEDIA_TYPE: {}},
+        }
+    },
+    **roles(Role.coordinator),
+)
+def export_dataset(
+    session: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format", description="csv (a zip) or xlsx")] = "csv",
+) -> Response:
+    """The association's data set in the import format, so that importing an export changes nothing.
+
+    `current_slot_id` is each participant's active placement. Every participant exported is audited as read.
+    """
+    export = service.export_dataset(session, user.association_id, fmt)
+    record(session, user, "read", "participant", export.participant_ids, request.url.path)
+    return Response(
+        content=export.content,
+        media_type=export.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+    )

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.catalogue.schemas import Id, Strict, Weekday
+from service.db.models import MAX_INT
 
 Gender = Literal["f", "m", "x"]
 TravelMode = Literal["transit", "car", "bike", "walk"]
@@ -29,7 +30,9 @@ class ParticipantFields(Strict):
     avoid_enterprises: list[str] = Field(default_factory=list, max_length=200)
     waiting_since: date | None = None
     pinned: bool = False
-    coach_id: int | None = Field(None, description="the coach user; a coach creating a participant becomes theirs")
+    coach_id: int | None = Field(
+        None, ge=1, le=MAX_INT, description="the coach user; a coach creating a participant becomes theirs"
+    )
 
 
 class ParticipantCreate(ParticipantFields):
@@ -52,7 +55,7 @@ class ParticipantUpdate(Strict):
     avoid_enterprises: list[str] | None = Field(None, max_length=200)
     waiting_since: date | None = None
     pinned: bool | None = None
-    coach_id: int | None = None
+    coach_id: int | None = Field(None, ge=1, le=MAX_INT)
 
 
 class ParticipantPublic(BaseModel):

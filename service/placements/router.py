@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
 
 from service.access import participant_filter, visible_participant, visible_slot
@@ -19,6 +19,7 @@ from service.placements.service import take_seat
 
 router = APIRouter(tags=["placements"])
 Role = db.Role
+PlacementId = Annotated[int, Path(ge=1, le=db.MAX_INT)]
 
 
 @router.post(
@@ -75,7 +76,7 @@ def list_placements(
 
 
 @router.get("/placements/{placement_id}", response_model=PlacementPublic, **roles(Role.coach, Role.coordinator))
-def get_placement(placement_id: int, session: SessionDep, user: CurrentUser, request: Request) -> db.Placement:
+def get_placement(placement_id: PlacementId, session: SessionDep, user: CurrentUser, request: Request) -> db.Placement:
     placement = _visible_placement(session, user, placement_id)
     record(session, user, "read", "participant", [placement.participant_id], request.url.path)
     return placement
@@ -83,7 +84,7 @@ def get_placement(placement_id: int, session: SessionDep, user: CurrentUser, req
 
 @router.patch("/placements/{placement_id}", response_model=PlacementPublic, **roles(Role.coach, Role.coordinator))
 def end_placement(
-    placement_id: int, body: PlacementEnd, session: SessionDep, user: CurrentUser, request: Request
+    placement_id: PlacementId, body: PlacementEnd, session: SessionDep, user: CurrentUser, request: Request
 ) -> db.Placement:
     placement = _visible_placement(session, user, placement_id)
     if placement.end_date is not None:

@@ -82,13 +82,16 @@ def take_seat(
                 f"this placement needs {need:g}",
                 reason="supervision_full",
             )
+    person_id = person.id
     placement = db.Placement(
-        participant_id=person.id, slot_id=fresh.id, start_date=start_date, created_by=user.id if user else None, plan_id=plan_id
+        participant_id=person_id, slot_id=fresh.id, start_date=start_date, created_by=user.id if user else None, plan_id=plan_id
     )
-    session.add(placement)
     try:
+        # Added inside the savepoint: begin_nested() flushes pending objects first, so a placement added before it
+        # would be inserted outside the savepoint, and its unique violation would roll back the whole transaction.
         with session.begin_nested():
+            session.add(placement)
             session.flush()
     except IntegrityError:
-        raise Conflict(f"participant '{person.id}' took another seat at the same moment") from None
+        raise Conflict(f"participant '{person_id}' took another seat at the same moment") from None
     return placement

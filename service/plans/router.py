@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from sqlalchemy import select
 
 from service.audit.log import record
@@ -17,6 +17,7 @@ from service.plans.schemas import ApplyOutcome, PlanApplied, PlanApply, PlanCrea
 
 router = APIRouter(tags=["plans"])
 COORDINATOR = roles(db.Role.coordinator)
+PlanId = Annotated[int, Path(ge=1, le=db.MAX_INT)]
 
 
 def _visible_plan(session: SessionDep, user: db.User, plan_id: int) -> db.Plan:
@@ -75,7 +76,7 @@ def list_plans(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[Pl
 
 @router.get("/plans/{plan_id}", response_model=PlanPublic, **COORDINATOR)
 def get_plan(
-    plan_id: int,
+    plan_id: PlanId,
     session: SessionDep,
     user: CurrentUser,
     request: Request,
@@ -93,7 +94,7 @@ def get_plan(
 
 
 @router.post("/plans/{plan_id}/apply", response_model=PlanApplied, **COORDINATOR)
-def apply_plan(plan_id: int, body: PlanApply, session: SessionDep, user: CurrentUser, request: Request) -> PlanApplied:
+def apply_plan(plan_id: PlanId, body: PlanApply, session: SessionDep, user: CurrentUser, request: Request) -> PlanApplied:
     plan = _visible_plan(session, user, plan_id)
     if plan.status is not db.PlanStatus.done or plan.result is None:
         raise Conflict(f"plan {plan_id} is {plan.status.value}; only a finished plan can be applied")

@@ -1,0 +1,319 @@
+"""Reports for coordinators: how full the places are and who waits for them, and how placements ended.
+
+All SQL of the reports is here; the router only picks the format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Literal
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from service.db import models as db
+
+Grouping = Literal["enterprise", "site", "slot", "programme", "municipality"]
+KEY_COLUMN: dict[str, str] = {
+    "enterprise": "enterprise_id",
+    "site": "site_id",
+    "slot": "slot_id",
+    "programme": "programme",
+    "municipality": "municipality",
+}
+TABLE_COLUMNS = ("label", "seats", "taken", "free", "utilisation_pct", "waiting", "median_waiting_days")
+OPEN_TO_ALL = "open to any programme"
+TOWARDS_WORK_OR_STUDIES = frozenset({db.EndReason.work, db.EndReason.studies})
+NOT_RECORDED = "not_recorded"
+
+UTILISATION_DEFINITION = """\
+One row per group of the association, and totals that count every seat and person once.
+
+- **seats**: the seats of the group's slots; **taken**: the active placements (no end date) in those slots;
+  **free**: seats − taken (never below 0); **utilisation_pct**: taken / seats × 100, one decimal (0 when no seats).
+- **waiting**: participants with no active placement. By `programme` or `municipality` they are grouped by their own
+  programme or municipality. By `enterprise`, `site` or `slot`, a waiting person counts in every group that offers
+  an activity (a slot's `activity`) listed in the person's `preferences`, so one person may count in several rows.
+- **median_waiting_days**: the median of the days from `waiting_since` to `on` (today by default; never below 0)
+  over the group's waiting people who have a `waiting_since`; null when there are none.
+- By `programme`, a slot's seats belong to each programme in its `programmes` (procured seats); slots open to any
+  programme form one row with no key (`open to any programme`). By `municipality`, seats are those of slots at
+  sites in the municipality, and the waiting are the people who live there.
+"""
+
+
+# --- utilisation -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    key: str | None
+    label: str
+    slots: set[str] = field(default_factory=set)
+    waiting_days: list[int | None] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _SlotRow:
+    slot_id: str
+    activity: str
+    seats: int
+    programmes: list[str]
+    site_id: str
+    site_name: str
+    site_municipality: str
+    enterprise_id: str
+    enterprise_name: str
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    programme: str
+    municipality: str
+    preferences: list[str]
+    days: int | None
+
+
+def _slots(session: Session, association_id: str) -> list[_SlotRow]:
+    rows = session.execute(
+        select(
+            db.Slot.id,
+            db.Slot.activity,
+            db.Slot.seats,
+            db.Slot.programmes,
+            db.Site.id,
+            db.Site.name,
+            db.Site.municipality,
+            db.Enterprise.id,
+            db.Enterprise.name,
+        )  # fmt: skip
+        .join(db.Site, db.Site.id == db.Slot.site_id)
+        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
+        .where(db.Enterprise.association_id == association_id)
+        .order_by(db.Slot.id)
+    )
+    return [_SlotRow(*row) for row in rows]
+
+
+def _taken(session: Session, association_id: str) -> dict[str, int]:
+    rows = session.execute(
+        select(db.Placement.slot_id, func.count())
+        .join(db.Slot, db.Slot.id == db.Placement.slot_id)
+        .join(db.Site, db.Site.id == db.Slot.site_id)
+        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
+        .where(db.Enterprise.association_id == association_id, db.Placement.end_date.is_(None))
+        .group_by(db.Placement.slot_id)
+    )
+    return {slot_id: int(n) for slot_id, n in rows}
+
+
+def _waiting(session: Session, association_id: str, on: date) -> list[_Waiting]:
+    active = aliased(db.Placement)
+    holds_a_seat = exists().where(and_(active.participant_id == db.Participant.id, active.end_date.is_(None)))
+    rows = session.execute(
+        select(
+            db.Participant.programme,
+            db.Participant.municipality,
+            db.Participant.preferences,
+            db.Participant.waiting_since,
+        )
+        .where(db.Participant.association_id == association_id, ~holds_a_seat)
+        .order_by(db.Participant.id)
+    )
+    return [
+        _Waiting(programme, municipality, list(preferences or []), None if since is None else max((on - since).days, 0))
+        for programme, municipality, preferences, since in rows
+    ]
+
+
+def _named(session: Session, model: Any, association_id: str) -> list[tuple[str, str]]:
+    if model is db.Enterprise:
+        query = select(db.Enterprise.id, db.Enterprise.name).where(db.Enterprise.association_id == association_id)
+    else:
+        query = (
+            select(db.Site.id, db.Site.name)
+            .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
+            .where(db.Enterprise.association_id == association_id)
+        )
+    return [(i, n) for i, n in session.execute(query.order_by(model.id))]
+
+
+def _median(days: Iterable[int | None]) -> float | None:
+    known = [d for d in days if d is not None]
+    return float(statistics.median(known)) if known else None
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(part * 100 / whole, 1) if whole else 0.0
+
+
+def _figures(
+    slot_ids: Iterable[str], seats: dict[str, int], taken: dict[str, int], waiting: list[int | None]
+) -> dict[str, Any]:
+    ids = set(slot_ids)
+    total_seats = sum(seats[s] for s in ids)
+    total_taken = sum(taken.get(s, 0) for s in ids)
+    return {
+        "seats": total_seats,
+        "taken": total_taken,
+        "free": max(total_seats - total_taken, 0),
+        "utilisation_pct": _pct(total_taken, total_seats),
+        "waiting": len(waiting),
+        "median_waiting_days": _median(waiting),
+    }
+
+
+def utilisation(session: Session, association_id: str, by: Grouping, on: date) -> dict[str, Any]:
+    """`{by, on, rows, totals}`; see UTILISATION_DEFINITION."""
+    slots = _slots(session, association_id)
+    taken = _taken(session, association_id)
+    waiting = _waiting(session, association_id, on)
+    seats = {s.slot_id: s.seats for s in slots}
+    groups: dict[str | None, _Group] = {}
+
+    def group(key: str | None, label: str) -> _Group:
+        if key not in groups:
+            groups[key] = _Group(key, label)
+        return groups[key]
+
+    if by in ("enterprise", "site", "slot"):
+        if by == "enterprise":
+            for key, name in _named(session, db.Enterprise, association_id):
+                group(key, name)
+        elif by == "site":
+            for key, name in _named(session, db.Site, association_id):
+                group(key, name)
+        offers: dict[str, set[str]] = defaultdict(set)  # group -> activities offered there
+        for s in slots:
+            key = {"enterprise": s.enterprise_id, "site": s.site_id, "slot": s.slot_id}[by]
+            label = {"enterprise": s.enterprise_name, "site": s.site_name, "slot": f"{s.activity} at {s.site_name}"}[by]
+            group(key, label).slots.add(s.slot_id)
+            offers[key].add(s.activity)
+        for person in waiting:
+            wanted = set(person.preferences)
+            for key, activities in offers.items():
+                if wanted & activities:
+                    groups[key].waiting_days.append(person.days)
+    elif by == "programme":
+        for s in slots:
+            programmes: list[str | None] = list(s.programmes) or [None]
+            for programme in programmes:
+                group(programme, programme or OPEN_TO_ALL).slots.add(s.slot_id)
+        for person in waiting:
+            group(person.programme, person.programme).waiting_days.append(person.days)
+    else:
+        for s in slots:
+            group(s.site_municipality, s.site_municipality).slots.add(s.slot_id)
+        for person in waiting:
+            group(person.municipality, person.municipality).waiting_days.append(person.days)
+
+    ordered = sorted(groups.values(), key=lambda g: (g.key is None, g.key or ""))
+    rows = [{"key": g.key, "label": g.label, **_figures(g.slots, seats, taken, g.waiting_days)} for g in ordered]
+    totals = _figures(seats, seats, taken, [w.days for w in waiting])
+    return {"by": by, "on": on, "rows": rows, "totals": totals}
+
+
+def utilisation_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The rows as a table: the key column named after the grouping, then TABLE_COLUMNS."""
+    header = [KEY_COLUMN[report["by"]], *TABLE_COLUMNS]
+    return header, [[row["key"], *(row[c] for c in TABLE_COLUMNS)] for row in report["rows"]]
+
+
+def as_csv(header: list[str], rows: list[list[Any]]) -> bytes:
+    """UTF-8 with a byte-order mark (so Excel reads å, ä, ö), `,`-separated, a header row; null is an empty cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def as_xlsx(sheet_name: str, header: list[str], rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = sheet_name[:31]
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if cell.data_type == "f":  # a name starting with '=' stays text
+                cell.data_type = "s"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# --- outcomes ----------------------------------------------------------------------------------------------------
+
+OUTCOMES_DEFINITION = """\
+Ended placements (with an end date) of the association's participants, counted by `end_reason` and by the
+participant's programme, with the share that ended towards work or studies (`end_reason` `work` or `studies`).
+
+Placements ended as `transferred` are left out: an applied plan ends them when it moves a person to another slot,
+so they are moves within the plan, not outcomes (`transferred_excluded` counts them). `?programme=` keeps only
+participants of that programme (their programme now).
+"""
+
+
+def _share_text(towards: int, ended: int) -> str:
+    if not ended:
+        return "no placement has ended yet"
+    pct = Decimal(towards * 100) / Decimal(ended)
+    return f"{towards} of {ended} ended towards work or studies ({pct.quantize(Decimal(1), rounding=ROUND_HALF_UP)} %)"
+
+
+def _outcome_figures(counts: dict[str, int]) -> dict[str, Any]:
+    ended = sum(counts.values())
+    towards = sum(n for reason, n in counts.items() if reason in {r.value for r in TOWARDS_WORK_OR_STUDIES})
+    return {
+        "ended": ended,
+        "towards_work_or_studies": towards,
+        "share_pct": _pct(towards, ended) if ended else None,
+        "summary": _share_text(towards, ended),
+    }
+
+
+def outcomes(session: Session, association_id: str, programme: str | None) -> dict[str, Any]:
+    """`{programme, rows, by_reason, programmes, ended, towards_work_or_studies, share_pct, summary, …}`."""
+    base = (
+        select(db.Participant.programme, db.Placement.end_reason, func.count())
+        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
+        .where(db.Participant.association_id == association_id, db.Placement.end_date.is_not(None))
+        .group_by(db.Participant.programme, db.Placement.end_reason)
+        .order_by(db.Participant.programme, db.Placement.end_reason)
+    )
+    if programme:
+        base = base.where(db.Participant.programme == programme)
+    rows: list[dict[str, Any]] = []
+    transferred = 0
+    by_reason: dict[str, int] = defaultdict(int)
+    by_programme: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for prog, reason, n in session.execute(base):
+        name = reason.value if reason is not None else NOT_RECORDED
+        if reason is db.EndReason.transferred:
+            transferred += int(n)
+            continue
+        rows.append({"programme": prog, "end_reason": name, "count": int(n)})
+        by_reason[name] += int(n)
+        by_programme[prog][name] += int(n)
+    return {
+        "programme": programme,
+        "rows": rows,
+        "by_reason": dict(sorted(by_reason.items())),
+        "programmes": [
+            {"programme": prog, **_outcome_figures(counts)} for prog, counts in sorted(by_programme.items())
+        ],
+        **_outcome_figures(by_reason),
+        "transferred_excluded": transferred,
+    }

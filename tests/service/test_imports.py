@@ -1,0 +1,550 @@
+"""POST /imports and GET /exports: a data set in the exchange format, read as the command line reads it.
+
+The uploads start from the tiny data set of conftest (the database holds exactly it) written by
+`matcher.write_dataset`, then change a few cells, so every expected number below can be read off the change.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import zipfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+import matcher
+from service.db import models as db
+from service.db.engine import transaction
+from tests.service.conftest import tiny_instance
+
+API = "/api/v1"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Tables = dict[str, tuple[list[str], list[dict[str, str]]]]
+
+
+# --- helpers -----------------------------------------------------------------------------------------------------
+
+
+def tiny_tables() -> Tables:
+    """The tiny data set as CSV tables: name -> (header, rows as dicts of text)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        matcher.write_dataset(tiny_instance(), tmp)
+        tables: Tables = {}
+        for path in sorted(Path(tmp).glob("*.csv")):
+            with path.open(encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                tables[path.stem] = (list(reader.fieldnames or []), list(reader))
+    return tables
+
+
+def row(tables: Tables, name: str, key: str) -> dict[str, str]:
+    header, rows = tables[name]
+    id_column = header[0]
+    return next(r for r in rows if r[id_column] == key)
+
+
+def csv_text(header: list[str], rows: list[dict[str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def csv_files(tables: Tables) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("files", (f"{name}.csv", csv_text(*table), "text/csv")) for name, table in tables.items()]
+
+
+def workbook(tables: Tables) -> bytes:
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]
+    for name, (header, rows) in tables.items():
+        sheet = book.create_sheet(name)
+        sheet.append(header)
+        for r in rows:
+            sheet.append([r[h] for h in header])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def upload(service: Any, files: Any, apply: bool = False, who: str = "coordinator") -> Any:
+    params = {"apply": "true"} if apply else {}
+    return service.client.post(f"{API}/imports", files=files, params=params, headers=service.auth(who))
+
+
+def fingerprint(service: Any) -> dict[str, list[str]]:
+    """Every row of the data tables (not users, not the audit log): an import that writes nothing leaves them as is."""
+    with transaction(service.factory) as session:
+        return {
+            table.name: sorted(repr(tuple(r)) for r in session.execute(select(table)))
+            for table in db.Base.metadata.sorted_tables
+            if table.name not in ("users", "audit_log")
+        }
+
+
+def audit(service: Any, action: str) -> list[str]:
+    with transaction(service.factory) as session:
+        return sorted(
+            session.scalars(
+                select(db.AuditEntry.entity_id).where(
+                    db.AuditEntry.action == action,
+                    db.AuditEntry.entity_type == "participant",
+                    db.AuditEntry.endpoint == f"{API}/imports",
+                )
+            )
+        )
+
+
+def add_placement(service: Any, participant_id: str, slot_id: str, start: date = date(2026, 1, 1)) -> int:
+    with transaction(service.factory) as session:
+        placement = db.Placement(participant_id=participant_id, slot_id=slot_id, start_date=start)
+        session.add(placement)
+        session.flush()
+        return placement.id
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status
+    return body
+
+
+def changed(report: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any, Any]]]:
+    return {(c["kind"], c["id"]): [(f["field"], f["old"], f["new"]) for f in c["changes"]] for c in report["changed"]}
+
+
+def created(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(c["kind"], c["id"]) for c in report["created"]]
+
+
+def refused(report: dict[str, Any]) -> list[tuple[str, str, str, int]]:
+    return [(r["kind"], r["id"], r["file"], r["row"]) for r in report["refused"]]
+
+
+def good_changes() -> Tables:
+    """A new enterprise with a site and a slot, more seats in 'shop', P2 with more hours, a new P7 holding 'furn'."""
+    tables = tiny_tables()
+    tables["enterprises"][1].append({"enterprise_id": "nya", "name": "Nya Verkstan", "municipality": "Sollentuna"})
+    site = dict(
+        row(tables, "sites", "vk1"), site_id="nya1", enterprise_id="nya", name="Nya Verkstan", municipality="Sollentuna"
+    )
+    tables["sites"][1].append(site)
+    slot = dict(
+        row(tables, "slots", "sew"), slot_id="bike", site_id="nya1", activity="bike_repair", seats="2", days="mon|wed"
+    )
+    tables["slots"][1].append(slot)
+    row(tables, "slots", "shop")["seats"] = "5"
+    row(tables, "participants", "P2")["hours_per_week"] = "20"
+    tables["participants"][1].append(
+        dict(row(tables, "participants", "P1"), participant_id="P7", current_slot_id="furn", waiting_since="2026-02-01")
+    )
+    tables["travel_times"] = (
+        ["participant_id", "site_id", "minutes"],
+        [{"participant_id": "P7", "site_id": "hantverk", "minutes": "25"}],
+    )
+    return tables
+
+
+EXPECTED_CREATED = [
+    ("enterprise", "nya"),
+    ("site", "nya1"),
+    ("slot", "bike"),
+    ("participant", "P7"),
+    ("travel_time", "P7/hantverk"),
+    ("placement", "P7"),
+]
+EXPECTED_CHANGED = {("slot", "shop"): [("seats", 3, 5)], ("participant", "P2"): [("hours_per_week", 10, 20)]}
+
+
+# --- a good CSV import -------------------------------------------------------------------------------------------
+
+
+def test_a_dry_run_reports_what_would_change_and_writes_nothing(service):
+    before = fingerprint(service)
+    response = upload(service, csv_files(good_changes()))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["applied"] is False
+    assert report["format"] == "csv"
+    assert report["files"] == ["enterprises.csv", "participants.csv", "sites.csv", "slots.csv", "travel_times.csv"]
+    assert created(report) == EXPECTED_CREATED
+    assert report["created"][-1]["detail"] == "active placement in slot 'furn' from 2026-02-01"
+    assert changed(report) == EXPECTED_CHANGED
+    assert report["refused"] == []
+    # 2 enterprises, 3 sites, 3 of the 4 slots and 5 of the 6 participants are as in the database.
+    assert report["summary"] == {"created": 6, "changed": 2, "unchanged": 13, "refused": 0}
+    assert report["not_in_upload"] == {"enterprises": 0, "sites": 0, "slots": 0, "participants": 0, "travel_times": 0}
+    assert fingerprint(service) == before
+    assert audit(service, "read") == ["P1", "P2", "P3", "P4", "P5", "P6"]  # compared, so read
+    assert audit(service, "create") == audit(service, "update") == []
+
+
+def test_apply_writes_everything_and_a_second_import_changes_nothing(service):
+    response = upload(service, csv_files(good_changes()), apply=True)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["applied"] is True
+    assert created(report) == EXPECTED_CREATED
+    assert changed(report) == EXPECTED_CHANGED
+    coordinator = service.user_ids["coordinator"]
+    with transaction(service.factory) as session:
+        assert session.get(db.Enterprise, "nya").association_id == "default"  # type: ignore[union-attr]
+        assert session.get(db.Site, "nya1").enterprise_id == "nya"  # type: ignore[union-attr]
+        bike = session.get(db.Slot, "bike")
+        assert bike is not None and (bike.seats, bike.activity, bike.days) == (2, "bike_repair", ["mon", "wed"])
+        shop = session.get(db.Slot, "shop")
+        assert shop is not None and (shop.seats, shop.version) == (5, 2)  # the ETag moved on
+        assert session.get(db.Participant, "P2").hours_per_week == 20  # type: ignore[union-attr]
+        p7 = session.get(db.Participant, "P7")
+        assert p7 is not None and p7.association_id == "default" and p7.coach_id is None
+        placement = session.scalar(select(db.Placement).where(db.Placement.participant_id == "P7"))
+        assert placement is not None
+        assert (placement.slot_id, placement.start_date, placement.end_date, placement.created_by) == (
+            "furn", date(2026, 2, 1), None, coordinator,
+        )  # fmt: skip
+        assert session.get(db.TravelTime, ("P7", "hantverk")).minutes == 25  # type: ignore[union-attr]
+        history = sorted(
+            (c.slot_id, c.field, c.old_value, c.new_value, c.user_id)
+            for c in session.scalars(select(db.CapacityChange))
+        )
+    assert history == [
+        ("bike", "days", None, ["mon", "wed"], coordinator),
+        ("bike", "max_hours", None, 30, coordinator),
+        ("bike", "min_hours", None, 5, coordinator),
+        ("bike", "seats", None, 2, coordinator),
+        ("shop", "seats", 3, 5, coordinator),
+    ]
+    assert audit(service, "create") == ["P7"]
+    assert audit(service, "update") == ["P2"]
+
+    before = fingerprint(service)
+    again = upload(service, csv_files(good_changes()))
+    assert again.status_code == 200, again.text
+    assert again.json()["summary"] == {"created": 0, "changed": 0, "unchanged": 20, "refused": 0}
+    assert upload(service, csv_files(good_changes()), apply=True).json()["summary"]["changed"] == 0
+    assert fingerprint(service) == before
+
+
+def test_a_semicolon_file_with_decimal_commas_reads_as_the_command_line_reads_it(service):
+    tables = tiny_tables()
+    header, rows = tables["sites"]
+    text = ";".join(header) + "\n" + "\n".join(";".join(r[h].replace(".", ",") for h in header) for r in rows) + "\n"
+    files = [f for f in csv_files(tables) if f[1][0] != "sites.csv"] + [
+        ("files", ("Sites.CSV", b"\xef\xbb\xbf" + text.encode(), "text/csv"))
+    ]
+    report = upload(service, files).json()
+    assert report["summary"] == {"created": 0, "changed": 0, "unchanged": 15, "refused": 0}
+
+
+# --- invalid data sets -------------------------------------------------------------------------------------------
+
+
+def test_a_bad_file_answers_422_naming_file_row_and_column_and_writes_nothing(service):
+    tables = tiny_tables()
+    row(tables, "sites", "vk1")["lat"] = "91"  # sites.csv row 3
+    row(tables, "slots", "sew")["seats"] = "many"  # slots.csv row 3
+    row(tables, "slots", "garden")["min_hours"] = "25"  # slots.csv row 5: 25 > max_hours 20
+    row(tables, "slots", "garden")["max_hours"] = "20"
+    row(tables, "participants", "P3")["hours_per_week"] = ""  # participants.csv row 4
+    row(tables, "participants", "P6")["travel_mode"] = "rocket"  # participants.csv row 7
+    before = fingerprint(service)
+    for apply in (False, True):
+        body = assert_problem(upload(service, csv_files(tables), apply=apply), 422)
+        problems = [(p["file"], p["row"], p["column"]) for p in body["problems"]]
+        assert problems == [
+            ("participants.csv", 4, "hours_per_week"),
+            ("participants.csv", 7, "travel_mode"),
+            ("sites.csv", 3, "lat"),
+            ("slots.csv", 3, "seats"),
+            ("slots.csv", 5, "max_hours"),
+        ]
+        messages = {(p["file"], p["row"]): p["message"] for p in body["problems"]}
+        assert messages[("sites.csv", 3)] == "must be between -90 and 90, got 91"
+        assert messages[("slots.csv", 3)] == "'many' is not a whole number"
+        assert messages[("slots.csv", 5)] == "max_hours (20) is before min_hours (25)"
+        assert messages[("participants.csv", 4)] == "required value is empty"
+        assert "participants.csv:4:hours_per_week: required value is empty" in body["detail"]
+    assert fingerprint(service) == before
+    assert audit(service, "read") == []
+
+
+def test_cross_file_problems_and_pinned_limits_are_refused_with_their_rows(service):
+    tables = tiny_tables()
+    row(tables, "participants", "P6")["current_slot_id"] = "nowhere"
+    body = assert_problem(upload(service, csv_files(tables)), 422)
+    assert body["problems"] == [
+        {"file": "participants.csv", "row": 7, "column": "current_slot_id", "message": "unknown slot 'nowhere'"}
+    ]
+    tables = tiny_tables()
+    for pid in ("P1", "P2"):  # 'sew' has one seat
+        row(tables, "participants", pid).update(current_slot_id="sew", pinned="true")
+    body = assert_problem(upload(service, csv_files(tables), apply=True), 422)
+    assert [(p["file"], p["row"], p["column"]) for p in body["problems"]] == [("slots.csv", 3, "seats")]
+    assert "'sew' has 1 seat(s) but 2 pinned participants (P1, P2)" in body["problems"][0]["message"]
+
+
+def test_a_missing_file_is_a_problem_of_that_file(service):
+    files = [f for f in csv_files(tiny_tables()) if f[1][0] != "slots.csv"]
+    body = assert_problem(upload(service, files), 422)
+    assert {"file": "slots.csv", "row": 0, "column": "", "message": "required file is missing"} in body["problems"]
+
+
+# --- workbooks ---------------------------------------------------------------------------------------------------
+
+
+def test_an_xlsx_workbook_imports_like_the_csv_files(service):
+    tables = tiny_tables()
+    row(tables, "enterprises", "vk")["name"] = "Värmekällan AB"
+    row(tables, "participants", "P4")["max_travel_minutes"] = "45"
+    files = [("files", ("Plan 2026.xlsx", workbook(tables), XLSX))]
+    before = fingerprint(service)
+    report = upload(service, files).json()
+    assert report["format"] == "xlsx" and report["files"] == ["Plan 2026.xlsx"]
+    assert changed(report) == {
+        ("enterprise", "vk"): [("name", "Värmekällan", "Värmekällan AB")],
+        ("participant", "P4"): [("max_travel_minutes", 60, 45)],
+    }
+    assert fingerprint(service) == before
+    assert upload(service, files, apply=True).json()["applied"] is True
+    with transaction(service.factory) as session:
+        assert session.get(db.Enterprise, "vk").name == "Värmekällan AB"  # type: ignore[union-attr]
+        assert session.get(db.Participant, "P4").max_travel_minutes == 45  # type: ignore[union-attr]
+
+
+def test_a_bad_workbook_names_the_sheet(service):
+    tables = tiny_tables()
+    row(tables, "slots", "shop")["days"] = "mon|someday"
+    body = assert_problem(upload(service, [("files", ("book.xlsx", workbook(tables), XLSX))]), 422)
+    assert [(p["file"], p["row"], p["column"]) for p in body["problems"]] == [("book.xlsx[slots]", 4, "days")]
+    body = assert_problem(upload(service, [("files", ("book.xlsx", b"not a zip", XLSX))]), 422)
+    assert body["problems"][0]["file"] == "book.xlsx" and "cannot be opened" in body["problems"][0]["message"]
+
+
+# --- what an import refuses --------------------------------------------------------------------------------------
+
+
+def test_records_of_another_association_are_refused_and_the_rest_is_written(service):
+    tables = tiny_tables()
+    tables["enterprises"][1].append({"enterprise_id": "far", "name": "Taken over", "municipality": "Sigtuna"})
+    tables["sites"][1].append(dict(row(tables, "sites", "vk1"), site_id="far2", enterprise_id="far"))
+    tables["slots"][1].append(dict(row(tables, "slots", "sew"), slot_id="far2_slot", site_id="far2"))
+    row(tables, "slots", "shop")["seats"] = "4"
+    report = upload(service, csv_files(tables), apply=True).json()
+    assert refused(report) == [
+        ("enterprise", "far", "enterprises.csv", 4),
+        ("site", "far2", "sites.csv", 5),
+        ("slot", "far2_slot", "slots.csv", 6),
+    ]
+    reasons = [r["reason"] for r in report["refused"]]
+    assert "another association" in reasons[0]
+    assert reasons[1:] == ["its enterprise 'far' was refused", "its site 'far2' was refused"]
+    assert changed(report) == {("slot", "shop"): [("seats", 3, 4)]}
+    with transaction(service.factory) as session:
+        far = session.get(db.Enterprise, "far")
+        assert far is not None and (far.association_id, far.name) == ("other", "Elsewhere")
+        assert session.get(db.Site, "far2") is None and session.get(db.Slot, "far2_slot") is None
+        assert session.get(db.Slot, "shop").seats == 4  # type: ignore[union-attr]
+
+
+def test_another_associations_coordinator_can_change_nothing_of_ours(service):
+    before = fingerprint(service)
+    report = upload(service, csv_files(tiny_tables()), apply=True, who="foreign_coordinator").json()
+    assert report["summary"] == {"created": 0, "changed": 0, "unchanged": 0, "refused": 15}
+    assert all("another association" in r["reason"] for r in report["refused"])
+    assert fingerprint(service) == before
+
+
+def test_seats_below_the_seats_taken_are_refused(service):
+    add_placement(service, "P1", "furn")
+    add_placement(service, "P3", "furn")
+    tables = tiny_tables()
+    for pid in ("P1", "P3"):
+        row(tables, "participants", pid)["current_slot_id"] = "furn"
+    row(tables, "slots", "furn")["seats"] = "1"
+    row(tables, "slots", "shop")["seats"] = "4"
+    report = upload(service, csv_files(tables), apply=True).json()
+    assert refused(report) == [("slot", "furn", "slots.csv", 2)]
+    assert "below the 2 seat(s) taken" in report["refused"][0]["reason"]
+    assert changed(report) == {("slot", "shop"): [("seats", 3, 4)]}
+    with transaction(service.factory) as session:
+        assert session.get(db.Slot, "furn").seats == 2  # type: ignore[union-attr]
+        fields = [(c.slot_id, c.field) for c in session.scalars(select(db.CapacityChange))]
+    assert fields == [("shop", "seats")]
+
+
+def test_current_slot_id_creates_placements_but_never_ends_one(service):
+    held = add_placement(service, "P1", "furn")
+    add_placement(service, "P3", "furn")
+    tables = tiny_tables()
+    row(tables, "participants", "P1")["current_slot_id"] = "sew"  # holds furn: refused, not moved
+    row(tables, "participants", "P3")["hours_per_week"] = "12"  # holds furn, the file says none: refused
+    row(tables, "participants", "P5")["current_slot_id"] = "sew"  # takes sew's one seat
+    row(tables, "participants", "P6")["current_slot_id"] = "sew"  # sew is full by then: refused
+    report = upload(service, csv_files(tables), apply=True).json()
+    assert refused(report) == [
+        ("participant", "P1", "participants.csv", 2),
+        ("participant", "P3", "participants.csv", 4),
+        ("participant", "P6", "participants.csv", 7),
+    ]
+    reasons = [r["reason"] for r in report["refused"]]
+    assert f"holds active placement {held} in slot 'furn' but current_slot_id says slot 'sew'" in reasons[0]
+    assert "current_slot_id says none" in reasons[1]
+    assert reasons[2] == "slot 'sew' has no free seat for a placement (1 of 1 taken)"
+    assert created(report) == [("placement", "P5")]
+    assert changed(report) == {("participant", "P5"): [("current_slot_id", None, "sew")]}
+    with transaction(service.factory) as session:
+        active = dict(
+            session.execute(
+                select(db.Placement.participant_id, db.Placement.slot_id).where(db.Placement.end_date.is_(None))
+            ).all()
+        )
+        assert session.get(db.Participant, "P3").hours_per_week == 10  # type: ignore[union-attr]
+    assert active == {"P1": "furn", "P3": "furn", "P5": "sew"}
+
+
+def test_the_data_after_the_import_must_keep_pinned_people_within_supervision(service):
+    """P2 (10 h at ratio 0.25) holds shop at vk2; the file, without P2, gives vk2 2 supervisor hours instead of 2.5."""
+    add_placement(service, "P2", "shop")
+    tables = tiny_tables()
+    tables["participants"] = (
+        tables["participants"][0],
+        [r for r in tables["participants"][1] if r["participant_id"] != "P2"],
+    )
+    row(tables, "sites", "vk2")["supervisor_hours"] = "2"
+    report = upload(service, csv_files(tables)).json()  # not pinned: a warning, the seat is a fact
+    assert [(w["file"], w["row"], w["column"]) for w in report["warnings"]] == [("sites.csv", 4, "supervisor_hours")]
+    assert "use 2.5 supervisor hours, more than its 2" in report["warnings"][0]["message"]
+    assert report["not_in_upload"]["participants"] == 1
+
+    with transaction(service.factory) as session:
+        session.get(db.Participant, "P2").pinned = True  # type: ignore[union-attr]
+    before = fingerprint(service)
+    body = assert_problem(upload(service, csv_files(tables), apply=True), 422)
+    assert [(p["file"], p["row"], p["column"]) for p in body["problems"]] == [("sites.csv", 4, "supervisor_hours")]
+    assert "pinned participants (P2) alone need 2.5" in body["problems"][0]["message"]
+    assert fingerprint(service) == before
+
+
+# --- the upload itself -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "named"),
+    [
+        ([("files", ("people.csv", b"a\n1\n", "text/csv"))], "people.csv"),
+        ([("files", ("notes.txt", b"hello", "text/plain"))], "notes.txt"),
+        ([("files", ("slots.csv", b"a\n", "text/csv")), ("files", ("book.xlsx", b"x", XLSX))], "book.xlsx"),
+        ([("files", ("slots.csv", b"a\n", "text/csv")), ("files", ("slots.csv", b"a\n", "text/csv"))], "slots.csv"),
+        ([("files", ("a.xlsx", b"x", XLSX)), ("files", ("b.xlsx", b"x", XLSX))], "b.xlsx"),
+    ],
+)
+def test_a_file_that_does_not_belong_is_named(service, files, named):
+    body = assert_problem(upload(service, files), 422)
+    assert body["file"] == named
+    assert named in body["detail"]
+
+
+def test_an_upload_without_files_or_not_multipart_is_422(service):
+    body = assert_problem(upload(service, [("note", (None, "hello"))]), 422)
+    assert "no file was uploaded" in body["detail"]
+    response = service.client.post(f"{API}/imports", json={"files": []}, headers=service.auth("coordinator"))
+    assert "multipart/form-data" in assert_problem(response, 422)["detail"]
+
+
+def test_an_upload_over_the_limit_is_413(service, monkeypatch):
+    import service.imports.router as imports_router
+
+    monkeypatch.setattr(imports_router, "MAX_UPLOAD_BYTES", 1000)
+    body = assert_problem(upload(service, [("files", ("slots.csv", b"x" * 2000, "text/csv"))]), 413)
+    assert body["limit_bytes"] == 1000
+
+
+# --- exports -----------------------------------------------------------------------------------------------------
+
+
+def _state_worth_exporting(service: Any) -> None:
+    """An active placement, a pinned person, an ended placement, a travel time and a float that Excel rounds."""
+    add_placement(service, "P1", "furn")
+    ended = add_placement(service, "P2", "shop")
+    with transaction(service.factory) as session:
+        session.get(db.Placement, ended).end_date = date(2026, 6, 1)  # type: ignore[union-attr]
+        session.get(db.Participant, "P1").pinned = True  # type: ignore[union-attr]
+        session.add(db.TravelTime(participant_id="P2", site_id="vk1", minutes=33))
+        session.get(db.Participant, "P5").lat = 59.550000000000004  # type: ignore[union-attr]
+        session.get(db.Slot, "sew").days = ["thu", "mon"]  # type: ignore[union-attr]  # any order, as the API allows
+
+
+def test_a_csv_export_imports_back_as_a_no_op(service):
+    _state_worth_exporting(service)
+    response = service.client.get(f"{API}/exports", params={"format": "csv"}, headers=service.auth("coordinator"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"].startswith('attachment; filename="dataset-default-')
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.namelist() == ["enterprises.csv", "sites.csv", "slots.csv", "participants.csv", "travel_times.csv"]
+    people = list(csv.DictReader(io.StringIO(archive.read("participants.csv").decode())))
+    assert [(p["participant_id"], p["current_slot_id"], p["pinned"]) for p in people][:2] == [
+        ("P1", "furn", "true"),
+        ("P2", "", "false"),
+    ]
+    with transaction(service.factory) as session:
+        reads = sorted(
+            session.scalars(select(db.AuditEntry.entity_id).where(db.AuditEntry.endpoint == f"{API}/exports"))
+        )
+    assert reads == ["P1", "P2", "P3", "P4", "P5", "P6"]
+
+    before = fingerprint(service)
+    files = [("files", (name, archive.read(name), "text/csv")) for name in archive.namelist()]
+    report = upload(service, files).json()
+    assert (report["created"], report["changed"], report["refused"]) == ([], [], [])
+    assert report["summary"]["unchanged"] == 16
+    upload(service, files, apply=True)
+    assert fingerprint(service) == before
+
+
+def test_an_xlsx_export_imports_back_as_a_no_op(service):
+    _state_worth_exporting(service)
+    response = service.client.get(f"{API}/exports", params={"format": "xlsx"}, headers=service.auth("coordinator"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == XLSX
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    assert book.sheetnames == ["enterprises", "sites", "slots", "participants", "travel_times"]
+    report = upload(service, [("files", ("export.xlsx", response.content, XLSX))]).json()
+    assert (report["created"], report["changed"], report["refused"]) == ([], [], [])
+    assert report["summary"]["unchanged"] == 16
+
+
+def test_an_export_holds_only_the_own_association(service):
+    response = service.client.get(f"{API}/exports", headers=service.auth("foreign_coordinator"))
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.read("enterprises.csv").decode().splitlines() == [
+        "enterprise_id,name,municipality",
+        "far,Elsewhere,Luleå",
+    ]
+    assert archive.read("participants.csv").decode().count("\n") == 1  # the header only
+
+
+def test_an_unknown_export_format_is_422(service):
+    response = service.client.get(f"{API}/exports", params={"format": "pdf"}, headers=service.auth("coordinator"))
+    assert_problem(response, 422)
+
+
+# --- roles -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["coach", "enterprise_manager"])
+def test_only_coordinators_import_and_export(service, who):
+    before = fingerprint(service)
+    assert_problem(upload(service, csv_files(tiny_tables()), apply=True, who=who), 403)
+    assert_problem(service.client.get(f"{API}/exports", headers=service.auth(who)), 403)
+    assert_problem(service.client.get(f"{API}/exports", params={"format": "xlsx"}, headers=service.auth(who)), 403)
+    assert fingerprint(service) == before

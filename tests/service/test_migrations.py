@@ -1,0 +1,126 @@
+"""The Alembic migrations build exactly the schema the models describe, on SQLite and on PostgreSQL.
+
+PostgreSQL runs in a database of its own (`placement_migration_test`, created and dropped here), so the `test`
+database the other service tests share is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from service.db.engine import make_engine
+from service.db.migrate import alembic_config, upgrade
+from service.db.models import Base
+
+PG_URL = os.environ.get("PLACEMENT_TEST_DATABASE_URL")
+MIGRATION_DB = "placement_migration_test"
+
+
+def _sqlite(tmp_path: Path) -> Iterator[str]:
+    yield f"sqlite:///{tmp_path / 'migrated.db'}"
+
+
+def _postgres() -> Iterator[str]:
+    assert PG_URL
+    server = make_url(PG_URL)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{MIGRATION_DB}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{MIGRATION_DB}"'))
+    except Exception as exc:  # e.g. no CREATEDB right: say so rather than touch the shared database
+        admin.dispose()
+        pytest.skip(f"cannot create database {MIGRATION_DB}: {exc}")
+    try:
+        yield server.set(database=MIGRATION_DB).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{MIGRATION_DB}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite"] + (["postgres"] if PG_URL else []))
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from (_postgres() if request.param == "postgres" else _sqlite(tmp_path))
+
+
+@pytest.fixture
+def fresh_engine(fresh_url: str) -> Iterator[Engine]:
+    engine = make_engine(fresh_url)
+    yield engine
+    engine.dispose()
+
+
+def _differences(engine: Engine) -> list[object]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_migrations_build_the_schema_of_the_models(fresh_url, fresh_engine):
+    upgrade(fresh_url)
+    assert _tables(fresh_engine) == set(Base.metadata.tables)
+    assert _differences(fresh_engine) == []
+
+
+def test_upgrade_is_idempotent_and_at_the_single_head(fresh_url, fresh_engine):
+    upgrade(fresh_url)
+    upgrade(fresh_url)  # a second start migrates nothing
+    heads = ScriptDirectory.from_config(alembic_config(fresh_url)).get_heads()
+    assert len(heads) == 1, f"the migrations have several heads: {heads}"
+    with fresh_engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_heads() == tuple(heads)
+
+
+def test_downgrade_to_base_and_up_again(fresh_url, fresh_engine):
+    upgrade(fresh_url)
+    command.downgrade(alembic_config(fresh_url), "base")
+    assert _tables(fresh_engine) == set()
+    upgrade(fresh_url)
+    assert _differences(fresh_engine) == []
+
+
+def test_the_active_placement_index_is_partial_and_unique(fresh_url, fresh_engine):
+    """At most one active placement per person is kept by the database itself, so it must survive migration."""
+    upgrade(fresh_url)
+    indexes = {ix["name"]: ix for ix in inspect(fresh_engine).get_indexes("placements")}
+    active = indexes["uq_placements_active_participant"]
+    assert active["unique"] and active["column_names"] == ["participant_id"]
+    with fresh_engine.begin() as conn:
+        conn.execute(text("INSERT INTO associations (id, name) VALUES ('a', 'A')"))
+        conn.execute(
+            text(
+                "INSERT INTO participants (id, association_id, programme, municipality, lat, lon, hours_per_week, "
+                "days_available, max_travel_minutes, travel_mode, needs, preferences, avoid_enterprises, pinned) "
+                "VALUES ('P1', 'a', 'SAMRE', 'Sigtuna', 59.6, 17.9, 10, '[]', 60, 'transit', '[]', '[]', '[]', false)"
+            )
+        )
+        conn.execute(text("INSERT INTO enterprises (id, association_id, name, municipality) VALUES ('e', 'a', 'E', 'S')"))
+        conn.execute(text("INSERT INTO sites (id, enterprise_id, name, municipality, lat, lon, accessibility) VALUES ('s', 'e', 'S', 'S', 59.6, 17.9, '[]')"))
+        conn.execute(
+            text(
+                "INSERT INTO slots (id, site_id, activity, seats, min_hours, max_hours, days, supports, programmes, "
+                "women_only, supervision_ratio, version) VALUES ('x', 's', 'a', 2, 5, 20, '[]', '[]', '[]', false, 0.25, 1)"
+            )
+        )
+        insert = text("INSERT INTO placements (participant_id, slot_id, start_date, end_date, created_at) VALUES ('P1', 'x', :s, :e, :c)")
+        now = "2026-11-23 12:00:00+00:00"
+        conn.execute(insert, {"s": "2026-01-01", "e": "2026-02-01", "c": now})
+        conn.execute(insert, {"s": "2026-02-02", "e": "2026-03-01", "c": now})  # ended ones may repeat
+        conn.execute(insert, {"s": "2026-03-02", "e": None, "c": now})
+    with pytest.raises(Exception, match="(?i)unique"), fresh_engine.begin() as conn:
+        conn.execute(insert, {"s": "2026-04-01", "e": None, "c": now})
