@@ -479,3 +479,10 @@ def test_a_workbook_that_is_no_zip_archive_is_a_problem(tmp_path: Path) -> None:
     (tmp_path / "book.xlsx").write_text("not a workbook")
     [problem] = problems_of(tmp_path / "book.xlsx")
     assert problem.file == "book.xlsx" and "cannot be opened as an .xlsx workbook" in problem.message
+
+
+def test_a_control_character_in_a_cell_is_named(tmp_path: Path) -> None:
+    rows = dataset_rows()
+    rows["enterprises"][0]["name"] = "VioNi\x07"
+    [problem] = problems_of(write_rows(tmp_path, rows))
+    assert str(problem) == "enterprises.csv:2:name: holds a control character (only printable text is allowed)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from matcher.io.tables import RawTable, read_tables
 from matcher.problems import InvalidDataset, Problem
 
 Check = Callable[[Any], str | None]
+# Control characters in a cell are an export gone wrong; they would also break a workbook written back out.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def at_least(low: float) -> Check:
@@ -190,6 +193,9 @@ def _convert_column(
                 errors[text] = "required value is empty"
             else:
                 converted[text] = column.default
+            continue
+        if CONTROL_CHARACTER.search(text):
+            errors[text] = "holds a control character (only printable text is allowed)"
             continue
         try:
             value = column.convert(text, table.decimal_comma)

@@ -93,7 +93,7 @@ def end_placement(
     if end < placement.start_date:
         raise InvalidInput(f"end_date {end.isoformat()} is before start_date {placement.start_date.isoformat()}")
     placement.end_date = end
-    placement.end_reason = body.end_reason
+    placement.end_reason = db.EndReason(body.end_reason)
     person = session.get(db.Participant, placement.participant_id)
     if person is not None and person.pinned:
         person.pinned = False  # nothing left to keep

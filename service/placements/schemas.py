@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +17,12 @@ class PlacementCreate(Strict):
     start_date: date
 
 
+# What a coach or coordinator may give; `transferred` is reserved for moves made by an applied plan.
+UserEndReason = Literal["work", "studies", "other_programme", "moved", "dropped_out"]
+
+
 class PlacementEnd(Strict):
-    end_reason: EndReason
+    end_reason: UserEndReason
     end_date: date | None = Field(None, description="default: today")
 
 

@@ -84,7 +84,11 @@ def take_seat(
             )
     person_id = person.id
     placement = db.Placement(
-        participant_id=person_id, slot_id=fresh.id, start_date=start_date, created_by=user.id if user else None, plan_id=plan_id
+        participant_id=person_id,
+        slot_id=fresh.id,
+        start_date=start_date,
+        created_by=user.id if user else None,
+        plan_id=plan_id,
     )
     try:
         # Added inside the savepoint: begin_nested() flushes pending objects first, so a placement added before it

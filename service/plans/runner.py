@@ -7,6 +7,7 @@ Celery would bring a broker abstraction and configuration we do not need; Dramat
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -92,7 +93,7 @@ class RedisQueueRunner:
     def submit(self, plan_id: int) -> None:
         timeout = int(self._settings.max_plan_seconds * 2 + 120)
         self._queue.enqueue(
-            run_plan, plan_id, self._settings.database_url, job_id=job_id(plan_id), job_timeout=timeout, result_ttl=3600
+            run_plan, plan_id, self._settings.database_url, job_id=job_id(plan_id, self._settings.database_url), job_timeout=timeout, result_ttl=3600
         )
 
     def recover(self) -> None:
@@ -107,7 +108,7 @@ class RedisQueueRunner:
             ).all()
         for plan_id in waiting:
             try:
-                status = Job.fetch(job_id(plan_id), connection=self._redis).get_status()
+                status = Job.fetch(job_id(plan_id, self._settings.database_url), connection=self._redis).get_status()
             except NoSuchJobError:
                 status = None
             if status is None or status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
@@ -125,8 +126,10 @@ class RedisQueueRunner:
         self._redis.close()
 
 
-def job_id(plan_id: int) -> str:
-    return f"placement-plan-{plan_id}"
+def job_id(plan_id: int, database_url: str) -> str:
+    """Plan ids are per database: the job id names the database too, so services sharing one Redis never mix jobs."""
+    database = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    return f"placement-plan-{database}-{plan_id}"
 
 
 def make_runner(settings: ServiceSettings, factory: sessionmaker[Session]) -> PlanRunner:

@@ -82,14 +82,31 @@ def active_in(service: Any, slot_id: str) -> int:
     with transaction(service.factory) as session:
         return int(
             session.scalar(
-                select(func.count()).select_from(db.Placement).where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None))
+                select(func.count())
+                .select_from(db.Placement)
+                .where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None))
             )
         )
 
 
 ENTERPRISE = {"id": "bageri", "name": "Bageriet", "municipality": "Sigtuna"}
-SITE = {"id": "bake1", "enterprise_id": "vioni", "name": "Bakery", "municipality": "Sigtuna", "lat": 59.61, "lon": 17.85}
-SLOT = {"id": "bake", "site_id": "hantverk", "activity": "bakery", "seats": 2, "min_hours": 5, "max_hours": 20, "days": ["mon", "tue"]}
+SITE = {
+    "id": "bake1",
+    "enterprise_id": "vioni",
+    "name": "Bakery",
+    "municipality": "Sigtuna",
+    "lat": 59.61,
+    "lon": 17.85,
+}
+SLOT = {
+    "id": "bake",
+    "site_id": "hantverk",
+    "activity": "bakery",
+    "seats": 2,
+    "min_hours": 5,
+    "max_hours": 20,
+    "days": ["mon", "tue"],
+}
 PARTICIPANT = {
     "id": "P9",
     "programme": "SAMRE",
@@ -143,7 +160,12 @@ def test_enterprise_create_rejects_bad_and_unknown_fields(coord, service, body, 
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"name": ""}, "name"), ({"name": None}, "name"), ({"id": "renamed"}, "id"), ({"association_id": "other"}, "association_id")],
+    [
+        ({"name": ""}, "name"),
+        ({"name": None}, "name"),
+        ({"id": "renamed"}, "id"),
+        ({"association_id": "other"}, "association_id"),
+    ],
 )
 def test_enterprise_update_rejects_bad_and_unknown_fields(coord, service, body, field):
     assert_invalid(coord.patch("/enterprises/vk", body), field)
@@ -202,7 +224,8 @@ def test_site_create_rejects_bad_and_unknown_fields(coord, body, field):
 
 
 @pytest.mark.parametrize(
-    ("body", "field"), [({"lat": "north"}, "lat"), ({"name": None}, "name"), ({"enterprise_id": "vioni"}, "enterprise_id")]
+    ("body", "field"),
+    [({"lat": "north"}, "lat"), ({"name": None}, "name"), ({"enterprise_id": "vioni"}, "enterprise_id")],
 )
 def test_site_update_rejects_bad_and_unknown_fields(coord, service, body, field):
     assert_invalid(coord.patch("/sites/vk1", body), field)
@@ -378,7 +401,11 @@ def test_participant_crud(coord, coach, service):
     assert_problem(coord.post("/participants", PARTICIPANT), 409)
     updated = coach.patch("/participants/P9", {"hours_per_week": 20, "needs": ["quiet_room"], "age": None})
     assert updated.status_code == 200
-    assert (updated.json()["hours_per_week"], updated.json()["needs"], updated.json()["age"]) == (20, ["quiet_room"], None)
+    assert (updated.json()["hours_per_week"], updated.json()["needs"], updated.json()["age"]) == (
+        20,
+        ["quiet_room"],
+        None,
+    )
     assert coord.delete("/participants/P9").status_code == 204
     assert_problem(coord.get("/participants/P9"), 404)
     assert_problem(coord.patch("/participants/P9", {"age": 3}), 404)
@@ -426,7 +453,12 @@ def test_participant_update_rejects_bad_and_unknown_fields(coord, service, body,
     assert_invalid(coord.patch("/participants/P1", body), field)
     with transaction(service.factory) as session:
         person = session.get(db.Participant, "P1")
-        assert (person.hours_per_week, person.programme, person.association_id, person.pinned) == (10, "SAMRE", "default", False)
+        assert (person.hours_per_week, person.programme, person.association_id, person.pinned) == (
+            10,
+            "SAMRE",
+            "default",
+            False,
+        )
 
 
 def test_coach_assignment(coord, coach, service):
@@ -444,7 +476,9 @@ def test_participant_with_placements_cannot_be_deleted(coord):
     placed = place(coord, "P1", "furn")
     assert placed.status_code == 201
     assert_problem(coord.delete("/participants/P1"), 409)
-    assert coord.patch(f"/placements/{placed.json()['id']}", {"end_reason": "moved", "end_date": DAY}).status_code == 200
+    assert (
+        coord.patch(f"/placements/{placed.json()['id']}", {"end_reason": "moved", "end_date": DAY}).status_code == 200
+    )
     assert_problem(coord.delete("/participants/P1"), 409)  # kept for follow-up
     assert coord.get("/participants/P1").status_code == 200
 
@@ -483,7 +517,10 @@ def test_pagination_reports_total_limit_and_offset(coord):
 
 
 @pytest.mark.parametrize("path", LISTS)
-@pytest.mark.parametrize(("query", "field"), [("limit=0", "limit"), ("limit=1000", "limit"), ("offset=-1", "offset"), ("limit=many", "limit")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("limit=0", "limit"), ("limit=1000", "limit"), ("offset=-1", "offset"), ("limit=many", "limit")],
+)
 def test_pagination_bounds(coord, path, query, field):
     assert_invalid(coord.get(f"{path}?{query}"), field)
 
@@ -559,12 +596,16 @@ def test_unknown_and_invalid_placement_requests(coord):
     assert_problem(place(coord, "P404", "furn"), 404)
     assert_problem(place(coord, "P1", "nope"), 404)
     assert_invalid(coord.post("/placements", {"participant_id": "P1", "slot_id": "furn"}), "start_date")
-    assert_invalid(coord.post("/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": "2026-13-01"}), "start_date")
     assert_invalid(
-        coord.post("/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": DAY, "created_by": 1}), "created_by"
+        coord.post("/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": "2026-13-01"}), "start_date"
     )
     assert_invalid(
-        coord.post("/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": DAY, "end_date": DAY}), "end_date"
+        coord.post("/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": DAY, "created_by": 1}),
+        "created_by",
+    )
+    assert_invalid(
+        coord.post("/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": DAY, "end_date": DAY}),
+        "end_date",
     )
     assert_invalid(coord.get("/placements/abc"), "placement_id")
 
@@ -586,6 +627,7 @@ def test_ending_twice_and_bad_ends(coach):
     placement = place(coach, "P1", "furn").json()
     path = f"/placements/{placement['id']}"
     assert_invalid(coach.patch(path, {"end_reason": "fired"}), "end_reason")
+    assert_invalid(coach.patch(path, {"end_reason": "transferred"}), "end_reason")  # reserved for applied plans
     assert_invalid(coach.patch(path, {}), "end_reason")
     assert_invalid(coach.patch(path, {"end_reason": "work", "slot_id": "sew"}), "slot_id")
     body = assert_problem(coach.patch(path, {"end_reason": "work", "end_date": "2026-11-22"}), 422)
@@ -691,7 +733,8 @@ def test_audit_lists_changes_of_slots(coord, manager, service):
     assert manager.patch("/slots/sew", {"seats": 2}, **{"If-Match": etag}).status_code == 200
     entries = coord.get("/audit?entity_type=slot").json()["items"]
     assert any(
-        (e["user_id"], e["entity_id"], e["endpoint"]) == (service.user_ids["enterprise_manager"], "sew", f"{API}/slots/sew")
+        (e["user_id"], e["entity_id"], e["endpoint"])
+        == (service.user_ids["enterprise_manager"], "sew", f"{API}/slots/sew")
         and e["action"] == "update"
         for e in entries
     ), entries
@@ -704,7 +747,9 @@ def test_framework_errors_are_problem_details(coord, service):
     assert_problem(coord.get("/no-such-endpoint"), 404)
     assert_problem(coord("PUT", "/slots/sew"), 405)
     broken = service.client.post(
-        f"{API}/enterprises", content=b'{"id": "x",', headers={**service.auth("coordinator"), "Content-Type": "application/json"}
+        f"{API}/enterprises",
+        content=b'{"id": "x",',
+        headers={**service.auth("coordinator"), "Content-Type": "application/json"},
     )
     assert_problem(broken, 422)
     not_json = service.client.post(

@@ -100,7 +100,9 @@ def add_placement(service: Any, participant_id: str, slot_id: str, start: date =
     """The participant's active placement (created in `slot_id` when they hold none)."""
     with transaction(service.factory) as session:
         active = session.scalar(
-            select(db.Placement.id).where(db.Placement.participant_id == participant_id, db.Placement.end_date.is_(None))
+            select(db.Placement.id).where(
+                db.Placement.participant_id == participant_id, db.Placement.end_date.is_(None)
+            )
         )
         if active is not None:
             return active
@@ -124,7 +126,9 @@ def add_plan(service: Any, association: str = "default", status: db.PlanStatus =
 def add_empty_enterprise(service: Any, enterprise_id: str = "empty", association: str = "default") -> str:
     with transaction(service.factory) as session:
         if session.get(db.Enterprise, enterprise_id) is None:
-            session.add(db.Enterprise(id=enterprise_id, association_id=association, name="Empty", municipality="Sigtuna"))
+            session.add(
+                db.Enterprise(id=enterprise_id, association_id=association, name="Empty", municipality="Sigtuna")
+            )
     return enterprise_id
 
 
@@ -133,7 +137,9 @@ def add_empty_site(service: Any, site_id: str = "vk3", enterprise_id: str = "vk"
         if session.get(db.Site, site_id) is not None:
             return site_id
         session.add(
-            db.Site(id=site_id, enterprise_id=enterprise_id, name="Annex", municipality="Upplands Väsby", lat=59.5, lon=17.9)
+            db.Site(
+                id=site_id, enterprise_id=enterprise_id, name="Annex", municipality="Upplands Väsby", lat=59.5, lon=17.9
+            )
         )
     return site_id
 
@@ -144,7 +150,15 @@ def add_foreign_slot(service: Any) -> None:
         session.add(db.Site(id="far_site", enterprise_id="far", name="Far", municipality="Luleå", lat=65.58, lon=22.15))
         session.flush()
         session.add(
-            db.Slot(id="far_slot", site_id="far_site", activity="sewing", seats=3, min_hours=5, max_hours=30, days=["mon", "tue"])
+            db.Slot(
+                id="far_slot",
+                site_id="far_site",
+                activity="sewing",
+                seats=3,
+                min_hours=5,
+                max_hours=30,
+                days=["mon", "tue"],
+            )
         )
 
 
@@ -181,11 +195,26 @@ class Call:
 
 
 def _slot_body(site_id: str = "vk1", slot_id: str = "new_slot") -> dict[str, Any]:
-    return {"id": slot_id, "site_id": site_id, "activity": "cafe", "seats": 2, "min_hours": 5, "max_hours": 20, "days": ["mon"]}
+    return {
+        "id": slot_id,
+        "site_id": site_id,
+        "activity": "cafe",
+        "seats": 2,
+        "min_hours": 5,
+        "max_hours": 20,
+        "days": ["mon"],
+    }
 
 
 def _site_body(enterprise_id: str = "vk", site_id: str = "vk3") -> dict[str, Any]:
-    return {"id": site_id, "enterprise_id": enterprise_id, "name": "Annex", "municipality": "Upplands Väsby", "lat": 59.5, "lon": 17.9}
+    return {
+        "id": site_id,
+        "enterprise_id": enterprise_id,
+        "name": "Annex",
+        "municipality": "Upplands Väsby",
+        "lat": 59.5,
+        "lon": 17.9,
+    }
 
 
 PARTICIPANT_BODY = {
@@ -217,7 +246,9 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
     ("PATCH", "/api/v1/enterprises/{enterprise_id}"): lambda s, r: Call(
         f"/api/v1/enterprises/{_own_enterprise(r)}", {"name": "Renamed"}
     ),
-    ("DELETE", "/api/v1/enterprises/{enterprise_id}"): lambda s, r: Call(f"/api/v1/enterprises/{add_empty_enterprise(s)}"),
+    ("DELETE", "/api/v1/enterprises/{enterprise_id}"): lambda s, r: Call(
+        f"/api/v1/enterprises/{add_empty_enterprise(s)}"
+    ),
     ("GET", "/api/v1/sites"): lambda s, r: Call("/api/v1/sites"),
     ("POST", "/api/v1/sites"): lambda s, r: Call("/api/v1/sites", _site_body()),
     ("GET", "/api/v1/sites/{site_id}"): lambda s, r: Call(f"/api/v1/sites/{_own_site(r)}"),
@@ -226,13 +257,17 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
     ("GET", "/api/v1/slots"): lambda s, r: Call("/api/v1/slots"),
     ("POST", "/api/v1/slots"): lambda s, r: Call("/api/v1/slots", _slot_body()),
     ("GET", "/api/v1/slots/{slot_id}"): lambda s, r: Call("/api/v1/slots/sew"),
-    ("PATCH", "/api/v1/slots/{slot_id}"): lambda s, r: Call("/api/v1/slots/sew", {"seats": 2}, {"If-Match": '"sew.v1"'}),
+    ("PATCH", "/api/v1/slots/{slot_id}"): lambda s, r: Call(
+        "/api/v1/slots/sew", {"seats": 2}, {"If-Match": '"sew.v1"'}
+    ),
     ("DELETE", "/api/v1/slots/{slot_id}"): lambda s, r: Call("/api/v1/slots/sew"),
     ("GET", "/api/v1/slots/{slot_id}/history"): lambda s, r: Call("/api/v1/slots/sew/history"),
     ("GET", "/api/v1/participants"): lambda s, r: Call("/api/v1/participants"),
     ("POST", "/api/v1/participants"): lambda s, r: Call("/api/v1/participants", PARTICIPANT_BODY),
     ("GET", "/api/v1/participants/{participant_id}"): lambda s, r: Call("/api/v1/participants/P1"),
-    ("PATCH", "/api/v1/participants/{participant_id}"): lambda s, r: Call("/api/v1/participants/P1", {"hours_per_week": 12}),
+    ("PATCH", "/api/v1/participants/{participant_id}"): lambda s, r: Call(
+        "/api/v1/participants/P1", {"hours_per_week": 12}
+    ),
     ("DELETE", "/api/v1/participants/{participant_id}"): lambda s, r: Call("/api/v1/participants/P1"),
     ("GET", "/api/v1/participants/{participant_id}/suggestions"): lambda s, r: Call(
         f"/api/v1/participants/P1/suggestions?date={PLAN_DATE}"
@@ -241,7 +276,9 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
         "/api/v1/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": PLAN_DATE}
     ),
     ("GET", "/api/v1/placements"): lambda s, r: Call("/api/v1/placements"),
-    ("GET", "/api/v1/placements/{placement_id}"): lambda s, r: Call(f"/api/v1/placements/{add_placement(s, 'P1', 'furn')}"),
+    ("GET", "/api/v1/placements/{placement_id}"): lambda s, r: Call(
+        f"/api/v1/placements/{add_placement(s, 'P1', 'furn')}"
+    ),
     ("PATCH", "/api/v1/placements/{placement_id}"): lambda s, r: Call(
         f"/api/v1/placements/{add_placement(s, 'P1', 'furn')}", {"end_reason": "work", "end_date": PLAN_DATE}
     ),
@@ -251,7 +288,8 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
     ("POST", "/api/v1/plans/{plan_id}/apply"): lambda s, r: Call(f"/api/v1/plans/{add_plan(s)}/apply", {}),
     ("GET", "/api/v1/audit"): lambda s, r: Call("/api/v1/audit"),
     ("POST", "/api/v1/imports"): lambda s, r: Call(
-        "/api/v1/imports", files=[("files", ("enterprises.csv", b"enterprise_id,name,municipality\n", "text/csv"))],
+        "/api/v1/imports",
+        files=[("files", ("enterprises.csv", b"enterprise_id,name,municipality\n", "text/csv"))],
         through_gate_only=True,
     ),
     ("GET", "/api/v1/exports"): lambda s, r: Call("/api/v1/exports?format=csv"),
@@ -269,7 +307,9 @@ def success_status(method: str, template: str) -> int:
 
 
 def send(service: Any, method: str, call: Call, headers: dict[str, str]) -> Any:
-    return service.client.request(method, call.path, json=call.json, files=call.files, headers={**headers, **call.headers})
+    return service.client.request(
+        method, call.path, json=call.json, files=call.files, headers={**headers, **call.headers}
+    )
 
 
 # --- the table is the OpenAPI ------------------------------------------------------------------------------------
@@ -318,7 +358,11 @@ def test_role_gate(svc, operation, role):
     if role in RULES[operation]:
         response = send(svc, method, call, svc.auth(role))
         if call.through_gate_only:
-            assert response.status_code not in (401, 403) and response.status_code < 500, (role, call.path, response.text)
+            assert response.status_code not in (401, 403) and response.status_code < 500, (
+                role,
+                call.path,
+                response.text,
+            )
         else:
             assert response.status_code == success_status(method, template), (role, method, call.path, response.text)
     else:
@@ -373,9 +417,19 @@ OUT_OF_VIEW: list[tuple[str, str, str, Any]] = [
     ("foreign_coordinator", "PATCH", "/api/v1/participants/P1", {"hours_per_week": 12}),
     ("foreign_coordinator", "DELETE", "/api/v1/participants/P6", None),
     ("foreign_coordinator", "GET", "/api/v1/participants/P1/suggestions", None),
-    ("foreign_coordinator", "POST", "/api/v1/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": PLAN_DATE}),
+    (
+        "foreign_coordinator",
+        "POST",
+        "/api/v1/placements",
+        {"participant_id": "P1", "slot_id": "furn", "start_date": PLAN_DATE},
+    ),
     ("foreign_coordinator", "GET", "/api/v1/placements/{P4_placement}", None),
-    ("foreign_coordinator", "PATCH", "/api/v1/placements/{P4_placement}", {"end_reason": "work", "end_date": PLAN_DATE}),
+    (
+        "foreign_coordinator",
+        "PATCH",
+        "/api/v1/placements/{P4_placement}",
+        {"end_reason": "work", "end_date": PLAN_DATE},
+    ),
     ("foreign_coordinator", "GET", "/api/v1/plans/{plan}", None),
     ("foreign_coordinator", "POST", "/api/v1/plans/{plan}/apply", {}),
     # And a coordinator of 'default' nothing of the other association.

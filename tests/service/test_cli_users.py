@@ -95,7 +95,9 @@ def test_each_token_is_its_own(run, api):
 def test_an_enterprise_manager_needs_an_existing_enterprise(run, api):
     _, coordinator = add(run, "--role", "coordinator")
     created = api.post(
-        f"{API}/enterprises", json={"id": "vk", "name": "Värmekällan", "municipality": "Upplands Väsby"}, headers=bearer(coordinator)
+        f"{API}/enterprises",
+        json={"id": "vk", "name": "Värmekällan", "municipality": "Upplands Väsby"},
+        headers=bearer(coordinator),
     )
     assert created.status_code == 201, created.text
 

@@ -126,8 +126,14 @@ def test_the_last_supervision_hour(service):
     with transaction(service.factory) as session:
         session.add(
             db.Slot(
-                id="shop2", site_id="vk2", activity="second_hand_shop", seats=3, min_hours=5, max_hours=30,
-                days=["mon", "tue", "wed", "thu", "fri"], supervision_ratio=0.25,
+                id="shop2",
+                site_id="vk2",
+                activity="second_hand_shop",
+                seats=3,
+                min_hours=5,
+                max_hours=30,
+                days=["mon", "tue", "wed", "thu", "fri"],
+                supervision_ratio=0.25,
             )  # fmt: skip
         )
     for _ in range(ROUNDS):
@@ -147,7 +153,7 @@ def test_two_changes_with_the_same_etag(service):
         read = service.client.get(f"{API}/slots/sew", headers=service.auth("coordinator"))
         etag, version = read.headers["etag"], read.json()["version"]
 
-        def patch(who: str, seats: int) -> Callable[[], Any]:
+        def patch(who: str, seats: int, etag: str = etag) -> Callable[[], Any]:
             return lambda: service.client.patch(
                 f"{API}/slots/sew", json={"seats": seats}, headers={**service.auth(who), "If-Match": etag}
             )
@@ -177,11 +183,17 @@ def test_lowering_seats_while_someone_takes_one(service):
             session.get(db.Slot, "furn").seats = 2  # type: ignore[union-attr]
         assert post_placement(service, "coordinator", "P6", "furn")().status_code == 201
         etag = service.client.get(f"{API}/slots/furn", headers=service.auth("coordinator")).headers["etag"]
-        lower = lambda: service.client.patch(  # noqa: E731
-            f"{API}/slots/furn", json={"seats": 1}, headers={**service.auth("coordinator"), "If-Match": etag}
-        )
+
+        def lower(etag: str = etag) -> Any:
+            return service.client.patch(
+                f"{API}/slots/furn", json={"seats": 1}, headers={**service.auth("coordinator"), "If-Match": etag}
+            )
+
         placed, lowered = race(post_placement(service, "coach", "P2", "furn"), lower)
-        assert sorted([placed.status_code, lowered.status_code]) in ([201, 409], [200, 409]), (placed.text, lowered.text)
+        assert sorted([placed.status_code, lowered.status_code]) in ([201, 409], [200, 409]), (
+            placed.text,
+            lowered.text,
+        )
         with transaction(service.factory) as session:
             seats = session.get(db.Slot, "furn").seats  # type: ignore[union-attr]
         assert len(active(service, slot_id="furn")) <= seats

@@ -58,7 +58,9 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         session.flush()
         for pid in ("P1", "P2"):
             session.get(db.Participant, pid).coach_id = coach.id  # type: ignore[union-attr]
-        session.add(db.Placement(participant_id="P3", slot_id="furn", start_date=tiny_instance().participants[0].waiting_since))
+        session.add(
+            db.Placement(participant_id="P3", slot_id="furn", start_date=tiny_instance().participants[0].waiting_since)
+        )
     engine.dispose()
     app = create_app(make_settings(url, tmp))
     app.state.fuzz_token = token

@@ -109,15 +109,26 @@ def test_the_active_placement_index_is_partial_and_unique(fresh_url, fresh_engin
                 "VALUES ('P1', 'a', 'SAMRE', 'Sigtuna', 59.6, 17.9, 10, '[]', 60, 'transit', '[]', '[]', '[]', false)"
             )
         )
-        conn.execute(text("INSERT INTO enterprises (id, association_id, name, municipality) VALUES ('e', 'a', 'E', 'S')"))
-        conn.execute(text("INSERT INTO sites (id, enterprise_id, name, municipality, lat, lon, accessibility) VALUES ('s', 'e', 'S', 'S', 59.6, 17.9, '[]')"))
+        conn.execute(
+            text("INSERT INTO enterprises (id, association_id, name, municipality) VALUES ('e', 'a', 'E', 'S')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO sites (id, enterprise_id, name, municipality, lat, lon, accessibility) "
+                "VALUES ('s', 'e', 'S', 'S', 59.6, 17.9, '[]')"
+            )
+        )
         conn.execute(
             text(
                 "INSERT INTO slots (id, site_id, activity, seats, min_hours, max_hours, days, supports, programmes, "
-                "women_only, supervision_ratio, version) VALUES ('x', 's', 'a', 2, 5, 20, '[]', '[]', '[]', false, 0.25, 1)"
+                "women_only, supervision_ratio, version) "
+                "VALUES ('x', 's', 'a', 2, 5, 20, '[]', '[]', '[]', false, 0.25, 1)"
             )
         )
-        insert = text("INSERT INTO placements (participant_id, slot_id, start_date, end_date, created_at) VALUES ('P1', 'x', :s, :e, :c)")
+        insert = text(
+            "INSERT INTO placements (participant_id, slot_id, start_date, end_date, created_at) "
+            "VALUES ('P1', 'x', :s, :e, :c)"
+        )
         now = "2026-11-23 12:00:00+00:00"
         conn.execute(insert, {"s": "2026-01-01", "e": "2026-02-01", "c": now})
         conn.execute(insert, {"s": "2026-02-02", "e": "2026-03-01", "c": now})  # ended ones may repeat

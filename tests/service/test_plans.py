@@ -6,6 +6,7 @@ The local pool uses spawn processes, so solves run outside the test process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -243,7 +244,9 @@ def test_plan_requests_are_validated(held):
 def test_a_plan_longer_than_the_service_allows_is_refused(service, database_url, tmp_path):
     app = create_app(make_settings(database_url, tmp_path, max_plan_seconds=10))
     with TestClient(app) as client:
-        response = client.post(f"{API}/plans", json={"date": DAY, "time_limit_s": 20}, headers=service.auth("coordinator"))
+        response = client.post(
+            f"{API}/plans", json={"date": DAY, "time_limit_s": 20}, headers=service.auth("coordinator")
+        )
     assert response.status_code == 422 and "10" in response.json()["detail"]
 
 
@@ -297,15 +300,13 @@ def redis_queue(database_url: str, tmp_path: Any) -> Iterator[Any]:
     connection.close()
 
 
-def forget_job(connection: Any, plan_id: int) -> None:
+def forget_job(connection: Any, plan_id: int, database_url: str) -> None:
     """Job ids are per plan id, and ids start again in each test's emptied database: drop a job from an earlier run."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
-    try:
-        Job.fetch(job_id(plan_id), connection=connection).delete()
-    except NoSuchJobError:
-        pass
+    with contextlib.suppress(NoSuchJobError):
+        Job.fetch(job_id(plan_id, database_url), connection=connection).delete()
 
 
 def test_a_plan_goes_through_the_redis_queue(service, redis_queue):
@@ -316,8 +317,8 @@ def test_a_plan_goes_through_the_redis_queue(service, redis_queue):
     headers = service.auth("coordinator")
     with TestClient(create_app(settings)) as client:
         created = start_plan(client, headers, time_limit_s=5)
-        assert job_id(created["id"]) in queue.job_ids
-        job = Job.fetch(job_id(created["id"]), connection=connection)
+        assert job_id(created["id"], settings.database_url) in queue.job_ids
+        job = Job.fetch(job_id(created["id"], settings.database_url), connection=connection)
         assert job.args == (created["id"], settings.database_url)
         time.sleep(0.2)
         assert client.get(f"{API}/plans/{created['id']}", headers=headers).json()["status"] == "queued"  # no worker yet
@@ -327,15 +328,15 @@ def test_a_plan_goes_through_the_redis_queue(service, redis_queue):
         assert worked
         plan = wait_for(client, headers, created["id"], limit_s=5)
         check_result(plan)
-        assert Job.fetch(job_id(created["id"]), connection=connection).get_status() == "finished"
+        assert Job.fetch(job_id(created["id"], settings.database_url), connection=connection).get_status() == "finished"
 
 
 def test_redis_restart_fails_only_plans_whose_job_is_lost(service, redis_queue, database_url):
     settings, queue, connection = redis_queue
     lost = add_plan(service, db.PlanStatus.running)
     waiting = add_plan(service, db.PlanStatus.queued, association="other")
-    forget_job(connection, lost)
-    queue.enqueue("service.plans.job.run_plan", waiting, database_url, job_id=job_id(waiting))
+    forget_job(connection, lost, database_url)
+    queue.enqueue("service.plans.job.run_plan", waiting, database_url, job_id=job_id(waiting, database_url))
     with TestClient(create_app(settings)):
         pass
     assert plan_row(service, lost).status is db.PlanStatus.failed
