@@ -22,7 +22,7 @@ solve-sample: $(STAMP)
 
 ## Set up and run the tests.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check matcher service tests

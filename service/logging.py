@@ -16,7 +16,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("plan_id", "association_id", "user_id", "method", "path", "status"):
+        for key in ("plan_id", "association_id", "user_id", "method", "path", "status", "ms"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

@@ -198,6 +198,11 @@ def test_reports_see_only_the_own_association(placed):
 
 
 def end(service: Any, placement_id: int, reason: str) -> None:
+    if reason == "transferred":  # only an applied plan ends a placement so; users cannot
+        with transaction(service.factory) as session:
+            placement = session.get(db.Placement, placement_id)
+            placement.end_date, placement.end_reason = date(2026, 9, 30), db.EndReason.transferred
+        return
     response = service.client.patch(
         f"{API}/placements/{placement_id}",
         json={"end_reason": reason, "end_date": "2026-09-30"},
