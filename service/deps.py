@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from service.auth.users import user_for_token
+from service.db.engine import transaction
 from service.db.models import Role, User
 from service.errors import Forbidden, Unauthorized
 
@@ -18,15 +19,8 @@ bearer = HTTPBearer(auto_error=False, description="A token from `placement user 
 
 def get_session(request: Request) -> Iterator[Session]:
     """The unit of work of one request: committed once when the handler returns, rolled back on any error."""
-    session: Session = request.app.state.session_factory()
-    try:
+    with transaction(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.
