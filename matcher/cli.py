@@ -100,11 +100,20 @@ def solve(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Solver threads.")] = 2,
     out_path: Annotated[Path, typer.Option("--out", help="Where to write plan.csv.")] = Path("plan.csv"),
     show_table: Annotated[bool, typer.Option("--table/--no-table", help="Print every placement.")] = True,
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="How to solve: auto (the default, best measured), cpsat, mip or greedy (docs/solver.md).",
+            callback=lambda v: v if v in ("auto", "cpsat", "mip", "greedy") else _fail(
+                f"--strategy: '{v}' is not one of auto, cpsat, mip, greedy"
+            ),
+        ),
+    ] = "auto",
 ) -> None:
     """Compute the best plan: most placements first, then the highest fit score; writes plan.csv."""
     on = _plan_date(date_)
     ci = _load(data)
-    settings = SolverSettings(time_limit_s=time_limit, workers=workers)
+    settings = SolverSettings(time_limit_s=time_limit, workers=workers, strategy=strategy)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(f"solving (limit {time_limit:g} s)…")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
 
@@ -40,8 +41,9 @@ class CandidatePairs:
     minutes: IntArray
     parts: ScoreParts
 
-    @property
+    @cached_property
     def score(self) -> IntArray:
+        # Summed once: the solvers read it many times (a frozen dataclass still has a __dict__ for the cache).
         return self.parts.total
 
     def __len__(self) -> int:

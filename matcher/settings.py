@@ -40,5 +40,10 @@ class SolverSettings(BaseModel):
     time_limit_s: float = Field(60.0, gt=0, le=86_400)
     workers: int = Field(2, ge=1, le=64)
     seed: int = Field(0, ge=0)
-    strategy: Literal["cpsat"] = "cpsat"
+    strategy: Literal["auto", "cpsat", "mip", "greedy"] = Field(
+        "auto",
+        description="auto: exact MIP when small, else LP + rounding + area-by-area exact re-optimisation (the best "
+        "measured, benchmarks/RESULTS.md); cpsat: CP-SAT on the whole model; mip: HiGHS on the whole model; "
+        "greedy: best score first",
+    )
     relative_gap: float = Field(0.0, ge=0.0, le=1.0, description="stop when proven this close to the bound")

@@ -12,9 +12,12 @@ from matcher.compiled import BoolArray, CompiledInstance, compile_instance
 from matcher.domain import Instance
 from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.integrity import check_integrity
-from matcher.model.cpsat import SolveProgress, solve_cpsat
+from matcher.model.cpsat import SolveOutcome, SolveProgress, solve_cpsat
+from matcher.model.decompose import Improvement, solve_decomposed, weighted_objective
 from matcher.model.greedy import greedy_by_score
+from matcher.model.highs import integral, solve_highs
 from matcher.model.problem import AssignmentProblem, build_problem
+from matcher.model.sparse import build_sparse
 from matcher.plan import CandidateRow, Plan, PlanRow, SolveStatus
 from matcher.problems import InvalidDataset
 from matcher.rules import PairContext, rule_failures
@@ -51,14 +54,19 @@ def solve(
     settings: SolverSettings | None = None,
     on_progress: Callable[[SolveProgress], None] | None = None,
 ) -> Plan:
-    """The best plan on date `on`: most placements first, then the highest total fit score."""
+    """The best plan on date `on`: most placements first, then the highest total fit score.
+
+    `settings.strategy` picks how (docs/solver.md); the default is the best one measured (benchmarks/RESULTS.md).
+    `settings.time_limit_s` bounds the whole call after the instance is compiled."""
     settings = settings or SolverSettings()
     started = time.perf_counter()
     ci = instance if isinstance(instance, CompiledInstance) else prepare(instance)
+    compiled = time.perf_counter()
     problem = build_problem(ci, on, weights)
-    hint = greedy_by_score(problem)
-    outcome = solve_cpsat(problem, settings, hint=hint, on_progress=on_progress)
+    budget = max(settings.time_limit_s - (time.perf_counter() - compiled), 0.01)
+    outcome = STRATEGIES[settings.strategy](problem, settings, budget, on_progress)
 
+    hint = greedy_by_score(problem)  # the floor every strategy must reach
     chosen = outcome.chosen
     weight = problem.placement_weight
     objective = _objective(problem, chosen)
@@ -85,6 +93,99 @@ def solve(
         strategy=settings.strategy,
         warnings=tuple(warnings),
     )
+
+
+Strategy = Callable[[AssignmentProblem, SolverSettings, float, Callable[[SolveProgress], None] | None], SolveOutcome]
+
+
+def _progress_reporter(
+    problem: AssignmentProblem, on_progress: Callable[[SolveProgress], None] | None, started: float
+) -> Callable[[Improvement], None] | None:
+    if on_progress is None:
+        return None
+    pinned = len(problem.pinned)
+    weight = problem.placement_weight
+
+    def report(improvement: Improvement) -> None:
+        chosen = improvement.chosen
+        bound = improvement.bound if improvement.bound is not None else _trivial_bound(problem)
+        on_progress(
+            SolveProgress(
+                seconds=time.perf_counter() - started,
+                placed=int(chosen.sum()) + pinned,
+                score=int(problem.pairs.score[chosen].sum()),
+                placed_bound=bound // weight + pinned,
+            )
+        )
+
+    return report
+
+
+def _auto(
+    problem: AssignmentProblem,
+    settings: SolverSettings,
+    budget: float,
+    on_progress: Callable[[SolveProgress], None] | None,
+) -> SolveOutcome:
+    """Exact MIP when small; otherwise LP, rounding and area-by-area exact re-optimisation (matcher.model.decompose)."""
+    out = solve_decomposed(
+        problem,
+        budget,
+        on_improve=_progress_reporter(problem, on_progress, time.perf_counter()),
+        threads=settings.workers,
+    )
+    return SolveOutcome(out.chosen, out.proven_optimal, True, out.objective_bound, out.build_seconds, out.solve_seconds)
+
+
+def _cpsat(
+    problem: AssignmentProblem,
+    settings: SolverSettings,
+    budget: float,
+    on_progress: Callable[[SolveProgress], None] | None,
+) -> SolveOutcome:
+    """CP-SAT on the whole model, the greedy plan as a hint."""
+    return solve_cpsat(problem, settings, hint=greedy_by_score(problem), on_progress=on_progress, time_limit=budget)
+
+
+def _mip(
+    problem: AssignmentProblem,
+    settings: SolverSettings,
+    budget: float,
+    on_progress: Callable[[SolveProgress], None] | None,
+) -> SolveOutcome:
+    """HiGHS's MIP on the whole model, zero gap (its time limit is not always honoured on very large models)."""
+    started = time.perf_counter()
+    model = build_sparse(problem)
+    built = time.perf_counter()
+    limit = max(budget - (built - started), 0.01)
+    result = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=limit)
+    finished = time.perf_counter()
+    if result.values is None:
+        empty = np.zeros(len(problem.pairs), dtype=np.bool_)
+        return SolveOutcome(empty, False, False, 0, built - started, finished - built)
+    chosen = integral(result.values)
+    if not model.is_feasible(chosen):
+        chosen = np.zeros(len(problem.pairs), dtype=np.bool_)
+        return SolveOutcome(chosen, False, False, 0, built - started, finished - built)
+    value = _objective(problem, chosen)
+    proven = result.status == "optimal"
+    bound = value if proven else _trivial_bound(problem)
+    return SolveOutcome(chosen, proven, True, bound, built - started, finished - built)
+
+
+def _greedy(
+    problem: AssignmentProblem,
+    settings: SolverSettings,
+    budget: float,
+    on_progress: Callable[[SolveProgress], None] | None,
+) -> SolveOutcome:
+    """Best score first while it fits: no search, no bound."""
+    started = time.perf_counter()
+    chosen = greedy_by_score(problem)
+    return SolveOutcome(chosen, False, True, _trivial_bound(problem), 0.0, time.perf_counter() - started)
+
+
+STRATEGIES: dict[str, Strategy] = {"auto": _auto, "cpsat": _cpsat, "mip": _mip, "greedy": _greedy}
 
 
 def _objective(problem: AssignmentProblem, chosen: BoolArray) -> int:

@@ -63,7 +63,9 @@ def build_problem(ci: CompiledInstance, on: date, weights: ScoreWeights | None =
     limited = np.isfinite(ci.t_supervisor_hours)
     used_slots = np.unique(np.concatenate([pairs.slot, pinned.slot]))
     ratios = ci.s_ratio[used_slots[limited[ci.s_site[used_slots]]]]
-    decimals = max([_decimals(r) for r in np.unique(ratios)] + [_decimals(h) for h in ci.t_supervisor_hours[limited]] + [0])
+    decimals = max(
+        [_decimals(r) for r in np.unique(ratios)] + [_decimals(h) for h in ci.t_supervisor_hours[limited]] + [0]
+    )
     scale = 10**decimals
     ratio_scaled = np.rint(ci.s_ratio * scale).astype(np.int64)
     use = ci.p_hours[pairs.participant] * ratio_scaled[pairs.slot]

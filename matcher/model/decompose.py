@@ -1,0 +1,382 @@
+"""The default strategy: exact where that is quick, otherwise LP, rounding and re-optimisation one area at a time.
+
+1. Small problems (up to `EXACT_MAX_PAIRS` free pairs) go whole to HiGHS's MIP with a zero gap: a proof of optimality
+   for the lexicographic objective, or its best plan at the time limit.
+2. Larger ones: the LP relaxation (HiGHS dual simplex) gives the bound and an order; pairs are taken in that order
+   while they fit (LP rounding), and the better of that and the greedy plan is the start.
+3. Then areas of about `WINDOW_KM` x `WINDOW_KM` are re-solved one at a time as exact MIPs over the pairs of the people
+   living there, with every other person's place fixed (their seats and supervision hours taken out of the limits).
+   A result replaces the area's plan only when it is better in exact integers. Areas are taken in order of what
+   the LP relaxation says they could still gain. The grid is shifted by half a cell on alternate passes so that
+   people near a border can trade places, and grows by half when a cycle over both grids improves nothing. Two areas
+   that share no slot and no site are independent, so they are solved side by side on two threads and applied in a
+   fixed order: the outcome does not depend on which finishes first.
+4. It stops when the largest grid has been cycled without improvement (a local optimum), at the time limit, or when
+   the plan meets the bound.
+
+Every sub-problem keeps the lexicographic order exact with its own placement weight: one more than the best total
+score its people could reach, which dominates any difference in their scores (docs/solver.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matcher.compiled import BoolArray, IntArray
+from matcher.model.greedy import greedy_by_score, greedy_in_order
+from matcher.model.highs import HighsResult, integral, solve_highs
+from matcher.model.problem import AssignmentProblem
+from matcher.model.sparse import SparseModel, build_sparse, objective_value, sub_model
+
+FloatArray = NDArray[np.float64]
+
+EXACT_MAX_PAIRS = 12_000  # a whole problem this small goes to the exact MIP
+LP_EXACT_WEIGHT_MAX_PAIRS = 150_000  # above this the LP uses a smaller placement weight (much faster), see lp_weight
+WINDOW_KM = 24.0
+WINDOW_GROWTH = 1.5
+WINDOW_MAX_KM = 60.0
+WINDOW_TIME_CAP_S = 1.0  # one area's MIP never takes longer: many quick areas beat a few proven ones
+WRAP_UP_S = 1.0
+KM_PER_DEGREE = 111.195
+DUAL_SIMPLEX = {"solver": "simplex", "simplex_strategy": "1"}
+
+
+@dataclass(frozen=True)
+class Improvement:
+    seconds: float
+    chosen: BoolArray
+    bound: int | None  # the best upper bound known so far (weighted), if any
+
+
+@dataclass(frozen=True)
+class DecomposeOutcome:
+    chosen: BoolArray
+    proven_optimal: bool
+    objective_bound: int  # weighted with problem.placement_weight; a valid upper bound
+    build_seconds: float
+    solve_seconds: float
+    lp_seconds: float
+    windows_solved: int
+    passes: int
+
+
+def weighted_objective(problem: AssignmentProblem, weight: int | None = None) -> FloatArray:
+    w = problem.placement_weight if weight is None else weight
+    out: FloatArray = (w + problem.pairs.score).astype(np.float64)
+    return out
+
+
+def lp_weight(problem: AssignmentProblem) -> int:
+    """The placement weight the LP uses. The exact weight (millions at 50,000 people, next to scores of tens) makes
+    the simplex several times slower on big models; above `LP_EXACT_WEIGHT_MAX_PAIRS` pairs the LP only guides the
+    rounding and the search, so ten times the largest pair score is used, and the bound on placements comes from
+    the cardinality LP instead."""
+    if len(problem.pairs) <= LP_EXACT_WEIGHT_MAX_PAIRS:
+        return problem.placement_weight
+    return 10 * (int(problem.pairs.score.max(initial=0)) + 1)
+
+
+def _floor(value: float) -> int:
+    """Floor with a relative tolerance for the LP's floating point (the true optimum of an integral LP is close)."""
+    return int(math.floor(value + 1e-7 * max(1.0, abs(value))))
+
+
+def lp_bound(problem: AssignmentProblem, weighted: HighsResult | None, cardinality: HighsResult | None) -> int | None:
+    """An upper bound on `placement_weight * placed + score` (free pairs), or None when no LP finished.
+
+    From the LP with the exact weight: its optimum, rounded down. From the cardinality LP (max placements): at most
+    floor(that) people are placed, and the score of any plan is below `placement_weight`."""
+    bounds = []
+    if weighted is not None and weighted.status == "optimal" and weighted.objective is not None:
+        bounds.append(_floor(weighted.objective))
+    if cardinality is not None and cardinality.status == "optimal" and cardinality.objective is not None:
+        bounds.append(_floor(cardinality.objective) * problem.placement_weight + problem.placement_weight - 1)
+    return min(bounds) if bounds else None
+
+
+def trivial_bound(problem: AssignmentProblem) -> int:
+    """Everyone with a feasible pair placed at their best score: no plan does better."""
+    people = np.unique(problem.pairs.participant)
+    return len(people) * problem.placement_weight + problem.placement_weight - 1
+
+
+def round_lp(problem: AssignmentProblem, values: FloatArray) -> BoolArray:
+    """Take pairs by LP value (then score), while they fit."""
+    pairs = problem.pairs
+    order = np.lexsort((pairs.slot, pairs.participant, -pairs.score, -np.round(values, 6)))
+    return greedy_in_order(problem, order)
+
+
+def _plane_km(problem: AssignmentProblem) -> tuple[FloatArray, FloatArray]:
+    ci = problem.ci
+    lat0 = float(np.mean(ci.p_lat)) if ci.n_participants else 0.0
+    x = ci.p_lon * math.cos(math.radians(lat0)) * KM_PER_DEGREE
+    y = ci.p_lat * KM_PER_DEGREE
+    return x - x.min(initial=0.0), y - y.min(initial=0.0)
+
+
+def windows(problem: AssignmentProblem, size_km: float, shift: float) -> list[IntArray]:
+    """Free pair indices per grid cell of people (cells in row-major order; people without pairs left out)."""
+    pairs = problem.pairs
+    if len(pairs) == 0:
+        return []
+    x, y = _plane_km(problem)
+    cx = np.floor(x / size_km + shift).astype(np.int64)
+    cy = np.floor(y / size_km + shift).astype(np.int64)
+    cell = (cy - cy.min()) * (int(cx.max() - cx.min()) + 1) + (cx - cx.min())
+    pair_cell = cell[pairs.participant]
+    order = np.argsort(pair_cell, kind="stable")
+    bounds = np.flatnonzero(np.diff(pair_cell[order])) + 1
+    return [np.sort(group) for group in np.split(order, bounds)]
+
+
+def _can_improve(problem: AssignmentProblem, free: IntArray, chosen: BoolArray) -> bool:
+    """False when everyone here is placed at a best-scoring pair of theirs: no re-solve can do better."""
+    pairs = problem.pairs
+    people = pairs.participant[free]
+    best = np.zeros(problem.ci.n_participants, dtype=np.int64)
+    np.maximum.at(best, people, pairs.score[free])
+    placed_score = np.full(problem.ci.n_participants, -1, dtype=np.int64)
+    mine = free[chosen[free]]
+    placed_score[pairs.participant[mine]] = pairs.score[mine]
+    unique_people = np.unique(people)
+    return bool(np.any(placed_score[unique_people] < best[unique_people]))
+
+
+@dataclass(frozen=True)
+class _WindowResult:
+    free: IntArray
+    chosen: BoolArray | None  # new values of the free pairs, when better
+
+
+def _solve_window(
+    problem: AssignmentProblem,
+    model: SparseModel,
+    free: IntArray,
+    chosen: BoolArray,
+    activity: FloatArray,
+    time_limit: float,
+) -> _WindowResult:
+    """The exact MIP over `free` with everything else fixed; its plan when strictly better."""
+    sub = sub_model(model, free, chosen, activity)
+    scores = problem.pairs.score[free]
+    people = problem.pairs.participant[free]
+    best = np.zeros(problem.ci.n_participants, dtype=np.int64)
+    np.maximum.at(best, people, scores)
+    weight = int(best[np.unique(people)].sum()) + 1  # dominates any score difference among these people
+    current = chosen[free]
+    current_value = int(current.sum()) * weight + int(scores[current].sum())
+    result = solve_highs(
+        sub.matrix, sub.upper, (weight + scores).astype(np.float64), integer=True, time_limit=time_limit
+    )
+    if result.values is None:
+        return _WindowResult(free, None)
+    new = integral(result.values)
+    if not np.all(sub.matrix @ new.astype(np.float64) <= sub.upper + 0.5):
+        return _WindowResult(free, None)  # never trust a tolerance: the exact check decides
+    new_value = int(new.sum()) * weight + int(scores[new].sum())
+    return _WindowResult(free, new if new_value > current_value else None)
+
+
+def _rows_touched(model: SparseModel, free: IntArray) -> set[int]:
+    block = model.columns()[:, free]
+    return set(np.unique(block.indices).tolist())
+
+
+class _Search:
+    """The incumbent, its exact value, and progress reports."""
+
+    def __init__(
+        self,
+        problem: AssignmentProblem,
+        model: SparseModel,
+        started: float,
+        on_improve: Callable[[Improvement], None] | None,
+    ) -> None:
+        self.problem, self.model, self.started, self.on_improve = problem, model, started, on_improve
+        self.best = np.zeros(model.n_pairs, dtype=np.bool_)
+        self.value = 0
+        self.bound: int | None = None
+
+    def offer(self, candidate: BoolArray) -> bool:
+        value = objective_value(self.problem, candidate)
+        if value > self.value and self.model.is_feasible(candidate):
+            self.best, self.value = candidate.copy(), value
+            if self.on_improve:
+                self.on_improve(Improvement(time.perf_counter() - self.started, self.best, self.bound))
+            return True
+        return False
+
+
+def solve_decomposed(
+    problem: AssignmentProblem,
+    time_limit: float,
+    on_improve: Callable[[Improvement], None] | None = None,
+    threads: int = 2,
+    window_km: float = WINDOW_KM,
+    exact_max_pairs: int = EXACT_MAX_PAIRS,
+    window_time_cap: float = WINDOW_TIME_CAP_S,
+    window_max_km: float = WINDOW_MAX_KM,
+) -> DecomposeOutcome:
+    started = time.perf_counter()
+    # Keep a little time for the caller to write the plan out: the limit is for the whole solve.
+    deadline = started + time_limit - min(WRAP_UP_S, 0.02 * time_limit)
+    model = build_sparse(problem)
+    n = model.n_pairs
+    built = time.perf_counter()
+    search = _Search(problem, model, started, on_improve)
+    search.offer(greedy_by_score(problem))
+    if n == 0:
+        return DecomposeOutcome(search.best, True, 0, built - started, 0.0, 0.0, 0, 0)
+
+    def remaining() -> float:
+        return max(deadline - time.perf_counter(), 0.01)
+
+    pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
+    try:
+        weight = lp_weight(problem)
+        lp_objective = weighted_objective(problem, weight)
+        cardinality_job: Future[HighsResult] | None = None
+        if weight != problem.placement_weight and pool is not None:
+            # The bound on placements, on the other core while the weighted LP and the search run.
+            cardinality_job = pool.submit(
+                solve_highs, model.matrix, model.upper, np.ones(n), integer=False, time_limit=remaining(),
+                options=DUAL_SIMPLEX,
+            )  # fmt: skip
+        lp_started = time.perf_counter()
+        lp = solve_highs(
+            model.matrix, model.upper, lp_objective, integer=False, time_limit=remaining(), options=DUAL_SIMPLEX
+        )
+        lp_seconds = time.perf_counter() - lp_started
+        weighted = lp if weight == problem.placement_weight else None
+        bound = search.bound = lp_bound(problem, weighted, None)
+
+        def refresh_bound() -> None:
+            # The cardinality LP runs beside the search; its bound is used for reports as soon as it is there.
+            if search.bound is None and cardinality_job is not None and cardinality_job.done():
+                search.bound = lp_bound(problem, weighted, cardinality_job.result())
+        if lp.values is not None:
+            search.offer(round_lp(problem, lp.values))
+
+        def finish(proven: bool, solved: int, passes: int) -> DecomposeOutcome:
+            final = bound
+            if cardinality_job is not None:
+                final = lp_bound(problem, weighted, cardinality_job.result())
+            final = trivial_bound(problem) if final is None else final
+            proven = proven or search.value >= final
+            return DecomposeOutcome(
+                search.best, proven, max(final, search.value), built - started, time.perf_counter() - built,
+                lp_seconds, solved, passes,
+            )  # fmt: skip
+
+        if bound is not None and search.value >= bound:
+            return finish(True, 0, 0)
+        if n <= exact_max_pairs:
+            return _solve_whole(problem, model, search, remaining(), finish)
+        return _search_areas(problem, model, search, lp, lp_objective, deadline, pool, window_km, window_max_km,
+                             window_time_cap, bound, finish, refresh_bound)  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _solve_whole(
+    problem: AssignmentProblem,
+    model: SparseModel,
+    search: _Search,
+    time_limit: float,
+    finish: Callable[[bool, int, int], DecomposeOutcome],
+) -> DecomposeOutcome:
+    """The whole problem as one exact MIP (lexicographic weight, zero gap)."""
+    whole = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=time_limit)
+    if whole.values is None:
+        return finish(False, 1, 1)
+    candidate = integral(whole.values)
+    search.offer(candidate)
+    proven = (
+        whole.status == "optimal"
+        and model.is_feasible(candidate)
+        and objective_value(problem, candidate) >= search.value
+    )
+    outcome = finish(proven, 1, 1)
+    if proven:  # the MIP's optimum is the bound
+        return DecomposeOutcome(
+            outcome.chosen, True, search.value, outcome.build_seconds, outcome.solve_seconds,
+            outcome.lp_seconds, 1, 1,
+        )  # fmt: skip
+    return outcome
+
+
+def _search_areas(
+    problem: AssignmentProblem,
+    model: SparseModel,
+    search: _Search,
+    lp: HighsResult,
+    lp_objective: FloatArray,
+    deadline: float,
+    pool: ThreadPoolExecutor | None,
+    window_km: float,
+    window_max_km: float,
+    window_time_cap: float,
+    bound: int | None,
+    finish: Callable[[bool, int, int], DecomposeOutcome],
+    refresh_bound: Callable[[], None],
+) -> DecomposeOutcome:
+    chosen = search.best.copy()
+    activity = model.activity(chosen)
+    solved = passes = stale = 0
+    size = window_km
+    grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
+    while time.perf_counter() < deadline:
+        if stale >= len(grids):  # a local optimum for this size: look wider
+            if size >= window_max_km:
+                break
+            size = min(size * WINDOW_GROWTH, window_max_km)
+            grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
+            stale = 0
+        cells = [w for w in grids[passes % len(grids)] if _can_improve(problem, w, chosen)]
+        if lp.values is not None:
+            # Most promising areas first: where the LP relaxation places more (or better) than the plan.
+            gain = lp_objective * (lp.values - chosen)
+            potential = np.array([gain[w].sum() for w in cells])
+            cells = [cells[k] for k in np.argsort(-np.round(potential, 6), kind="stable")]
+        improved = False
+        i = 0
+        while i < len(cells) and time.perf_counter() < deadline:
+            batch = [cells[i]]
+            if (
+                pool is not None
+                and i + 1 < len(cells)
+                and not (_rows_touched(model, cells[i]) & _rows_touched(model, cells[i + 1]))
+            ):
+                batch.append(cells[i + 1])
+            cap = min(window_time_cap, max(deadline - time.perf_counter(), 0.01))
+            if pool is not None and len(batch) > 1:
+                futures = [pool.submit(_solve_window, problem, model, w, chosen, activity, cap) for w in batch]
+                results = [f.result() for f in futures]
+            else:
+                results = [_solve_window(problem, model, batch[0], chosen, activity, cap)]
+            batch_improved = False
+            for result in results:  # independent areas: the order of applying them does not matter
+                solved += 1
+                if result.chosen is not None:
+                    before = chosen[result.free].astype(np.float64)
+                    chosen[result.free] = result.chosen
+                    activity = activity + model.columns()[:, result.free] @ (result.chosen - before)
+                    batch_improved = improved = True
+            i += len(batch)
+            refresh_bound()
+            if batch_improved:
+                search.offer(chosen)
+                if bound is not None and search.value >= bound:
+                    return finish(True, solved, passes + 1)
+        passes += 1
+        stale = 0 if improved else stale + 1
+    return finish(False, solved, passes)

@@ -1,0 +1,136 @@
+"""HiGHS (bundled in the ortools wheel) through `model_builder`, fed from sparse arrays.
+
+Three things the wrapper does not do for us, handled here:
+- when a MIP stops at its time limit the wrapper returns no plan, so HiGHS writes its incumbent to a file
+  (`write_solution_to_file`) and we read it back;
+- hints crash the bundled wrapper, so none are passed; callers keep their own incumbent and take HiGHS's plan only
+  when it is better;
+- the wrapper's dual values are not duals, so nothing here relies on them.
+HiGHS's MIP search is single-threaded and deterministic for the same model and options; a time limit makes the
+stopping point depend on the machine, a node limit does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from ortools.linear_solver.python import model_builder_helper as mbh
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class HighsResult:
+    status: str  # "optimal", "feasible" (stopped with a plan), "infeasible", "unknown" (stopped without a plan)
+    values: FloatArray | None
+    objective: float | None
+    seconds: float
+
+    @property
+    def has_solution(self) -> bool:
+        return self.values is not None
+
+
+def _read_solution(path: str, n: int) -> tuple[str, FloatArray | None]:
+    """HiGHS's model status line and the primal values from its solution file ("# Columns n" then "name value")."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return "", None
+    lines = text.split("\n")
+    model_status = lines[1].strip() if len(lines) > 1 and lines[0].strip() == "Model status" else ""
+    marker = next((i for i, line in enumerate(lines) if line.startswith("# Primal solution values")), -1)
+    if marker < 0 or marker + 1 >= len(lines) or lines[marker + 1].strip() != "Feasible":
+        return model_status, None
+    start = next((i for i in range(marker, len(lines)) if lines[i].startswith("# Columns")), -1)
+    if start < 0 or int(lines[start].split()[2]) != n or len(lines) < start + 1 + n:
+        return model_status, None
+    values = np.array([float(line.rsplit(" ", 1)[1]) for line in lines[start + 1 : start + 1 + n]], dtype=np.float64)
+    return model_status, values
+
+
+def solve_highs(
+    matrix: sp.csr_matrix,
+    upper: FloatArray,
+    objective: FloatArray,
+    *,
+    integer: bool,
+    time_limit: float,
+    lower: FloatArray | None = None,
+    maximize: bool = True,
+    options: dict[str, str] | None = None,
+    solver: str = "highs",
+    log: bool = False,
+) -> HighsResult:
+    """max (or min) objective @ x subject to lower <= matrix @ x <= upper, 0 <= x <= 1, x binary when `integer`."""
+    n = int(matrix.shape[1])
+    started = time.perf_counter()
+    if n == 0:
+        return HighsResult("optimal", np.zeros(0), 0.0, 0.0)
+    model = mbh.ModelBuilderHelper()
+    rows = int(matrix.shape[0])
+    model.fill_model_from_sparse_data(
+        np.zeros(n),  # type: ignore[arg-type]  # the stub's shape parameter is not a dtype
+        np.ones(n),  # type: ignore[arg-type]
+        np.ascontiguousarray(objective, dtype=np.float64),  # type: ignore[arg-type]
+        np.full(rows, -np.inf) if lower is None else np.ascontiguousarray(lower, dtype=np.float64),  # type: ignore[arg-type]
+        np.ascontiguousarray(upper, dtype=np.float64),  # type: ignore[arg-type]
+        sp.csr_matrix(matrix, dtype=np.float64),
+    )
+    model.set_maximize(maximize)
+    if integer:
+        for j in range(n):
+            model.set_var_integrality(j, True)
+    engine = mbh.ModelSolverHelper(solver)
+    engine.set_time_limit_in_seconds(max(float(time_limit), 0.01))
+    # First, so that setting the others does not print HiGHS's banner on stdout.
+    settings = {"output_flag": "false", **(options or {})} if solver == "highs" else dict(options or {})
+    handle, path = (None, "")
+    if integer and solver == "highs":
+        settings.setdefault("mip_rel_gap", "0")
+        handle, path = tempfile.mkstemp(prefix="highs-", suffix=".sol")
+        os.close(handle)
+        settings["write_solution_to_file"] = "true"
+        settings["solution_file"] = path
+    if log:
+        settings["output_flag"] = "true"
+        engine.enable_output(True)
+    if settings:
+        engine.set_solver_specific_parameters(",".join(f"{k}={v}" for k, v in settings.items()))
+    model_status = ""
+    values: FloatArray | None = None
+    try:
+        engine.solve(model)
+        status = engine.status()
+        if path:
+            # Writing the file makes the wrapper report an unknown status: the file says what happened.
+            model_status, values = _read_solution(path, n)
+        elif status in (mbh.SolveStatus.OPTIMAL, mbh.SolveStatus.FEASIBLE) and engine.has_solution():
+            values = np.asarray(engine.variable_values(), dtype=np.float64)
+    finally:
+        if path:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    seconds = time.perf_counter() - started
+    optimal = model_status == "Optimal" if path else status == mbh.SolveStatus.OPTIMAL
+    if optimal and values is not None:
+        return HighsResult("optimal", values, float(objective @ values), seconds)
+    if model_status == "Infeasible" or (not path and status == mbh.SolveStatus.INFEASIBLE):
+        return HighsResult("infeasible", None, None, seconds)
+    if values is not None:
+        return HighsResult("feasible", values, float(objective @ values), seconds)
+    return HighsResult("unknown", None, None, seconds)
+
+
+def integral(values: FloatArray) -> NDArray[np.bool_]:
+    """A MIP's 0/1 values as booleans (HiGHS allows 1e-6 off integral)."""
+    out: NDArray[np.bool_] = values > 0.5
+    return out

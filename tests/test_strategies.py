@@ -1,0 +1,168 @@
+"""The solve strategies: every plan passes the independent checker, and the default agrees with plain CP-SAT wherever
+both prove optimality. Benchmarks are never timed here (benchmarks/ measures speed)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from matcher import Instance, Plan, SolverSettings, SolveStatus, check_plan, compile_instance, solve
+from matcher.generate import DEFAULT_PLAN_DATE, synthetic_instance
+from matcher.model.cpsat import build_cpsat, solve_cpsat
+from matcher.model.decompose import solve_decomposed, weighted_objective
+from matcher.model.flow import solve_flow
+from matcher.model.greedy import greedy_by_score
+from matcher.model.highs import integral, solve_highs
+from matcher.model.problem import AssignmentProblem, build_problem
+from matcher.model.sparse import build_sparse, objective_value, sub_model
+
+D: date = DEFAULT_PLAN_DATE
+STRATEGIES = ("auto", "cpsat", "mip", "greedy")
+CASES = [(60, 1, "loose"), (80, 2, "default"), (90, 3, "tight"), (120, 4, "default"), (50, 5, "tight")]
+
+
+def _instance(participants: int, seed: int, scenario: str) -> Instance:
+    return synthetic_instance(participants, seed=seed, scenario=scenario)
+
+
+def _assignment(plan: Plan) -> dict[str, str | None]:
+    return {row.participant_id: row.slot_id for row in plan.rows}
+
+
+def _problem(participants: int, seed: int, scenario: str) -> AssignmentProblem:
+    return build_problem(compile_instance(_instance(participants, seed, scenario)), D)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize(("participants", "seed", "scenario"), CASES)
+def test_every_strategy_gives_a_plan_the_checker_accepts(
+    strategy: str, participants: int, seed: int, scenario: str
+) -> None:
+    instance = _instance(participants, seed, scenario)
+    plan = solve(instance, D, settings=SolverSettings(time_limit_s=10, strategy=strategy))  # type: ignore[arg-type]
+    assert check_plan(instance, _assignment(plan), D) == []
+    assert plan.strategy == strategy
+    assert plan.placed == sum(r.placed for r in plan.rows)
+    assert plan.total_score == sum(r.score or 0 for r in plan.rows)
+    assert plan.placed <= plan.placed_bound
+
+
+@pytest.mark.parametrize(("participants", "seed", "scenario"), CASES)
+def test_default_matches_plain_cpsat_where_both_prove_optimality(participants: int, seed: int, scenario: str) -> None:
+    instance = _instance(participants, seed, scenario)
+    default = solve(instance, D, settings=SolverSettings(time_limit_s=20))
+    assert default.strategy == "auto"
+    assert default.status is SolveStatus.OPTIMAL  # small instances are solved exactly
+    problem = build_problem(compile_instance(instance), D)
+    plain = solve_cpsat(problem, SolverSettings(time_limit_s=20, workers=2))  # no hint: the plain model
+    if not plain.proven_optimal:
+        pytest.skip("CP-SAT did not prove this one within 20 s")
+    assert default.placed == int(plain.chosen.sum()) + len(problem.pinned)
+    assert default.total_score == int(problem.pairs.score[plain.chosen].sum()) + problem.pinned_score
+
+
+def test_the_default_is_deterministic() -> None:
+    instance = _instance(150, 6, "tight")
+    first = solve(instance, D, settings=SolverSettings(time_limit_s=20))
+    second = solve(instance, D, settings=SolverSettings(time_limit_s=20))
+    assert _assignment(first) == _assignment(second)
+
+
+@pytest.mark.parametrize("scenario", ["default", "tight"])
+def test_area_by_area_search_is_feasible_monotone_and_deterministic(scenario: str) -> None:
+    # Force the large-instance path on a small instance: small areas, no whole-problem MIP.
+    problem = _problem(400, 7, scenario)
+    model = build_sparse(problem)
+    greedy_value = objective_value(problem, greedy_by_score(problem))
+    seen: list[int] = []
+    runs = [
+        solve_decomposed(
+            problem, 60, on_improve=lambda imp: seen.append(objective_value(problem, imp.chosen)),
+            window_km=10, window_max_km=10, exact_max_pairs=0, window_time_cap=30,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    first, second = runs
+    assert model.is_feasible(first.chosen)
+    assert objective_value(problem, first.chosen) >= greedy_value
+    assert first.solve_seconds < 50  # converged (a local optimum for 10 km squares), not stopped by the limit
+    assert np.array_equal(first.chosen, second.chosen)  # so the same plan
+    assert first.windows_solved > 0
+    assert objective_value(problem, first.chosen) <= first.objective_bound
+    per_run = seen[: len(seen) // 2]
+    assert per_run == sorted(per_run)  # every reported plan is better than the one before
+
+
+def test_lexicographic_objective_in_the_sub_problems_prefers_a_placement() -> None:
+    problem = _problem(150, 8, "tight")
+    whole = solve_highs(
+        build_sparse(problem).matrix, build_sparse(problem).upper, weighted_objective(problem), integer=True,
+        time_limit=30,
+    )  # fmt: skip
+    assert whole.status == "optimal" and whole.values is not None
+    best = integral(whole.values)
+    # Cardinality alone: nobody places more than the lexicographic optimum does.
+    model = build_sparse(problem)
+    most = solve_highs(model.matrix, model.upper, np.ones(model.n_pairs), integer=True, time_limit=30)
+    assert most.status == "optimal" and most.values is not None
+    assert int(integral(most.values).sum()) == int(best.sum())
+
+
+def test_flow_relaxation_and_lp_bound_are_above_the_optimum() -> None:
+    problem = _problem(200, 9, "default")
+    model = build_sparse(problem)
+    optimum = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=30)
+    assert optimum.status == "optimal" and optimum.values is not None
+    best = objective_value(problem, integral(optimum.values))
+    flow = solve_flow(problem)
+    assert flow.optimal
+    assert objective_value(problem, flow.chosen) >= best  # supervision ignored: a relaxation
+    lp = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=False, time_limit=30)
+    assert lp.objective is not None and lp.objective >= best - 1e-6
+
+
+def test_sparse_model_agrees_with_the_checker() -> None:
+    instance = _instance(150, 10, "tight")
+    ci = compile_instance(instance)
+    problem = build_problem(ci, D)
+    model = build_sparse(problem)
+    rng = np.random.default_rng(0)
+    pairs = problem.pairs
+    for _ in range(30):
+        chosen = np.zeros(len(pairs), dtype=np.bool_)
+        order = rng.permutation(len(pairs))
+        taken: set[int] = set()
+        for i in order[: rng.integers(1, 80)].tolist():  # one pair per person, limits ignored on purpose
+            if int(pairs.participant[i]) not in taken:
+                taken.add(int(pairs.participant[i]))
+                chosen[i] = True
+        assignment: dict[str, str | None] = {p.participant_id: None for p in instance.participants}
+        for p, s in zip(pairs.participant[chosen].tolist(), pairs.slot[chosen].tolist(), strict=True):
+            assignment[instance.participants[p].participant_id] = instance.slots[s].slot_id
+        assert model.is_feasible(chosen) == (check_plan(instance, assignment, D) == [])
+
+
+def test_sub_model_limits_are_what_the_fixed_pairs_leave() -> None:
+    problem = _problem(200, 11, "tight")
+    model = build_sparse(problem)
+    chosen = greedy_by_score(problem)
+    free = np.flatnonzero(problem.pairs.participant < 40)
+    sub = sub_model(model, free, chosen, model.activity(chosen))
+    # The current values of the free pairs fit the sub-model, and the fixed rest plus any sub-plan fits the whole.
+    assert np.all(sub.matrix @ chosen[free].astype(float) <= sub.upper + 0.5)
+    result = solve_highs(sub.matrix, sub.upper, weighted_objective(problem)[free], integer=True, time_limit=30)
+    assert result.values is not None
+    combined = chosen.copy()
+    combined[free] = integral(result.values)
+    assert model.is_feasible(combined)
+    assert objective_value(problem, combined) >= objective_value(problem, chosen)
+
+
+def test_cpsat_model_is_the_same_model() -> None:
+    problem = _problem(100, 12, "default")
+    model = build_sparse(problem)
+    cp = build_cpsat(model)
+    assert len(cp.proto.variables) == model.n_pairs
+    assert len(cp.proto.constraints) == model.n_rows
