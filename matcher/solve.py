@@ -210,7 +210,8 @@ def _rows(problem: AssignmentProblem, chosen: CandidatePairs) -> tuple[tuple[Pla
     warnings: list[str] = []
     for p, person in enumerate(inst.participants):
         if p not in by_person:
-            rows.append(PlanRow(person.participant_id))
+            # plan.csv leaves only slot, site, enterprise, travel and score empty for a person left unplaced.
+            rows.append(PlanRow(person.participant_id, hours_per_week=person.hours_per_week))
             continue
         pairs, i, pinned = by_person[p]
         slot = inst.slots[int(pairs.slot[i])]

@@ -281,6 +281,7 @@ def test_solve_leaves_the_fields_of_an_unplaced_person_empty(tmp_path: Path) -> 
     _, plan = read_csv(out)
     row = next(r for r in plan if r["participant_id"] == "P003")
     assert (row["slot_id"], row["site_id"], row["enterprise_id"], row["travel_minutes"], row["score"]) == ("",) * 5
+    assert row["hours_per_week"] == "1"  # the spec leaves only the slot's fields empty
 
 
 def test_candidates_writes_every_feasible_pair(data: Path, tmp_path: Path) -> None:

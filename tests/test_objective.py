@@ -326,14 +326,10 @@ def test_same_input_gives_the_same_plan() -> None:
     assert first.placed > 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="matcher/model/problem.py rounds supervision ratios to 9 decimals (MAX_DECIMALS), so a ratio written with "
-    "more decimals is under-counted; summed over many people the error passes the 1e-6 tolerance and the plan "
-    "breaks the site's supervision limit (reported to the model's owners, not fixed here)",
-)
 def test_supervision_with_a_ratio_of_many_decimals_is_not_under_counted() -> None:
-    ratio = 0.3333333334999  # the model counts 0.333333333 per hour, 5e-10 too little
+    # More decimals than the model scales exactly: rounding the ratio down would under-count each hour by 5e-10,
+    # which summed over 60 people passes the 1e-6 tolerance; the model must round it up instead.
+    ratio = 0.3333333334999
     n = 60
     limit = round(n * 40 * 0.333333333, 9)  # what n people use by the rounded count: 2e-8 h too little each
     instance = make_instance(

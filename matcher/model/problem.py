@@ -50,6 +50,10 @@ def _decimals(value: float) -> int:
     return min(max(-int(exponent), 0), MAX_DECIMALS)
 
 
+def _ceil(value: Fraction) -> int:
+    return -((-value.numerator) // value.denominator)
+
+
 def build_problem(ci: CompiledInstance, on: date, weights: ScoreWeights | None = None) -> AssignmentProblem:
     weights = weights or ScoreWeights()
     all_pairs = feasible_pairs(ci, on, weights)
@@ -67,7 +71,10 @@ def build_problem(ci: CompiledInstance, on: date, weights: ScoreWeights | None =
         [_decimals(r) for r in np.unique(ratios)] + [_decimals(h) for h in ci.t_supervisor_hours[limited]] + [0]
     )
     scale = 10**decimals
-    ratio_scaled = np.rint(ci.s_ratio * scale).astype(np.int64)
+    # Exact for ratios of up to MAX_DECIMALS decimals; a longer one is rounded up, never down, so the model can
+    # only ever under-use a site's supervision, never break it.
+    scaled_of = {r: _ceil(Fraction(repr(float(r))) * scale) for r in np.unique(ci.s_ratio).tolist()}
+    ratio_scaled = np.array([scaled_of[r] for r in ci.s_ratio.tolist()], dtype=np.int64)
     use = ci.p_hours[pairs.participant] * ratio_scaled[pairs.slot]
     pinned_use = np.bincount(
         ci.s_site[pinned.slot], weights=ci.p_hours[pinned.participant] * ratio_scaled[pinned.slot], minlength=ci.n_sites
