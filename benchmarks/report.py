@@ -141,12 +141,15 @@ def targets(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
                 and r["outcome"] == "ok" and r.get("placed") is not None
             ]  # fmt: skip
             beaten = [p["method"] for p in peers if _better(engine, p)]
-            not_beaten = [p["method"] for p in peers if not _better(engine, p)]
+            # Nobody beats a proven optimum: equal to one counts, and then the engine's plan is optimal too.
+            tied = [p["method"] for p in peers if not _better(engine, p) and not _better(p, engine) and p.get("proven")]
+            worse = [p["method"] for p in peers if p["method"] not in beaten and p["method"] not in tied]
             rows.append((
                 f"county, {scenario}: better than every peer given {engine['time_limit_s']:g} s",
                 f"better than {', '.join(beaten) or 'none'}"
-                + (f"; not better than {', '.join(not_beaten)}" if not_beaten else ""),
-                "met" if not not_beaten else "not met",
+                + (f"; equal to the proven optimum of {', '.join(tied)}" if tied else "")
+                + (f"; not better than {', '.join(worse)}" if worse else ""),
+                "met" if not worse else "not met",
             ))  # fmt: skip
     if "nation" in sizes:
         for scenario in SCENARIOS:

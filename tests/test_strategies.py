@@ -80,7 +80,7 @@ def test_area_by_area_search_is_feasible_monotone_and_deterministic(scenario: st
     runs = [
         solve_decomposed(
             problem, 60, on_improve=lambda imp: seen.append(objective_value(problem, imp.chosen)),
-            window_km=10, window_max_km=10, exact_max_pairs=0, window_time_cap=30,
+            window_km=10, window_max_km=10, exact_max_pairs=0, window_time_cap=30, prove_after_max_pairs=0,
         )
         for _ in range(2)
     ]  # fmt: skip

@@ -11,8 +11,9 @@
    people near a border can trade places, and grows by half when a cycle over both grids improves nothing. Two areas
    that share no slot and no site are independent, so they are solved side by side on two threads and applied in a
    fixed order: the outcome does not depend on which finishes first.
-4. It stops when the largest grid has been cycled without improvement (a local optimum), at the time limit, or when
-   the plan meets the bound.
+4. It stops at the time limit, when the plan meets the bound, or when the largest grid has been cycled without
+   improvement (a local optimum); then, with time to spare on a model of moderate size, the whole model goes to the
+   exact MIP for the time left, to prove the plan optimal or beat it.
 
 Every sub-problem keeps the lexicographic order exact with its own placement weight: one more than the best total
 score its people could reach, which dominates any difference in their scores (docs/solver.md).
@@ -44,6 +45,8 @@ WINDOW_GROWTH = 1.5
 WINDOW_MAX_KM = 60.0
 WINDOW_TIME_CAP_S = 1.0  # one area's MIP never takes longer: many quick areas beat a few proven ones
 WRAP_UP_S = 1.0
+PROVE_AFTER_MAX_PAIRS = 150_000  # after a local optimum, the whole MIP gets the time left (up to this size)
+PROVE_AFTER_MIN_S = 5.0
 KM_PER_DEGREE = 111.195
 DUAL_SIMPLEX = {"solver": "simplex", "simplex_strategy": "1"}
 
@@ -224,6 +227,7 @@ def solve_decomposed(
     exact_max_pairs: int = EXACT_MAX_PAIRS,
     window_time_cap: float = WINDOW_TIME_CAP_S,
     window_max_km: float = WINDOW_MAX_KM,
+    prove_after_max_pairs: int = PROVE_AFTER_MAX_PAIRS,
 ) -> DecomposeOutcome:
     started = time.perf_counter()
     # Keep a little time for the caller to write the plan out: the limit is for the whole solve.
@@ -262,6 +266,7 @@ def solve_decomposed(
             # The cardinality LP runs beside the search; its bound is used for reports as soon as it is there.
             if search.bound is None and cardinality_job is not None and cardinality_job.done():
                 search.bound = lp_bound(problem, weighted, cardinality_job.result())
+
         if lp.values is not None:
             search.offer(round_lp(problem, lp.values))
 
@@ -272,8 +277,8 @@ def solve_decomposed(
             final = trivial_bound(problem) if final is None else final
             proven = proven or search.value >= final
             return DecomposeOutcome(
-                search.best, proven, max(final, search.value), built - started, time.perf_counter() - built,
-                lp_seconds, solved, passes,
+                search.best, proven, search.value if proven else max(final, search.value), built - started,
+                time.perf_counter() - built, lp_seconds, solved, passes,
             )  # fmt: skip
 
         if bound is not None and search.value >= bound:
@@ -281,10 +286,29 @@ def solve_decomposed(
         if n <= exact_max_pairs:
             return _solve_whole(problem, model, search, remaining(), finish)
         return _search_areas(problem, model, search, lp, lp_objective, deadline, pool, window_km, window_max_km,
-                             window_time_cap, bound, finish, refresh_bound)  # fmt: skip
+                             window_time_cap, bound, finish, refresh_bound, prove_after_max_pairs)  # fmt: skip
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _prove_whole(problem: AssignmentProblem, model: SparseModel, search: _Search, time_limit: float) -> bool:
+    """The whole problem as one exact MIP (lexicographic weight, zero gap). When HiGHS proves it optimal its plan
+    becomes the result — even if the search already had one as good — so the outcome does not depend on how far the
+    search got; otherwise its best plan is offered like any other."""
+    whole = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=time_limit)
+    if whole.values is None:
+        return False
+    candidate = integral(whole.values)
+    if not model.is_feasible(candidate):
+        return False
+    value = objective_value(problem, candidate)
+    if whole.status == "optimal" and value >= search.value:
+        if not search.offer(candidate):
+            search.best, search.value = candidate.copy(), value
+        return True
+    search.offer(candidate)
+    return False
 
 
 def _solve_whole(
@@ -294,24 +318,7 @@ def _solve_whole(
     time_limit: float,
     finish: Callable[[bool, int, int], DecomposeOutcome],
 ) -> DecomposeOutcome:
-    """The whole problem as one exact MIP (lexicographic weight, zero gap)."""
-    whole = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=time_limit)
-    if whole.values is None:
-        return finish(False, 1, 1)
-    candidate = integral(whole.values)
-    search.offer(candidate)
-    proven = (
-        whole.status == "optimal"
-        and model.is_feasible(candidate)
-        and objective_value(problem, candidate) >= search.value
-    )
-    outcome = finish(proven, 1, 1)
-    if proven:  # the MIP's optimum is the bound
-        return DecomposeOutcome(
-            outcome.chosen, True, search.value, outcome.build_seconds, outcome.solve_seconds,
-            outcome.lp_seconds, 1, 1,
-        )  # fmt: skip
-    return outcome
+    return finish(_prove_whole(problem, model, search, time_limit), 1, 1)
 
 
 def _search_areas(
@@ -328,15 +335,18 @@ def _search_areas(
     bound: int | None,
     finish: Callable[[bool, int, int], DecomposeOutcome],
     refresh_bound: Callable[[], None],
+    prove_after_max_pairs: int,
 ) -> DecomposeOutcome:
     chosen = search.best.copy()
     activity = model.activity(chosen)
     solved = passes = stale = 0
     size = window_km
     grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
+    converged = False
     while time.perf_counter() < deadline:
         if stale >= len(grids):  # a local optimum for this size: look wider
             if size >= window_max_km:
+                converged = True
                 break
             size = min(size * WINDOW_GROWTH, window_max_km)
             grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
@@ -379,4 +389,8 @@ def _search_areas(
                     return finish(True, solved, passes + 1)
         passes += 1
         stale = 0 if improved else stale + 1
+    left = deadline - time.perf_counter()
+    if converged and model.n_pairs <= prove_after_max_pairs and left >= PROVE_AFTER_MIN_S:
+        # A local optimum with time to spare: try to prove it (or beat it) with the whole model.
+        return finish(_prove_whole(problem, model, search, left), solved + 1, passes)
     return finish(False, solved, passes)
