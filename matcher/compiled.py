@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 
 import numpy as np
@@ -97,6 +98,14 @@ class CompiledInstance:
     programmes: tuple[str, ...]
     needs: tuple[str, ...]
 
+    @cached_property
+    def slot_id_rank(self) -> IntArray:
+        """Each slot's place in the order of slot ids (for ties broken by id, as a sort key on arrays)."""
+        ids = [slot.slot_id for slot in self.instance.slots]
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids), dtype=np.int64)
+        return rank
+
     @property
     def n_participants(self) -> int:
         return len(self.p_hours)
@@ -116,10 +125,12 @@ class CompiledInstance:
         before_end = np.isnat(self.s_available_to) | (day <= self.s_available_to)
         return np.asarray(after_start & before_end)
 
-    def waiting_days(self, on: date) -> IntArray:
+    def waiting_days(self, on: date, participants: IntArray | None = None) -> IntArray:
+        """Days each person has waited on date `on` (0 when unknown), for all or for the given indices."""
+        since = self.p_waiting_since if participants is None else self.p_waiting_since[participants]
         day = np.datetime64(on, "D")
-        days = (day - self.p_waiting_since).astype("timedelta64[D]").astype(np.int64)
-        return np.where(np.isnat(self.p_waiting_since), 0, np.maximum(days, 0))
+        days = (day - since).astype("timedelta64[D]").astype(np.int64)
+        return np.where(np.isnat(since), 0, np.maximum(days, 0))
 
 
 def _dates(values: list[date | None]) -> NDArray[np.datetime64]:

@@ -103,6 +103,14 @@ def expand_to_slots(ci: CompiledInstance, p: IntArray, t: IntArray, minutes: Int
     return np.repeat(p, counts), slot, np.repeat(minutes, counts)
 
 
+def _in_sorted(keys: IntArray, table: IntArray) -> BoolArray:
+    """`np.isin` for a sorted table, by binary search: no hashing or sorting per call (suggest asks per person)."""
+    if len(table) == 0:
+        return np.zeros(len(keys), dtype=np.bool_)
+    where = np.minimum(np.searchsorted(table, keys), len(table) - 1)
+    return np.asarray(table[where] == keys)
+
+
 def _covers(need: np.ndarray, cover: np.ndarray) -> BoolArray:
     return np.asarray(((need & ~cover) == 0).all(axis=1))
 
@@ -116,11 +124,7 @@ def rule_checks(ci: CompiledInstance, p: IntArray, s: IntArray, minutes: IntArra
     prog_word = ci.s_programmes[s, programme // 64]
     prog_bit = (prog_word >> (programme % 64).astype(np.uint64)) & np.uint64(1)
     n_enterprises = max(len(ci.enterprise_index), 1)
-    avoided = (
-        np.isin(p * n_enterprises + ci.t_enterprise[site], ci.avoid_keys)
-        if len(ci.avoid_keys)
-        else np.zeros(len(p), dtype=np.bool_)
-    )
+    avoided = _in_sorted(p * n_enterprises + ci.t_enterprise[site], ci.avoid_keys)
     min_age, max_age = ci.s_min_age[s], ci.s_max_age[s]
     return {
         "hours_fit": (ci.s_min_hours[s] <= hours) & (hours <= ci.s_max_hours[s]),

@@ -54,7 +54,7 @@ def score_parts(
 ) -> ScoreParts:
     rank = preference_ranks(ci, participant, slot)
     preference = np.where(rank >= 0, np.maximum(weights.preference_top - rank * weights.preference_step, 0), 0)
-    waited = ci.waiting_days(on)[participant]
+    waited = ci.waiting_days(on, participant)
     waiting = np.minimum(waited // weights.waiting_days_per_point, weights.waiting_max)
     limit = ci.p_max_travel[participant]
     # Integer arithmetic so the same pair always gets the same points; a pinned pair may exceed the limit: 0.

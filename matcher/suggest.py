@@ -1,14 +1,20 @@
-"""Top suggestions for one person against the seats free now, and why the places they prefer are out."""
+"""Top suggestions for one person against the seats free now, and why the places they prefer are out.
+
+Fast enough to answer while a coach types (`benchmarks/`: the core's part for one person against 5,000 slots):
+the seats and supervision hours in use are totalled once per occupancy, the person's feasible slots come from the
+array form of the rules, and the plain-Python rules (which word the reasons) run only for the few preferred slots
+that are listed as out, nearest first.
+"""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
-from matcher.compiled import CompiledInstance
+from matcher.compiled import CompiledInstance, FloatArray, IntArray
 from matcher.feasibility import feasible_pairs, travel_minutes
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.plan import ExcludedSlot, RuleFailure, Suggestion, Suggestions
@@ -17,10 +23,23 @@ from matcher.settings import ScoreWeights
 
 
 @dataclass(frozen=True)
+class SeatsInUse:
+    """Totals of an occupancy over one compiled instance: seats taken per slot, supervision hours used per site."""
+
+    taken: IntArray  # per slot
+    supervision_used: FloatArray  # per site
+    held_by: dict[int, list[int]]  # participant index -> slot indices they hold
+
+
+@dataclass(frozen=True)
 class Occupancy:
     """Who holds which seat now: seats taken per slot and the participants in them."""
 
     holders: dict[str, tuple[str, ...]] = field(default_factory=dict)  # slot_id -> participant_ids
+    # Totals per compiled instance, computed on first use: an occupancy is built once and asked many times.
+    _totals: dict[int, tuple[CompiledInstance, SeatsInUse]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_instance(cls, ci: CompiledInstance) -> Occupancy:
@@ -30,9 +49,69 @@ class Occupancy:
                 holders[person.current_slot_id].append(person.participant_id)
         return cls({k: tuple(v) for k, v in holders.items()})
 
+    def totals(self, ci: CompiledInstance) -> SeatsInUse:
+        cached = self._totals.get(id(ci))
+        if cached is not None and cached[0] is ci:
+            return cached[1]
+        inst = ci.instance
+        taken = np.zeros(ci.n_slots, dtype=np.int64)
+        used = np.zeros(ci.n_sites, dtype=np.float64)
+        held_by: defaultdict[int, list[int]] = defaultdict(list)
+        for slot_id, holder_ids in self.holders.items():
+            s = ci.slot_index[slot_id]
+            slot = inst.slots[s]
+            t = ci.site_index[slot.site_id]
+            for holder in holder_ids:
+                taken[s] += 1
+                p = ci.participant_index.get(holder)
+                if p is not None:
+                    used[t] += inst.participants[p].hours_per_week * slot.supervision_ratio
+                    held_by[p].append(s)
+        result = SeatsInUse(taken, used, dict(held_by))
+        self._totals[id(ci)] = (ci, result)
+        return result
+
 
 class UnknownParticipant(KeyError):
     pass
+
+
+class _Room:
+    """Seats and supervision left for one person: their own seat counts as free for them (moving within their slot
+    is no move at all)."""
+
+    def __init__(self, ci: CompiledInstance, p: int, totals: SeatsInUse) -> None:
+        self.ci, self.inst, self.totals = ci, ci.instance, totals
+        self.person = ci.instance.participants[p]
+        self.own_slots = totals.held_by.get(p, [])
+
+    def _taken(self, s: int) -> int:
+        return int(self.totals.taken[s]) - self.own_slots.count(s)
+
+    def _used(self, t: int) -> float:
+        used = float(self.totals.supervision_used[t])
+        for own in self.own_slots:
+            if int(self.ci.s_site[own]) == t:
+                used -= self.person.hours_per_week * self.inst.slots[own].supervision_ratio
+        return used
+
+    def free_seats(self, s: int) -> int:
+        return self.inst.slots[s].seats - self._taken(s)
+
+    def failures(self, s: int) -> list[RuleFailure]:
+        slot = self.inst.slots[s]
+        t = int(self.ci.s_site[s])
+        site = self.inst.sites[t]
+        reasons = []
+        if self._taken(s) >= slot.seats:
+            reasons.append(RuleFailure("seats_free", "no seats left"))
+        need = self.person.hours_per_week * slot.supervision_ratio
+        if site.supervisor_hours is not None:
+            used = self._used(t)
+            if used + need > site.supervisor_hours + SUPERVISION_TOLERANCE:
+                left = max(site.supervisor_hours - used, 0.0)
+                reasons.append(RuleFailure("supervision_free", f"supervision full ({left:g} h left, {need:g} h needed)"))
+        return reasons
 
 
 def suggest(
@@ -52,33 +131,7 @@ def suggest(
     p = ci.participant_index[participant_id]
     inst = ci.instance
     person = inst.participants[p]
-
-    # The person's own seat counts as free for them: moving within their slot is no move at all.
-    taken: Counter[str] = Counter()
-    supervision_used: defaultdict[str, float] = defaultdict(float)
-    people = ci.participant_index
-    for slot_id, holder_ids in occupancy.holders.items():
-        slot = inst.slots[ci.slot_index[slot_id]]
-        for holder in holder_ids:
-            if holder == participant_id:
-                continue
-            taken[slot_id] += 1
-            hours = inst.participants[people[holder]].hours_per_week if holder in people else 0
-            supervision_used[slot.site_id] += hours * slot.supervision_ratio
-
-    def room(slot_index: int) -> list[RuleFailure]:
-        slot = inst.slots[slot_index]
-        site = inst.sites[ci.site_index[slot.site_id]]
-        reasons = []
-        if taken[slot.slot_id] >= slot.seats:
-            reasons.append(RuleFailure("seats_free", "no seats left"))
-        need = person.hours_per_week * slot.supervision_ratio
-        if site.supervisor_hours is not None and supervision_used[site.site_id] + need > (
-            site.supervisor_hours + SUPERVISION_TOLERANCE
-        ):
-            left = max(site.supervisor_hours - supervision_used[site.site_id], 0.0)
-            reasons.append(RuleFailure("supervision_free", f"supervision full ({left:g} h left, {need:g} h needed)"))
-        return reasons
+    room = _Room(ci, p, occupancy.totals(ci))
 
     pairs = feasible_pairs(ci, on, weights, participants=np.array([p], dtype=np.int64))
     order = np.lexsort((pairs.slot, pairs.minutes, -pairs.score))
@@ -87,52 +140,73 @@ def suggest(
         if len(suggestions) >= k:
             break
         s = int(pairs.slot[i])
-        if room(s):
+        if room.failures(s):
             continue
         slot = inst.slots[s]
-        rank = _rank(person.preferences, slot.activity)
         suggestions.append(
             Suggestion(
                 slot_id=slot.slot_id,
                 site_id=slot.site_id,
-                enterprise_id=inst.sites[ci.site_index[slot.site_id]].enterprise_id,
+                enterprise_id=inst.sites[int(ci.s_site[s])].enterprise_id,
                 activity=slot.activity,
                 travel_minutes=int(pairs.minutes[i]),
                 score=int(pairs.score[i]),
                 score_parts=pairs.parts.of(i),
-                free_seats=slot.seats - taken[slot.slot_id],
-                preference_rank=rank,
+                free_seats=room.free_seats(s),
+                preference_rank=_rank(person.preferences, slot.activity),
             )
         )
-    return Suggestions(participant_id, tuple(suggestions), _excluded(ci, p, on, room, suggestions, max_excluded))
+    feasible = set(pairs.slot.tolist())
+    return Suggestions(participant_id, tuple(suggestions), _excluded(ci, p, on, room, feasible, suggestions, max_excluded))
 
 
 def _rank(preferences: tuple[str, ...], activity: str) -> int | None:
     return preferences.index(activity) + 1 if activity in preferences else None
 
 
-def _excluded(ci, p, on, room, suggestions, limit) -> tuple[ExcludedSlot, ...]:  # type: ignore[no-untyped-def]
-    """Preferred slots not suggested: rule failures and lack of room, nearest first."""
+def _excluded(
+    ci: CompiledInstance,
+    p: int,
+    on: date,
+    room: _Room,
+    feasible: set[int],
+    suggestions: list[Suggestion],
+    limit: int,
+) -> tuple[ExcludedSlot, ...]:
+    """Preferred slots not suggested, with every reason (rules and lack of room): most wanted activity first, then
+    nearest, then slot id. Walked in that order until `limit` are found, so the wording runs for few slots."""
     inst = ci.instance
     person = inst.participants[p]
-    if not person.preferences:
+    activity_rank: dict[int, int] = {}
+    for r, a in enumerate(person.preferences, 1):
+        if a in ci.activities:
+            activity_rank.setdefault(ci.activities.index(a), r)
+    if limit <= 0 or not activity_rank:
         return ()
-    suggested = {s.slot_id for s in suggestions}
-    wanted = np.flatnonzero(np.isin(ci.s_activity, [ci.activities.index(a) for a in person.preferences if a in ci.activities]))
+    rank_of_activity = np.zeros(len(ci.activities), dtype=np.int64)  # 0 = not wanted
+    rank_of_activity[list(activity_rank)] = list(activity_rank.values())
+    wanted = np.flatnonzero(rank_of_activity[ci.s_activity])
     if len(wanted) == 0:
         return ()
+    ranks = rank_of_activity[ci.s_activity[wanted]]
     minutes = travel_minutes(ci, np.full(len(wanted), p, dtype=np.int64), ci.s_site[wanted])
-    excluded: list[tuple[int, int, ExcludedSlot]] = []
-    for s, m in zip(wanted.tolist(), minutes.tolist(), strict=True):
+    order = np.lexsort((ci.slot_id_rank[wanted], minutes, ranks))
+    suggested = {s.slot_id for s in suggestions}
+    excluded: list[ExcludedSlot] = []
+    for j in order.tolist():
+        s = int(wanted[j])
         slot = inst.slots[s]
         if slot.slot_id in suggested:
             continue
-        site = inst.sites[ci.site_index[slot.site_id]]
-        enterprise = inst.enterprises[ci.enterprise_index[site.enterprise_id]]
-        reasons = rule_failures(PairContext(person, slot, site, enterprise, m, on)) + room(s)
+        site = inst.sites[int(ci.s_site[s])]
+        if s in feasible:
+            reasons = room.failures(s)  # rules 1-9 hold (the array form decided): only room can be missing
+        else:
+            enterprise = inst.enterprises[ci.enterprise_index[site.enterprise_id]]
+            reasons = rule_failures(PairContext(person, slot, site, enterprise, int(minutes[j]), on)) + room.failures(s)
         if not reasons:
             continue  # feasible with room, only ranked below the k suggested
-        rank = _rank(person.preferences, slot.activity) or 0
-        excluded.append((rank, m, ExcludedSlot(slot.slot_id, slot.site_id, site.enterprise_id, slot.activity, rank, tuple(reasons))))
-    excluded.sort(key=lambda e: (e[0], e[1], e[2].slot_id))
-    return tuple(e[2] for e in excluded[:limit])
+        excluded.append(ExcludedSlot(slot.slot_id, slot.site_id, site.enterprise_id, slot.activity, int(ranks[j]), tuple(reasons)))
+        if len(excluded) >= limit:
+            break
+    return tuple(excluded)

@@ -14,7 +14,7 @@ from matcher.model.cpsat import build_cpsat, solve_cpsat
 from matcher.model.decompose import solve_decomposed, weighted_objective
 from matcher.model.flow import solve_flow
 from matcher.model.greedy import greedy_by_score
-from matcher.model.highs import integral, solve_highs
+from matcher.model.highs import integral, solve_highs, solve_scip
 from matcher.model.problem import AssignmentProblem, build_problem
 from matcher.model.sparse import build_sparse, objective_value, sub_model
 
@@ -93,6 +93,34 @@ def test_area_by_area_search_is_feasible_monotone_and_deterministic(scenario: st
     assert objective_value(problem, first.chosen) <= first.objective_bound
     per_run = seen[: len(seen) // 2]
     assert per_run == sorted(per_run)  # every reported plan is better than the one before
+
+
+@pytest.mark.parametrize(("participants", "seed", "scenario"), [(150, 11, "default"), (150, 12, "tight")])
+def test_scip_from_a_start_plan_proves_the_same_optimum_as_highs(participants: int, seed: int, scenario: str) -> None:
+    problem = _problem(participants, seed, scenario)
+    model = build_sparse(problem)
+    objective = weighted_objective(problem)
+    start = greedy_by_score(problem)
+    scip = solve_scip(model.matrix, model.upper, objective, time_limit=30, hint=start)
+    highs = solve_highs(model.matrix, model.upper, objective, integer=True, time_limit=30)
+    assert scip.status == highs.status == "optimal"
+    assert scip.values is not None and highs.values is not None
+    assert model.is_feasible(integral(scip.values))
+    assert objective_value(problem, integral(scip.values)) == objective_value(problem, integral(highs.values))
+    assert objective_value(problem, integral(scip.values)) > objective_value(problem, start)
+
+
+def test_whole_model_mip_beside_the_area_search_ends_the_search_with_its_proof() -> None:
+    # The area path with HiGHS on the whole model on the other thread: it proves this small model long before the
+    # limit, and its plan is the result.
+    problem = _problem(200, 13, "default")
+    model = build_sparse(problem)
+    optimum = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=60)
+    assert optimum.status == "optimal" and optimum.values is not None
+    outcome = solve_decomposed(problem, 120, window_km=10, window_max_km=10, exact_max_pairs=0)
+    assert outcome.proven_optimal
+    assert outcome.solve_seconds < 100  # ended by the proof, not by the limit
+    assert np.array_equal(outcome.chosen, integral(optimum.values))  # deterministic: the proven plan is HiGHS's
 
 
 def test_lexicographic_objective_in_the_sub_problems_prefers_a_placement() -> None:

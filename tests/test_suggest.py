@@ -200,3 +200,32 @@ def test_a_person_without_preferences_has_no_excluded_list() -> None:
 def test_an_unknown_participant() -> None:
     with pytest.raises(UnknownParticipant):
         suggestions_for(make_instance(), "nobody")
+
+
+def test_excluded_slots_come_most_wanted_first_then_nearest_then_by_id_and_stop_at_the_limit() -> None:
+    me = make_participant(participant_id="me", preferences=["cooking", "sewing"], days_available=["sun"])
+    sites = [make_site(site_id="near"), make_site(site_id="far")]
+    slots = [
+        make_slot(slot_id="sew_b", site_id="near", activity="sewing"),
+        make_slot(slot_id="sew_a", site_id="near", activity="sewing"),
+        make_slot(slot_id="cook_far", site_id="far", activity="cooking"),
+        make_slot(slot_id="cook_near", site_id="near", activity="cooking"),
+        make_slot(slot_id="garden", site_id="near", activity="garden"),
+    ]
+    travel = [make_travel("me", "near", 5), make_travel("me", "far", 30)]
+    ci = compile_instance(make_instance([me], slots, sites=sites, travel_times=travel))
+    everything = suggest(ci, "me", D)
+    assert [e.slot_id for e in everything.excluded] == ["cook_near", "cook_far", "sew_a", "sew_b"]
+    assert [e.preference_rank for e in everything.excluded] == [1, 1, 2, 2]
+    assert [e.slot_id for e in suggest(ci, "me", D, max_excluded=3).excluded] == ["cook_near", "cook_far", "sew_a"]
+
+
+def test_one_occupancy_serves_several_instances_and_each_person_sees_their_own_seat_as_free() -> None:
+    people = [make_participant(participant_id=pid, preferences=["sewing"]) for pid in ("me", "x")]
+    occupancy = Occupancy({"s1": ("x",)})
+    one = compile_instance(make_instance(people, [make_slot(slot_id="s1", seats=1)]))
+    two = compile_instance(make_instance(people, [make_slot(slot_id="s1", seats=2)]))
+    assert suggest(one, "me", D, occupancy=occupancy).suggestions == ()
+    assert suggest(one, "x", D, occupancy=occupancy).suggestions[0].free_seats == 1  # x's own seat
+    assert suggest(two, "me", D, occupancy=occupancy).suggestions[0].free_seats == 1
+    assert suggest(one, "me", D, occupancy=occupancy).excluded[0].reasons == (RuleFailure("seats_free", "no seats left"),)

@@ -1,19 +1,22 @@
 """The default strategy: exact where that is quick, otherwise LP, rounding and re-optimisation one area at a time.
 
-1. Small problems (up to `EXACT_MAX_PAIRS` free pairs) go whole to HiGHS's MIP with a zero gap: a proof of optimality
-   for the lexicographic objective, or its best plan at the time limit.
-2. Larger ones: the LP relaxation (HiGHS dual simplex) gives the bound and an order; pairs are taken in that order
-   while they fit (LP rounding), and the better of that and the greedy plan is the start.
-3. Then areas of about `WINDOW_KM` x `WINDOW_KM` are re-solved one at a time as exact MIPs over the pairs of the people
+1. The LP relaxation (HiGHS dual simplex) gives the bound and an order; pairs are taken in that order while they fit
+   (LP rounding), and the better of that and the greedy plan is the start.
+2. Small problems (up to `EXACT_MAX_PAIRS` free pairs) go whole to SCIP with that start and a zero gap: a proof of
+   optimality for the lexicographic objective, or its best plan at the time limit.
+3. Larger ones of moderate size (up to `PROVE_AFTER_MAX_PAIRS`): the whole model goes to HiGHS's exact MIP on one
+   core for the whole time, while the area search below runs on the other; when HiGHS proves its plan optimal that
+   plan is the result, otherwise the better of the two.
+4. Then areas of about `WINDOW_KM` x `WINDOW_KM` are re-solved one at a time as exact MIPs over the pairs of the people
    living there, with every other person's place fixed (their seats and supervision hours taken out of the limits).
    A result replaces the area's plan only when it is better in exact integers. Areas are taken in order of what
    the LP relaxation says they could still gain. The grid is shifted by half a cell on alternate passes so that
    people near a border can trade places, and grows by half when a cycle over both grids improves nothing. Two areas
    that share no slot and no site are independent, so they are solved side by side on two threads and applied in a
-   fixed order: the outcome does not depend on which finishes first.
-4. It stops at the time limit, when the plan meets the bound, or when the largest grid has been cycled without
-   improvement (a local optimum); then, with time to spare on a model of moderate size, the whole model goes to the
-   exact MIP for the time left, to prove the plan optimal or beat it.
+   fixed order: the outcome does not depend on which finishes first. (With HiGHS on the whole model beside it, one
+   area at a time: two cores.)
+5. It stops at the time limit, when the plan meets the bound, or when the largest grid has been cycled without
+   improvement (a local optimum); then it waits for the whole-model MIP, if one runs, until the time limit.
 
 Every sub-problem keeps the lexicographic order exact with its own placement weight: one more than the best total
 score its people could reach, which dominates any difference in their scores (docs/solver.md).
@@ -22,6 +25,7 @@ score its people could reach, which dominates any difference in their scores (do
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,21 +36,20 @@ from numpy.typing import NDArray
 
 from matcher.compiled import BoolArray, IntArray
 from matcher.model.greedy import greedy_by_score, greedy_in_order
-from matcher.model.highs import HighsResult, integral, solve_highs
+from matcher.model.highs import HighsResult, integral, solve_highs, solve_scip
 from matcher.model.problem import AssignmentProblem
 from matcher.model.sparse import SparseModel, build_sparse, objective_value, sub_model
 
 FloatArray = NDArray[np.float64]
 
-EXACT_MAX_PAIRS = 12_000  # a whole problem this small goes to the exact MIP
+EXACT_MAX_PAIRS = 12_000  # a whole problem this small goes to SCIP, from the LP-rounded start
 LP_EXACT_WEIGHT_MAX_PAIRS = 150_000  # above this the LP uses a smaller placement weight (much faster), see lp_weight
 WINDOW_KM = 24.0
 WINDOW_GROWTH = 1.5
 WINDOW_MAX_KM = 60.0
 WINDOW_TIME_CAP_S = 1.0  # one area's MIP never takes longer: many quick areas beat a few proven ones
 WRAP_UP_S = 1.0
-PROVE_AFTER_MAX_PAIRS = 150_000  # after a local optimum, the whole MIP gets the time left (up to this size)
-PROVE_AFTER_MIN_S = 5.0
+PROVE_AFTER_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole model beside the area search
 KM_PER_DEGREE = 111.195
 DUAL_SIMPLEX = {"solver": "simplex", "simplex_strategy": "1"}
 
@@ -285,18 +288,38 @@ def solve_decomposed(
             return finish(True, 0, 0)
         if n <= exact_max_pairs:
             return _solve_whole(problem, model, search, remaining(), finish)
-        return _search_areas(problem, model, search, lp, lp_objective, deadline, pool, window_km, window_max_km,
-                             window_time_cap, bound, finish, refresh_bound, prove_after_max_pairs)  # fmt: skip
+        whole: Future[HighsResult] | None = None
+        if n <= prove_after_max_pairs and threads > 1:
+            whole = _in_background(
+                solve_highs, model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=remaining()
+            )
+        return _search_areas(problem, model, search, lp, lp_objective, deadline, None if whole else pool, window_km,
+                             window_max_km, window_time_cap, bound, finish, refresh_bound, whole)  # fmt: skip
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _prove_whole(problem: AssignmentProblem, model: SparseModel, search: _Search, time_limit: float) -> bool:
-    """The whole problem as one exact MIP (lexicographic weight, zero gap). When HiGHS proves it optimal its plan
-    becomes the result — even if the search already had one as good — so the outcome does not depend on how far the
-    search got; otherwise its best plan is offered like any other."""
-    whole = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=time_limit)
+def _in_background(fn: Callable[..., HighsResult], *args: object, **kwargs: object) -> Future[HighsResult]:
+    """Run `fn` on a daemon thread. Not a pool's thread: when the search reaches the bound first, the solve cannot be
+    interrupted (see highs.py), so it is left to run out its time limit without keeping the caller or the process
+    from finishing."""
+    future: Future[HighsResult] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # handed to whoever waits for the result
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="whole-model-mip", daemon=True).start()
+    return future
+
+
+def _take_whole(problem: AssignmentProblem, model: SparseModel, search: _Search, whole: HighsResult) -> bool:
+    """A whole-model MIP's result. When it is proven optimal its plan becomes the result — even if the search already
+    had one as good — so the outcome does not depend on how far the search got; otherwise its best plan is offered
+    like any other. True when proven."""
     if whole.values is None:
         return False
     candidate = integral(whole.values)
@@ -318,7 +341,18 @@ def _solve_whole(
     time_limit: float,
     finish: Callable[[bool, int, int], DecomposeOutcome],
 ) -> DecomposeOutcome:
-    return finish(_prove_whole(problem, model, search, time_limit), 1, 1)
+    """SCIP on the whole model from the search's plan (the better of LP rounding and greedy); should its plan fail the
+    exact check, HiGHS gets the time that is left."""
+    started = time.perf_counter()
+    objective = weighted_objective(problem)
+    whole = solve_scip(model.matrix, model.upper, objective, time_limit=time_limit, hint=search.best)
+    if _take_whole(problem, model, search, whole):
+        return finish(True, 1, 1)
+    left = time_limit - (time.perf_counter() - started)
+    if whole.status != "optimal" or left <= 0.05:
+        return finish(False, 1, 1)
+    highs = solve_highs(model.matrix, model.upper, objective, integer=True, time_limit=left)
+    return finish(_take_whole(problem, model, search, highs), 2, 1)
 
 
 def _search_areas(
@@ -335,19 +369,21 @@ def _search_areas(
     bound: int | None,
     finish: Callable[[bool, int, int], DecomposeOutcome],
     refresh_bound: Callable[[], None],
-    prove_after_max_pairs: int,
+    whole: Future[HighsResult] | None,
 ) -> DecomposeOutcome:
+    """The area search; with `whole` (HiGHS on the whole model, on the other core) it stops as soon as that is
+    proven optimal, and takes its plan when better."""
     chosen = search.best.copy()
     activity = model.activity(chosen)
     solved = passes = stale = 0
     size = window_km
     grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
-    converged = False
     while time.perf_counter() < deadline:
+        if whole is not None and whole.done():
+            break
         if stale >= len(grids):  # a local optimum for this size: look wider
             if size >= window_max_km:
-                converged = True
-                break
+                break  # a local optimum of the largest areas
             size = min(size * WINDOW_GROWTH, window_max_km)
             grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
             stale = 0
@@ -359,7 +395,7 @@ def _search_areas(
             cells = [cells[k] for k in np.argsort(-np.round(potential, 6), kind="stable")]
         improved = False
         i = 0
-        while i < len(cells) and time.perf_counter() < deadline:
+        while i < len(cells) and time.perf_counter() < deadline and not (whole is not None and whole.done()):
             batch = [cells[i]]
             if (
                 pool is not None
@@ -389,8 +425,7 @@ def _search_areas(
                     return finish(True, solved, passes + 1)
         passes += 1
         stale = 0 if improved else stale + 1
-    left = deadline - time.perf_counter()
-    if converged and model.n_pairs <= prove_after_max_pairs and left >= PROVE_AFTER_MIN_S:
-        # A local optimum with time to spare: try to prove it (or beat it) with the whole model.
-        return finish(_prove_whole(problem, model, search, left), solved + 1, passes)
+    if whole is not None:
+        # Done here (a local optimum, or out of time): the whole model's MIP has until the time limit to prove or beat it.
+        return finish(_take_whole(problem, model, search, whole.result()), solved + 1, passes)
     return finish(False, solved, passes)

@@ -1,13 +1,16 @@
-"""HiGHS (bundled in the ortools wheel) through `model_builder`, fed from sparse arrays.
+"""HiGHS and SCIP (both bundled in the ortools wheel) through `model_builder`, fed from sparse arrays.
 
-Three things the wrapper does not do for us, handled here:
+SCIP is here for one job: small whole models with a start plan (`solve_scip`), which it proves optimal faster than
+HiGHS does without one (measured in benchmarks/RESULTS.md through the engine). For HiGHS, three things the wrapper
+does not do for us, handled here:
 - when a MIP stops at its time limit the wrapper returns no plan, so HiGHS writes its incumbent to a file
   (`write_solution_to_file`) and we read it back;
 - hints crash the bundled wrapper, so none are passed; callers keep their own incumbent and take HiGHS's plan only
   when it is better;
 - the wrapper's dual values are not duals, so nothing here relies on them.
-HiGHS's MIP search is single-threaded and deterministic for the same model and options; a time limit makes the
-stopping point depend on the machine, a node limit does not.
+HiGHS's and SCIP's MIP searches are single-threaded and deterministic for the same model and options; a time limit
+makes the stopping point depend on the machine, a node limit does not. Neither stops on `interrupt_solve` from
+another thread (tried: both run on to their time limit), so every solve here is bounded by its time limit alone.
 """
 
 from __future__ import annotations
@@ -57,6 +60,72 @@ def _read_solution(path: str, n: int) -> tuple[str, FloatArray | None]:
     return model_status, values
 
 
+def _model(
+    matrix: sp.csr_matrix,
+    upper: FloatArray,
+    objective: FloatArray,
+    *,
+    integer: bool,
+    lower: FloatArray | None,
+    maximize: bool,
+) -> mbh.ModelBuilderHelper:
+    """max (or min) objective @ x subject to lower <= matrix @ x <= upper, 0 <= x <= 1, x binary when `integer`."""
+    n = int(matrix.shape[1])
+    model = mbh.ModelBuilderHelper()
+    rows = int(matrix.shape[0])
+    model.fill_model_from_sparse_data(
+        np.zeros(n),  # type: ignore[arg-type]  # the stub's shape parameter is not a dtype
+        np.ones(n),  # type: ignore[arg-type]
+        np.ascontiguousarray(objective, dtype=np.float64),  # type: ignore[arg-type]
+        np.full(rows, -np.inf) if lower is None else np.ascontiguousarray(lower, dtype=np.float64),  # type: ignore[arg-type]
+        np.ascontiguousarray(upper, dtype=np.float64),  # type: ignore[arg-type]
+        sp.csr_matrix(matrix, dtype=np.float64),
+    )
+    model.set_maximize(maximize)
+    if integer:
+        for j in range(n):
+            model.set_var_integrality(j, True)
+    return model
+
+
+def solve_scip(
+    matrix: sp.csr_matrix,
+    upper: FloatArray,
+    objective: FloatArray,
+    *,
+    time_limit: float,
+    hint: NDArray[np.bool_] | None = None,
+) -> HighsResult:
+    """max objective @ x subject to matrix @ x <= upper, x binary, with SCIP from a start plan (`hint`).
+
+    The objective must be integral: SCIP stops when its bound is within 0.5 of its plan, which then is a proof of
+    optimality (`limits/gap = 0` alone would still leave the wrapper's default relative gap of 1e-4 in charge)."""
+    n = int(matrix.shape[1])
+    started = time.perf_counter()
+    if n == 0:
+        return HighsResult("optimal", np.zeros(0), 0.0, 0.0)
+    model = _model(matrix, upper, objective, integer=True, lower=None, maximize=True)
+    if hint is not None:
+        for j, value in enumerate(hint.tolist()):
+            model.add_hint(j, 1.0 if value else 0.0)
+    engine = mbh.ModelSolverHelper("scip")
+    engine.set_time_limit_in_seconds(max(float(time_limit), 0.01))
+    # Supervision rows are scaled to integers in the tens of millions (docs/solver.md), and SCIP's default feasibility
+    # tolerance (1e-6, relative) can accept a row over its limit by a few units. A tighter one (1e-9) made the region
+    # proofs slower, so callers check every plan exactly instead: a bound proven on the tolerant model is still a
+    # bound, so an exactly feasible "optimal" plan is optimal, and an infeasible one is rejected (decompose.py then
+    # hands the time left to HiGHS).
+    engine.set_solver_specific_parameters("limits/gap = 0\nlimits/absgap = 0.5")
+    engine.solve(model)
+    status = engine.status()
+    seconds = time.perf_counter() - started
+    values = np.asarray(engine.variable_values(), dtype=np.float64) if engine.has_solution() else None
+    if values is None:
+        return HighsResult("infeasible" if status == mbh.SolveStatus.INFEASIBLE else "unknown", None, None, seconds)
+    kind = "optimal" if status == mbh.SolveStatus.OPTIMAL else "feasible"
+    return HighsResult(kind, values, float(objective @ values), seconds)
+
+
 def solve_highs(
     matrix: sp.csr_matrix,
     upper: FloatArray,
@@ -75,20 +144,7 @@ def solve_highs(
     started = time.perf_counter()
     if n == 0:
         return HighsResult("optimal", np.zeros(0), 0.0, 0.0)
-    model = mbh.ModelBuilderHelper()
-    rows = int(matrix.shape[0])
-    model.fill_model_from_sparse_data(
-        np.zeros(n),  # type: ignore[arg-type]  # the stub's shape parameter is not a dtype
-        np.ones(n),  # type: ignore[arg-type]
-        np.ascontiguousarray(objective, dtype=np.float64),  # type: ignore[arg-type]
-        np.full(rows, -np.inf) if lower is None else np.ascontiguousarray(lower, dtype=np.float64),  # type: ignore[arg-type]
-        np.ascontiguousarray(upper, dtype=np.float64),  # type: ignore[arg-type]
-        sp.csr_matrix(matrix, dtype=np.float64),
-    )
-    model.set_maximize(maximize)
-    if integer:
-        for j in range(n):
-            model.set_var_integrality(j, True)
+    model = _model(matrix, upper, objective, integer=integer, lower=lower, maximize=maximize)
     engine = mbh.ModelSolverHelper(solver)
     engine.set_time_limit_in_seconds(max(float(time_limit), 0.01))
     # First, so that setting the others does not print HiGHS's banner on stdout.
