@@ -106,6 +106,17 @@ class CompiledInstance:
         rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids), dtype=np.int64)
         return rank
 
+    @cached_property
+    def activity_index(self) -> dict[str, int]:
+        return {a: i for i, a in enumerate(self.activities)}
+
+    @cached_property
+    def slots_of_activity(self) -> list[IntArray]:
+        """The slot indices offering each activity (by index into `activities`), in slot order."""
+        order = np.argsort(self.s_activity, kind="stable")
+        bounds = np.searchsorted(self.s_activity[order], np.arange(len(self.activities) + 1))
+        return [order[bounds[a] : bounds[a + 1]] for a in range(len(self.activities))]
+
     @property
     def n_participants(self) -> int:
         return len(self.p_hours)
@@ -118,12 +129,12 @@ class CompiledInstance:
     def n_sites(self) -> int:
         return len(self.t_lat)
 
-    def slot_available(self, on: date) -> BoolArray:
-        """Rule 9 per slot: the plan date lies in the slot's window (NaT bounds are open)."""
+    def slot_available(self, on: date, slots: IntArray | None = None) -> BoolArray:
+        """Rule 9 per slot (all, or the given indices): the plan date lies in the slot's window (NaT bounds are open)."""
+        start = self.s_available_from if slots is None else self.s_available_from[slots]
+        end = self.s_available_to if slots is None else self.s_available_to[slots]
         day = np.datetime64(on, "D")
-        after_start = np.isnat(self.s_available_from) | (self.s_available_from <= day)
-        before_end = np.isnat(self.s_available_to) | (day <= self.s_available_to)
-        return np.asarray(after_start & before_end)
+        return np.asarray((np.isnat(start) | (start <= day)) & (np.isnat(end) | (day <= end)))
 
     def waiting_days(self, on: date, participants: IntArray | None = None) -> IntArray:
         """Days each person has waited on date `on` (0 when unknown), for all or for the given indices."""

@@ -136,7 +136,7 @@ def rule_checks(ci: CompiledInstance, p: IntArray, s: IntArray, minutes: IntArra
         & ((max_age == NO_AGE) | ((age != NO_AGE) & (age <= max_age))),
         "gender_ok": ~ci.s_women_only[s] | ci.p_female[p],
         "not_avoided": ~avoided,
-        "date_ok": ci.slot_available(on)[s],
+        "date_ok": ci.slot_available(on, s),
     }
 
 

@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from matcher.compiled import CompiledInstance, FloatArray, IntArray
+from matcher.compiled import BoolArray, CompiledInstance, FloatArray, IntArray
 from matcher.feasibility import feasible_pairs, travel_minutes
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.plan import ExcludedSlot, RuleFailure, Suggestion, Suggestions
@@ -95,6 +95,19 @@ class _Room:
                 used -= self.person.hours_per_week * self.inst.slots[own].supervision_ratio
         return used
 
+    def fits(self, slots: IntArray) -> BoolArray:
+        """`not failures(s)` for many slots at once, in the same arithmetic."""
+        taken = self.totals.taken[slots].copy()
+        site = self.ci.s_site[slots]
+        used = self.totals.supervision_used[site].copy()
+        for own in self.own_slots:
+            taken[slots == own] -= 1
+            own_hours = self.person.hours_per_week * self.inst.slots[own].supervision_ratio
+            used[site == self.ci.s_site[own]] -= own_hours
+        need = self.person.hours_per_week * self.ci.s_ratio[slots]
+        supervised = (used + need) <= (self.ci.t_supervisor_hours[site] + SUPERVISION_TOLERANCE)
+        return np.asarray((taken < self.ci.s_seats[slots]) & supervised)
+
     def free_seats(self, s: int) -> int:
         return self.inst.slots[s].seats - self._taken(s)
 
@@ -156,8 +169,8 @@ def suggest(
                 preference_rank=_rank(person.preferences, slot.activity),
             )
         )
-    feasible = set(pairs.slot.tolist())
-    return Suggestions(participant_id, tuple(suggestions), _excluded(ci, p, on, room, feasible, suggestions, max_excluded))
+    excluded = _excluded(ci, p, on, room, pairs.slot, max_excluded)
+    return Suggestions(participant_id, tuple(suggestions), excluded)
 
 
 def _rank(preferences: tuple[str, ...], activity: str) -> int | None:
@@ -169,44 +182,43 @@ def _excluded(
     p: int,
     on: date,
     room: _Room,
-    feasible: set[int],
-    suggestions: list[Suggestion],
+    feasible_slots: IntArray,
     limit: int,
 ) -> tuple[ExcludedSlot, ...]:
-    """Preferred slots not suggested, with every reason (rules and lack of room): most wanted activity first, then
-    nearest, then slot id. Walked in that order until `limit` are found, so the wording runs for few slots."""
+    """Preferred slots that are out, with every reason (rules and lack of room): most wanted activity first, then
+    nearest, then slot id. Walked in that order until `limit` are found — one activity at a time, so travel is
+    worked out only for the slots of the activities reached — and the reasons are worded only for the slots listed.
+    A feasible slot with room is never listed: it is suggested, or only ranked below the suggestions."""
     inst = ci.instance
     person = inst.participants[p]
-    activity_rank: dict[int, int] = {}
-    for r, a in enumerate(person.preferences, 1):
-        if a in ci.activities:
-            activity_rank.setdefault(ci.activities.index(a), r)
-    if limit <= 0 or not activity_rank:
-        return ()
-    rank_of_activity = np.zeros(len(ci.activities), dtype=np.int64)  # 0 = not wanted
-    rank_of_activity[list(activity_rank)] = list(activity_rank.values())
-    wanted = np.flatnonzero(rank_of_activity[ci.s_activity])
-    if len(wanted) == 0:
-        return ()
-    ranks = rank_of_activity[ci.s_activity[wanted]]
-    minutes = travel_minutes(ci, np.full(len(wanted), p, dtype=np.int64), ci.s_site[wanted])
-    order = np.lexsort((ci.slot_id_rank[wanted], minutes, ranks))
-    suggested = {s.slot_id for s in suggestions}
+    is_feasible = np.zeros(ci.n_slots, dtype=np.bool_)
+    is_feasible[feasible_slots] = True
     excluded: list[ExcludedSlot] = []
-    for j in order.tolist():
-        s = int(wanted[j])
-        slot = inst.slots[s]
-        if slot.slot_id in suggested:
-            continue
-        site = inst.sites[int(ci.s_site[s])]
-        if s in feasible:
-            reasons = room.failures(s)  # rules 1-9 hold (the array form decided): only room can be missing
-        else:
-            enterprise = inst.enterprises[ci.enterprise_index[site.enterprise_id]]
-            reasons = rule_failures(PairContext(person, slot, site, enterprise, int(minutes[j]), on)) + room.failures(s)
-        if not reasons:
-            continue  # feasible with room, only ranked below the k suggested
-        excluded.append(ExcludedSlot(slot.slot_id, slot.site_id, site.enterprise_id, slot.activity, int(ranks[j]), tuple(reasons)))
+    seen: set[int] = set()
+    for rank, activity in enumerate(person.preferences, 1):
         if len(excluded) >= limit:
             break
+        a = ci.activity_index.get(activity)
+        if a is None or a in seen:  # not offered anywhere, or listed twice (the first rank counts)
+            continue
+        seen.add(a)
+        slots = ci.slots_of_activity[a]
+        minutes = travel_minutes(ci, np.full(len(slots), p, dtype=np.int64), ci.s_site[slots])
+        order = np.lexsort((ci.slot_id_rank[slots], minutes))
+        out = ~(is_feasible[slots] & room.fits(slots))
+        for j in order[out[order]].tolist():
+            s = int(slots[j])
+            slot = inst.slots[s]
+            site = inst.sites[int(ci.s_site[s])]
+            if is_feasible[s]:
+                reasons = room.failures(s)  # rules 1-9 hold (the array form decided): only room can be missing
+            else:
+                enterprise = inst.enterprises[ci.enterprise_index[site.enterprise_id]]
+                context = PairContext(person, slot, site, enterprise, int(minutes[j]), on)
+                reasons = rule_failures(context) + room.failures(s)
+            if not reasons:
+                continue  # cannot happen (fits and failures agree); never list a slot without a reason
+            excluded.append(ExcludedSlot(slot.slot_id, slot.site_id, site.enterprise_id, slot.activity, rank, tuple(reasons)))
+            if len(excluded) >= limit:
+                break
     return tuple(excluded)

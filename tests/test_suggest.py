@@ -229,3 +229,70 @@ def test_one_occupancy_serves_several_instances_and_each_person_sees_their_own_s
     assert suggest(one, "x", D, occupancy=occupancy).suggestions[0].free_seats == 1  # x's own seat
     assert suggest(two, "me", D, occupancy=occupancy).suggestions[0].free_seats == 1
     assert suggest(one, "me", D, occupancy=occupancy).excluded[0].reasons == (RuleFailure("seats_free", "no seats left"),)
+
+
+def _reference_excluded(instance: Instance, participant_id: str, occupancy: Occupancy, limit: int) -> list[tuple[str, tuple[str, ...]]]:
+    """The excluded list written the slow, obvious way: every preferred slot, every rule, sorted, cut."""
+    from matcher.integrity import SUPERVISION_TOLERANCE
+    from matcher.rules import PairContext, rule_failures
+
+    ci = compile_instance(instance)
+    me = instance.participants[ci.participant_index[participant_id]]
+    hours = {p.participant_id: p.hours_per_week for p in instance.participants}
+    slots = {s.slot_id: s for s in instance.slots}
+    sites = {t.site_id: t for t in instance.sites}
+    enterprises = {e.enterprise_id: e for e in instance.enterprises}
+    taken: dict[str, int] = {}
+    used: dict[str, float] = {}
+    for slot_id, holders in occupancy.holders.items():
+        for holder in holders:
+            if holder != participant_id:
+                taken[slot_id] = taken.get(slot_id, 0) + 1
+                site_id = slots[slot_id].site_id
+                used[site_id] = used.get(site_id, 0.0) + hours[holder] * slots[slot_id].supervision_ratio
+    rows = []
+    for slot in instance.slots:
+        if slot.activity not in me.preferences:
+            continue
+        site = sites[slot.site_id]
+        minutes = int(matcher_travel(ci, participant_id, slot.site_id))
+        reasons = [r.rule for r in rule_failures(PairContext(me, slot, site, enterprises[site.enterprise_id], minutes, D))]
+        if taken.get(slot.slot_id, 0) >= slot.seats:
+            reasons.append("seats_free")
+        need = me.hours_per_week * slot.supervision_ratio
+        if site.supervisor_hours is not None and used.get(site.site_id, 0.0) + need > site.supervisor_hours + SUPERVISION_TOLERANCE:
+            reasons.append("supervision_free")
+        if reasons:
+            rows.append((me.preferences.index(slot.activity), minutes, slot.slot_id, tuple(reasons)))
+    rows.sort()
+    return [(slot_id, reasons) for _, _, slot_id, reasons in rows[:limit]]
+
+
+def matcher_travel(ci: object, participant_id: str, site_id: str) -> int:
+    import numpy as np
+
+    from matcher.feasibility import travel_minutes
+
+    p = ci.participant_index[participant_id]  # type: ignore[attr-defined]
+    t = ci.site_index[site_id]  # type: ignore[attr-defined]
+    return int(travel_minutes(ci, np.array([p]), np.array([t]))[0])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_excluded_lists_agree_with_a_slow_reference_on_a_generated_region(seed: int) -> None:
+    from matcher.generate import synthetic_instance
+
+    instance = synthetic_instance(150, seed=seed, scenario="tight")
+    ci = compile_instance(instance)
+    # Fill seats with the first people, several to a slot, so that seats and supervision run out.
+    slot_ids = [s.slot_id for s in instance.slots]
+    holders: dict[str, tuple[str, ...]] = {}
+    for i, person in enumerate(instance.participants[:60]):
+        key = slot_ids[i % len(slot_ids)]
+        holders[key] = (*holders.get(key, ()), person.participant_id)
+    occupancy = Occupancy(holders)
+    for person in instance.participants[::5]:
+        got = suggest(ci, person.participant_id, D, occupancy=occupancy, max_excluded=6).excluded
+        assert [(e.slot_id, tuple(r.rule for r in e.reasons)) for e in got] == _reference_excluded(
+            instance, person.participant_id, occupancy, 6
+        ), person.participant_id

@@ -5,18 +5,18 @@
 2. Small problems (up to `EXACT_MAX_PAIRS` free pairs) go whole to SCIP with that start and a zero gap: a proof of
    optimality for the lexicographic objective, or its best plan at the time limit.
 3. Larger ones of moderate size (up to `PROVE_AFTER_MAX_PAIRS`): the whole model goes to HiGHS's exact MIP on one
-   core for the whole time, while the area search below runs on the other; when HiGHS proves its plan optimal that
-   plan is the result, otherwise the better of the two.
+   core for 60 % of the time (`WHOLE_SHARE`), while the area search below runs on the other; when HiGHS proves its plan
+   optimal that plan is the result, otherwise the search goes on from the better of the two plans, on both cores.
 4. Then areas of about `WINDOW_KM` x `WINDOW_KM` are re-solved one at a time as exact MIPs over the pairs of the people
    living there, with every other person's place fixed (their seats and supervision hours taken out of the limits).
    A result replaces the area's plan only when it is better in exact integers. Areas are taken in order of what
    the LP relaxation says they could still gain. The grid is shifted by half a cell on alternate passes so that
    people near a border can trade places, and grows by half when a cycle over both grids improves nothing. Two areas
    that share no slot and no site are independent, so they are solved side by side on two threads and applied in a
-   fixed order: the outcome does not depend on which finishes first. (With HiGHS on the whole model beside it, one
-   area at a time: two cores.)
+   fixed order: the outcome does not depend on which finishes first. (While HiGHS works on the whole model, one area
+   at a time: two cores.)
 5. It stops at the time limit, when the plan meets the bound, or when the largest grid has been cycled without
-   improvement (a local optimum); then it waits for the whole-model MIP, if one runs, until the time limit.
+   improvement (a local optimum); then it waits for the whole-model MIP, if that still runs, until its limit.
 
 Every sub-problem keeps the lexicographic order exact with its own placement weight: one more than the best total
 score its people could reach, which dominates any difference in their scores (docs/solver.md).
@@ -50,6 +50,7 @@ WINDOW_MAX_KM = 60.0
 WINDOW_TIME_CAP_S = 1.0  # one area's MIP never takes longer: many quick areas beat a few proven ones
 WRAP_UP_S = 1.0
 PROVE_AFTER_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole model beside the area search
+WHOLE_SHARE = 0.6  # for this share of the time; then the search goes on from the better plan, on both cores
 KM_PER_DEGREE = 111.195
 DUAL_SIMPLEX = {"solver": "simplex", "simplex_strategy": "1"}
 
@@ -291,10 +292,11 @@ def solve_decomposed(
         whole: Future[HighsResult] | None = None
         if n <= prove_after_max_pairs and threads > 1:
             whole = _in_background(
-                solve_highs, model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=remaining()
-            )
-        return _search_areas(problem, model, search, lp, lp_objective, deadline, None if whole else pool, window_km,
-                             window_max_km, window_time_cap, bound, finish, refresh_bound, whole)  # fmt: skip
+                solve_highs, model.matrix, model.upper, weighted_objective(problem), integer=True,
+                time_limit=WHOLE_SHARE * remaining(),
+            )  # fmt: skip
+        return _search_areas(problem, model, search, lp, lp_objective, deadline, pool, window_km, window_max_km,
+                             window_time_cap, bound, finish, refresh_bound, whole)  # fmt: skip
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -371,16 +373,38 @@ def _search_areas(
     refresh_bound: Callable[[], None],
     whole: Future[HighsResult] | None,
 ) -> DecomposeOutcome:
-    """The area search; with `whole` (HiGHS on the whole model, on the other core) it stops as soon as that is
-    proven optimal, and takes its plan when better."""
+    """The area search. With `whole` (HiGHS on the whole model, on the other core, for part of the time) it runs one
+    area at a time until that finishes: a proof ends the search with HiGHS's plan; otherwise the search goes on from
+    the better of the two plans, on both cores."""
     chosen = search.best.copy()
     activity = model.activity(chosen)
     solved = passes = stale = 0
+    whole_state = "none" if whole is None else "running"  # then "proven" or "taken"
+
+    def take_whole_if_done() -> bool:
+        """When the whole-model MIP has finished: True if it proved its plan optimal (the search ends); else its plan
+        is offered, the search goes on from the better one, and both cores are the search's again."""
+        nonlocal chosen, activity, whole_state
+        if whole is None or whole_state != "running" or not whole.done():
+            return False
+        whole_state = "taken"
+        try:
+            result = whole.result()
+        except Exception:  # a failed whole-model solve must not cost the plan the search has
+            return False
+        if _take_whole(problem, model, search, result):
+            whole_state = "proven"
+            return True
+        if search.value > objective_value(problem, chosen):
+            chosen = search.best.copy()
+            activity = model.activity(chosen)
+        return False
+
     size = window_km
     grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
     while time.perf_counter() < deadline:
-        if whole is not None and whole.done():
-            break
+        if take_whole_if_done():
+            return finish(True, solved + 1, passes)
         if stale >= len(grids):  # a local optimum for this size: look wider
             if size >= window_max_km:
                 break  # a local optimum of the largest areas
@@ -395,17 +419,20 @@ def _search_areas(
             cells = [cells[k] for k in np.argsort(-np.round(potential, 6), kind="stable")]
         improved = False
         i = 0
-        while i < len(cells) and time.perf_counter() < deadline and not (whole is not None and whole.done()):
+        while i < len(cells) and time.perf_counter() < deadline:
+            if whole_state == "running" and whole is not None and whole.done():
+                break  # take its plan at the top of the next pass
+            two_cores = pool if whole_state != "running" else None  # HiGHS has the other core while it runs
             batch = [cells[i]]
             if (
-                pool is not None
+                two_cores is not None
                 and i + 1 < len(cells)
                 and not (_rows_touched(model, cells[i]) & _rows_touched(model, cells[i + 1]))
             ):
                 batch.append(cells[i + 1])
             cap = min(window_time_cap, max(deadline - time.perf_counter(), 0.01))
-            if pool is not None and len(batch) > 1:
-                futures = [pool.submit(_solve_window, problem, model, w, chosen, activity, cap) for w in batch]
+            if two_cores is not None and len(batch) > 1:
+                futures = [two_cores.submit(_solve_window, problem, model, w, chosen, activity, cap) for w in batch]
                 results = [f.result() for f in futures]
             else:
                 results = [_solve_window(problem, model, batch[0], chosen, activity, cap)]
@@ -425,7 +452,13 @@ def _search_areas(
                     return finish(True, solved, passes + 1)
         passes += 1
         stale = 0 if improved else stale + 1
-    if whole is not None:
-        # Done here (a local optimum, or out of time): the whole model's MIP has until the time limit to prove or beat it.
-        return finish(_take_whole(problem, model, search, whole.result()), solved + 1, passes)
+    if whole is not None and whole_state == "running":
+        # A local optimum (or out of time) before the whole-model MIP finished: it has until its own limit to prove
+        # or beat the plan.
+        try:
+            last: HighsResult | None = whole.result()
+        except Exception:  # a failed whole-model solve must not cost the plan the search has
+            last = None
+        if last is not None:
+            return finish(_take_whole(problem, model, search, last), solved + 1, passes)
     return finish(False, solved, passes)
