@@ -194,11 +194,16 @@ def _versions() -> dict[str, str]:
     import ortools
     import scipy
 
-    commit = ""
-    with contextlib.suppress(OSError, subprocess.SubprocessError):  # read-only: which commit was measured
+    commit, dirty = "", "unknown"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):  # read-only: which code is measured
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent, capture_output=True, text=True, timeout=10
         ).stdout.strip()
+        changes = subprocess.run(
+            ["git", "status", "--porcelain", "--", "matcher", "benchmarks/*.py"],
+            cwd=HERE.parent, capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()  # fmt: skip
+        dirty = "yes" if changes else "no"
     return {
         "ortools": ortools.__version__,
         "HiGHS": "1.12.0 (bundled in ortools)",
@@ -206,6 +211,7 @@ def _versions() -> dict[str, str]:
         "scipy": scipy.__version__,
         "matplotlib": matplotlib.__version__,
         "commit": commit or "unknown",
+        "uncommitted": dirty,  # changes to the measured code (matcher/, benchmarks/*.py) when the run began
     }
 
 
@@ -238,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     chart_path = report_path.with_name("results.png")
     command = args.command or " ".join(["python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])])
     began = time.perf_counter()
+    versions = _versions()  # at the start: the code the run measures
 
     runs: list[MethodRun] = []
     instances: list[dict[str, Any]] = []
@@ -278,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "started_utc": stamp,
         "seconds": time.perf_counter() - began,
         "machine": _machine(),
-        "versions": _versions(),
+        "versions": versions,
         "sizes": [s.__dict__ for s in sizes],
         "instances": instances,
         "runs": [r.__dict__ for r in runs],

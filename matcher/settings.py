@@ -42,8 +42,9 @@ class SolverSettings(BaseModel):
     seed: int = Field(0, ge=0)
     strategy: Literal["auto", "cpsat", "mip", "greedy"] = Field(
         "auto",
-        description="auto: exact MIP when small, else LP + rounding + area-by-area exact re-optimisation (the best "
-        "measured, benchmarks/RESULTS.md); cpsat: CP-SAT on the whole model; mip: HiGHS on the whole model; "
-        "greedy: best score first",
+        description="auto: LP + rounding, then the exact MIP (SCIP from that start) when small, else area-by-area "
+        "exact re-optimisation, beside HiGHS on the whole model when of moderate size (docs/solver.md; measured in "
+        "benchmarks/RESULTS.md); cpsat: CP-SAT on the whole model; mip: HiGHS on the whole model; greedy: best score "
+        "first",
     )
     relative_gap: float = Field(0.0, ge=0.0, le=1.0, description="stop when proven this close to the bound")
