@@ -379,7 +379,7 @@ def _search_areas(
     chosen = search.best.copy()
     activity = model.activity(chosen)
     solved = passes = stale = 0
-    whole_state = "none" if whole is None else "running"  # then "proven" or "taken"
+    whole_state = "none" if whole is None else "running"  # then "taken"
 
     def take_whole_if_done() -> bool:
         """When the whole-model MIP has finished: True if it proved its plan optimal (the search ends); else its plan
@@ -393,7 +393,6 @@ def _search_areas(
         except Exception:  # a failed whole-model solve must not cost the plan the search has
             return False
         if _take_whole(problem, model, search, result):
-            whole_state = "proven"
             return True
         if search.value > objective_value(problem, chosen):
             chosen = search.best.copy()
