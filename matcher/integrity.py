@@ -6,7 +6,9 @@ Used by the file reader (which knows rows) and by anything else that builds an `
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from matcher.domain import Instance
 from matcher.problems import Problem
@@ -53,36 +55,85 @@ def check_integrity(instance: Instance, locator: RowLocator | None = None) -> tu
                 problem(table, i, f"{table[:-1]}_id", f"duplicate id '{key}'")
             seen.add(key)
 
-    enterprise_ids = {e.enterprise_id for e in instance.enterprises}
-    sites_by_id = {s.site_id: s for s in instance.sites}
-    slots_by_id = {s.slot_id: s for s in instance.slots}
-    participant_ids = {p.participant_id for p in instance.participants}
-
-    for i, site in enumerate(instance.sites):
-        if site.enterprise_id not in enterprise_ids:
-            problem("sites", i, "enterprise_id", f"unknown enterprise '{site.enterprise_id}'")
+    columns: dict[str, dict[str, Sequence[Any]]] = {
+        "enterprises": {"enterprise_id": [e.enterprise_id for e in instance.enterprises]},
+        "sites": {
+            "site_id": [t.site_id for t in instance.sites],
+            "enterprise_id": [t.enterprise_id for t in instance.sites],
+        },
+        "slots": {"slot_id": [s.slot_id for s in instance.slots], "site_id": [s.site_id for s in instance.slots]},
+        "participants": {
+            "participant_id": [p.participant_id for p in instance.participants],
+            "current_slot_id": [p.current_slot_id for p in instance.participants],
+            "avoid_enterprises": [p.avoid_enterprises for p in instance.participants],
+        },
+        "travel_times": {
+            "participant_id": [t.participant_id for t in instance.travel_times],
+            "site_id": [t.site_id for t in instance.travel_times],
+        },
+    }
+    reference_problems, reference_warnings = check_references(columns, loc)
+    problems += reference_problems
+    warnings += reference_warnings
     for i, slot in enumerate(instance.slots):
-        if slot.site_id not in sites_by_id:
-            problem("slots", i, "site_id", f"unknown site '{slot.site_id}'")
         if not slot.days:
             warning("slots", i, "days", "no weekdays offered: nobody can be placed here")
     for i, person in enumerate(instance.participants):
-        if person.current_slot_id is not None and person.current_slot_id not in slots_by_id:
-            problem("participants", i, "current_slot_id", f"unknown slot '{person.current_slot_id}'")
-        unknown = sorted(person.avoid_enterprises - enterprise_ids)
-        if unknown:
-            warning("participants", i, "avoid_enterprises", f"unknown enterprise(s) {', '.join(unknown)}")
         if not person.days_available:
             warning("participants", i, "days_available", "no weekdays available: can only keep a pinned place")
-    for i, travel in enumerate(instance.travel_times):
-        if travel.participant_id not in participant_ids:
-            problem("travel_times", i, "participant_id", f"unknown participant '{travel.participant_id}'")
-        if travel.site_id not in sites_by_id:
-            problem("travel_times", i, "site_id", f"unknown site '{travel.site_id}'")
     if problems:
         return problems, warnings
 
     problems += _pinned_limits(instance, loc)
+    return problems, warnings
+
+
+# (table, column, the table it names, what a message calls one): the references that must resolve.
+REFERENCES: tuple[tuple[str, str, str, str], ...] = (
+    ("sites", "enterprise_id", "enterprises", "enterprise"),
+    ("slots", "site_id", "sites", "site"),
+    ("participants", "current_slot_id", "slots", "slot"),
+    ("travel_times", "participant_id", "participants", "participant"),
+    ("travel_times", "site_id", "sites", "site"),
+)
+KEY_COLUMN = {"enterprises": "enterprise_id", "sites": "site_id", "slots": "slot_id", "participants": "participant_id"}
+
+
+def check_references(
+    columns: Mapping[str, Mapping[str, Sequence[Any]]], locator: RowLocator | None = None
+) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings) for references that do not resolve, from the key cells alone.
+
+    `columns[table][column]` holds the column's values by record index, `None` where a cell is empty or did not
+    parse. A table or column that is left out (its file or column is missing) is not checked, nor are references
+    to it, nor references to a table with an id that did not parse: those problems are reported already. So the reader can check every row whose key cells parse, even when
+    other cells of the data set are wrong, and report all problems at once.
+    """
+    loc = locator or RowLocator()
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for table, column, target, what in REFERENCES:
+        values = columns.get(table, {}).get(column)
+        keys = columns.get(target, {}).get(KEY_COLUMN[target])
+        if values is None or keys is None or any(k is None for k in keys):
+            continue  # an id that did not parse may be the one referred to: check once it is fixed
+        known = set(keys)
+        for i, value in enumerate(values):
+            if value is not None and value not in known:
+                problems.append(Problem(loc.file(table), loc.row(table, i), column, f"unknown {what} '{value}'"))
+    avoided = columns.get("participants", {}).get("avoid_enterprises")
+    enterprise_ids = columns.get("enterprises", {}).get("enterprise_id")
+    if avoided is not None and enterprise_ids is not None:
+        known = {k for k in enterprise_ids if k is not None}
+        for i, avoid in enumerate(avoided):
+            unknown = sorted(set(avoid or ()) - known)
+            if unknown:
+                warnings.append(
+                    Problem(
+                        loc.file("participants"), loc.row("participants", i), "avoid_enterprises",
+                        f"unknown enterprise(s) {', '.join(unknown)}",
+                    )  # fmt: skip
+                )
     return problems, warnings
 
 

@@ -12,9 +12,11 @@ from datetime import date
 from typing import Any
 
 from matcher.domain import GENDERS, TRAVEL_MODES, WEEKDAYS
+from matcher.io.municipalities import official_name
 
-TRUE_WORDS = frozenset({"true", "yes", "ja", "1"})
-FALSE_WORDS = frozenset({"false", "no", "nej", "0", ""})
+# `sant`/`falskt` are what Swedish Excel writes for TRUE/FALSE.
+TRUE_WORDS = frozenset({"true", "yes", "ja", "sant", "1"})
+FALSE_WORDS = frozenset({"false", "no", "nej", "falskt", "0", ""})
 
 Converter = Callable[[str, bool], Any]
 
@@ -28,7 +30,7 @@ def to_float(text: str, decimal_comma: bool) -> float:
     try:
         value = float(candidate)
     except ValueError:
-        hint = " (a comma decimal is allowed only in a file separated by ';')" if "," in text else ""
+        hint = " (a comma decimal is allowed only in a file separated by ';' or a tab)" if "," in text else ""
         raise ValueError(f"'{text}' is not a number{hint}") from None
     if not math.isfinite(value):
         raise ValueError(f"'{text}' is not a finite number")
@@ -55,20 +57,25 @@ def to_bool(text: str, decimal_comma: bool) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"'{text}' is not a yes/no value (use true/false, yes/no, ja/nej or 1/0)")
+    raise ValueError(f"'{text}' is not a yes/no value (use true/false, yes/no, ja/nej, sant/falskt or 1/0)")
 
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?")
 
 
 def to_date(text: str, decimal_comma: bool) -> date:
-    try:
-        # Only YYYY-MM-DD: `date.fromisoformat` also takes week dates such as 2026-W48-1, which are 10 long too.
-        if not ISO_DATE.fullmatch(text):
-            raise ValueError
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+    if DATE_TIME.fullmatch(text):
+        # A workbook's date-time at midnight arrives here as a plain date (see tables); any other time of day is
+        # a value a person must look at, not one to round away.
+        raise ValueError(f"'{text}' has a time of day; the column takes a date (YYYY-MM-DD)")
+    # Only YYYY-MM-DD: `date.fromisoformat` also takes week dates such as 2026-W48-1, which are 10 long too.
+    if ISO_DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(f"'{text}' is not a date in the form YYYY-MM-DD")
 
 
 def to_list(text: str, decimal_comma: bool) -> tuple[str, ...]:
@@ -96,6 +103,11 @@ def one_of(choices: tuple[str, ...]) -> Converter:
         return word
 
     return convert
+
+
+def to_municipality(text: str, decimal_comma: bool) -> str:
+    """The official name of one of Sweden's 290 municipalities; a near miss in case or diacritics is corrected."""
+    return official_name(text)
 
 
 to_gender = one_of(GENDERS)

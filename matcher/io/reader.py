@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,10 @@ from matcher.domain import (
     Slot,
     TravelTime,
 )
-from matcher.integrity import RowLocator, check_integrity
+from matcher.integrity import RowLocator, check_integrity, check_references
 from matcher.io import cells
-from matcher.io.tables import RawTable, read_tables
+from matcher.io.codes import code_warnings
+from matcher.io.tables import RawTable, did_you_mean, header_key, read_tables
 from matcher.problems import InvalidDataset, Problem
 
 Check = Callable[[Any], str | None]
@@ -48,6 +49,8 @@ class Column:
     required: bool = False
     check: Check | None = None
     default: Any = None
+    # The converter may correct a near miss (a municipality without its diacritics); say so in a warning.
+    warn_when_corrected: bool = False
 
 
 ID = cells.to_str
@@ -55,13 +58,13 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "enterprises": (
         Column("enterprise_id", ID, True),
         Column("name", cells.to_str, True),
-        Column("municipality", cells.to_str, True),
+        Column("municipality", cells.to_municipality, True, warn_when_corrected=True),
     ),
     "sites": (
         Column("site_id", ID, True),
         Column("enterprise_id", ID, True),
         Column("name", cells.to_str, True),
-        Column("municipality", cells.to_str, True),
+        Column("municipality", cells.to_municipality, True, warn_when_corrected=True),
         Column("lat", cells.to_float, True, between(-90, 90)),
         Column("lon", cells.to_float, True, between(-180, 180)),
         Column("accessibility", cells.to_set, default=frozenset()),
@@ -87,7 +90,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "participants": (
         Column("participant_id", ID, True),
         Column("programme", cells.to_str, True),
-        Column("municipality", cells.to_str, True),
+        Column("municipality", cells.to_municipality, True, warn_when_corrected=True),
         Column("lat", cells.to_float, True, between(-90, 90)),
         Column("lon", cells.to_float, True, between(-180, 180)),
         Column("age", cells.to_int, check=between(0, 150)),
@@ -114,30 +117,51 @@ EMPTY_ALLOWED = {"days", "days_available"}
 ID_COLUMN = {"enterprises": "enterprise_id", "sites": "site_id", "slots": "slot_id", "participants": "participant_id"}
 
 
+@dataclass
+class ParsedTable:
+    """One table's converted cells, column by column, with the spreadsheet row of each record."""
+
+    table: RawTable
+    values: dict[str, list[Any]]  # every column of the spec; defaults where the file lacks the column
+    present: frozenset[str]  # the spec's columns the file has
+    rows: list[int]
+    problems: list[Problem]
+    warnings: list[Problem]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [{name: column[i] for name, column in self.values.items()} for i in range(len(self.rows))]
+
+
 def read_dataset(path: Path | str) -> tuple[Instance, list[Problem]]:
-    """Read and validate a data set; return the instance and its warnings, or raise `InvalidDataset` with all problems."""
+    """Read and validate a data set; return the instance and its warnings, or raise `InvalidDataset` with all problems.
+
+    All problems means all: a bad cell in one file does not hide an unknown reference in another. References are
+    checked on every row whose key cells parse.
+    """
     path = Path(path)
     tables, problems = read_tables(path)
-    warnings: list[Problem] = []
-    records: dict[str, list[dict[str, Any]]] = {}
-    rows: dict[str, list[int]] = {}
-    for name, table in tables.items():
-        records[name], rows[name], table_problems, table_warnings = _parse_table(table)
-        problems += table_problems
-        warnings += table_warnings
+    warnings: list[Problem] = [w for table in tables.values() for w in table.warnings]
+    parsed = {name: _parse_table(table) for name, table in tables.items()}
+    for table in parsed.values():
+        problems += table.problems
+        warnings += table.warnings
+    warnings += code_warnings(parsed)
+    locator = RowLocator(
+        files={name: table.source for name, table in tables.items()},
+        rows={name: dict(enumerate(table.rows)) for name, table in parsed.items()},
+    )
     if problems:
-        raise InvalidDataset(sorted(problems), warnings)
+        keys = {name: {c: t.values[c] for c in t.present} for name, t in parsed.items()}
+        reference_problems, reference_warnings = check_references(keys, locator)
+        raise InvalidDataset(sorted(problems + reference_problems), warnings + reference_warnings)
 
+    records = {name: table.records() for name, table in parsed.items()}
     instance = Instance(
         enterprises=tuple(Enterprise(**r) for r in records["enterprises"]),
         sites=tuple(Site(**r) for r in records["sites"]),
         slots=tuple(Slot(**r) for r in records["slots"]),
         participants=tuple(Participant(**r) for r in records["participants"]),
         travel_times=tuple(TravelTime(**r) for r in records.get("travel_times", [])),
-    )
-    locator = RowLocator(
-        files={name: table.source for name, table in tables.items()},
-        rows={name: {i: row for i, row in enumerate(numbers)} for name, numbers in rows.items()},
     )
     integrity_problems, integrity_warnings = check_integrity(instance, locator)
     warnings += integrity_warnings
@@ -151,38 +175,70 @@ def load_dataset(path: Path | str) -> Instance:
     return read_dataset(path)[0]
 
 
-def _parse_table(table: RawTable) -> tuple[list[dict[str, Any]], list[int], list[Problem], list[Problem]]:
+def _parse_table(table: RawTable) -> ParsedTable:
     spec = COLUMNS[table.name]
     frame = table.frame
+    headers = table.headers or tuple(str(c) for c in frame.columns)
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    known = {c.name for c in spec}
-    for column in frame.columns:
-        if column not in known:
-            warnings.append(Problem(table.source, 1, str(column), "unknown column, ignored"))
-    missing = [c.name for c in spec if c.required and c.name not in frame.columns]
-    for name in missing:
-        problems.append(Problem(table.source, 1, name, "required column is missing"))
-    if missing:
-        return [], [], problems, warnings
+    by_name = {c.name: c for c in spec}
+    first_header: dict[str, str] = {}
+    for key, header in zip(frame.columns, headers, strict=True):
+        base = str(key).split("#", 1)[0]
+        if base in by_name and base not in first_header:
+            first_header[base] = header
+        elif base in by_name:
+            problems.append(
+                Problem(
+                    table.source, 1, base,
+                    f"column '{header}' repeats column '{first_header[base]}' (names ignore case and spaces); "
+                    "keep one",
+                )  # fmt: skip
+            )
+        elif base == "":
+            if (frame[key] != "").any():
+                warnings.append(Problem(table.source, 1, "", "a column without a name, ignored"))
+        else:
+            guess = did_you_mean(header, [c.name for c in spec if c.name not in frame.columns])
+            hint = f"; did you mean '{guess}'?" if guess else ""
+            warnings.append(Problem(table.source, 1, header, f"unknown column, ignored{hint}"))
+    present = frozenset(first_header)
+    for column in spec:
+        if column.required and column.name not in present:
+            problems.append(Problem(table.source, 1, column.name, _missing_column(column.name, headers, by_name)))
 
     blank = (frame == "").all(axis=1) if len(frame.columns) else pd.Series(True, index=frame.index)
     kept = frame.index[~blank]
     row_numbers = [int(i) + 2 for i in kept]
     values: dict[str, list[Any]] = {}
     for column in spec:
-        if column.name not in frame.columns:
+        if column.name not in present:
             values[column.name] = [column.default] * len(kept)
             continue
-        values[column.name] = _convert_column(table, column, frame.loc[kept, column.name], row_numbers, problems)
+        values[column.name] = _convert_column(
+            table, column, frame.loc[kept, column.name], row_numbers, problems, warnings
+        )
     problems += _row_rules(table, values, row_numbers)
     problems += _unique_ids(table, values, row_numbers)
-    records = [{name: values[name][i] for name in values} for i in range(len(kept))]
-    return records, row_numbers, problems, warnings
+    return ParsedTable(table, values, present, row_numbers, problems, warnings)
+
+
+def _missing_column(name: str, headers: tuple[str, ...], known: Mapping[str, Column]) -> str:
+    """Which columns there are, and the one that is probably meant: `Seat` for `seats`."""
+    unmatched = [h for h in headers if header_key(h) not in known]
+    guess = did_you_mean(name, unmatched)
+    hint = f"; found '{guess}', did you mean it?" if guess else ""
+    found = ", ".join(f"'{h}'" for h in headers if h) or "none"
+    return f"required column is missing{hint} (columns found: {found})"
 
 
 def _convert_column(
-    table: RawTable, column: Column, cells_: pd.Series, row_numbers: list[int], problems: list[Problem]
+    table: RawTable,
+    column: Column,
+    cells_: pd.Series,
+    row_numbers: list[int],
+    problems: list[Problem],
+    warnings: list[Problem],
 ) -> list[Any]:
     """Convert each distinct text once (cells repeat a lot), then spread the results over the rows."""
     converted: dict[str, Any] = {}
@@ -207,12 +263,18 @@ def _convert_column(
         else:
             converted[text] = value
     out: list[Any] = []
+    corrected: dict[str, list[int]] = {}
     for text, row in zip(cells_.tolist(), row_numbers, strict=True):
         if text in errors:
             problems.append(Problem(table.source, row, column.name, errors[text]))
             out.append(column.default)
         else:
             out.append(converted[text])
+            if column.warn_when_corrected and converted[text] != text:
+                corrected.setdefault(text, []).append(row)
+    for text, rows in corrected.items():  # one warning per spelling, not one per row
+        more = f" (also on {len(rows) - 1} more row{'s' if len(rows) > 2 else ''})" if len(rows) > 1 else ""
+        warnings.append(Problem(table.source, rows[0], column.name, f"'{text}' read as '{converted[text]}'{more}"))
     return out
 
 

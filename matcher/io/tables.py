@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import difflib
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -19,12 +21,34 @@ OPTIONAL_TABLES: frozenset[str] = frozenset({"travel_times"})
 
 @dataclass(frozen=True)
 class RawTable:
-    """One file's cells as stripped strings; row i of `frame` is spreadsheet row i + 2."""
+    """One file's cells as stripped strings; row i of `frame` is spreadsheet row i + 2.
+
+    The frame's columns are the header names as `header_key` gives them (`Seats`, ` seats ` -> `seats`), so code
+    can ask for `frame["seats"]`; a name that repeats an earlier one after that gets `#2`, `#3`. `headers` keeps
+    the names as written, in the same order, for messages.
+    """
 
     name: str
     source: str  # what messages call the file: `sites.csv`, or `data.xlsx[sites]`
     frame: pd.DataFrame
     decimal_comma: bool
+    headers: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # about the file as a whole, e.g. the encoding assumed
+
+
+def header_key(text: str) -> str:
+    """How column and sheet names are matched: case and whitespace (anywhere, non-breaking too) do not count."""
+    return "".join(text.split()).lower()
+
+
+def _unique_keys(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    keys: list[str] = []
+    for header in headers:
+        key = header_key(header)
+        seen[key] = seen.get(key, 0) + 1
+        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return keys
 
 
 def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
@@ -38,23 +62,56 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     return {}, [Problem(str(path), 0, "", "a data set is a folder of CSV files or one .xlsx workbook")]
 
 
+def did_you_mean(wanted: str, found: list[str]) -> str | None:
+    """The found name closest to `wanted` (as `header_key` sees them), if any is close enough to be a typo."""
+    keys = {header_key(f): f for f in found if f.strip()}
+    close = difflib.get_close_matches(header_key(wanted), list(keys), n=1, cutoff=0.75)
+    return keys[close[0]] if close else None
+
+
+def _find_file(folder: Path, name: str) -> tuple[Path | None, list[Problem]]:
+    """`name.csv`, else the one file whose name matches it but for case and spaces (Windows does not tell `Sites.csv`
+    from `sites.csv`); `.txt` too, which is what Excel calls its "Unicode text" export."""
+    exact = folder / f"{name}.csv"
+    if exact.is_file():
+        return exact, []
+    matches = sorted(
+        f for f in folder.iterdir()
+        if f.is_file() and f.suffix.lower() in (".csv", ".txt") and header_key(f.stem) == name
+    )  # fmt: skip
+    if len(matches) == 1:
+        return matches[0], []
+    if matches:
+        names = " and ".join(f.name for f in matches)
+        return None, [Problem(f"{name}.csv", 0, "", f"{names} could both be this file; keep one")]
+    return None, []
+
+
+def _missing_file(folder: Path, name: str) -> Problem:
+    others = sorted(f.name for f in folder.iterdir() if f.is_file() and f.suffix.lower() in (".csv", ".txt"))
+    known = {f"{t}.csv" for t in TABLE_NAMES}
+    guess = did_you_mean(f"{name}.csv", [f for f in others if f.lower() not in known])
+    hint = f"; found '{guess}', did you mean it?" if guess else ""
+    return Problem(f"{name}.csv", 0, "", f"required file is missing{hint}")
+
+
 def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
     for name in TABLE_NAMES:
-        file = folder / f"{name}.csv"
-        if not file.is_file():
-            if name not in OPTIONAL_TABLES:
-                problems.append(Problem(f"{name}.csv", 0, "", "required file is missing"))
+        file, found_problems = _find_file(folder, name)
+        problems += found_problems
+        if file is None:
+            if name not in OPTIONAL_TABLES and not found_problems:
+                problems.append(_missing_file(folder, name))
             continue
-        try:
-            text = file.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(file.name, 0, "", f"not UTF-8 text (byte {exc.start})"))
+        text, encoding_warnings, encoding_problems = decode(file.name, file.read_bytes())
+        if encoding_problems:
+            problems += encoding_problems
             continue
         if name in OPTIONAL_TABLES and not text.strip():
             continue  # an empty optional file says the same as no file
-        table, table_problems = _parse_csv_text(name, file.name, text)
+        table, table_problems = _parse_csv_text(name, file.name, text, tuple(encoding_warnings))
         if table_problems:
             problems += table_problems
         else:
@@ -62,13 +119,52 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     return tables, problems
 
 
+def decode(source: str, data: bytes) -> tuple[str, list[Problem], list[Problem]]:
+    """The file's text, with (warnings, problems): UTF-8 with or without a byte-order mark, UTF-16 with one, and
+    otherwise Windows-1252, which Swedish Excel's "CSV (semikolonavgränsad)" writes (with a warning saying so)."""
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), [], []
+        except UnicodeDecodeError as exc:
+            start = exc.start + len(codecs.BOM_UTF8)
+            return "", [], [Problem(source, 0, "", f"starts as UTF-8 but is not UTF-8 text (byte {start})")]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), [], []
+        except UnicodeDecodeError as exc:
+            return "", [], [Problem(source, 0, "", f"starts as UTF-16 but is not UTF-16 text (byte {exc.start})")]
+    try:
+        return data.decode("utf-8"), [], []
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    if data.count(0) * 4 >= len(data):
+        # Mostly NUL bytes: UTF-16 without its byte-order mark. Guessing its byte order would be a gamble.
+        return "", [], [Problem(source, 0, "", "looks like UTF-16 without a byte-order mark; save it as UTF-8")]
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        return "", [], [
+            Problem(source, 0, "", f"neither UTF-8 (byte {first_bad}) nor Windows-1252 text (byte {exc.start})")
+        ]
+    warning = Problem(
+        source, 0, "", f"not UTF-8 (byte {first_bad}); read as Windows-1252, the encoding of Excel's semicolon CSV"
+    )
+    return text, [warning], []
+
+
+SEPARATORS = (",", ";", "\t")
+
+
 def _detect_separator(text: str) -> str:
-    """`;` or `,`, whichever splits the header line into more fields (Swedish Excel writes `;`)."""
+    """`,`, `;` or a tab, whichever splits the header line into most fields (Swedish Excel writes `;`, its
+    "Unicode text" tabs); a tie goes to the earlier in that list."""
     header = text.split("\n", 1)[0]
-    return ";" if header.count(";") > header.count(",") else ","
+    return max(SEPARATORS, key=header.count)
 
 
-def _parse_csv_text(name: str, source: str, text: str) -> tuple[RawTable, list[Problem]]:
+def _parse_csv_text(
+    name: str, source: str, text: str, warnings: tuple[Problem, ...] = ()
+) -> tuple[RawTable, list[Problem]]:
     separator = _detect_separator(text)
     empty = RawTable(name, source, pd.DataFrame(), False)
     if not text.strip():
@@ -90,8 +186,20 @@ def _parse_csv_text(name: str, source: str, text: str) -> tuple[RawTable, list[P
         )
     except (pd.errors.ParserError, ValueError) as exc:
         return empty, [Problem(source, 0, "", f"cannot be read as CSV: {str(exc).strip()}")]
-    frame = _clean(frame)
-    return RawTable(name, source, frame, decimal_comma=separator == ";"), []
+    headers = _csv_header(text, separator)
+    if len(headers) != len(frame.columns):  # cannot happen after `_extra_cells`; pandas' own names then
+        headers = [str(c) for c in frame.columns]
+    frame.columns = pd.Index(_unique_keys(headers))
+    decimal_comma = separator in (";", "\t")
+    return RawTable(name, source, _clean(frame), decimal_comma, tuple(h.strip() for h in headers), warnings), []
+
+
+def _csv_header(text: str, separator: str) -> list[str]:
+    """The header's names as written; pandas would rename repeats (`seats.1`) and empty ones (`Unnamed: 3`)."""
+    try:
+        return next(csv.reader(io.StringIO(text), delimiter=separator), [])
+    except csv.Error:
+        return []
 
 
 def _extra_cells(source: str, text: str, separator: str) -> list[Problem]:
@@ -142,24 +250,42 @@ def _read_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
         return {}, [Problem(path.name, 0, "", f"cannot be opened as an .xlsx workbook: {exc}")]
-    sheets = {sheet.strip(): sheet for sheet in workbook.sheetnames}
+    sheets: dict[str, list[str]] = {}
+    for sheet in workbook.sheetnames:
+        sheets.setdefault(header_key(sheet), []).append(sheet)
     for name in TABLE_NAMES:
         source = f"{path.name}[{name}]"
-        if name not in sheets:
-            if name not in OPTIONAL_TABLES:
-                problems.append(Problem(path.name, 0, "", f"required sheet '{name}' is missing"))
+        found = sheets.get(name, [])
+        if len(found) > 1:
+            named = " and ".join(f"'{s}'" for s in found)
+            problems.append(Problem(path.name, 0, "", f"sheets {named} could both be '{name}'; keep one"))
             continue
-        rows = [[_cell_text(v) for v in row] for row in workbook[sheets[name]].iter_rows(values_only=True)]
+        if not found:
+            if name not in OPTIONAL_TABLES:
+                problems.append(_missing_sheet(path.name, name, list(workbook.sheetnames)))
+            continue
+        rows = [[_cell_text(v) for v in row] for row in workbook[found[0]].iter_rows(values_only=True)]
         if not rows or not any(rows[0]):
+            if name in OPTIONAL_TABLES and not any(any(r) for r in rows):
+                continue  # an empty optional sheet says the same as no sheet
             problems.append(Problem(source, 1, "", "sheet is empty; the first row must name the columns"))
             continue
         header = rows[0]
-        width = max(i + 1 for i, h in enumerate(header) if h) if any(header) else 0
+        width = max(i + 1 for i, h in enumerate(header) if h)
         body = [(r + [""] * width)[:width] for r in rows[1:]]
-        frame = pd.DataFrame(body, columns=header[:width], dtype=str)
-        tables[name] = RawTable(name, source, _clean(frame), decimal_comma=True)
+        headers = [h.strip() for h in header[:width]]
+        frame = pd.DataFrame(body, columns=_unique_keys(headers), dtype=str)
+        tables[name] = RawTable(name, source, _clean(frame), decimal_comma=True, headers=tuple(headers))
     workbook.close()
     return tables, problems
+
+
+def _missing_sheet(book: str, name: str, found: list[str]) -> Problem:
+    known = set(TABLE_NAMES)
+    guess = did_you_mean(name, [s for s in found if header_key(s) not in known])
+    hint = f"; found '{guess}', did you mean it?" if guess else ""
+    listed = ", ".join(f"'{s}'" for s in found) or "none"
+    return Problem(book, 0, "", f"required sheet '{name}' is missing{hint} (sheets found: {listed})")
 
 
 def _cell_text(value: object) -> str:
@@ -169,9 +295,16 @@ def _cell_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+        # Excel has no date type: a date is a date-time at midnight. Another time is kept, for the date
+        # converter to refuse by name.
+        if value.time() == time(0):
+            return value.date().isoformat()
+        precision = "minutes" if value.second == value.microsecond == 0 else "seconds"
+        return value.isoformat(sep=" ", timespec=precision)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat(timespec="minutes")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
