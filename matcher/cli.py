@@ -80,16 +80,42 @@ def _load(path: Path, quiet_warnings: bool = False) -> CompiledInstance:
 
 @app.command()
 def check(data: DataArg) -> None:
-    """Validate a data set and report every problem as file:row:column: message (exit 2 when invalid)."""
-    ci = _load(data)
-    inst = ci.instance
+    """Validate a data set: every error as file:row:column: message (exit 2), then the warnings apart (exit 0 when
+    there are only warnings: they never refuse a data set)."""
+    try:
+        instance, warnings = read_dataset(data)
+        prepare(instance)  # the limits that pinned participants alone break
+    except InvalidDataset as invalid:
+        for problem in invalid.problems:
+            err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
+        err.print(
+            f"[red]{len(invalid.problems)} problem(s)[/red] in {escape(str(data))}; nothing was planned.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        _print_warnings(invalid.warnings)
+        raise typer.Exit(EXIT_INVALID) from None
     out.print(
-        f"{data}: valid — {len(inst.enterprises)} enterprises, {len(inst.sites)} sites, {len(inst.slots)} slots "
-        f"({sum(s.seats for s in inst.slots)} seats), {len(inst.participants)} participants, "
-        f"{len(inst.travel_times)} travel times",
+        f"{data}: valid — {len(instance.enterprises)} enterprises, {len(instance.sites)} sites, "
+        f"{len(instance.slots)} slots ({sum(s.seats for s in instance.slots)} seats), "
+        f"{len(instance.participants)} participants, {len(instance.travel_times)} travel times",
         highlight=False,
         soft_wrap=True,
     )
+    _print_warnings(warnings)
+
+
+def _print_warnings(warnings: list[Problem]) -> None:
+    """Warnings in a section of their own, after the verdict, so they are not read as errors."""
+    if not warnings:
+        return
+    err.print(
+        f"[yellow]{len(warnings)} warning(s)[/yellow] (the data set is read; look at these rows):",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for warning in sorted(warnings):
+        err.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

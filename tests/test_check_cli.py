@@ -30,7 +30,7 @@ def problem_lines(result) -> list[str]:  # type: ignore[no-untyped-def]
     """The lines of standard error that name a problem (not the closing count, not warnings)."""
     return [
         line for line in result.stderr.splitlines()
-        if line and not line.startswith("warning:") and "problem(s) in" not in line
+        if line and not line.startswith("warning:") and "problem(s) in" not in line and "warning(s)" not in line
     ]  # fmt: skip
 
 
@@ -233,6 +233,29 @@ def test_warnings_do_not_fail_the_check(tmp_path: Path) -> None:
     result = run("check", write_rows(tmp_path, rows))
     assert result.exit_code == 0
     assert "warning: enterprises.csv:1:org_nr: unknown column, ignored" in result.stderr
+
+
+def test_check_prints_warnings_in_a_section_apart_from_the_errors(tmp_path: Path) -> None:
+    rows = dataset_rows()
+    rows["enterprises"][1]["municipality"] = "upplands vasby"  # a warning: read as Upplands Väsby
+    rows["sites"][0]["municipality"] = "Sigtna"  # an error
+    result = run("check", write_rows(tmp_path / "bad", rows))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "sites.csv:2:municipality: 'Sigtna' is not a Swedish municipality; did you mean Sigtuna?",
+        f"1 problem(s) in {tmp_path / 'bad'}; nothing was planned.",
+        "1 warning(s) (the data set is read; look at these rows):",
+        "warning: enterprises.csv:3:municipality: 'upplands vasby' read as 'Upplands Väsby'",
+    ]
+
+    rows["sites"][0]["municipality"] = "Sigtuna"
+    result = run("check", write_rows(tmp_path / "good", rows))
+    assert result.exit_code == 0  # warnings never refuse the data set
+    assert "valid" in result.stdout
+    assert result.stderr.splitlines() == [
+        "1 warning(s) (the data set is read; look at these rows):",
+        "warning: enterprises.csv:3:municipality: 'upplands vasby' read as 'Upplands Väsby'",
+    ]
 
 
 # --- solve, candidates, suggest -------------------------------------------------------------------------------

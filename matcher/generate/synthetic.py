@@ -25,6 +25,7 @@ from matcher.generate.sample_region import (
     UNMATCHABLE_NEED,
     WAITING_DAYS_MAX,
 )
+from matcher.io.municipalities import municipalities
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -238,7 +239,10 @@ def synthetic_instance(
 
     # Plain Python values from here on: the dataclasses hold ints, floats and strings, not numpy scalars.
     ew, tw, sw, pw = _id_width(n_enterprises), _id_width(n_sites), _id_width(n_slots), _id_width(participants)
-    town_names = [f"Town {t + 1:0{_id_width(n_towns)}d}" for t in range(n_towns)]
+    # Real municipality names (the reader accepts no other), one per town in SCB's code order, round again when
+    # there are more towns than municipalities. Only names: no random draw depends on them.
+    official = [m.name for m in municipalities()]
+    town_names = [official[t % len(official)] for t in range(n_towns)]
     enterprise_ids = [f"E{e + 1:0{ew}d}" for e in range(n_enterprises)]
     first_site = np.searchsorted(site_enterprise, np.arange(n_enterprises)).tolist()
     enterprises = tuple(

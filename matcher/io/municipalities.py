@@ -69,11 +69,20 @@ def official_name(text: str) -> str:
     key = _folded(text)
     # `Väsby` is part of `Upplands Väsby`: a name that holds the text as a word comes before spelling neighbours.
     holding = [k for k in folded if len(key) >= 3 and f" {key} " in f" {k} "]
-    close = holding + [k for k in difflib.get_close_matches(key, list(folded), n=3, cutoff=0.6) if k not in holding]
+    close = holding + [k for k in _spelling_neighbours(key, list(folded)) if k not in holding]
     suggestions = [name for k in close[:3] for name in folded[k]]
     if suggestions:
         raise ValueError(f"'{text}' is not a Swedish municipality; did you mean {_alternatives(suggestions)}?")
     raise ValueError(f"'{text}' is not a Swedish municipality (use the name of one of SCB's 290, e.g. Sigtuna)")
+
+
+def _spelling_neighbours(key: str, keys: list[str]) -> list[str]:
+    """The closest keys by difflib's ratio, best first: those near the best, so `Sigtna` gets Sigtuna alone."""
+    scored = sorted(((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in keys), reverse=True)
+    if not scored or scored[0][0] < 0.6:
+        return []
+    floor = max(0.6, scored[0][0] - 0.15)
+    return [k for ratio, k in scored[:3] if ratio >= floor]
 
 
 def _alternatives(names: list[str]) -> str:
