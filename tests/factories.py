@@ -191,13 +191,19 @@ def write_rows(
     sep: str = ",",
     bom: bool = False,
     columns: dict[str, Sequence[str]] | None = None,
+    encoding: str | None = None,
+    line_end: str = "\n",
 ) -> Path:
-    """Write each table of `rows` as `<name>.csv` in `folder` (columns in the rows' order unless given)."""
+    """Write each table of `rows` as `<name>.csv` in `folder` (columns in the rows' order unless given).
+
+    `encoding` is a Python codec name (`cp1252`, `utf-16`); the default is UTF-8, with a byte-order mark if `bom`.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    codec = encoding or ("utf-8-sig" if bom else "utf-8")
     for name, table in rows.items():
         header = list((columns or {}).get(name) or (table[0].keys() if table else []))
-        with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as handle:
-            writer = csv.writer(handle, delimiter=sep, lineterminator="\n")
+        with (folder / f"{name}.csv").open("w", newline="", encoding=codec) as handle:
+            writer = csv.writer(handle, delimiter=sep, lineterminator=line_end)
             writer.writerow(header)
             for row in table:
                 writer.writerow([row.get(column, "") for column in header])
