@@ -106,8 +106,9 @@ def check_references(
 
     `columns[table][column]` holds the column's values by record index, `None` where a cell is empty or did not
     parse. A table or column that is left out (its file or column is missing) is not checked, nor are references
-    to it, nor references to a table with an id that did not parse: those problems are reported already. So the reader can check every row whose key cells parse, even when
-    other cells of the data set are wrong, and report all problems at once.
+    to it, nor references to a table with an id that did not parse: those problems are reported already. So the
+    reader can check every row whose key cells parse, even when other cells of the data set are wrong, and report
+    all problems at once.
     """
     loc = locator or RowLocator()
     problems: list[Problem] = []

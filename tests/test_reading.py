@@ -461,7 +461,8 @@ def test_one_cell_too_many_on_every_row_is_not_read_as_shifted_columns(tmp_path:
 def test_a_quoted_separator_and_a_quoted_line_break_are_one_cell(tmp_path: Path) -> None:
     folder = write_rows(tmp_path, dataset_rows())
     (folder / "enterprises.csv").write_text(
-        'enterprise_id;name;municipality\nvioni;"VioNi; Samhälls-\nentreprenörer";Sigtuna\nvarme;Värmekällan;Upplands Väsby\n',
+        'enterprise_id;name;municipality\nvioni;"VioNi; Samhälls-\nentreprenörer";Sigtuna\n'
+        "varme;Värmekällan;Upplands Väsby\n",
         encoding="utf-8",
     )
     instance, _ = read_dataset(folder)

@@ -206,7 +206,9 @@ def test_a_municipality_typo_in_a_file(tmp_path: Path) -> None:
     rows = dataset_rows()
     rows["participants"][0]["municipality"] = "Sigtna"
     problems, _ = problems_and_warnings(write_rows(tmp_path / "typo", rows))
-    assert problems == ["participants.csv:2:municipality: 'Sigtna' is not a Swedish municipality; did you mean Sigtuna?"]
+    assert problems == [
+        "participants.csv:2:municipality: 'Sigtna' is not a Swedish municipality; did you mean Sigtuna?"
+    ]
 
 
 def test_a_municipality_without_its_diacritics_is_a_warning_and_read_as_official(tmp_path: Path) -> None:

@@ -292,7 +292,8 @@ def _row_rules(table: RawTable, values: dict[str, list[Any]], row_numbers: list[
     if table.name == "participants":
         for i, row in enumerate(row_numbers):
             if values["pinned"][i] and not values["current_slot_id"][i]:
-                problems.append(Problem(table.source, row, "current_slot_id", "a pinned participant needs current_slot_id"))
+                message = "a pinned participant needs current_slot_id"
+                problems.append(Problem(table.source, row, "current_slot_id", message))
     return problems
 
 

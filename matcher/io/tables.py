@@ -231,7 +231,9 @@ def _extra_cells(source: str, text: str, separator: str) -> list[Problem]:
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     """Strip cells and header names; blank trailing rows vanish, blank rows in between stay so row numbers hold."""
     frame = frame.rename(columns=lambda c: str(c).strip())
-    frame = frame.apply(lambda col: col.str.strip() if col.dtype == object or pd.api.types.is_string_dtype(col) else col)
+    frame = frame.apply(
+        lambda col: col.str.strip() if col.dtype == object or pd.api.types.is_string_dtype(col) else col
+    )
     frame = frame.fillna("").astype(str)
     blank = (frame == "").all(axis=1)
     if blank.any():

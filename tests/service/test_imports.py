@@ -548,3 +548,25 @@ def test_only_coordinators_import_and_export(service, who):
     assert_problem(service.client.get(f"{API}/exports", headers=service.auth(who)), 403)
     assert_problem(service.client.get(f"{API}/exports", params={"format": "xlsx"}, headers=service.auth(who)), 403)
     assert fingerprint(service) == before
+
+
+# --- the files Swedish Excel saves (read by the core reader, as on the command line) -------------------------------
+
+
+def test_an_upload_as_swedish_excel_saves_it_reads_as_the_clean_one(service):
+    """Windows-1252 `;` files with decimal commas and headers in capitals: the same data, with a warning per file."""
+    files = []
+    for name, (header, rows) in tiny_tables().items():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+        writer.writerow([h.upper() for h in header])
+        for r in rows:
+            decimal = ("lat", "lon", "supervision_ratio")
+            writer.writerow([r[h].replace(".", ",") if h in decimal else r[h] for h in header])
+        files.append(("files", (f"{name}.csv", buffer.getvalue().encode("cp1252"), "text/csv")))
+    report = upload(service, files).json()
+    plain = upload(service, csv_files(tiny_tables())).json()
+    assert (report["created"], report["changed"], report["refused"]) == ([], [], [])
+    assert report["summary"] == plain["summary"] and plain["warnings"] == []
+    assert [(w["file"], w["row"]) for w in report["warnings"]] == [("enterprises.csv", 0), ("sites.csv", 0)]
+    assert all("read as Windows-1252" in w["message"] for w in report["warnings"])
