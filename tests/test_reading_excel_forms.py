@@ -383,3 +383,26 @@ def test_two_sheets_that_differ_only_by_case_are_an_error(tmp_path: Path) -> Non
 def test_problem_type_is_unchanged() -> None:
     # The service passes problems through as file/row/column/message; the reader added no other kind.
     assert Problem("a.csv", 1, "b", "c").__slots__ == ("file", "row", "column", "message")
+
+
+def test_columns_without_a_name(tmp_path: Path) -> None:
+    # Excel writes `;;` after the header when a stray cell widened the sheet: empty, nameless columns say nothing.
+    folder = write_rows(tmp_path / "data", dataset_rows(), sep=";")
+    text = (folder / "enterprises.csv").read_text(encoding="utf-8").splitlines()
+    (folder / "enterprises.csv").write_text("\n".join(line + ";;" for line in text) + "\n", encoding="utf-8")
+    instance, warnings = read_dataset(folder)
+    assert instance == clean(tmp_path) and warnings == []
+
+    lines = [line + ";;" for line in text]
+    lines[1] += "note"  # now the second nameless column holds something
+    (folder / "enterprises.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    instance, warnings = read_dataset(folder)
+    assert instance == clean(tmp_path)
+    assert [str(w) for w in warnings] == ["enterprises.csv:1:: a column without a name, ignored"]
+
+
+def test_a_byte_order_mark_that_lies_is_a_problem(tmp_path: Path) -> None:
+    folder = write_rows(tmp_path, dataset_rows())
+    (folder / "enterprises.csv").write_bytes(b"\xef\xbb\xbfenterprise_id,name,municipality\nvioni,V\xe4rme,Sigtuna\n")
+    problems, _ = problems_and_warnings(folder)
+    assert problems == ["enterprises.csv:0:: starts as UTF-8 but is not UTF-8 text (byte 42)"]
