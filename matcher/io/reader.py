@@ -184,7 +184,7 @@ def _parse_table(table: RawTable) -> ParsedTable:
     by_name = {c.name: c for c in spec}
     first_header: dict[str, str] = {}
     for key, header in zip(frame.columns, headers, strict=True):
-        base = str(key).split("#", 1)[0]
+        base = str(key).split(" ", 1)[0]  # `seats 2`: the second header that means seats
         if base in by_name and base not in first_header:
             first_header[base] = header
         elif base in by_name:

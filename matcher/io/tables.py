@@ -24,8 +24,8 @@ class RawTable:
     """One file's cells as stripped strings; row i of `frame` is spreadsheet row i + 2.
 
     The frame's columns are the header names as `header_key` gives them (`Seats`, ` seats ` -> `seats`), so code
-    can ask for `frame["seats"]`; a name that repeats an earlier one after that gets `#2`, `#3`. `headers` keeps
-    the names as written, in the same order, for messages.
+    can ask for `frame["seats"]`; a name that repeats an earlier one after that gets a number (`seats 2`).
+    `headers` keeps the names as written, in the same order, for messages.
     """
 
     name: str
@@ -47,7 +47,7 @@ def _unique_keys(headers: list[str]) -> list[str]:
     for header in headers:
         key = header_key(header)
         seen[key] = seen.get(key, 0) + 1
-        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+        keys.append(key if seen[key] == 1 else f"{key} {seen[key]}")  # a key has no space: no clash
     return keys
 
 
@@ -229,8 +229,7 @@ def _extra_cells(source: str, text: str, separator: str) -> list[Problem]:
 
 
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
-    """Strip cells and header names; blank trailing rows vanish, blank rows in between stay so row numbers hold."""
-    frame = frame.rename(columns=lambda c: str(c).strip())
+    """Strip cells; blank trailing rows vanish, blank rows in between stay so row numbers hold."""
     frame = frame.apply(
         lambda col: col.str.strip() if col.dtype == object or pd.api.types.is_string_dtype(col) else col
     )
