@@ -214,12 +214,12 @@ def _read(
 ) -> tuple[matcher.Instance, list[matcher.Problem], frozenset[str], bool]:
     """(the upload's records, warnings, its tables, partial?): a whole set alone, some tables over the database's."""
     raw, problems = read_tables(path)
-    missing, _ = missing_tables(raw, problems)
+    missing, other = missing_tables(raw, problems)
     if not missing:
         instance, warnings = matcher.read_dataset(path)
         matcher.prepare(instance)  # pinned limits and everything else the engine needs before planning
         return instance, list(warnings), frozenset(raw), False
-    if not raw and not problems:
+    if not raw and not other:
         raise matcher.InvalidDataset(
             [matcher.Problem(path.name, 0, "", f"holds none of the tables {', '.join(TABLE_NAMES)}")], []
         )
