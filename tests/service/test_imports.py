@@ -19,8 +19,8 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 import matcher
-from service.db import models as db
 from service.core_bridge import load_instance
+from service.db import models as db
 from service.db.engine import transaction
 from tests.service.conftest import tiny_instance
 
@@ -523,9 +523,7 @@ def test_a_csv_export_is_what_swedish_excel_opens_and_imports_back_as_a_no_op(se
 
 def test_a_comma_csv_export_is_what_the_command_line_writes_and_imports_back_as_a_no_op(service):
     _state_worth_exporting(service)
-    response = service.client.get(
-        f"{API}/exports", params={"dialect": "comma"}, headers=service.auth("coordinator")
-    )
+    response = service.client.get(f"{API}/exports", params={"dialect": "comma"}, headers=service.auth("coordinator"))
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     with transaction(service.factory) as session:
         instance = load_instance(session, "default")
