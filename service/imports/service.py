@@ -551,11 +551,7 @@ class _Import:
         conflicts: list[ConflictRecord] = []
         file, row = self.upload.where.of("slots", slot_id)
         for change in _diff(existing, values):
-            undone = [
-                h
-                for h in history
-                if h.field == change.field and h.old is not None and _same(h.field, h.old, change.new)
-            ]
+            undone = [h for h in history if h.field == change.field and _same(h.field, h.old, _json(change.new))]
             if not undone:
                 continue
             latest = max((h for h in history if h.field == change.field), key=lambda h: h.order)
