@@ -97,6 +97,9 @@ class ImportReport(BaseModel):
     conflicts: list[ConflictRecord] = Field(
         description="values that would undo a change made in the service (refused unless `?overwrite=` covers them)"
     )
+    exported_at: datetime | None = Field(
+        description="when the upload was exported (its export.csv or `export` sheet); null without one"
+    )
     partial: bool = Field(description="true when the upload lacks some tables: those are left as they are")
     tables: list[TableReport] = Field(description="per table: created, changed, unchanged, refused, left as they are")
     not_in_upload: dict[str, int] = Field(

@@ -28,7 +28,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +60,7 @@ from service.imports.schemas import (
     RefusedRecord,
     TableReport,
 )
+from service.imports.stamp import EXPORT_FILE, EXPORT_TABLE, Stamp, read_stamp, stamp_csv, stamp_rows
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 """The largest upload accepted (the whole multipart body); a data set of tens of thousands of rows is far smaller."""
@@ -115,7 +116,7 @@ def sort_files(files: Sequence[UploadedFile]) -> tuple[str, list[UploadedFile]]:
             raise InvalidInput(
                 "a file was uploaded without a file name; name it after its table, e.g. slots.csv", file=""
             )
-        if lower in CSV_FILES:
+        if lower in CSV_FILES or lower == EXPORT_FILE:
             csvs.append(UploadedFile(lower, upload.content))
         elif lower.endswith(".xlsx"):
             books.append(UploadedFile(_safe_name(name), upload.content))
@@ -207,6 +208,7 @@ class UploadedSet:
     where: Locations
     tables: frozenset[str]  # the tables the upload holds
     partial: bool  # some required table is missing: the others are the association's, left as they are
+    stamp: Stamp | None = None  # when the upload was exported by the service, if it says so
 
 
 def _read(
@@ -247,13 +249,14 @@ def read_upload(files: Sequence[UploadedFile], base: Callable[[], matcher.Instan
             raise invalid_dataset([problem], [], "the data set is not valid")
         try:
             instance, warnings, tables, partial = _read(path, base)
+            stamp = read_stamp(path, kind)
         except matcher.InvalidDataset as exc:
             raise invalid_dataset(exc.problems, exc.warnings, "the data set is not valid") from None
         except (zipfile.BadZipFile, EOFError) as exc:  # a damaged workbook
             problem = matcher.Problem(path.name, 0, "", f"cannot be opened as an .xlsx workbook: {exc}")
             raise invalid_dataset([problem], [], "the data set is not valid") from None
         where = _locations(path)
-    return UploadedSet(kind, [f.name for f in files], instance, warnings, where, tables, partial)
+    return UploadedSet(kind, [f.name for f in files], instance, warnings, where, tables, partial, stamp)
 
 
 # --- reading what exists -----------------------------------------------------------------------------------------
@@ -395,6 +398,8 @@ class _Import:
     ) -> None:
         self.session, self.user, self.upload, self.today = session, user, upload, today
         self.overwrite = overwrite or Overwrite()
+        stamp = upload.stamp
+        self.exported_at = stamp.exported_at if stamp and stamp.association_id == user.association_id else None
         self.association = user.association_id
         self.ops: dict[str, list[_Op]] = {k: [] for k in ("enterprise", "site", "slot", "participant", "travel_time")}
         self.unchanged: dict[str, list[Any]] = {k: [] for k in self.ops}
@@ -405,6 +410,15 @@ class _Import:
         self.notes: list[matcher.Problem] = []  # warnings found while planning (out-of-date current_slot_id)
         self.conflicts: list[ConflictRecord] = []
         self.current: dict[str, str | None] = {}  # uploaded participant -> the slot they will hold (the service's)
+        if stamp is not None and self.exported_at is None:
+            self.notes.append(
+                matcher.Problem(
+                    stamp.file,
+                    2,
+                    "association_id",
+                    f"exported from association '{stamp.association_id}', not this one; its time is not used",
+                )  # fmt: skip
+            )
 
     def refuse(self, kind: str, table: str, key: Any, reason: str) -> None:
         file, row = self.upload.where.of(table, key)
@@ -551,7 +565,13 @@ class _Import:
         conflicts: list[ConflictRecord] = []
         file, row = self.upload.where.of("slots", slot_id)
         for change in _diff(existing, values):
-            undone = [h for h in history if h.field == change.field and _same(h.field, h.old, _json(change.new))]
+            of_field = [h for h in history if h.field == change.field]
+            if self.exported_at is not None:
+                # The export says when it was made: any change of the field since makes the file out of date there.
+                undone = [h for h in of_field if h.at > self.exported_at]
+            else:
+                # Without it, a value the field had before a change made in the service is taken for an undo.
+                undone = [h for h in of_field if _same(h.field, h.old, change.new)]
             if not undone:
                 continue
             latest = max((h for h in history if h.field == change.field), key=lambda h: h.order)
@@ -574,8 +594,9 @@ class _Import:
         blocked = [c for c in conflicts if not c.overwritten]
         if not blocked:
             return True
+        since = "after the file was exported" if self.exported_at is not None else "a value the service replaced"
         said = "; ".join(
-            f"{c.field}: the file says {c.file_value!r}, a value the service replaced; "
+            f"{c.field}: the file says {c.file_value!r}, {since}; "
             f"{c.changed_by or 'someone'} set {c.service_value!r} on {c.changed_at:%Y-%m-%d}"
             for c in blocked
         )
@@ -877,6 +898,7 @@ class _Import:
             refused=self.refused,
             warnings=[ProblemPublic.model_validate(_public(w)) for w in warnings],
             conflicts=self.conflicts,
+            exported_at=self.exported_at,
             partial=self.upload.partial,
             tables=self.tables(),
             not_in_upload=self.not_in_upload(),
@@ -967,7 +989,7 @@ def _xlsx_value(value: Any) -> Any:
     return value
 
 
-def _workbook(instance: matcher.Instance) -> bytes:
+def _workbook(instance: matcher.Instance, association_id: str, now: datetime) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -982,26 +1004,31 @@ def _workbook(instance: matcher.Instance) -> bytes:
             for cell in row:
                 if cell.data_type == "f":  # text is never a formula: `=…` in an id or a name stays text
                     cell.data_type = "s"
+    stamp = book.create_sheet(EXPORT_TABLE)
+    for values in stamp_rows(association_id, now):
+        stamp.append(values)  # text, never an Excel date: the time keeps its offset and microseconds
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def _zip_of_csv(instance: matcher.Instance, dialect: CsvDialect) -> bytes:
+def _zip_of_csv(instance: matcher.Instance, dialect: CsvDialect, association_id: str, now: datetime) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in dataset_files(instance, dialect).items():
             archive.writestr(name, content)
+        archive.writestr(EXPORT_FILE, stamp_csv(association_id, now, dialect))
     return buffer.getvalue()
 
 
 def export_dataset(
     session: Session, association_id: str, fmt: str, today: date | None = None, dialect: str = SEMICOLON.name
 ) -> Export:
-    """The association's data set as a zip of the CSV files (in `dialect`) or as one workbook."""
+    """The association's data set as a zip of the CSV files (in `dialect`) or as one workbook, with its time."""
+    now = datetime.now(UTC)
     instance = load_instance(session, association_id)
     stem = f"dataset-{re.sub(r'[^A-Za-z0-9_-]', '_', association_id)}-{(today or date.today()).isoformat()}"
     ids = [p.participant_id for p in instance.participants]
     if fmt == "xlsx":
-        return Export(_workbook(instance), XLSX_MEDIA_TYPE, f"{stem}.xlsx", ids)
-    return Export(_zip_of_csv(instance, DIALECTS[dialect]), ZIP_MEDIA_TYPE, f"{stem}.zip", ids)
+        return Export(_workbook(instance, association_id, now), XLSX_MEDIA_TYPE, f"{stem}.xlsx", ids)
+    return Export(_zip_of_csv(instance, DIALECTS[dialect], association_id, now), ZIP_MEDIA_TYPE, f"{stem}.zip", ids)

@@ -6,6 +6,7 @@ with a few cells changed, so every expected number can be read off the change.
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from typing import Any
@@ -327,8 +328,89 @@ def test_an_export_imported_back_file_by_file_changes_nothing(service):
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     before = fingerprint(service)
     for name in archive.namelist():
+        if name == "export.csv":
+            continue
         files = [("files", (name, archive.read(name), "text/csv"))]
         report = upload(service, files, apply=True).json()
         assert (report["created"], report["changed"], report["refused"], report["warnings"]) == ([], [], [], []), name
         assert report["conflicts"] == []
     assert fingerprint(service) == before
+
+
+# --- the export's time ---------------------------------------------------------------------------------------------
+
+
+def export_zip(service: Any) -> zipfile.ZipFile:
+    response = service.client.get(f"{API}/exports", headers=service.auth("coordinator"))
+    return zipfile.ZipFile(io.BytesIO(response.content))
+
+
+def edited_slots(archive: zipfile.ZipFile, slot_id: str, **values: str) -> bytes:
+    text = archive.read("slots.csv").decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    for r in rows:
+        if r["slot_id"] == slot_id:
+            r.update(values)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode()
+
+
+def test_with_the_export_time_any_change_since_the_export_is_a_conflict(service):
+    archive = export_zip(service)
+    patch_slot(service, "shop", seats=5)  # after the export
+    slots = edited_slots(archive, "shop", seats="4")  # the coordinator's own edit of the old file: both changed
+    stamped = [
+        ("files", ("slots.csv", slots, "text/csv")),
+        ("files", ("export.csv", archive.read("export.csv"), "text/csv")),
+    ]
+    report = upload(service, stamped).json()
+    assert report["exported_at"] is not None
+    assert [(c["field"], c["file_value"], c["service_value"]) for c in report["conflicts"]] == [("seats", 4, 5)]
+    assert "after the file was exported" in report["refused"][0]["reason"]
+    # Without the export's time, 4 is no value the service replaced: the file's edit is applied.
+    report = upload(service, [stamped[0]]).json()
+    assert report["exported_at"] is None and report["conflicts"] == []
+    assert changed(report) == {("slot", "shop"): [("seats", 5, 4)]}
+
+
+def test_with_the_export_time_a_change_before_the_export_is_no_conflict(service):
+    patch_slot(service, "shop", seats=5)
+    archive = export_zip(service)  # shop has 5 seats in the file
+    slots = edited_slots(archive, "shop", seats="3")  # the coordinator goes back to 3, knowingly
+    stamped = [
+        ("files", ("slots.csv", slots, "text/csv")),
+        ("files", ("export.csv", archive.read("export.csv"), "text/csv")),
+    ]
+    report = upload(service, stamped).json()
+    assert report["conflicts"] == [] and changed(report) == {("slot", "shop"): [("seats", 5, 3)]}
+    # Without it, 3 is the value the manager replaced: taken for an undo.
+    assert [c["field"] for c in upload(service, [stamped[0]]).json()["conflicts"]] == ["seats"]
+
+
+def test_an_xlsx_export_carries_its_time_in_a_sheet(service):
+    response = service.client.get(f"{API}/exports", params={"format": "xlsx"}, headers=service.auth("coordinator"))
+    patch_slot(service, "sew", days=["mon", "tue", "thu"])
+    report = upload(service, [("files", ("export.xlsx", response.content, XLSX))]).json()
+    assert report["exported_at"] is not None
+    assert [(c["id"], c["field"], c["overwritten"]) for c in report["conflicts"]] == [("sew", "days", False)]
+    assert refused(report) == [("slot", "sew", "export.xlsx[slots]", 4)]
+
+
+def test_an_export_time_of_another_association_is_not_used(service):
+    foreign = service.client.get(f"{API}/exports", headers=service.auth("foreign_coordinator"))
+    stamp = zipfile.ZipFile(io.BytesIO(foreign.content)).read("export.csv")
+    files = only(tiny_tables(), "slots") + [("files", ("export.csv", stamp, "text/csv"))]
+    report = upload(service, files).json()
+    assert report["exported_at"] is None
+    assert [(w["file"], w["row"], w["column"]) for w in report["warnings"]] == [("export.csv", 2, "association_id")]
+
+
+def test_an_unreadable_export_time_is_422(service):
+    files = only(tiny_tables(), "slots") + [
+        ("files", ("export.csv", b"exported_at;association_id\r\nyesterday;default\r\n", "text/csv"))
+    ]
+    body = assert_problem(upload(service, files), 422)
+    assert [(p["file"], p["row"], p["column"]) for p in body["problems"]] == [("export.csv", 2, "exported_at")]
