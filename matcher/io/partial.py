@@ -92,10 +92,16 @@ def read_partial(path: Path, base: Instance) -> PartialRead:
     return PartialRead(frozenset(raw), instance, _only_uploaded(instance, written), kept)
 
 
+def _column_names(frame: pd.DataFrame) -> dict[str, Any]:
+    """lower-case name -> the frame's own spelling (a header may be written `Slot_ID`)."""
+    return {str(c).strip().lower(): c for c in frame.columns}
+
+
 def _keys(name: str, frame: pd.DataFrame) -> list[Any] | None:
-    columns = KEY_COLUMNS[name]
-    if any(c not in frame.columns for c in columns):
+    spelled = _column_names(frame)
+    if any(c not in spelled for c in KEY_COLUMNS[name]):
         return None
+    columns = [spelled[c] for c in KEY_COLUMNS[name]]
     if len(columns) == 1:
         return list(frame[columns[0]].tolist())
     return list(zip(*(frame[c].tolist() for c in columns), strict=True))
@@ -112,7 +118,10 @@ def _write_uploaded(table: RawTable, base: RawTable | None, path: Path) -> _Writ
         extra = [i for i, key in enumerate(base_keys) if key not in mentioned]
         if extra:
             # Columns the upload lacks are left out: the reader gives those records the defaults, as the upload's.
-            addition = base.frame.iloc[extra].reindex(columns=frame.columns, fill_value="")
+            # (Only the reading sees them so; the data after the import is checked again with the real records.)
+            spelled = _column_names(frame)
+            addition = base.frame.iloc[extra].rename(columns=lambda c: spelled.get(str(c).lower(), c))
+            addition = addition.reindex(columns=frame.columns, fill_value="")
             frame = pd.concat([frame, addition], ignore_index=True)
             keys = keys + [base_keys[i] for i in extra]
     # `;` keeps the upload's decimal commas readable (a workbook allows them too); the base writes decimal points.
