@@ -13,7 +13,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import String, and_, exists, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from service.db import models as db
@@ -335,12 +335,14 @@ def outcomes(
     ended_to: date | None = None,
 ) -> dict[str, Any]:
     """`{programme, from, to, rows, by_reason, programmes, ended, towards_work_or_studies, share_pct, summary, …}`."""
+    # The stored text, not the enum: a reason this code's enum does not know yet (a newer migration's) still counts.
+    reason_text = type_coerce(db.Placement.end_reason, String)
     base = (
-        select(db.Participant.programme, db.Placement.end_reason, func.count())
+        select(db.Participant.programme, reason_text, func.count())
         .join(db.Participant, db.Participant.id == db.Placement.participant_id)
         .where(db.Participant.association_id == association_id, db.Placement.end_date.is_not(None))
-        .group_by(db.Participant.programme, db.Placement.end_reason)
-        .order_by(db.Participant.programme, db.Placement.end_reason)
+        .group_by(db.Participant.programme, reason_text)
+        .order_by(db.Participant.programme, reason_text)
     )
     if programme:
         base = base.where(db.Participant.programme == programme)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from service.db import models as db
 from service.db.engine import transaction
@@ -389,6 +389,26 @@ def test_outcomes_as_xlsx(service):
     assert rows[-1][-3:] == [4, 2, 0.5] and sheet.cell(row=5, column=1).font.bold
     assert sheet.cell(row=4, column=len(headings)).number_format == "0.0%"
     assert rows[1][-1] == pytest.approx(0.667)
+
+
+def test_an_end_reason_the_enum_does_not_know_yet_is_counted_under_its_name(service):
+    """A database migrated by a newer version may hold a reason this code's enum lacks: counted, not a 500."""
+    _ended_four(service)
+    with transaction(service.factory) as session:
+        placement = db.Placement(participant_id="P6", slot_id="shop", start_date=date(2026, 3, 2))
+        session.add(placement)
+        session.flush()
+        session.execute(
+            text("UPDATE placements SET end_date = '2026-11-01', end_reason = 'emigrated' WHERE id = :id"),
+            {"id": placement.id},
+        )
+    body = outcomes(service).json()
+    assert body["by_reason"]["emigrated"] == 1
+    assert body["summary"] == "2 of 5 ended towards work or studies (40 %)"
+    table = list(csv.reader(io.StringIO(outcomes(service, format="csv").content.decode("utf-8-sig")), delimiter=";"))
+    assert table[0][-4:] == ["emigrated", "ended", "towards_work_or_studies", "share_pct"]
+    sheet = load_workbook(io.BytesIO(outcomes(service, format="xlsx").content)).active
+    assert [c.value for c in sheet[2]][-4] == "emigrated"  # no Swedish heading: its name
 
 
 # --- roles -------------------------------------------------------------------------------------------------------
