@@ -36,8 +36,8 @@ UPLOAD_BODY = {
                     "files": {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
-                        "description": "enterprises.csv, sites.csv, slots.csv, participants.csv "
-                        "[, travel_times.csv], or one .xlsx workbook with one sheet per file",
+                        "description": "any of enterprises.csv, sites.csv, slots.csv, participants.csv, "
+                        "travel_times.csv (and export.csv of an export), or one .xlsx workbook with one sheet per file",
                     }
                 },
                 "required": ["files"],

@@ -105,7 +105,7 @@ def sort_files(files: Sequence[UploadedFile]) -> tuple[str, list[UploadedFile]]:
     expected = ", ".join(CSV_FILES)
     if not files:
         raise InvalidInput(
-            f"no file was uploaded: send {expected} (travel_times.csv is optional) or one .xlsx workbook"
+            f"no file was uploaded: send the CSV files of the tables to update ({expected}) or one .xlsx workbook"
         )
     csvs: list[UploadedFile] = []
     books: list[UploadedFile] = []
@@ -223,7 +223,12 @@ def _read(
         return instance, list(warnings), frozenset(raw), False
     if not raw and not other:
         raise matcher.InvalidDataset(
-            [matcher.Problem(path.name, 0, "", f"holds none of the tables {', '.join(TABLE_NAMES)}")], []
+            [
+                matcher.Problem(
+                    path.name if path.is_file() else "", 0, "", f"holds none of the tables {', '.join(TABLE_NAMES)}"
+                )
+            ],
+            [],
         )
     read = read_partial(path, base())
     matcher.prepare(read.complete)

@@ -212,7 +212,11 @@ def test_an_upload_with_none_of_the_tables_is_422(service):
     buffer = io.BytesIO()
     book.save(buffer)
     body = assert_problem(upload(service, [("files", ("notes.xlsx", buffer.getvalue(), XLSX))]), 422)
+    assert body["problems"][0]["file"] == "notes.xlsx"
     assert "holds none of the tables" in body["problems"][0]["message"]
+    stamp = b"exported_at;association_id\r\n2026-11-23T10:00:00+00:00;default\r\n"
+    body = assert_problem(upload(service, [("files", ("export.csv", stamp, "text/csv"))]), 422)
+    assert body["problems"][0]["file"] == "" and "holds none of the tables" in body["problems"][0]["message"]
 
 
 # --- a re-import after placements were made in the service -------------------------------------------------------
