@@ -1,19 +1,23 @@
-"""Importing and exporting an association's whole data set in the exchange format of docs/data-format.md.
+"""Importing and exporting an association's data set in the exchange format of docs/data-format.md.
 
 An upload is saved to a temporary folder and read by `matcher.read_dataset`, the function the command line uses, so
-every problem is named `file:row:column` exactly as there; the set is then checked by `matcher.prepare`. A valid set
-is compared, record by record, with the association's data: what would be created, changed (field by field) and
-refused. A dry run stops there; an applied import writes everything not refused in the request's one transaction.
+every problem is named `file:row:column` exactly as there; the set is then checked by `matcher.prepare`. An upload
+of only some tables is read over the association's data (`matcher.io.partial`): the tables it lacks are left as they
+are and its references are checked against the database. A valid upload is compared, record by record, with the
+association's data: what would be created, changed (field by field) and refused. A dry run stops there; an applied
+import writes everything not refused in the request's one transaction.
 
 Rules of an import (an upsert by id, never a delete):
 - A record whose id belongs to another association is refused, and so is a record that needs a refused one
   (a new site of a refused enterprise, a travel time of a refused participant, …).
 - Slots keep their capacity rules: seats may not drop below the seats taken by active placements (the slot is
   refused), and every change is written to the capacity history.
-- `current_slot_id` is compared with the participant's active placement. The import never ends a placement: a
-  participant whose active placement differs from the file is refused. A `current_slot_id` without an active
-  placement creates one (from `waiting_since`, or today), if the slot has a free seat (else the participant is
-  refused).
+- A slot value that would undo a change made in the service since the file was exported is a conflict: the slot is
+  refused unless `?overwrite=` covers the field (see `_Import._no_undo` and docs/service.md).
+- The service's placements are the truth. A `current_slot_id` that differs from the participant's active placement
+  is a warning and the placement is kept; the import never ends or moves a placement. A `current_slot_id` without
+  an active placement creates one (from `waiting_since`, or today) if the slot has a free seat (else the participant
+  is refused), unless the service ended this person's placement in that slot (a warning: the file is out of date).
 - The association's data as it would be after the import must still be valid (pinned participants within their
   slots' seats and their sites' supervision hours); otherwise the import answers 422 and writes nothing.
 """
