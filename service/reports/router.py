@@ -164,4 +164,4 @@ def outcomes(
         return OutcomesReport.model_validate(report)
     period = "-".join(d.isoformat() for d in (ended_from, ended_to) if d is not None)
     name = "outcomes" + (f"-{programme}" if programme else "") + (f"-{period}" if period else "")
-    return _table(service.outcomes_table(report), fmt, dialect, re.sub(r"[^A-Za-z0-9_.-]", "_", name))
+    return _table(service.outcomes_table(report, date.today()), fmt, dialect, re.sub(r"[^A-Za-z0-9_.-]", "_", name))

@@ -410,7 +410,7 @@ def outcome_reasons(report: dict[str, Any]) -> list[str]:
     return known + sorted(found)
 
 
-def outcomes_table(report: dict[str, Any]) -> ReportTable:
+def outcomes_table(report: dict[str, Any], made_on: date) -> ReportTable:
     """One row per programme: the ended placements per end reason, then ended, towards work or studies and share."""
     reasons = outcome_reasons(report)
     names = ["programme", *reasons, "ended", "towards_work_or_studies", "share_pct"]
@@ -421,7 +421,7 @@ def outcomes_table(report: dict[str, Any]) -> ReportTable:
         for p in report["programmes"]
     ]
     totals = [None, *(report["by_reason"].get(r, 0) for r in reasons), *(report[f] for f in figures)]
-    filters = [("Avslutade", _period(report["from"], report["to"]))]
+    filters = [("Datum", made_on.isoformat()), ("Avslutade", _period(report["from"], report["to"]))]
     if report["programme"]:
         filters.append(("Insats", report["programme"]))
     filters.append(("Sammanfattning", report["summary"]))

@@ -377,7 +377,7 @@ def test_outcomes_as_xlsx(service):
     assert response.status_code == 200 and response.headers["content-type"] == XLSX
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet["A1"].value == (
-        "Utfall per insats · Avslutade: 2026-09-01–2026-11-30 · "
+        f"Utfall per insats · Datum: {date.today().isoformat()} · Avslutade: 2026-09-01–2026-11-30 · "
         "Sammanfattning: 2 of 4 ended towards work or studies (50 %)"
     )
     headings = [c.value for c in sheet[2]]
