@@ -36,8 +36,8 @@ UPLOAD_BODY = {
                     "files": {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
-                        "description": "enterprises.csv, sites.csv, slots.csv, participants.csv "
-                        "[, travel_times.csv], or one .xlsx workbook with one sheet per file",
+                        "description": "any of enterprises.csv, sites.csv, slots.csv, participants.csv, "
+                        "travel_times.csv (and export.csv of an export), or one .xlsx workbook with one sheet per file",
                     }
                 },
                 "required": ["files"],
@@ -93,6 +93,13 @@ def import_dataset(
     apply: Annotated[
         bool, Query(description="false (default): only report; true: write it all in one transaction")
     ] = False,
+    overwrite: Annotated[
+        list[str] | None,
+        Query(
+            description="apply values that would undo a change made in the service: `all`, `slots` or "
+            "`slots:<field>` (e.g. `slots:seats`), comma-separated or repeated"
+        ),
+    ] = None,
 ) -> ImportReport:
     """Upsert the uploaded data set by id into the coordinator's association.
 
@@ -100,17 +107,25 @@ def import_dataset(
     20 MB. It is read exactly as the command line reads it: an invalid set answers 422 with `problems`, each
     `{file, row, column, message}`, and nothing is written.
 
+    The upload may hold only some tables (e.g. only `slots.csv`): the others are the association's, left as they
+    are, and the upload's references are checked against them (`partial: true`, and `tables` says so per table).
+
     A valid set is compared with the association's data and the answer lists what is **created**, **changed**
     (field by field, old → new) and **refused**, with warnings. Refused: records whose id belongs to another
     association (and records that need a refused one), slots whose seats would drop below the seats taken, and
-    participants whose `current_slot_id` differs from their active placement (an import never ends a placement).
-    A `current_slot_id` with no active placement creates one from `waiting_since` (or today), if the slot has a
-    free seat. Records the upload does not mention are kept (`not_in_upload` counts them).
+    slots whose file values would undo a change made in the service since (`conflicts`; `?overwrite=` applies them).
+    The service's placements are the truth: a `current_slot_id` that differs from the participant's active
+    placement is a warning and the placement is kept (an import never ends or moves a placement). A
+    `current_slot_id` with no active placement creates one from `waiting_since` (or today), if the slot has a free
+    seat and the service did not end this person's placement there. Records the upload does not mention are kept
+    (`not_in_upload` counts them).
 
     With `apply=true` everything not refused is written in one transaction, slot changes are kept in the capacity
     history, and participant changes are audited; the answer is the same report with `applied: true`.
     """
-    return service.run_import(session, user, files, apply=apply, endpoint=request.url.path)
+    return service.run_import(
+        session, user, files, apply=apply, endpoint=request.url.path, overwrite=service.Overwrite.parse(overwrite or [])
+    )
 
 
 @router.get(
@@ -130,12 +145,19 @@ def export_dataset(
     user: CurrentUser,
     request: Request,
     fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format", description="csv (a zip) or xlsx")] = "csv",
+    dialect: Annotated[
+        Literal["semicolon", "comma"],
+        Query(
+            description="CSV files: semicolon (default; `;`, decimal commas, UTF-8 with BOM, as Swedish Excel "
+            "opens them) or comma (`,`, decimal points, as `placement` writes them)"
+        ),
+    ] = "semicolon",
 ) -> Response:
     """The association's data set in the import format, so that importing an export changes nothing.
 
     `current_slot_id` is each participant's active placement. Every participant exported is audited as read.
     """
-    export = service.export_dataset(session, user.association_id, fmt)
+    export = service.export_dataset(session, user.association_id, fmt, dialect=dialect)
     record(session, user, "read", "participant", export.participant_ids, request.url.path)
     return Response(
         content=export.content,

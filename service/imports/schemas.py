@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -46,6 +47,35 @@ class RefusedRecord(BaseModel):
     reason: str
 
 
+class ConflictRecord(BaseModel):
+    """A value of the file that the service has since replaced: importing it would undo that change."""
+
+    kind: Kind
+    id: str
+    field: str
+    file: str
+    row: int
+    file_value: Any = Field(description="the file's value: one the field had before a change made in the service")
+    service_value: Any = Field(description="the value the service has now")
+    changed_at: datetime = Field(description="when the service last changed the field")
+    changed_by: str | None = Field(description="the user who made that change; null if unknown")
+    overwritten: bool = Field(description="true when `?overwrite=` covers it: the file's value is applied")
+    overwrite: str = Field(description="the `?overwrite=` item that applies the file's value, e.g. `slots:seats`")
+
+
+class TableReport(BaseModel):
+    """What the import does to one table."""
+
+    table: Literal["enterprises", "sites", "slots", "participants", "travel_times"]
+    in_upload: bool
+    created: int
+    changed: int
+    unchanged: int
+    refused: int
+    left_as_they_are: int = Field(description="records of the association this table of the upload does not hold")
+    note: str = Field(examples=["not in the upload, left as they are", "3 created, 1 changed, 20 unchanged"])
+
+
 class ImportSummary(BaseModel):
     created: int
     changed: int
@@ -64,6 +94,14 @@ class ImportReport(BaseModel):
     changed: list[ChangedRecord]
     refused: list[RefusedRecord]
     warnings: list[ProblemPublic]
+    conflicts: list[ConflictRecord] = Field(
+        description="values that would undo a change made in the service (refused unless `?overwrite=` covers them)"
+    )
+    exported_at: datetime | None = Field(
+        description="when the upload was exported (its export.csv or `export` sheet); null without one"
+    )
+    partial: bool = Field(description="true when the upload lacks some tables: those are left as they are")
+    tables: list[TableReport] = Field(description="per table: created, changed, unchanged, refused, left as they are")
     not_in_upload: dict[str, int] = Field(
         description="records of the association the upload does not mention, per kind; an import never deletes them"
     )

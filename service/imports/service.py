@@ -1,19 +1,23 @@
-"""Importing and exporting an association's whole data set in the exchange format of docs/data-format.md.
+"""Importing and exporting an association's data set in the exchange format of docs/data-format.md.
 
 An upload is saved to a temporary folder and read by `matcher.read_dataset`, the function the command line uses, so
-every problem is named `file:row:column` exactly as there; the set is then checked by `matcher.prepare`. A valid set
-is compared, record by record, with the association's data: what would be created, changed (field by field) and
-refused. A dry run stops there; an applied import writes everything not refused in the request's one transaction.
+every problem is named `file:row:column` exactly as there; the set is then checked by `matcher.prepare`. An upload
+of only some tables is read over the association's data (`matcher.io.partial`): the tables it lacks are left as they
+are and its references are checked against the database. A valid upload is compared, record by record, with the
+association's data: what would be created, changed (field by field) and refused. A dry run stops there; an applied
+import writes everything not refused in the request's one transaction.
 
 Rules of an import (an upsert by id, never a delete):
 - A record whose id belongs to another association is refused, and so is a record that needs a refused one
   (a new site of a refused enterprise, a travel time of a refused participant, …).
 - Slots keep their capacity rules: seats may not drop below the seats taken by active placements (the slot is
   refused), and every change is written to the capacity history.
-- `current_slot_id` is compared with the participant's active placement. The import never ends a placement: a
-  participant whose active placement differs from the file is refused. A `current_slot_id` without an active
-  placement creates one (from `waiting_since`, or today), if the slot has a free seat (else the participant is
-  refused).
+- A slot value that would undo a change made in the service since the file was exported is a conflict: the slot is
+  refused unless `?overwrite=` covers the field (see `_Import._no_undo` and docs/service.md).
+- The service's placements are the truth. A `current_slot_id` that differs from the participant's active placement
+  is a warning and the placement is kept; the import never ends or moves a placement. A `current_slot_id` without
+  an active placement creates one (from `waiting_since`, or today) if the slot has a free seat (else the participant
+  is refused), unless the service ended this person's placement in that slot (a warning: the file is out of date).
 - The association's data as it would be after the import must still be valid (pinned participants within their
   slots' seats and their sites' supervision hours); otherwise the import answers 422 and writes nothing.
 """
@@ -26,9 +30,9 @@ import re
 import tempfile
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, fields
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +44,8 @@ from sqlalchemy.orm.exc import StaleDataError
 import matcher
 from matcher.domain import WEEKDAYS
 from matcher.integrity import SUPERVISION_TOLERANCE, RowLocator, check_integrity
+from matcher.io.dialects import DIALECTS, SEMICOLON, CsvDialect, dataset_files
+from matcher.io.partial import missing_tables, read_partial
 from matcher.io.reader import ID_COLUMN
 from matcher.io.tables import TABLE_NAMES, read_tables
 from service.audit.log import record
@@ -49,13 +55,16 @@ from service.errors import Conflict, InvalidInput, ServiceError
 from service.imports.loader import UNORDERED_FIELDS, enterprise_fields, participant_fields, site_fields, slot_fields
 from service.imports.schemas import (
     ChangedRecord,
+    ConflictRecord,
     CreatedRecord,
     FieldChange,
     ImportReport,
     ImportSummary,
     ProblemPublic,
     RefusedRecord,
+    TableReport,
 )
+from service.imports.stamp import EXPORT_FILE, EXPORT_TABLE, Stamp, read_stamp, stamp_csv, stamp_rows
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 """The largest upload accepted (the whole multipart body); a data set of tens of thousands of rows is far smaller."""
@@ -64,7 +73,19 @@ CSV_FILES = tuple(f"{name}.csv" for name in TABLE_NAMES)
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ZIP_MEDIA_TYPE = "application/zip"
 CAPACITY_FIELDS_ON_CREATE = ("seats", "min_hours", "max_hours", "days")  # as POST /slots records them
+CAPACITY_HISTORY_FIELDS = (
+    "activity", "seats", "min_hours", "max_hours", "days", "supports", "programmes", "min_age", "max_age",
+    "women_only", "supervision_ratio", "available_from", "available_to",
+)  # fmt: skip
+"""The slot fields the capacity history keeps (every field a PATCH /slots or an import changes)."""
 FLOAT_TOLERANCE = 1e-12  # relative; differences below it are rounding, not changes
+TABLE_KINDS = {
+    "enterprises": "enterprise",
+    "sites": "site",
+    "slots": "slot",
+    "participants": "participant",
+    "travel_times": "travel_time",
+}
 _CHUNK = 2000  # ids per IN (...) list, well below the parameter limits of SQLite and PostgreSQL
 
 T = TypeVar("T")
@@ -88,7 +109,7 @@ def sort_files(files: Sequence[UploadedFile]) -> tuple[str, list[UploadedFile]]:
     expected = ", ".join(CSV_FILES)
     if not files:
         raise InvalidInput(
-            f"no file was uploaded: send {expected} (travel_times.csv is optional) or one .xlsx workbook"
+            f"no file was uploaded: send the CSV files of the tables to update ({expected}) or one .xlsx workbook"
         )
     csvs: list[UploadedFile] = []
     books: list[UploadedFile] = []
@@ -99,7 +120,7 @@ def sort_files(files: Sequence[UploadedFile]) -> tuple[str, list[UploadedFile]]:
             raise InvalidInput(
                 "a file was uploaded without a file name; name it after its table, e.g. slots.csv", file=""
             )
-        if lower in CSV_FILES:
+        if lower in CSV_FILES or lower == EXPORT_FILE:
             csvs.append(UploadedFile(lower, upload.content))
         elif lower.endswith(".xlsx"):
             books.append(UploadedFile(_safe_name(name), upload.content))
@@ -186,13 +207,43 @@ def _locations(path: Path) -> Locations:
 class UploadedSet:
     format: str
     files: list[str]
-    instance: matcher.Instance
+    instance: matcher.Instance  # only the upload's records
     warnings: list[matcher.Problem]
     where: Locations
+    tables: frozenset[str]  # the tables the upload holds
+    partial: bool  # some required table is missing: the others are the association's, left as they are
+    stamp: Stamp | None = None  # when the upload was exported by the service, if it says so
 
 
-def read_upload(files: Sequence[UploadedFile]) -> UploadedSet:
-    """Save the upload to a temporary folder and read it as the command line does; 422 with every problem if invalid."""
+def _read(
+    path: Path, base: Callable[[], matcher.Instance]
+) -> tuple[matcher.Instance, list[matcher.Problem], frozenset[str], bool]:
+    """(the upload's records, warnings, its tables, partial?): a whole set alone, some tables over the database's."""
+    raw, problems = read_tables(path)
+    missing, other = missing_tables(raw, problems)
+    if not missing:
+        instance, warnings = matcher.read_dataset(path)
+        matcher.prepare(instance)  # pinned limits and everything else the engine needs before planning
+        return instance, list(warnings), frozenset(raw), False
+    if not raw and not other:
+        raise matcher.InvalidDataset(
+            [
+                matcher.Problem(
+                    path.name if path.is_file() else "", 0, "", f"holds none of the tables {', '.join(TABLE_NAMES)}"
+                )
+            ],
+            [],
+        )
+    read = read_partial(path, base())
+    matcher.prepare(read.complete)
+    return read.uploaded, read.warnings, read.tables, True
+
+
+def read_upload(files: Sequence[UploadedFile], base: Callable[[], matcher.Instance]) -> UploadedSet:
+    """Save the upload to a temporary folder and read it as the command line does; 422 with every problem if invalid.
+
+    An upload without some required table is read over `base()` (the association's data, see matcher.io.partial).
+    """
     kind, files = sort_files(files)
     with tempfile.TemporaryDirectory(prefix="placement-import-") as tmp:
         folder = Path(tmp)
@@ -206,15 +257,15 @@ def read_upload(files: Sequence[UploadedFile]) -> UploadedSet:
             )
             raise invalid_dataset([problem], [], "the data set is not valid")
         try:
-            instance, warnings = matcher.read_dataset(path)
-            matcher.prepare(instance)  # pinned limits and everything else the engine needs before planning
+            instance, warnings, tables, partial = _read(path, base)
+            stamp = read_stamp(path, kind)
         except matcher.InvalidDataset as exc:
             raise invalid_dataset(exc.problems, exc.warnings, "the data set is not valid") from None
         except (zipfile.BadZipFile, EOFError) as exc:  # a damaged workbook
             problem = matcher.Problem(path.name, 0, "", f"cannot be opened as an .xlsx workbook: {exc}")
             raise invalid_dataset([problem], [], "the data set is not valid") from None
         where = _locations(path)
-    return UploadedSet(kind, [f.name for f in files], instance, list(warnings), where)
+    return UploadedSet(kind, [f.name for f in files], instance, warnings, where, tables, partial, stamp)
 
 
 # --- reading what exists -----------------------------------------------------------------------------------------
@@ -280,6 +331,62 @@ def _diff(row: Any, values: dict[str, Any]) -> list[FieldChange]:
     ]
 
 
+# --- what the service changed since a file was exported ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Change:
+    order: int
+    field: str
+    old: Any
+    new: Any
+    at: datetime
+    by: str | None
+
+
+def _history(session: Session, slot_ids: Sequence[str]) -> dict[str, list[_Change]]:
+    """slot -> its capacity history (every change made through the API or an import), oldest first."""
+    out: dict[str, list[_Change]] = {}
+    for change, name in _in_chunks(
+        session,
+        lambda c: (
+            select(db.CapacityChange, db.User.name)
+            .outerjoin(db.User, db.User.id == db.CapacityChange.user_id)
+            .where(db.CapacityChange.slot_id.in_(c))
+            .order_by(db.CapacityChange.id)
+        ),
+        slot_ids,
+    ):
+        out.setdefault(change.slot_id, []).append(
+            _Change(change.id, change.field, change.old_value, change.new_value, change.changed_at, name)
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Overwrite:
+    """`?overwrite=` parsed: `all`, a table (`slots`: every field) or `table:field` (`slots:seats`), comma-separated."""
+
+    items: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, values: Sequence[str]) -> Overwrite:
+        items = {item.strip().lower() for value in values for item in value.split(",") if item.strip()}
+        for item in sorted(items):
+            table, _, field_name = item.partition(":")
+            if item == "all" or (table == "slots" and (not field_name or field_name in CAPACITY_HISTORY_FIELDS)):
+                continue
+            raise InvalidInput(
+                f"overwrite '{item}' is not known: use all, slots or slots:<field> with a field of slots.csv "
+                f"({', '.join(CAPACITY_HISTORY_FIELDS)})",
+                field="overwrite",
+            )
+        return cls(frozenset(items))
+
+    def allows(self, table: str, field_name: str) -> bool:
+        return bool({"all", table, f"{table}:{field_name}"} & self.items)
+
+
 # --- planning and applying an import -----------------------------------------------------------------------------
 
 
@@ -295,8 +402,13 @@ class _Op:
 class _Import:
     """Compares an uploaded set with the association's data, then (if asked) writes the difference."""
 
-    def __init__(self, session: Session, user: db.User, upload: UploadedSet, today: date) -> None:
+    def __init__(
+        self, session: Session, user: db.User, upload: UploadedSet, today: date, overwrite: Overwrite | None = None
+    ) -> None:
         self.session, self.user, self.upload, self.today = session, user, upload, today
+        self.overwrite = overwrite or Overwrite()
+        stamp = upload.stamp
+        self.exported_at = stamp.exported_at if stamp and stamp.association_id == user.association_id else None
         self.association = user.association_id
         self.ops: dict[str, list[_Op]] = {k: [] for k in ("enterprise", "site", "slot", "participant", "travel_time")}
         self.unchanged: dict[str, list[Any]] = {k: [] for k in self.ops}
@@ -304,6 +416,18 @@ class _Import:
         self.refused_keys: dict[str, set[Any]] = {k: set() for k in self.ops}
         self.placements: list[tuple[str, str, date]] = []  # (participant, slot, start) to create
         self.read_people: list[str] = []  # existing participants of the association that were compared
+        self.notes: list[matcher.Problem] = []  # warnings found while planning (out-of-date current_slot_id)
+        self.conflicts: list[ConflictRecord] = []
+        self.current: dict[str, str | None] = {}  # uploaded participant -> the slot they will hold (the service's)
+        if stamp is not None and self.exported_at is None:
+            self.notes.append(
+                matcher.Problem(
+                    stamp.file,
+                    2,
+                    "association_id",
+                    f"exported from association '{stamp.association_id}', not this one; its time is not used",
+                )  # fmt: skip
+            )
 
     def refuse(self, kind: str, table: str, key: Any, reason: str) -> None:
         file, row = self.upload.where.of(table, key)
@@ -327,12 +451,29 @@ class _Import:
         """Decide, record by record, what to create, change or refuse (nothing is written here)."""
         inst = self.upload.instance
         if lock:
-            _lock(self.session, db.Site, [t.site_id for t in inst.sites])
-            _lock(self.session, db.Slot, [s.slot_id for s in inst.slots])
+            # The slots that change and the slots that get placements, and their sites (sites first, as take_seat).
+            slot_ids = {s.slot_id for s in inst.slots} | {
+                p.current_slot_id for p in inst.participants if p.current_slot_id
+            }
+            site_ids = {t.site_id for t in inst.sites} | {
+                site
+                for (site,) in _in_chunks(
+                    self.session, lambda c: select(db.Slot.site_id).where(db.Slot.id.in_(c)), slot_ids
+                )
+            }
+            _lock(self.session, db.Site, site_ids)
+            _lock(self.session, db.Slot, slot_ids)
         self.base = load_instance(self.session, self.association)
+        base = self.base
         # A record is usable by the records after it when it exists in the association or will be created.
-        self.usable: dict[str, set[Any]] = {k: set() for k in self.ops}
-        self.seats: dict[str, int] = {}  # usable slot -> the seats it will have
+        self.usable: dict[str, set[Any]] = {
+            "enterprise": {e.enterprise_id for e in base.enterprises},
+            "site": {t.site_id for t in base.sites},
+            "slot": {s.slot_id for s in base.slots},
+            "participant": {p.participant_id for p in base.participants},
+            "travel_time": set(),
+        }
+        self.seats: dict[str, int] = {s.slot_id: s.seats for s in base.slots}  # usable slot -> the seats it will have
         self._plan_enterprises(inst.enterprises)
         self._plan_sites(inst.sites)
         self._plan_slots(inst.slots)
@@ -391,6 +532,7 @@ class _Import:
             records,
             "slot_id",
         )
+        slot_ids = {s.slot_id for s in records} | set(self.seats)
         self.taken = {
             slot_id: int(n)
             for slot_id, n in _in_chunks(
@@ -400,16 +542,15 @@ class _Import:
                     .where(db.Placement.slot_id.in_(c), db.Placement.end_date.is_(None))
                     .group_by(db.Placement.slot_id)
                 ),
-                [s.slot_id for s in records],
+                slot_ids,
             )
         }
+        history = _history(self.session, [s.slot_id for s in records if s.slot_id in found])
         for s in records:
             existing, owner = found.get(s.slot_id, (None, None))
             if existing is not None and owner != self.association:
                 self._foreign("slot", "slots", s.slot_id)
                 continue
-            if existing is not None:
-                self.seats[s.slot_id] = existing.seats
             if s.site_id not in self.usable["site"]:
                 self.refuse("slot", "slots", s.slot_id, f"its site '{s.site_id}' was refused")
                 continue
@@ -421,13 +562,68 @@ class _Import:
                 )
                 self.refuse("slot", "slots", s.slot_id, reason)
                 continue
+            values = slot_fields(s)
+            if existing is not None and not self._no_undo(s.slot_id, existing, values, history.get(s.slot_id, [])):
+                continue
+            self.usable["slot"].add(s.slot_id)
             self.seats[s.slot_id] = s.seats
-            self.keep("slot", s.slot_id, slot_fields(s), existing)
+            self.keep("slot", s.slot_id, values, existing)
+
+    def _no_undo(self, slot_id: str, existing: db.Slot, values: dict[str, Any], history: list[_Change]) -> bool:
+        """False (the slot refused) when the file would undo a change made in the service, unless `?overwrite=`."""
+        conflicts: list[ConflictRecord] = []
+        file, row = self.upload.where.of("slots", slot_id)
+        for change in _diff(existing, values):
+            of_field = [h for h in history if h.field == change.field]
+            if self.exported_at is not None:
+                # The export says when it was made: any change of the field since makes the file out of date there.
+                undone = [h for h in of_field if h.at > self.exported_at]
+            else:
+                # Without it, a value the field had before a change made in the service is taken for an undo.
+                undone = [h for h in of_field if _same(h.field, h.old, change.new)]
+            if not undone:
+                continue
+            latest = max((h for h in history if h.field == change.field), key=lambda h: h.order)
+            conflicts.append(
+                ConflictRecord(
+                    kind="slot",
+                    id=slot_id,
+                    field=change.field,
+                    file=file,
+                    row=row,
+                    file_value=change.new,
+                    service_value=change.old,
+                    changed_at=latest.at,
+                    changed_by=latest.by,
+                    overwritten=self.overwrite.allows("slots", change.field),
+                    overwrite=f"slots:{change.field}",
+                )
+            )
+        self.conflicts += conflicts
+        blocked = [c for c in conflicts if not c.overwritten]
+        if not blocked:
+            return True
+        since = "after the file was exported" if self.exported_at is not None else "a value the service replaced"
+        said = "; ".join(
+            f"{c.field}: the file says {c.file_value!r}, {since}; "
+            f"{c.changed_by or 'someone'} set {c.service_value!r} on {c.changed_at:%Y-%m-%d}"
+            for c in blocked
+        )
+        overwrite = ",".join(c.overwrite for c in blocked)
+        self.refuse(
+            "slot",
+            "slots",
+            slot_id,
+            f"would undo a change made in the service ({said}); send ?overwrite={overwrite} to apply the file",
+        )
+        self.usable["slot"].add(slot_id)  # it exists and keeps the service's values
+        return False
 
     def _plan_participants(self, records: Sequence[matcher.Participant]) -> None:
         found = _fetch(
             self.session, lambda c: select(db.Participant).where(db.Participant.id.in_(c)), records, "participant_id"
         )
+        ids = [p.participant_id for p in records]
         active = {
             p.participant_id: p
             for (p,) in _in_chunks(
@@ -435,9 +631,20 @@ class _Import:
                 lambda c: select(db.Placement).where(
                     db.Placement.participant_id.in_(c), db.Placement.end_date.is_(None)
                 ),
-                [p.participant_id for p in records],
+                ids,
             )
         }
+        ended: dict[tuple[str, str], date] = {}  # (participant, slot) -> the last end of a placement there
+        for pid, slot_id, end in _in_chunks(
+            self.session,
+            lambda c: (
+                select(db.Placement.participant_id, db.Placement.slot_id, func.max(db.Placement.end_date))
+                .where(db.Placement.participant_id.in_(c), db.Placement.end_date.is_not(None))
+                .group_by(db.Placement.participant_id, db.Placement.slot_id)
+            ),
+            ids,
+        ):
+            ended[(pid, slot_id)] = end
         for p in records:
             pid, target = p.participant_id, p.current_slot_id
             existing = found.get(pid)
@@ -445,19 +652,26 @@ class _Import:
                 self._foreign("participant", "participants", pid)
                 continue
             if existing is not None:
-                self.usable["participant"].add(pid)
                 self.read_people.append(pid)
             holding = active.get(pid)
-            if holding is not None and holding.slot_id != target:
-                says = f"slot '{target}'" if target else "none"
-                reason = (
-                    f"holds active placement {holding.id} in slot '{holding.slot_id}' but current_slot_id says {says}; "
-                    "an import never ends a placement: end it through /placements first, or correct the file"
-                )
-                self.refuse("participant", "participants", pid, reason)
-                continue
+            says = f"slot '{target}'" if target else "no slot"
             extra: list[FieldChange] = []
-            if target and holding is None:
+            if holding is not None and holding.slot_id != target:
+                # The placements in the service are the truth: a file exported before a placement was made (or
+                # moved) is out of date there, and the rest of its row still counts.
+                self.note(
+                    pid,
+                    f"{pid}: the file says {says}, the service has {pid} placed in '{holding.slot_id}' since "
+                    f"{holding.start_date.isoformat()}; the service's placement is kept",
+                )
+            elif target and holding is None and (pid, target) in ended:
+                self.note(
+                    pid,
+                    f"{pid}: the file says {says}, but the service ended {pid}'s placement there on "
+                    f"{ended[(pid, target)].isoformat()}; no placement is made (take one through /placements)",
+                )
+                target = None
+            elif target and holding is None:
                 if target not in self.seats:
                     self.refuse("participant", "participants", pid, f"its current slot '{target}' was refused")
                     continue
@@ -470,8 +684,13 @@ class _Import:
                 self.placements.append((pid, target, p.waiting_since or self.today))
                 if existing is not None:
                     extra.append(FieldChange(field="current_slot_id", old=None, new=target))
+            self.current[pid] = holding.slot_id if holding is not None else target
             self.usable["participant"].add(pid)
             self.keep("participant", pid, participant_fields(p), existing, extra)
+
+    def note(self, pid: str, message: str) -> None:
+        file, row = self.upload.where.of("participants", pid)
+        self.notes.append(matcher.Problem(file, row, "current_slot_id", message))
 
     def _plan_travel_times(self, records: Sequence[matcher.TravelTime]) -> None:
         found = {
@@ -507,7 +726,17 @@ class _Import:
         enterprises = overlay("enterprise", base.enterprises, inst.enterprises, lambda r: r.enterprise_id)
         sites = overlay("site", base.sites, inst.sites, lambda r: r.site_id)
         slots = overlay("slot", base.slots, inst.slots, lambda r: r.slot_id)
-        people = overlay("participant", base.participants, inst.participants, lambda r: r.participant_id)
+        people = [
+            # The service's placements are the truth: its current slot, whatever the file says.
+            replace(
+                p,
+                current_slot_id=self.current[p.participant_id],
+                pinned=p.pinned and bool(self.current[p.participant_id]),
+            )
+            if p.participant_id in self.current
+            else p
+            for p in overlay("participant", base.participants, inst.participants, lambda r: r.participant_id)
+        ]
         travel = overlay("travel_time", base.travel_times, inst.travel_times, lambda r: (r.participant_id, r.site_id))
         merged = matcher.Instance(tuple(enterprises), tuple(sites), tuple(slots), tuple(people), tuple(travel))
         locator = self.upload.where.locator(
@@ -677,8 +906,40 @@ class _Import:
             changed=changed,
             refused=self.refused,
             warnings=[ProblemPublic.model_validate(_public(w)) for w in warnings],
+            conflicts=self.conflicts,
+            exported_at=self.exported_at,
+            partial=self.upload.partial,
+            tables=self.tables(),
             not_in_upload=self.not_in_upload(),
         )
+
+    def tables(self) -> list[TableReport]:
+        left = self.not_in_upload()
+        out: list[TableReport] = []
+        for table, kind in TABLE_KINDS.items():
+            ops = self.ops[kind]
+            counts = {
+                "created": sum(op.existing is None for op in ops),
+                "changed": sum(op.existing is not None for op in ops),
+                "unchanged": len(self.unchanged[kind]),
+                "refused": sum(r.kind == kind for r in self.refused),
+            }
+            if table in self.upload.tables:
+                note = ", ".join(f"{n} {what}" for what, n in counts.items())
+                if left[table]:
+                    note += f"; {left[table]} not in the file, left as they are"
+            else:
+                note = "not in the upload, left as they are"
+            out.append(
+                TableReport(
+                    table=table,
+                    in_upload=table in self.upload.tables,
+                    left_as_they_are=left[table],
+                    note=note,
+                    **counts,
+                )
+            )
+        return out
 
 
 def run_import(
@@ -688,12 +949,13 @@ def run_import(
     apply: bool,
     endpoint: str,
     today: date | None = None,
+    overwrite: Overwrite | None = None,
 ) -> ImportReport:
     """Read, compare and (when `apply`) write an upload in the caller's transaction; the report says what was done."""
-    upload = read_upload(files)
-    job = _Import(session, user, upload, today or date.today())
+    upload = read_upload(files, lambda: load_instance(session, user.association_id))
+    job = _Import(session, user, upload, today or date.today(), overwrite)
     job.plan(lock=apply)
-    warnings = upload.warnings + job.check_merged()
+    warnings = upload.warnings + job.notes + job.check_merged()
     if apply:
         job.apply(endpoint)
     job.audit(endpoint, apply)
@@ -736,7 +998,7 @@ def _xlsx_value(value: Any) -> Any:
     return value
 
 
-def _workbook(instance: matcher.Instance) -> bytes:
+def _workbook(instance: matcher.Instance, association_id: str, now: datetime) -> bytes:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -751,28 +1013,31 @@ def _workbook(instance: matcher.Instance) -> bytes:
             for cell in row:
                 if cell.data_type == "f":  # text is never a formula: `=…` in an id or a name stays text
                     cell.data_type = "s"
+    stamp = book.create_sheet(EXPORT_TABLE)
+    for values in stamp_rows(association_id, now):
+        stamp.append(values)  # text, never an Excel date: the time keeps its offset and microseconds
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def _zip_of_csv(instance: matcher.Instance) -> bytes:
+def _zip_of_csv(instance: matcher.Instance, dialect: CsvDialect, association_id: str, now: datetime) -> bytes:
     buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory(prefix="placement-export-") as tmp:
-        matcher.write_dataset(instance, tmp)
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name in CSV_FILES:
-                path = Path(tmp) / name
-                if path.is_file():
-                    archive.write(path, arcname=name)
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in dataset_files(instance, dialect).items():
+            archive.writestr(name, content)
+        archive.writestr(EXPORT_FILE, stamp_csv(association_id, now, dialect))
     return buffer.getvalue()
 
 
-def export_dataset(session: Session, association_id: str, fmt: str, today: date | None = None) -> Export:
-    """The association's data set as `matcher.write_dataset` writes it (a zip of CSV files) or as one workbook."""
+def export_dataset(
+    session: Session, association_id: str, fmt: str, today: date | None = None, dialect: str = SEMICOLON.name
+) -> Export:
+    """The association's data set as a zip of the CSV files (in `dialect`) or as one workbook, with its time."""
+    now = datetime.now(UTC)
     instance = load_instance(session, association_id)
     stem = f"dataset-{re.sub(r'[^A-Za-z0-9_-]', '_', association_id)}-{(today or date.today()).isoformat()}"
     ids = [p.participant_id for p in instance.participants]
     if fmt == "xlsx":
-        return Export(_workbook(instance), XLSX_MEDIA_TYPE, f"{stem}.xlsx", ids)
-    return Export(_zip_of_csv(instance), ZIP_MEDIA_TYPE, f"{stem}.zip", ids)
+        return Export(_workbook(instance, association_id, now), XLSX_MEDIA_TYPE, f"{stem}.xlsx", ids)
+    return Export(_zip_of_csv(instance, DIALECTS[dialect], association_id, now), ZIP_MEDIA_TYPE, f"{stem}.zip", ids)

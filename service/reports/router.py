@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from matcher.io.dialects import DIALECTS
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.errors import InvalidInput
 from service.imports.service import XLSX_MEDIA_TYPE
 from service.reports import service
 from service.reports.service import OUTCOMES_DEFINITION, UTILISATION_DEFINITION, Grouping
+from service.reports.tables import ReportTable, to_csv, to_xlsx
 
 router = APIRouter(tags=["reports"])
 COORDINATOR = roles(db.Role.coordinator)
@@ -70,7 +74,11 @@ class ProgrammeOutcome(OutcomeFigures, ProgrammeName):
 
 
 class OutcomesFilter(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     programme: str | None = Field(description="the programme asked for; null = all")
+    ended_from: date | None = Field(alias="from", description="`?from=`: placements ended on or after; null = any")
+    ended_to: date | None = Field(alias="to", description="`?to=`: placements ended on or before; null = any")
 
 
 class OutcomesReport(OutcomeFigures, OutcomesFilter):
@@ -86,12 +94,35 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
     )
 
 
+Format = Annotated[
+    Literal["json", "csv", "xlsx"],
+    Query(alias="format", description="json (default), csv (a table, see `dialect`) or xlsx (a workbook for people)"),
+]
+Dialect = Annotated[
+    Literal["semicolon", "comma"],
+    Query(
+        description="CSV only: semicolon (default; `;`, decimal commas, UTF-8 with BOM, as Swedish Excel opens it) "
+        "or comma (`,`, decimal points, UTF-8)"
+    ),
+]
+DOWNLOADS = (
+    "\n`?format=csv` downloads the rows as a table with the JSON's names (`?dialect=semicolon` by default, or "
+    "`comma`); `?format=xlsx` as a workbook with Swedish headings, number formats, a totals row and the report's "
+    "date and filters in a title row."
+)
+
+
+def _table(table: ReportTable, fmt: str, dialect: str, name: str) -> Response:
+    if fmt == "csv":
+        return _download(to_csv(table, DIALECTS[dialect]), CSV_MEDIA_TYPE, f"{name}.csv")
+    return _download(to_xlsx(table), XLSX_MEDIA_TYPE, f"{name}.xlsx")
+
+
 @router.get(
     "/reports/utilisation",
     response_model=UtilisationReport,
     summary="Seats, taken, free and waiting per enterprise, site, slot, programme or municipality",
-    description=UTILISATION_DEFINITION
-    + "\n`?format=csv` (header row, UTF-8 with BOM) or `?format=xlsx` downloads the rows as a table.",
+    description=UTILISATION_DEFINITION + DOWNLOADS,
     responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}},
     **COORDINATOR,
 )
@@ -99,29 +130,38 @@ def utilisation(
     session: SessionDep,
     user: CurrentUser,
     by: Annotated[Grouping, Query(description="the grouping of the rows")] = "enterprise",
-    fmt: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json",
+    fmt: Format = "json",
     on: Annotated[date | None, Query(description="the day waiting days are counted to; default today")] = None,
+    dialect: Dialect = "semicolon",
 ) -> UtilisationReport | Response:
     report = service.utilisation(session, user.association_id, by, on or date.today())
     if fmt == "json":
         return UtilisationReport.model_validate(report)
-    header, rows = service.utilisation_table(report)
-    name = f"utilisation-by-{by}-{report['on'].isoformat()}"
-    if fmt == "csv":
-        return _download(service.as_csv(header, rows), CSV_MEDIA_TYPE, f"{name}.csv")
-    return _download(service.as_xlsx(f"by {by}", header, rows), XLSX_MEDIA_TYPE, f"{name}.xlsx")
+    return _table(service.utilisation_table(report), fmt, dialect, f"utilisation-by-{by}-{report['on'].isoformat()}")
 
 
 @router.get(
     "/reports/outcomes",
     response_model=OutcomesReport,
     summary="How placements ended, by reason and programme",
-    description=OUTCOMES_DEFINITION,
+    description=OUTCOMES_DEFINITION + DOWNLOADS,
+    responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}},
     **COORDINATOR,
 )
 def outcomes(
     session: SessionDep,
     user: CurrentUser,
     programme: Annotated[str | None, Query(description="only participants of this programme")] = None,
-) -> OutcomesReport:
-    return OutcomesReport.model_validate(service.outcomes(session, user.association_id, programme or None))
+    ended_from: Annotated[date | None, Query(alias="from", description="placements ended on or after this day")] = None,
+    ended_to: Annotated[date | None, Query(alias="to", description="placements ended on or before this day")] = None,
+    fmt: Format = "json",
+    dialect: Dialect = "semicolon",
+) -> OutcomesReport | Response:
+    if ended_from is not None and ended_to is not None and ended_from > ended_to:
+        raise InvalidInput(f"from ({ended_from}) is after to ({ended_to})", field="from")
+    report = service.outcomes(session, user.association_id, programme or None, ended_from, ended_to)
+    if fmt == "json":
+        return OutcomesReport.model_validate(report)
+    period = "-".join(d.isoformat() for d in (ended_from, ended_to) if d is not None)
+    name = "outcomes" + (f"-{programme}" if programme else "") + (f"-{period}" if period else "")
+    return _table(service.outcomes_table(report, date.today()), fmt, dialect, re.sub(r"[^A-Za-z0-9_.-]", "_", name))

@@ -5,8 +5,6 @@ All SQL of the reports is here; the router only picks the format.
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -15,10 +13,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import String, and_, exists, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from service.db import models as db
+from service.reports.tables import Kind, ReportTable, columns
 
 Grouping = Literal["enterprise", "site", "slot", "programme", "municipality"]
 KEY_COLUMN: dict[str, str] = {
@@ -58,6 +57,7 @@ class _Group:
     label: str
     slots: set[str] = field(default_factory=set)
     waiting_days: list[int | None] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # the codes and names of what the group belongs to
 
 
 @dataclass(frozen=True)
@@ -145,6 +145,16 @@ def _named(session: Session, model: Any, association_id: str) -> list[tuple[str,
     return [(i, n) for i, n in session.execute(query.order_by(model.id))]
 
 
+def _sites(session: Session, association_id: str) -> list[tuple[str, str, str, str]]:
+    query = (
+        select(db.Site.id, db.Site.name, db.Enterprise.id, db.Enterprise.name)
+        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
+        .where(db.Enterprise.association_id == association_id)
+        .order_by(db.Site.id)
+    )
+    return [(a, b, c, d) for a, b, c, d in session.execute(query)]
+
+
 def _median(days: Iterable[int | None]) -> float | None:
     known = [d for d in days if d is not None]
     return float(statistics.median(known)) if known else None
@@ -188,14 +198,22 @@ def utilisation(session: Session, association_id: str, by: Grouping, on: date) -
             for key, name in _named(session, db.Enterprise, association_id):
                 group(key, name)
         elif by == "site":
-            for key, name in _named(session, db.Site, association_id):
-                group(key, name)
+            for key, name, enterprise_id, enterprise_name in _sites(session, association_id):
+                group(key, name).names = {"enterprise_id": enterprise_id, "enterprise_name": enterprise_name}
         offers: dict[str, set[str]] = defaultdict(set)  # group -> activities offered there
         for s in slots:
             key = {"enterprise": s.enterprise_id, "site": s.site_id, "slot": s.slot_id}[by]
             label = {"enterprise": s.enterprise_name, "site": s.site_name, "slot": f"{s.activity} at {s.site_name}"}[by]
             group(key, label).slots.add(s.slot_id)
             offers[key].add(s.activity)
+            if by == "slot":
+                groups[key].names = {
+                    "activity": s.activity,
+                    "site_id": s.site_id,
+                    "site_name": s.site_name,
+                    "enterprise_id": s.enterprise_id,
+                    "enterprise_name": s.enterprise_name,
+                }
         for person in waiting:
             wanted = set(person.preferences)
             for key, activities in offers.items():
@@ -215,43 +233,67 @@ def utilisation(session: Session, association_id: str, by: Grouping, on: date) -
             group(person.municipality, person.municipality).waiting_days.append(person.days)
 
     ordered = sorted(groups.values(), key=lambda g: (g.key is None, g.key or ""))
-    rows = [{"key": g.key, "label": g.label, **_figures(g.slots, seats, taken, g.waiting_days)} for g in ordered]
+    rows = [
+        {"key": g.key, "label": g.label, **_figures(g.slots, seats, taken, g.waiting_days), "names": g.names}
+        for g in ordered
+    ]
     totals = _figures(seats, seats, taken, [w.days for w in waiting])
     return {"by": by, "on": on, "rows": rows, "totals": totals}
 
 
-def utilisation_table(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    """The rows as a table: the key column named after the grouping, then TABLE_COLUMNS."""
-    header = [KEY_COLUMN[report["by"]], *TABLE_COLUMNS]
-    return header, [[row["key"], *(row[c] for c in TABLE_COLUMNS)] for row in report["rows"]]
+HEADINGS: dict[str, tuple[str, Kind]] = {
+    "enterprise_id": ("Verksamhetskod", "text"),
+    "enterprise_name": ("Verksamhet", "text"),
+    "site_id": ("Platskod", "text"),
+    "site_name": ("Plats", "text"),
+    "slot_id": ("Aktivitetskod", "text"),
+    "activity": ("Aktivitet", "text"),
+    "programme": ("Insats", "text"),
+    "municipality": ("Kommun", "text"),
+    "label": ("Benämning", "text"),
+    "seats": ("Platser totalt", "int"),
+    "taken": ("Tagna", "int"),
+    "free": ("Lediga", "int"),
+    "utilisation_pct": ("Beläggning", "percent"),
+    "waiting": ("Väntande", "int"),
+    "median_waiting_days": ("Väntetid, median (dagar)", "decimal"),
+}
+LABEL_HEADING = {"enterprise": "Verksamhet", "site": "Plats", "slot": "Benämning", "programme": "Benämning"}
+NAMES_BESIDE = {
+    "site": ("enterprise_id", "enterprise_name"),
+    "slot": ("activity", "site_id", "site_name", "enterprise_id", "enterprise_name"),
+}
+GROUPING_SV = {
+    "enterprise": "verksamhet",
+    "site": "plats",
+    "slot": "aktivitet",
+    "programme": "insats",
+    "municipality": "kommun",
+}
 
 
-def as_csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    """UTF-8 with a byte-order mark (so Excel reads å, ä, ö), `,`-separated, a header row; null is an empty cell."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def as_xlsx(sheet_name: str, header: list[str], rows: list[list[Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = sheet_name[:31]
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    for cells in sheet.iter_rows(min_row=2):
-        for cell in cells:
-            if cell.data_type == "f":  # a name starting with '=' stays text
-                cell.data_type = "s"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+def utilisation_table(report: dict[str, Any]) -> ReportTable:
+    """The rows as a table: the key column named after the grouping, its label (not by municipality, where it is the
+    key), the codes and names the group belongs to, then TABLE_COLUMNS; totals as in the JSON."""
+    by = report["by"]
+    beside = NAMES_BESIDE.get(by, ())
+    label = ["label"] if by != "municipality" else []
+    names = [KEY_COLUMN[by], *label, *beside, *TABLE_COLUMNS[1:]]
+    heading = {**HEADINGS, "label": (LABEL_HEADING.get(by, "Benämning"), "text")}
+    rows = [
+        [row["key"], *([row["label"]] if label else []), *(row["names"].get(n) for n in beside)]
+        + [row[c] for c in TABLE_COLUMNS[1:]]
+        for row in report["rows"]
+    ]
+    totals = [None] * (1 + len(label) + len(beside)) + [report["totals"][c] for c in TABLE_COLUMNS[1:]]
+    return ReportTable(
+        title=f"Beläggning per {GROUPING_SV[by]}",
+        sheet=f"Beläggning per {GROUPING_SV[by]}",
+        columns=columns(names, heading),
+        rows=rows,
+        filters=[("Datum", report["on"].isoformat())],
+        totals=totals,
+    )
 
 
 # --- outcomes ----------------------------------------------------------------------------------------------------
@@ -262,7 +304,8 @@ participant's programme, with the share that ended towards work or studies (`end
 
 Placements ended as `transferred` are left out: an applied plan ends them when it moves a person to another slot,
 so they are moves within the plan, not outcomes (`transferred_excluded` counts them). `?programme=` keeps only
-participants of that programme (their programme now).
+participants of that programme (their programme now); `?from=` and `?to=` keep placements that ended in that
+period (both days included). A new end reason counts like the others: an outcome, not towards work or studies.
 """
 
 
@@ -284,24 +327,36 @@ def _outcome_figures(counts: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def outcomes(session: Session, association_id: str, programme: str | None) -> dict[str, Any]:
-    """`{programme, rows, by_reason, programmes, ended, towards_work_or_studies, share_pct, summary, …}`."""
+def outcomes(
+    session: Session,
+    association_id: str,
+    programme: str | None,
+    ended_from: date | None = None,
+    ended_to: date | None = None,
+) -> dict[str, Any]:
+    """`{programme, from, to, rows, by_reason, programmes, ended, towards_work_or_studies, share_pct, summary, …}`."""
+    # The stored text, not the enum: a reason this code's enum does not know yet (a newer migration's) still counts.
+    reason_text = type_coerce(db.Placement.end_reason, String)
     base = (
-        select(db.Participant.programme, db.Placement.end_reason, func.count())
+        select(db.Participant.programme, reason_text, func.count())
         .join(db.Participant, db.Participant.id == db.Placement.participant_id)
         .where(db.Participant.association_id == association_id, db.Placement.end_date.is_not(None))
-        .group_by(db.Participant.programme, db.Placement.end_reason)
-        .order_by(db.Participant.programme, db.Placement.end_reason)
+        .group_by(db.Participant.programme, reason_text)
+        .order_by(db.Participant.programme, reason_text)
     )
     if programme:
         base = base.where(db.Participant.programme == programme)
+    if ended_from is not None:
+        base = base.where(db.Placement.end_date >= ended_from)
+    if ended_to is not None:
+        base = base.where(db.Placement.end_date <= ended_to)
     rows: list[dict[str, Any]] = []
     transferred = 0
     by_reason: dict[str, int] = defaultdict(int)
     by_programme: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for prog, reason, n in session.execute(base):
-        name = reason.value if reason is not None else NOT_RECORDED
-        if reason is db.EndReason.transferred:
+        name = _reason_name(reason)
+        if name == db.EndReason.transferred.value:
             transferred += int(n)
             continue
         rows.append({"programme": prog, "end_reason": name, "count": int(n)})
@@ -309,11 +364,78 @@ def outcomes(session: Session, association_id: str, programme: str | None) -> di
         by_programme[prog][name] += int(n)
     return {
         "programme": programme,
+        "from": ended_from,
+        "to": ended_to,
         "rows": rows,
         "by_reason": dict(sorted(by_reason.items())),
         "programmes": [
-            {"programme": prog, **_outcome_figures(counts)} for prog, counts in sorted(by_programme.items())
+            {"programme": prog, **_outcome_figures(counts), "by_reason": dict(counts)}
+            for prog, counts in sorted(by_programme.items())
         ],
         **_outcome_figures(by_reason),
         "transferred_excluded": transferred,
     }
+
+
+def _reason_name(reason: Any) -> str:
+    """The stored end reason's name, whatever the enum holds (values added later count like the others)."""
+    if reason is None:
+        return NOT_RECORDED
+    return str(getattr(reason, "value", reason))
+
+
+REASON_HEADINGS = {
+    "work": "Arbete",
+    "studies": "Studier",
+    "other_programme": "Annan insats",
+    "moved": "Flyttat",
+    "dropped_out": "Avbrutit",
+    "health": "Hälsoskäl",
+    "completed": "Fullföljt",
+    NOT_RECORDED: "Ej angivet",
+}
+"""Swedish headings of the end reasons; a reason without one is headed by its name."""
+OUTCOME_HEADINGS: dict[str, tuple[str, Kind]] = {
+    "programme": ("Insats", "text"),
+    "ended": ("Avslutade", "int"),
+    "towards_work_or_studies": ("Till arbete eller studier", "int"),
+    "share_pct": ("Andel till arbete eller studier", "percent"),
+}
+
+
+def outcome_reasons(report: dict[str, Any]) -> list[str]:
+    """Every end reason that is an outcome, in the enum's order (new ones included), then any other reason found."""
+    known = [r.value for r in db.EndReason if r is not db.EndReason.transferred]
+    found = [r for r in report["by_reason"] if r not in known]
+    return known + sorted(found)
+
+
+def outcomes_table(report: dict[str, Any], made_on: date) -> ReportTable:
+    """One row per programme: the ended placements per end reason, then ended, towards work or studies and share."""
+    reasons = outcome_reasons(report)
+    names = ["programme", *reasons, "ended", "towards_work_or_studies", "share_pct"]
+    headings = {**OUTCOME_HEADINGS, **{r: (REASON_HEADINGS.get(r, r), "int") for r in reasons}}
+    figures = ("ended", "towards_work_or_studies", "share_pct")
+    rows = [
+        [p["programme"], *(p["by_reason"].get(r, 0) for r in reasons), *(p[f] for f in figures)]
+        for p in report["programmes"]
+    ]
+    totals = [None, *(report["by_reason"].get(r, 0) for r in reasons), *(report[f] for f in figures)]
+    filters = [("Datum", made_on.isoformat()), ("Avslutade", _period(report["from"], report["to"]))]
+    if report["programme"]:
+        filters.append(("Insats", report["programme"]))
+    filters.append(("Sammanfattning", report["summary"]))
+    return ReportTable(
+        title="Utfall per insats",
+        sheet="Utfall per insats",
+        columns=columns(names, headings),
+        rows=rows,
+        filters=filters,
+        totals=totals,
+    )
+
+
+def _period(start: date | None, end: date | None) -> str:
+    if start is None and end is None:
+        return "alla"
+    return f"{start.isoformat() if start else '…'}–{end.isoformat() if end else '…'}"

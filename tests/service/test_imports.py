@@ -19,6 +19,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 import matcher
+from service.core_bridge import load_instance
 from service.db import models as db
 from service.db.engine import transaction
 from tests.service.conftest import tiny_instance
@@ -292,12 +293,6 @@ def test_cross_file_problems_and_pinned_limits_are_refused_with_their_rows(servi
     assert "'sew' has 1 seat(s) but 2 pinned participants (P1, P2)" in body["problems"][0]["message"]
 
 
-def test_a_missing_file_is_a_problem_of_that_file(service):
-    files = [f for f in csv_files(tiny_tables()) if f[1][0] != "slots.csv"]
-    body = assert_problem(upload(service, files), 422)
-    assert {"file": "slots.csv", "row": 0, "column": "", "message": "required file is missing"} in body["problems"]
-
-
 # --- workbooks ---------------------------------------------------------------------------------------------------
 
 
@@ -381,33 +376,43 @@ def test_seats_below_the_seats_taken_are_refused(service):
     assert fields == [("shop", "seats")]
 
 
-def test_current_slot_id_creates_placements_but_never_ends_one(service):
-    held = add_placement(service, "P1", "furn")
+def test_current_slot_id_creates_placements_but_never_ends_or_moves_one(service):
+    """The service's placements are the truth: a file that differs is warned about, the rest of its row counts."""
+    held = add_placement(service, "P1", "furn", start=date(2026, 11, 2))
     add_placement(service, "P3", "furn")
     tables = tiny_tables()
-    row(tables, "participants", "P1")["current_slot_id"] = "sew"  # holds furn: refused, not moved
-    row(tables, "participants", "P3")["hours_per_week"] = "12"  # holds furn, the file says none: refused
+    row(tables, "participants", "P1")["current_slot_id"] = "sew"  # holds furn: kept, a warning
+    row(tables, "participants", "P3")["hours_per_week"] = "12"  # holds furn, the file says none: kept, a warning
     row(tables, "participants", "P5")["current_slot_id"] = "sew"  # takes sew's one seat
     row(tables, "participants", "P6")["current_slot_id"] = "sew"  # sew is full by then: refused
     report = upload(service, csv_files(tables), apply=True).json()
-    assert refused(report) == [
-        ("participant", "P1", "participants.csv", 2),
-        ("participant", "P3", "participants.csv", 4),
-        ("participant", "P6", "participants.csv", 7),
-    ]
-    reasons = [r["reason"] for r in report["refused"]]
-    assert f"holds active placement {held} in slot 'furn' but current_slot_id says slot 'sew'" in reasons[0]
-    assert "current_slot_id says none" in reasons[1]
-    assert reasons[2] == "slot 'sew' has no free seat for a placement (1 of 1 taken)"
+    assert refused(report) == [("participant", "P6", "participants.csv", 7)]
+    assert report["refused"][0]["reason"] == "slot 'sew' has no free seat for a placement (1 of 1 taken)"
+    assert [(w["file"], w["row"], w["column"], w["message"]) for w in report["warnings"]] == [
+        (
+            "participants.csv", 2, "current_slot_id",
+            "P1: the file says slot 'sew', the service has P1 placed in 'furn' since 2026-11-02; "
+            "the service's placement is kept",
+        ),
+        (
+            "participants.csv", 4, "current_slot_id",
+            "P3: the file says no slot, the service has P3 placed in 'furn' since 2026-01-01; "
+            "the service's placement is kept",
+        ),
+    ]  # fmt: skip
     assert created(report) == [("placement", "P5")]
-    assert changed(report) == {("participant", "P5"): [("current_slot_id", None, "sew")]}
+    assert changed(report) == {
+        ("participant", "P3"): [("hours_per_week", 10, 12)],
+        ("participant", "P5"): [("current_slot_id", None, "sew")],
+    }
     with transaction(service.factory) as session:
         active = dict(
             session.execute(
                 select(db.Placement.participant_id, db.Placement.slot_id).where(db.Placement.end_date.is_(None))
             ).all()
         )
-        assert session.get(db.Participant, "P3").hours_per_week == 10  # type: ignore[union-attr]
+        assert session.get(db.Participant, "P3").hours_per_week == 12  # type: ignore[union-attr]
+        assert session.get(db.Placement, held).end_date is None  # type: ignore[union-attr]
     assert active == {"P1": "furn", "P3": "furn", "P5": "sew"}
 
 
@@ -483,19 +488,28 @@ def _state_worth_exporting(service: Any) -> None:
         session.get(db.Slot, "sew").days = ["thu", "mon"]  # type: ignore[union-attr]  # any order, as the API allows
 
 
-def test_a_csv_export_imports_back_as_a_no_op(service):
+def test_a_csv_export_is_what_swedish_excel_opens_and_imports_back_as_a_no_op(service):
     _state_worth_exporting(service)
     response = service.client.get(f"{API}/exports", params={"format": "csv"}, headers=service.auth("coordinator"))
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"].startswith('attachment; filename="dataset-default-')
     archive = zipfile.ZipFile(io.BytesIO(response.content))
-    assert archive.namelist() == ["enterprises.csv", "sites.csv", "slots.csv", "participants.csv", "travel_times.csv"]
-    people = list(csv.DictReader(io.StringIO(archive.read("participants.csv").decode())))
+    assert archive.namelist() == [
+        "enterprises.csv", "sites.csv", "slots.csv", "participants.csv", "travel_times.csv", "export.csv",
+    ]  # fmt: skip
+    stamp = archive.read("export.csv").decode("utf-8-sig").splitlines()
+    assert stamp[0] == "exported_at;association_id" and stamp[1].endswith("+00:00;default")
+    raw = archive.read("participants.csv")
+    assert raw.startswith(b"\xef\xbb\xbfparticipant_id;programme;") and b"\r\n" in raw  # BOM, `;`, CRLF
+    people = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
     assert [(p["participant_id"], p["current_slot_id"], p["pinned"]) for p in people][:2] == [
         ("P1", "furn", "true"),
         ("P2", "", "false"),
     ]
+    assert people[4]["lat"] == "59,550000000000004"  # a decimal comma
+    sites = list(csv.DictReader(io.StringIO(archive.read("sites.csv").decode("utf-8-sig")), delimiter=";"))
+    assert [s["supervisor_hours"] for s in sites] == ["20", "", "2,5"]
     with transaction(service.factory) as session:
         reads = sorted(
             session.scalars(select(db.AuditEntry.entity_id).where(db.AuditEntry.endpoint == f"{API}/exports"))
@@ -505,10 +519,30 @@ def test_a_csv_export_imports_back_as_a_no_op(service):
     before = fingerprint(service)
     files = [("files", (name, archive.read(name), "text/csv")) for name in archive.namelist()]
     report = upload(service, files).json()
-    assert (report["created"], report["changed"], report["refused"]) == ([], [], [])
+    assert (report["created"], report["changed"], report["refused"], report["warnings"]) == ([], [], [], [])
     assert report["summary"]["unchanged"] == 16
     upload(service, files, apply=True)
     assert fingerprint(service) == before
+
+
+def test_a_comma_csv_export_is_what_the_command_line_writes_and_imports_back_as_a_no_op(service):
+    _state_worth_exporting(service)
+    response = service.client.get(f"{API}/exports", params={"dialect": "comma"}, headers=service.auth("coordinator"))
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    with transaction(service.factory) as session:
+        instance = load_instance(session, "default")
+    with tempfile.TemporaryDirectory() as tmp:
+        matcher.write_dataset(instance, tmp)
+        for name in archive.namelist()[:-1]:  # the tables, then export.csv
+            assert archive.read(name) == (Path(tmp) / name).read_bytes(), name
+    files = [("files", (name, archive.read(name), "text/csv")) for name in archive.namelist()]
+    report = upload(service, files).json()
+    assert (report["created"], report["changed"], report["refused"]) == ([], [], [])
+
+
+def test_an_unknown_dialect_is_422(service):
+    response = service.client.get(f"{API}/exports", params={"dialect": "tab"}, headers=service.auth("coordinator"))
+    assert_problem(response, 422)
 
 
 def test_an_xlsx_export_imports_back_as_a_no_op(service):
@@ -517,7 +551,7 @@ def test_an_xlsx_export_imports_back_as_a_no_op(service):
     assert response.status_code == 200
     assert response.headers["content-type"] == XLSX
     book = load_workbook(io.BytesIO(response.content), read_only=True)
-    assert book.sheetnames == ["enterprises", "sites", "slots", "participants", "travel_times"]
+    assert book.sheetnames == ["enterprises", "sites", "slots", "participants", "travel_times", "export"]
     report = upload(service, [("files", ("export.xlsx", response.content, XLSX))]).json()
     assert (report["created"], report["changed"], report["refused"]) == ([], [], [])
     assert report["summary"]["unchanged"] == 16
@@ -526,9 +560,9 @@ def test_an_xlsx_export_imports_back_as_a_no_op(service):
 def test_an_export_holds_only_the_own_association(service):
     response = service.client.get(f"{API}/exports", headers=service.auth("foreign_coordinator"))
     archive = zipfile.ZipFile(io.BytesIO(response.content))
-    assert archive.read("enterprises.csv").decode().splitlines() == [
-        "enterprise_id,name,municipality",
-        "far,Elsewhere,Luleå",
+    assert archive.read("enterprises.csv").decode("utf-8-sig").splitlines() == [
+        "enterprise_id;name;municipality",
+        "far;Elsewhere;Luleå",
     ]
     assert archive.read("participants.csv").decode().count("\n") == 1  # the header only
 
