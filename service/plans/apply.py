@@ -173,9 +173,8 @@ def _stale(session: Session, proposals: list[Proposal]) -> dict[str, str]:
             if slot is None:
                 stale[pid] = f"slot '{p.slot_id}' was removed since the plan was computed"
             elif slot.version != premise.slot_version:
-                stale[pid] = (
-                    f"slot '{slot.id}' changed since the plan was computed (version {premise.slot_version} → {slot.version})"
-                )
+                versions = f"version {premise.slot_version} → {slot.version}"
+                stale[pid] = f"slot '{slot.id}' changed since the plan was computed ({versions})"
             elif slot.site.supervisor_hours != premise.site_supervisor_hours:
                 stale[pid] = (
                     f"site '{slot.site_id}' supervisor hours changed since the plan was computed "

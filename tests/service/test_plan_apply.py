@@ -151,7 +151,7 @@ def test_moves_carry_their_reasons_and_the_proposals_that_need_them(service):
             assert need["kind"] == "seat" and need["slot_id"] == p["slot_id"] == freer["current_slot_id"]
             assert need["text"] == f"the seat in '{p['slot_id']}' that {need['freed_by']}'s move frees"
             assert f"needs {need['text']}" in p["reason"]
-    for pid, p in by_id.items():
+    for p in by_id.values():
         if p["freed_for"]:
             assert f"frees a seat for {' and '.join(p['freed_for'])}" in p["reason"]
     # Three MIA people and only shop's one free seat: at least two of them need a seat a move frees.
