@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -226,7 +227,7 @@ class Plan(Base):
     plan_date: Mapped[date] = mapped_column(Date)
     time_limit_s: Mapped[float] = mapped_column(Float)
     # False: every active placement is kept (pinned for the solve); True: the plan may move people or take them out.
-    allow_moves: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    allow_moves: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
