@@ -9,15 +9,25 @@ are, only one MIA person gets a seat (shop's supervisor hours allow one); with m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+import matcher
+from service.app import create_app
 from service.auth.users import add_user
 from service.db import models as db
-from service.db.engine import transaction
+from service.db.engine import make_session_factory, transaction
+from service.imports.loader import insert_dataset
+from tests.service.conftest import Service, _empty, make_settings
 from tests.service.test_concurrency import race
 from tests.service.test_plans import API, DAY, wait_for
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 HOLDERS = {"P1": "sew", "P3": "furn", "P5": "furn"}
 SEATS = {"furn": 2, "sew": 1, "shop": 3, "garden": 4}
@@ -378,3 +388,48 @@ def test_only_the_coordinator_plans_and_applies(service):
         assert denied.status_code == 403
     assert apply(service, plan["id"], who="foreign_coordinator").status_code == 404
     assert active_seats(service) == HOLDERS
+
+
+# --- the sample region --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sample(engine: Any, database_url: str, tmp_path: Path) -> Iterator[Service]:
+    """The service over the sample region (200 participants, 20 of them holding a seat) and one coordinator."""
+    _empty(engine)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        session.add(db.Association(id="default", name="Sample region"))
+        session.flush()
+        insert_dataset(session, matcher.load_dataset(SAMPLE), "default")
+        user, token = add_user(session, "coordinator", db.Role.coordinator, "default", None)
+    with TestClient(create_app(make_settings(database_url, tmp_path))) as client:
+        yield Service(client, factory, {"coordinator": token}, {"coordinator": user.id})
+
+
+def test_the_sample_plan_without_moves_keeps_every_seat_held(sample):
+    today = active_seats(sample)
+    assert len(today) == 20
+    plan = solve(sample, allow_moves=None)
+    by_id = proposals(plan)
+    assert not [p for p in by_id.values() if p["change"] in ("moves", "leaves")]
+    assert all(by_id[pid]["slot_id"] == slot for pid, slot in today.items())
+    response = apply(sample, plan["id"])
+    assert response.status_code == 200, response.text
+    assert response.json()["refused"] == 0
+    assert active_seats(sample) == {pid: p["slot_id"] for pid, p in by_id.items() if p["slot_id"]}
+
+
+def test_the_whole_sample_plan_with_moves_applies_as_computed(sample):
+    """The issue's case: new placements that need the seats and supervisor hours freed by leaves apply with them."""
+    plan = solve(sample, allow_moves=True)
+    by_id = proposals(plan)
+    freers = [p for p in by_id.values() if p["change"] in ("moves", "leaves")]
+    for p in freers:
+        assert p["reason"] and (p["freed_for"] or "no longer fits" in p["reason"] or "no other change" in p["reason"])
+    response = apply(sample, plan["id"])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["refused"] == 0, [o for o in body["outcomes"] if o["status"] == "refused"]
+    assert body["applied"] == sum(1 for p in by_id.values() if p["change"] in ("new", "moves", "leaves"))
+    assert active_seats(sample) == {pid: p["slot_id"] for pid, p in by_id.items() if p["slot_id"]}
