@@ -212,12 +212,18 @@ def plan_changes(instance: Instance, rows: Iterable[PlanRow], on: date) -> dict[
 
     minutes = pair_minutes(instance)
     enterprises = {e.enterprise_id: e for e in instance.enterprises}
+
+    def held_seat_problems(person: Participant, slot: Slot) -> list[str]:
+        return _current_failures(person, slot, sites, enterprises, minutes, on) + _overfull(
+            slot, sites, holders, hours_used
+        )
+
     changes: dict[str, Change] = {}
     for pid, planned_slot in planned.items():
         person, kind = people[pid], kinds[pid]
         reason = _reason(
             person, kind, planned_slot, slots, sites, seat_freers.get(pid), hour_freers.get(pid), needs.get(pid, []),
-            lambda p, s: _current_failures(p, s, sites, enterprises, minutes, on),
+            held_seat_problems,
         )  # fmt: skip
         freed_for = sorted(
             set(seat_freers[pid].used_by if pid in seat_freers else [])
@@ -242,6 +248,23 @@ def _current_failures(
     travel = minutes.get((person.participant_id, site.site_id), estimated_minutes(person, site))
     context = PairContext(person, slot, site, enterprises[site.enterprise_id], travel, on)
     return [f.message for f in rule_failures(context)]
+
+
+def _overfull(
+    slot: Slot, sites: Mapping[str, Site], holders: Mapping[str, int], hours_used: Mapping[str, float]
+) -> list[str]:
+    """Why the people holding seats in the slot's slot or site today cannot all stay (seats or hours lowered)."""
+    site = sites[slot.site_id]
+    found = []
+    if holders.get(slot.slot_id, 0) > slot.seats:
+        found.append(f"'{slot.slot_id}' has {slot.seats} seat(s) for the {holders[slot.slot_id]} people holding one")
+    used = hours_used.get(site.site_id, 0.0)
+    if site.supervisor_hours is not None and used > site.supervisor_hours + SUPERVISION_TOLERANCE:
+        found.append(
+            f"{site.name} gives {_hours(site.supervisor_hours)} supervisor hours, "
+            f"the people placed there today need {_hours(used)}"
+        )
+    return found
 
 
 def _reason(

@@ -43,9 +43,10 @@ def _run(plan_id: int, factory: Any) -> None:
         plan.status = db.PlanStatus.running
         plan.started_at = db.utcnow()
         association_id, plan_date, time_limit = plan.association_id, plan.plan_date, plan.time_limit_s
+        allow_moves = plan.allow_moves
         weights = matcher.ScoreWeights(**(plan.weights or {}))
         # Without allow_moves everyone holding a seat keeps it: the plan only fills free seats.
-        instance = load_instance(session, association_id, keep_active=not plan.allow_moves)
+        instance = load_instance(session, association_id, keep_active=not allow_moves)
         premise = read_premise(session, association_id)
 
     last_write = 0.0
@@ -74,7 +75,13 @@ def _run(plan_id: int, factory: Any) -> None:
         settings = matcher.SolverSettings(time_limit_s=time_limit)
         result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise)
     except matcher.InvalidDataset as invalid:
-        _fail(factory, plan_id, "the data cannot be planned: " + "; ".join(str(p) for p in invalid.problems[:20]))
+        message = "the data cannot be planned: " + "; ".join(str(p) for p in invalid.problems[:20])
+        if not allow_moves and any("pinned participants" in p.message for p in invalid.problems):
+            message += (
+                " (without allow_moves every active placement is kept; plan with allow_moves=true to let the plan "
+                "move people or take them out)"
+            )
+        _fail(factory, plan_id, message)
         return
     except Exception:  # a worker must record why it failed, never leave a plan "running"
         log.exception("plan %s failed", plan_id)

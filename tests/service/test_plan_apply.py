@@ -146,6 +146,20 @@ def test_pinned_people_never_move_even_with_moves_allowed(service):
     assert not [p for p in by_id.values() if p["change"] in ("moves", "leaves")]
 
 
+def test_kept_placements_over_a_sites_hours_fail_the_plan_saying_how_to_go_on(service):
+    place(service, {"P2": "shop"})
+    with transaction(service.factory) as session:  # hours lowered under what is used, as an older database may hold
+        session.get(db.Site, "vk2").supervisor_hours = 1.0  # type: ignore[union-attr]
+    response = service.client.post(
+        f"{API}/plans", json={"date": DAY, "time_limit_s": 5}, headers=service.auth("coordinator")
+    )
+    plan = wait_for(service.client, service.auth("coordinator"), response.json()["id"])
+    assert plan["status"] == "failed" and "vk2" in plan["error"] and "allow_moves=true" in plan["error"], plan["error"]
+    p2 = proposals(solve(service, allow_moves=True))["P2"]  # with moves allowed the plan takes P2 out, saying why
+    assert p2["change"] in ("leaves", "moves"), p2
+    assert "Värmekällan Second hand gives 1 supervisor hours, the people placed there today need 2.5" in p2["reason"]
+
+
 # --- allow_moves on: moves carry reasons, and the whole plan applies as computed ----------------------------------
 
 
