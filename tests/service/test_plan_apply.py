@@ -352,6 +352,22 @@ def test_a_slot_changed_since_the_solve_refuses_the_proposals_into_it(service):
     assert_within_capacity(service)
 
 
+def test_a_person_pinned_since_the_solve_is_not_moved(service):
+    _, plan, by_id = moving_plan(service)
+    mover = next(pid for pid, p in sorted(by_id.items()) if p["change"] == "moves" and p["freed_for"])
+    pinned = service.client.patch(
+        f"{API}/participants/{mover}", json={"pinned": True}, headers=service.auth("coordinator")
+    )
+    assert pinned.status_code == 200, pinned.text
+    outcomes = {o["participant_id"]: o for o in apply(service, plan["id"]).json()["outcomes"]}
+    assert outcomes[mover]["status"] == "refused" and "pinned people never move" in outcomes[mover]["reason"]
+    for pid in by_id[mover]["freed_for"]:
+        assert outcomes[pid]["status"] == "refused" and f"{mover}'s proposal is refused" in outcomes[pid]["reason"]
+    applied = {pid for pid, o in outcomes.items() if o["status"] == "applied"}
+    assert active_seats(service) == planned_state(plan, applied) and active_seats(service)[mover] == HOLDERS[mover]
+    assert_within_capacity(service)
+
+
 def add_person(service: Any, pid: str) -> str:
     body = {
         "id": pid, "programme": "MIA", "municipality": "Sigtuna", "lat": 59.58, "lon": 17.86, "hours_per_week": 10,
@@ -439,6 +455,10 @@ def test_the_whole_sample_plan_with_moves_applies_as_computed(sample):
     plan = solve(sample, allow_moves=True)
     by_id = proposals(plan)
     freers = [p for p in by_id.values() if p["change"] in ("moves", "leaves")]
+    # Kept where they are, the 20 holders leave room for 105 placed; moving or taking out some places 106, so some
+    # new placements need what a move or leave frees.
+    assert plan["result"]["summary"]["placed"] == 106
+    assert freers and any(p["needs"] for p in by_id.values())
     for p in freers:
         assert p["reason"] and (p["freed_for"] or "no longer fits" in p["reason"] or "no other change" in p["reason"])
     response = apply(sample, plan["id"])
@@ -447,3 +467,7 @@ def test_the_whole_sample_plan_with_moves_applies_as_computed(sample):
     assert body["refused"] == 0, [o for o in body["outcomes"] if o["status"] == "refused"]
     assert body["applied"] == sum(1 for p in by_id.values() if p["change"] in ("new", "moves", "leaves"))
     assert active_seats(sample) == {pid: p["slot_id"] for pid, p in by_id.items() if p["slot_id"]}
+    with transaction(sample.factory) as session:
+        ended = session.scalars(select(db.Placement).where(db.Placement.end_date.is_not(None))).all()
+    assert sorted(p.participant_id for p in ended) == sorted(p["participant_id"] for p in freers)
+    assert all(p.end_date.isoformat() == DAY and p.end_reason is db.EndReason.transferred for p in ended)
