@@ -455,9 +455,10 @@ def test_the_whole_sample_plan_with_moves_applies_as_computed(sample):
     plan = solve(sample, allow_moves=True)
     by_id = proposals(plan)
     freers = [p for p in by_id.values() if p["change"] in ("moves", "leaves")]
-    # Kept where they are, the 20 holders leave room for 105 placed; moving or taking out some places 106, so some
-    # new placements need what a move or leave frees.
-    assert plan["result"]["summary"]["placed"] == 106
+    # On this region moving or taking out some holders places more people than keeping them all, so some new
+    # placements need what a move or leave frees.
+    kept = solve(sample, allow_moves=False)
+    assert plan["result"]["summary"]["placed"] > kept["result"]["summary"]["placed"]
     assert freers and any(p["needs"] for p in by_id.values())
     for p in freers:
         assert p["reason"] and (p["freed_for"] or "no longer fits" in p["reason"] or "no other change" in p["reason"])
