@@ -101,12 +101,15 @@ class _Freer:
 def _allocate(
     takers: list[tuple[str, float]], free: float, freers: list[_Freer], tolerance: float
 ) -> dict[str, list[tuple[_Freer, float]]]:
-    """Give each taker (in order) what is free today first, then what freers free: taker -> [(freer, amount used)]."""
+    """Give each taker (in order) what is free today first, then what freers free: taker -> [(freer, amount used)].
+
+    When today's holders already overfill (seats or hours lowered since), the first taker also needs freed what
+    covers the excess, since the checks at apply time see it."""
     used: dict[str, list[tuple[_Freer, float]]] = {}
     for taker, need in takers:
         from_free = min(max(free, 0.0), need)
-        free -= from_free
-        missing = need - from_free
+        missing = need - from_free + max(-free, 0.0)
+        free = max(free, 0.0) - from_free
         parts: list[tuple[_Freer, float]] = []
         for freer in freers:
             if missing <= tolerance:

@@ -139,3 +139,19 @@ def test_a_move_from_a_seat_that_no_longer_fits_says_why():
         change.reason
         == "moves m from 's1' to 's2': the seat held today no longer fits: 5 h/week is outside the slot's 10–30 h"
     )
+
+
+def test_a_taker_at_an_overfull_site_also_needs_what_covers_the_excess():
+    site = make_site(site_id="t1", supervisor_hours=4.0)  # lowered below the 5 hours its two holders use
+    instance = make_instance(
+        participants=[
+            make_participant(participant_id="h1", hours_per_week=10, current_slot_id="s1"),
+            make_participant(participant_id="h2", hours_per_week=10, current_slot_id="s1"),
+            make_participant(participant_id="n", hours_per_week=10),
+        ],
+        slots=[make_slot(slot_id="s1", site_id="t1", seats=3)],
+        sites=[site],
+    )
+    changes = plan_changes(instance, rows({"h1": None, "h2": None, "n": "s1"}), PLAN_DATE)
+    # n's 2.5 hours and the 1 hour over the limit: h1's 2.5 and 1 of h2's.
+    assert [(x.freed_by, x.hours) for x in changes["n"].needs] == [("h1", 2.5), ("h2", 1.0)]
