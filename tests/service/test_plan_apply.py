@@ -9,13 +9,15 @@ are, only one MIA person gets a seat (shop's supervisor hours allow one); with m
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 import matcher
 from service.app import create_app
@@ -265,6 +267,49 @@ def test_include_dependencies_adds_what_a_chosen_proposal_needs(service):
     assert needed <= set(outcomes) and all(outcomes[pid]["added_as_dependency"] for pid in needed)
     assert all(o["status"] == "applied" for o in outcomes.values())
     assert active_seats(service) == planned_state(plan, set(outcomes))
+
+
+def restore(service: Any, held: dict[str, int]) -> None:
+    """Back to the seats the plan was solved from, with the same placement ids (the plan's premises)."""
+    with transaction(service.factory) as session:
+        session.execute(delete(db.Placement))
+        for pid, placement_id in held.items():
+            session.add(
+                db.Placement(id=placement_id, participant_id=pid, slot_id=HOLDERS[pid], start_date=date(2026, 9, 1))
+            )
+
+
+def test_every_subset_applies_with_its_needs_or_names_them(service):
+    held, plan, by_id = moving_plan(service)
+    changes = sorted(pid for pid, p in by_id.items() if p["change"] in ("new", "moves", "leaves"))
+    needs = {pid: {n["freed_by"] for n in by_id[pid]["needs"]} for pid in changes}
+
+    def closure(chosen: set[str]) -> set[str]:
+        grown = set(chosen)
+        while True:
+            more = grown | {other for pid in grown for other in needs[pid]}
+            if more == grown:
+                return grown
+            grown = more
+
+    for size in range(1, len(changes) + 1):
+        for subset in itertools.combinations(changes, size):
+            chosen, whole = set(subset), closure(set(subset))
+            strict = apply(service, plan["id"], {"participant_ids": list(subset)})
+            if whole != chosen:
+                assert strict.status_code == 409, (subset, strict.text)
+                assert set(strict.json()["missing"]) == whole - chosen
+                assert active_seats(service) == HOLDERS
+                response = apply(service, plan["id"], {"participant_ids": list(subset), "include_dependencies": True})
+            else:
+                response = strict
+            assert response.status_code == 200, (subset, response.text)
+            body = response.json()
+            assert body["refused"] == 0 and {o["participant_id"] for o in body["outcomes"]} == whole, (subset, body)
+            assert {o["participant_id"] for o in body["outcomes"] if o["added_as_dependency"]} == whole - chosen
+            assert active_seats(service) == planned_state(plan, whole), subset
+            assert_within_capacity(service)
+            restore(service, held)
 
 
 def test_choosing_what_changes_nothing_or_is_not_in_the_plan_is_invalid(service):
