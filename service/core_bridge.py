@@ -19,7 +19,9 @@ def active_placements(session: Session, association_id: str) -> dict[str, db.Pla
     return {p.participant_id: p for p in session.scalars(query)}
 
 
-def to_core_participant(row: db.Participant, current_slot_id: str | None) -> matcher.Participant:
+def to_core_participant(
+    row: db.Participant, current_slot_id: str | None, keep_seat: bool = False
+) -> matcher.Participant:
     return matcher.Participant(
         participant_id=row.id,
         programme=row.programme,
@@ -38,7 +40,7 @@ def to_core_participant(row: db.Participant, current_slot_id: str | None) -> mat
         waiting_since=row.waiting_since,
         current_slot_id=current_slot_id,
         # Pinned means "keep the seat held now"; without an active placement there is nothing to keep.
-        pinned=bool(row.pinned and current_slot_id),
+        pinned=bool((row.pinned or keep_seat) and current_slot_id),
     )
 
 
@@ -75,8 +77,11 @@ def to_core_site(row: db.Site) -> matcher.Site:
     )
 
 
-def load_instance(session: Session, association_id: str) -> matcher.Instance:
-    """The association's whole data set as the core sees it; current_slot_id comes from active placements."""
+def load_instance(session: Session, association_id: str, keep_active: bool = False) -> matcher.Instance:
+    """The association's whole data set as the core sees it; current_slot_id comes from active placements.
+
+    `keep_active` pins everyone who holds a seat, so the plan only fills free seats (a plan without allow_moves).
+    """
     enterprises = list(
         session.scalars(select(db.Enterprise).where(db.Enterprise.association_id == association_id).order_by(db.Enterprise.id))
     )
@@ -103,7 +108,7 @@ def load_instance(session: Session, association_id: str) -> matcher.Instance:
         sites=tuple(to_core_site(s) for s in sites),
         slots=tuple(to_core_slot(s) for s in slots),
         participants=tuple(
-            to_core_participant(p, active[p.id].slot_id if p.id in active else None) for p in people
+            to_core_participant(p, active[p.id].slot_id if p.id in active else None, keep_active) for p in people
         ),
         travel_times=tuple(matcher.TravelTime(t.participant_id, t.site_id, t.minutes) for t in travel),
     )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -83,7 +84,7 @@ class EndReason(str, enum.Enum):
     other_programme = "other_programme"
     moved = "moved"
     dropped_out = "dropped_out"
-    transferred = "transferred"  # moved to another slot by an applied plan; not an outcome
+    transferred = "transferred"  # ended by an applied plan (moved to another slot, or taken out); not an outcome
 
 
 class Association(Base):
@@ -225,6 +226,8 @@ class Plan(Base):
     status: Mapped[PlanStatus] = mapped_column(Enum(PlanStatus, name="plan_status", native_enum=False, length=16))
     plan_date: Mapped[date] = mapped_column(Date)
     time_limit_s: Mapped[float] = mapped_column(Float)
+    # False: every active placement is kept (pinned for the solve); True: the plan may move people or take them out.
+    allow_moves: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,9 +15,12 @@ from typing import Any
 from sqlalchemy import update
 
 import matcher
+from matcher.plan_changes import Change, plan_changes
 from service.core_bridge import load_instance
 from service.db import models as db
 from service.db.engine import make_engine, make_session_factory, transaction
+from service.plans.premise import SolvePremise, read_premise
+from service.plans.schemas import RESULT_FORMAT, Need, Premise, Proposal
 
 log = logging.getLogger("service.plans")
 PROGRESS_EVERY_S = 1.0  # write progress at most this often: a solver finds many plans in its first second
@@ -40,8 +43,11 @@ def _run(plan_id: int, factory: Any) -> None:
         plan.status = db.PlanStatus.running
         plan.started_at = db.utcnow()
         association_id, plan_date, time_limit = plan.association_id, plan.plan_date, plan.time_limit_s
+        allow_moves = plan.allow_moves
         weights = matcher.ScoreWeights(**(plan.weights or {}))
-        instance = load_instance(session, association_id)
+        # Without allow_moves everyone holding a seat keeps it: the plan only fills free seats.
+        instance = load_instance(session, association_id, keep_active=not allow_moves)
+        premise = read_premise(session, association_id)
 
     last_write = 0.0
 
@@ -67,13 +73,21 @@ def _run(plan_id: int, factory: Any) -> None:
 
     try:
         settings = matcher.SolverSettings(time_limit_s=time_limit)
-        result = solve_to_result(instance, plan_date, weights, settings, on_progress)
+        result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise)
     except matcher.InvalidDataset as invalid:
-        _fail(factory, plan_id, "the data cannot be planned: " + "; ".join(str(p) for p in invalid.problems[:20]))
+        message = "the data cannot be planned: " + "; ".join(str(p) for p in invalid.problems[:20])
+        if not allow_moves and any("pinned participants" in p.message for p in invalid.problems):
+            message += (
+                " (without allow_moves every active placement is kept; plan with allow_moves=true to let the plan "
+                "move people or take them out)"
+            )
+        _fail(factory, plan_id, message)
         return
     except Exception:  # a worker must record why it failed, never leave a plan "running"
         log.exception("plan %s failed", plan_id)
-        _fail(factory, plan_id, "the solve failed unexpectedly: " + traceback.format_exc(limit=1).strip().splitlines()[-1])
+        _fail(
+            factory, plan_id, "the solve failed unexpectedly: " + traceback.format_exc(limit=1).strip().splitlines()[-1]
+        )
         return
     with transaction(factory) as session:
         plan = session.get(db.Plan, plan_id)
@@ -105,37 +119,14 @@ def solve_to_result(
     weights: matcher.ScoreWeights,
     settings: matcher.SolverSettings,
     on_progress: Any = None,
+    premise: SolvePremise | None = None,
 ) -> dict[str, Any]:
-    """The plan as JSON: proposals with explanations, and what changes against today."""
+    """The plan as JSON: proposals with explanations, what changes against today, what each needs, and why."""
     plan = matcher.solve(instance, plan_date, weights=weights, settings=settings, on_progress=on_progress)
-    current = {p.participant_id: p.current_slot_id for p in instance.participants}
-    proposals = []
-    for row in plan.rows:
-        now = current.get(row.participant_id)
-        if row.slot_id == now:
-            change = "unchanged" if now else "still_waiting"
-        elif row.slot_id is None:
-            change = "leaves"
-        elif now is None:
-            change = "new"
-        else:
-            change = "moves"
-        proposals.append(
-            {
-                "participant_id": row.participant_id,
-                "slot_id": row.slot_id,
-                "site_id": row.site_id,
-                "enterprise_id": row.enterprise_id,
-                "current_slot_id": now,
-                "change": change,
-                "travel_minutes": row.travel_minutes,
-                "score": row.score,
-                "score_parts": row.score_parts,
-                "pinned": row.pinned,
-                "kept_despite": list(row.kept_despite),
-            }
-        )
+    changes = plan_changes(instance, plan.rows, plan_date)
+    proposals = [_proposal(row, changes[row.participant_id], premise) for row in plan.rows]
     return {
+        "format": RESULT_FORMAT,
         "summary": {
             "status": plan.status.value,
             "placed": plan.placed,
@@ -145,8 +136,38 @@ def solve_to_result(
             "score_bound": plan.score_bound,
             "placed_gap": plan.placed_gap,
             "solve_seconds": round(plan.solve_seconds, 3),
-            "changes": {k: sum(1 for p in proposals if p["change"] == k) for k in ("new", "moves", "leaves", "unchanged")},
+            "changes": {k: sum(1 for p in proposals if p.change == k) for k in ("new", "moves", "leaves", "unchanged")},
         },
         "warnings": list(plan.warnings),
-        "proposals": proposals,
+        "proposals": [p.model_dump(mode="json") for p in proposals],
     }
+
+
+def _proposal(row: matcher.PlanRow, change: Change, premise: SolvePremise | None) -> Proposal:
+    recorded = None
+    if premise is not None:
+        recorded = Premise(
+            placement_id=premise.placement_ids.get(row.participant_id),
+            slot_version=premise.slot_versions.get(row.slot_id) if row.slot_id else None,
+            site_supervisor_hours=premise.site_supervisor_hours.get(row.site_id) if row.site_id else None,
+        )
+    return Proposal(
+        participant_id=row.participant_id,
+        slot_id=row.slot_id,
+        site_id=row.site_id,
+        enterprise_id=row.enterprise_id,
+        current_slot_id=change.from_slot_id,
+        change=change.kind,
+        travel_minutes=row.travel_minutes,
+        score=row.score,
+        score_parts=row.score_parts,
+        pinned=row.pinned,
+        kept_despite=list(row.kept_despite),
+        reason=change.reason,
+        needs=[
+            Need(freed_by=n.freed_by, kind=n.kind, slot_id=n.slot_id, site_id=n.site_id, hours=n.hours, text=n.text)
+            for n in change.needs
+        ],
+        freed_for=list(change.freed_for),
+        premise=recorded,
+    )

@@ -1,4 +1,4 @@
-"""Plan endpoints: start a solve (202), follow it, and apply chosen proposals as placements."""
+"""Plan endpoints: start a solve (202), follow it, and apply chosen proposals (placements, moves, leaves)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from sqlalchemy import select
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
-from service.errors import Conflict, InvalidInput, NotFound, ServiceError
+from service.errors import Conflict, InvalidInput, NotFound
 from service.pagination import Page, PageDep, fetch_page
-from service.placements.service import take_seat
-from service.plans.schemas import ApplyOutcome, PlanApplied, PlanApply, PlanCreate, PlanCreated, PlanPublic
+from service.plans.apply import apply_proposals
+from service.plans.schemas import PlanApplied, PlanApply, PlanCreate, PlanCreated, PlanPublic
 
 router = APIRouter(tags=["plans"])
 COORDINATOR = roles(db.Role.coordinator)
@@ -29,7 +29,12 @@ def _visible_plan(session: SessionDep, user: db.User, plan_id: int) -> db.Plan:
 
 @router.post("/plans", status_code=202, response_model=PlanCreated, **COORDINATOR)
 def create_plan(
-    body: PlanCreate, session: SessionDep, user: CurrentUser, request: Request, response: Response, tasks: BackgroundTasks
+    body: PlanCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    response: Response,
+    tasks: BackgroundTasks,
 ) -> PlanCreated:
     settings = request.app.state.settings
     if body.time_limit_s > settings.max_plan_seconds:
@@ -49,6 +54,7 @@ def create_plan(
         status=db.PlanStatus.queued,
         plan_date=body.date,
         time_limit_s=body.time_limit_s,
+        allow_moves=body.allow_moves,
         weights=body.weights.model_dump() if body.weights else None,
         created_by=user.id,
     )
@@ -93,50 +99,26 @@ def get_plan(
     return public
 
 
-@router.post("/plans/{plan_id}/apply", response_model=PlanApplied, **COORDINATOR)
-def apply_plan(plan_id: PlanId, body: PlanApply, session: SessionDep, user: CurrentUser, request: Request) -> PlanApplied:
+@router.post(
+    "/plans/{plan_id}/apply",
+    response_model=PlanApplied,
+    responses={409: {"description": "the plan is not done, or a chosen proposal needs another that is not chosen"}},
+    **COORDINATOR,
+)
+def apply_plan(
+    plan_id: PlanId, body: PlanApply, session: SessionDep, user: CurrentUser, request: Request
+) -> PlanApplied:
+    """Apply the chosen proposals (default: every change) as the plan computed them, in one transaction.
+
+    Moves and leaves end the placement held (reason `transferred`) before new seats are taken, so a seat or
+    supervisor hours freed by one proposal can be taken by another. A chosen proposal that needs a move or leave
+    not chosen is answered with 409 naming it, unless `include_dependencies` is true. A proposal whose premise
+    changed since the solve is refused with the reason, with every chosen proposal that needs it; the rest applies.
+    """
     plan = _visible_plan(session, user, plan_id)
     if plan.status is not db.PlanStatus.done or plan.result is None:
         raise Conflict(f"plan {plan_id} is {plan.status.value}; only a finished plan can be applied")
-    proposals = {p["participant_id"]: p for p in plan.result["proposals"]}
-    if body.participant_ids is None:
-        chosen = [p for p in proposals.values() if p["change"] in ("new", "moves")]
-    else:
-        unknown = [pid for pid in body.participant_ids if pid not in proposals]
-        if unknown:
-            raise InvalidInput(f"not in plan {plan_id}: {', '.join(unknown[:10])}")
-        chosen = [proposals[pid] for pid in body.participant_ids]
-    start = body.start_date or plan.plan_date
-    outcomes: list[ApplyOutcome] = []
-    for proposal in chosen:
-        outcomes.append(_apply_one(session, user, plan, proposal, start))
-    record(session, user, "update", "participant", [o.participant_id for o in outcomes if o.status == "applied"], request.url.path)
-    applied = sum(1 for o in outcomes if o.status == "applied")
-    return PlanApplied(plan_id=plan_id, applied=applied, refused=len(outcomes) - applied, outcomes=outcomes)
-
-
-def _apply_one(session: SessionDep, user: db.User, plan: db.Plan, proposal: dict, start) -> ApplyOutcome:  # type: ignore[no-untyped-def, type-arg]
-    """One proposal in its own savepoint: a refused one leaves no trace, the others still apply."""
-    pid, slot_id = proposal["participant_id"], proposal["slot_id"]
-    if proposal["change"] not in ("new", "moves") or slot_id is None:
-        return ApplyOutcome(participant_id=pid, slot_id=slot_id, status="refused", reason=f"nothing to apply ({proposal['change']})")
-    person = session.get(db.Participant, pid)
-    slot = session.get(db.Slot, slot_id)
-    if person is None or slot is None:
-        return ApplyOutcome(participant_id=pid, slot_id=slot_id, status="refused", reason="participant or slot no longer exists")
-    try:
-        with session.begin_nested():
-            holding = session.scalar(
-                select(db.Placement).where(db.Placement.participant_id == pid, db.Placement.end_date.is_(None))
-            )
-            if holding is not None and holding.slot_id != proposal.get("current_slot_id"):
-                raise Conflict(f"the participant's seat changed since the plan (now in {holding.slot_id})")
-            if holding is not None:
-                holding.end_date = start
-                holding.end_reason = db.EndReason.transferred
-                session.flush()
-            placement = take_seat(session, person, slot, start, user, plan_id=plan.id)
-    except ServiceError as refused:
-        return ApplyOutcome(participant_id=pid, slot_id=slot_id, status="refused", reason=refused.detail)
-    return ApplyOutcome(participant_id=pid, slot_id=slot_id, status="applied", placement_id=placement.id)
-
+    applied = apply_proposals(session, user, plan, body)
+    changed = [o.participant_id for o in applied.outcomes if o.status == "applied"]
+    record(session, user, "update", "participant", changed, request.url.path)
+    return applied

@@ -3,19 +3,65 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 import matcher
+from matcher.plan_changes import ChangeKind, NeedKind
 from service.catalogue.schemas import Strict
 from service.db.models import PlanStatus
+
+RESULT_FORMAT = 2  # plan results whose proposals carry reasons, needs and premises; apply refuses older ones
 
 
 class PlanCreate(Strict):
     date: date
     time_limit_s: float = Field(30.0, gt=0, le=3600)
     weights: matcher.ScoreWeights | None = None
+    allow_moves: bool = Field(
+        False,
+        description="false (default): every active placement is kept and the plan only fills free seats; "
+        "true: the plan may move people who hold a seat, or take them out, when that places more people or fits "
+        "better (pinned people never move); every move and leave says why",
+    )
+
+
+class Need(BaseModel):
+    """Something a proposal needs that another proposal (`freed_by`) frees: apply them together."""
+
+    freed_by: str = Field(description="participant id of the move or leave that frees it")
+    kind: NeedKind
+    slot_id: str | None = Field(None, description="the slot whose seat is needed (kind seat)")
+    site_id: str
+    hours: float = Field(description="supervisor hours used of those freed (kind supervision)")
+    text: str
+
+
+class Premise(BaseModel):
+    """What the plan saw at solve time; apply refuses a proposal when this is no longer so."""
+
+    placement_id: int | None = Field(description="the person's active placement at solve time (none: waiting)")
+    slot_version: int | None = Field(None, description="the target slot's version (ETag) at solve time")
+    site_supervisor_hours: float | None = Field(None, description="the target site's supervisor hours at solve time")
+
+
+class Proposal(BaseModel):
+    participant_id: str
+    slot_id: str | None
+    site_id: str | None
+    enterprise_id: str | None
+    current_slot_id: str | None
+    change: ChangeKind
+    travel_minutes: int | None
+    score: int | None
+    score_parts: dict[str, int]
+    pinned: bool
+    kept_despite: list[str]
+    reason: str = Field("", description="what the proposal does, in words; for a move or leave, what it makes possible")
+    needs: list[Need] = Field(default_factory=list, description="what it needs from other proposals (apply them too)")
+    freed_for: list[str] = Field(default_factory=list, description="proposals that need what this one frees")
+    premise: Premise | None = None
 
 
 class PlanCreated(BaseModel):
@@ -30,6 +76,7 @@ class PlanPublic(BaseModel):
     status: PlanStatus
     plan_date: date
     time_limit_s: float
+    allow_moves: bool
     weights: dict[str, Any] | None
     created_at: datetime
     started_at: datetime | None
@@ -41,17 +88,30 @@ class PlanPublic(BaseModel):
 
 class PlanApply(Strict):
     participant_ids: list[str] | None = Field(
-        None, description="the proposals to apply; default: every proposal that places someone new or moves them"
+        None,
+        description="the proposals to apply (new placements, moves, leaves); default: every proposal that changes "
+        "something",
     )
-    start_date: date | None = Field(None, description="start of the new placements; default: the plan's date")
+    include_dependencies: bool = Field(
+        False,
+        description="false: a chosen proposal whose needs (the move or leave that frees its seat or supervisor hours) "
+        "are not chosen is refused with 409 naming them; true: they are added and applied with it",
+    )
+    start_date: date | None = Field(
+        None, description="start of new placements and end of the ones left; default: the plan's date"
+    )
 
 
 class ApplyOutcome(BaseModel):
     participant_id: str
+    change: ChangeKind
+    from_slot_id: str | None
     slot_id: str | None
-    status: str  # applied, refused
-    reason: str | None = None
-    placement_id: int | None = None
+    status: Literal["applied", "refused"]
+    reason: str = Field(description="applied: what was done; refused: why")
+    placement_id: int | None = Field(None, description="the new placement (new, moves)")
+    ended_placement_id: int | None = Field(None, description="the placement ended (moves, leaves)")
+    added_as_dependency: bool = Field(False, description="not chosen, added because a chosen proposal needs it")
 
 
 class PlanApplied(BaseModel):

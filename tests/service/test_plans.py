@@ -193,7 +193,11 @@ def test_apply_rejects_what_cannot_be_applied(held):
     with transaction(held.factory) as session:
         plan = session.get(db.Plan, queued["id"])
         plan.status = db.PlanStatus.done
-        plan.result = {"summary": {}, "warnings": [], "proposals": []}
+        plan.result = {"summary": {}, "warnings": [], "proposals": []}  # as plans were stored before format 2
+    older = held.client.post(f"{API}/plans/{queued['id']}/apply", json={}, headers=headers)
+    assert older.status_code == 409 and "start a new plan" in older.json()["detail"], older.text
+    with transaction(held.factory) as session:
+        session.get(db.Plan, queued["id"]).result = {"format": 2, "summary": {}, "warnings": [], "proposals": []}  # type: ignore[union-attr]
     unknown = held.client.post(f"{API}/plans/{queued['id']}/apply", json={"participant_ids": ["P404"]}, headers=headers)
     assert unknown.status_code == 422 and "P404" in unknown.json()["detail"]
     extra = held.client.post(f"{API}/plans/{queued['id']}/apply", json={"everything": True}, headers=headers)
