@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import update
 
 import matcher
-from service.core_bridge import load_instance
+from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
 from service.db.engine import make_engine, make_session_factory, transaction
 
@@ -69,7 +69,9 @@ def _run(plan_id: int, factory: Any) -> None:
         settings = matcher.SolverSettings(time_limit_s=time_limit)
         result = solve_to_result(instance, plan_date, weights, settings, on_progress)
     except matcher.InvalidDataset as invalid:
-        _fail(factory, plan_id, "the data cannot be planned: " + "; ".join(str(p) for p in invalid.problems[:20]))
+        with transaction(factory) as session:
+            reasons = describe_problems(session, association_id, invalid.problems[:20])
+        _fail(factory, plan_id, "the data cannot be planned: " + "; ".join(reasons))
         return
     except Exception:  # a worker must record why it failed, never leave a plan "running"
         log.exception("plan %s failed", plan_id)

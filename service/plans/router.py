@@ -89,7 +89,7 @@ def get_plan(
         if changes_only:
             proposals = [p for p in proposals if p["change"] in ("new", "moves", "leaves")]
         public = public.model_copy(update={"result": {**plan.result, "proposals": proposals}})
-        record(session, user, "read", "participant", [p["participant_id"] for p in proposals], request.url.path)
+        record(session, user, "read", [p["participant_id"] for p in proposals], request)
     return public
 
 
@@ -110,7 +110,7 @@ def apply_plan(plan_id: PlanId, body: PlanApply, session: SessionDep, user: Curr
     outcomes: list[ApplyOutcome] = []
     for proposal in chosen:
         outcomes.append(_apply_one(session, user, plan, proposal, start))
-    record(session, user, "update", "participant", [o.participant_id for o in outcomes if o.status == "applied"], request.url.path)
+    record(session, user, "update", [o.participant_id for o in outcomes if o.status == "applied"], request)
     applied = sum(1 for o in outcomes if o.status == "applied")
     return PlanApplied(plan_id=plan_id, applied=applied, refused=len(outcomes) - applied, outcomes=outcomes)
 
