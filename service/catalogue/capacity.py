@@ -129,8 +129,8 @@ def blocked_by_placements(
 ) -> Conflict:
     """A 409 naming the placements in the way, who may end or move them, and what this caller can do."""
     actors = who_can_act(session, placement_ids)
-    coaches = "; ".join(f"coach {a['name']}: {_ids(a['placements'])}" for a in actors if a["role"] == "coach")
-    by = f"the coordinator or the participant's coach ({coaches})" if coaches else "the coordinator"
+    coaches = "; ".join(f"{a['name']}: {_ids(a['placements'])}" for a in actors if a["role"] == "coach")
+    by = f"the coordinator or each participant's coach ({coaches})" if coaches else "the coordinator"
     if user.role is db.Role.coordinator:
         you_can = f"end or move placements {_ids(placement_ids)} first"
     else:

@@ -126,7 +126,8 @@ class Site(Base):
     lon: Mapped[float] = mapped_column(Float)
     accessibility: Mapped[list[str]] = mapped_column(JSON, default=list)
     supervisor_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; bumped by every change
+    # The ETag; bumped by every change. The server default let migration 0002 add it without rebuilding the table.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     enterprise: Mapped[Enterprise] = relationship(back_populates="sites")
     slots: Mapped[list[Slot]] = relationship(back_populates="site")
     __mapper_args__ = {"version_id_col": version}

@@ -114,8 +114,8 @@ def test_the_active_placement_index_is_partial_and_unique(fresh_url, fresh_engin
         )
         conn.execute(
             text(
-                "INSERT INTO sites (id, enterprise_id, name, municipality, lat, lon, accessibility, version) "
-                "VALUES ('s', 'e', 'S', 'S', 59.6, 17.9, '[]', 1)"
+                "INSERT INTO sites (id, enterprise_id, name, municipality, lat, lon, accessibility) "
+                "VALUES ('s', 'e', 'S', 'S', 59.6, 17.9, '[]')"
             )
         )
         conn.execute(
