@@ -124,7 +124,8 @@ def describe_problems(session: Session, association_id: str, problems: list[matc
     names files and rows, which mean nothing for data that came from the database."""
     from service.catalogue.capacity import pinned_limit_problems
 
-    limits = pinned_limit_problems(session, association_id) if any((p.file, p.column) in PINNED_LIMITS for p in problems) else []
+    pinned = any((p.file, p.column) in PINNED_LIMITS for p in problems)
+    limits = pinned_limit_problems(session, association_id) if pinned else []
     others = [
         f"{PROBLEM_SUBJECTS.get(p.file, p.file)} {p.column}: {p.message}"
         for p in problems

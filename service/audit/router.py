@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -45,7 +45,7 @@ def _public(entry: db.AuditEntry) -> AuditEntryPublic:
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @router.get("/audit", response_model=Page[AuditEntryPublic], **roles(db.Role.coordinator))
@@ -53,7 +53,9 @@ def audit_log(
     session: SessionDep,
     user: CurrentUser,
     page: PageDep,
-    participant_id: Annotated[str | None, Query(max_length=64, description="entries that touched this participant")] = None,
+    participant_id: Annotated[
+        str | None, Query(max_length=64, description="entries that touched this participant")
+    ] = None,
     user_id: Annotated[int | None, Query(ge=1, le=db.MAX_INT, description="entries of this user")] = None,
     action: Annotated[Action | None, Query()] = None,
     date_from: Annotated[date | None, Query(alias="from", description="from this day (UTC), inclusive")] = None,

@@ -35,7 +35,8 @@ def check_if_match(if_match: str, target: Versioned) -> None:
     """412 unless `if_match` is the target's current ETag (or `*`); `target` must be freshly read under its lock."""
     if if_match not in (etag(target), "*"):
         raise PreconditionFailed(
-            f"the {_noun(target)} changed since you read it (now {etag(target)}); read it again and reapply your change",
+            f"the {_noun(target)} changed since you read it (now {etag(target)}); "
+            "read it again and reapply your change",
             current_etag=etag(target),
         )
 
@@ -139,7 +140,9 @@ def blocked_by_placements(
     return Conflict(detail, placements=placement_ids, who_can_act=actors, **extra)
 
 
-def refuse_seats_below_taken(session: Session, user: db.User, slot: db.Slot, seats: int, taken_ids: list[int]) -> Conflict:
+def refuse_seats_below_taken(
+    session: Session, user: db.User, slot: db.Slot, seats: int, taken_ids: list[int]
+) -> Conflict:
     return blocked_by_placements(
         session,
         user,
@@ -165,7 +168,6 @@ def refuse_hours_below_need(
     )
 
 
-
 def pinned_limit_problems(session: Session, association_id: str) -> list[str]:
     """Slots and sites whose pinned placements alone overfill them (the core then cannot plan), each with what to do.
 
@@ -187,7 +189,11 @@ def pinned_limit_problems(session: Session, association_id: str) -> list[str]:
                 "those placements (the coordinator or each participant's coach)"
             )
     slots = session.scalars(
-        select(db.Slot).join(db.Site).join(db.Enterprise).where(db.Enterprise.association_id == association_id).order_by(db.Slot.id)
+        select(db.Slot)
+        .join(db.Site)
+        .join(db.Enterprise)
+        .where(db.Enterprise.association_id == association_id)
+        .order_by(db.Slot.id)
     )
     for slot in slots:
         ids = pinned_placements(session, slot.id)

@@ -634,7 +634,8 @@ class _Import:
     def audit(self, endpoint: str, applied: bool) -> None:
         """One entry: applied, every participant created, changed or compared; a dry run, every one compared."""
         touched = [op.key for op in self.ops["participant"]] if applied else []
-        record(self.session, self.user, "import" if applied else "read", [*touched, *self.read_people], endpoint, "POST")
+        action = "import" if applied else "read"
+        record(self.session, self.user, action, [*touched, *self.read_people], endpoint, "POST")
 
     def report(self, applied: bool, warnings: list[matcher.Problem]) -> ImportReport:
         created: list[CreatedRecord] = []

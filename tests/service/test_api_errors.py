@@ -197,7 +197,8 @@ def test_site_crud(coord, manager):
     assert_problem(coord.post("/sites", SITE), 409)
     assert_problem(coord.post("/sites", {**SITE, "id": "bake2", "enterprise_id": "nope"}), 404)
     etag = coord.get("/sites/bake1").headers["etag"]
-    updated = coord.patch("/sites/bake1", {"supervisor_hours": 12.5, "accessibility": ["wheelchair"]}, **{"If-Match": etag})
+    change = {"supervisor_hours": 12.5, "accessibility": ["wheelchair"]}
+    updated = coord.patch("/sites/bake1", change, **{"If-Match": etag})
     assert updated.status_code == 200
     assert (updated.json()["supervisor_hours"], updated.json()["accessibility"]) == (12.5, ["wheelchair"])
     unlimited = coord.patch("/sites/bake1", {"supervisor_hours": None}, **{"If-Match": updated.headers["etag"]})

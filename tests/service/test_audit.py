@@ -4,7 +4,7 @@ GET /audit filters by participant, user, action and date range, for coordinators
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,9 @@ def test_each_kind_of_request_writes_one_entry(service):
     assert call(service, "coach", "GET", "/participants/P1").status_code == 200
     assert call(service, "coach", "PATCH", "/participants/P2", {"hours_per_week": 12}).status_code == 200
     assert call(service, "coach", "GET", f"/participants/P1/suggestions?date={DAY}").status_code == 200
-    placed = call(service, "coach", "POST", "/placements", {"participant_id": "P3", "slot_id": "furn", "start_date": DAY})
+    placed = call(
+        service, "coach", "POST", "/placements", {"participant_id": "P3", "slot_id": "furn", "start_date": DAY}
+    )
     assert placed.status_code == 201
     assert call(service, "coordinator", "GET", "/placements").status_code == 200
     ended = call(service, "coordinator", "PATCH", f"/placements/{placed.json()['id']}", {"end_reason": "work"})
@@ -145,8 +147,8 @@ def test_get_audit_filters_by_participant_user_action_and_dates(service):
     call(service, "coordinator", "PATCH", "/participants/P2", {"hours_per_week": 11})
     call(service, "other_coach", "GET", "/participants/P4")
     first, second, third, fourth = (e.id for e in entries(service))
-    _backdate(service, first, datetime(2025, 12, 31, 23, 59, tzinfo=timezone.utc))  # last year
-    _backdate(service, second, datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc))
+    _backdate(service, first, datetime(2025, 12, 31, 23, 59, tzinfo=UTC))  # last year
+    _backdate(service, second, datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
 
     everything = audit(service)
     assert [e["id"] for e in everything["items"]] == [fourth, third, second, first]  # newest first
@@ -163,7 +165,9 @@ def test_get_audit_filters_by_participant_user_action_and_dates(service):
     }
     # Who has read P2's data this year? One call.
     this_year = audit(service, "?participant_id=P2&action=read&from=2026-01-01")
-    assert [(e["id"], e["user_name"], e["role"]) for e in this_year["items"]] == [(second, "coordinator", "coordinator")]
+    assert [(e["id"], e["user_name"], e["role"]) for e in this_year["items"]] == [
+        (second, "coordinator", "coordinator")
+    ]
     assert [e["id"] for e in audit(service, "?participant_id=P2")["items"]] == [third, second, first]
     assert audit(service, "?participant_id=P6")["total"] == 0
     mine = audit(service, f"?user_id={service.user_ids['coordinator']}")
@@ -178,7 +182,11 @@ def test_get_audit_filters_by_participant_user_action_and_dates(service):
 
 
 def test_get_audit_refuses_bad_filters(service):
-    for query, field in (("?from=2026-02-01&to=2026-01-01", "from"), ("?from=yesterday", "from"), ("?action=peek", "action")):
+    for query, field in (
+        ("?from=2026-02-01&to=2026-01-01", "from"),
+        ("?from=yesterday", "from"),
+        ("?action=peek", "action"),
+    ):
         response = call(service, "coordinator", "GET", f"/audit{query}")
         assert response.status_code == 422, response.text
         assert field in response.text
@@ -227,7 +235,9 @@ def test_migration_0002_turns_old_entries_into_entries_with_participants_and_bac
         conn.execute(insert, {"action": "update", "type": "slot", "id": "sew", "endpoint": "/api/v1/slots/sew"})
     upgrade(url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, user_name, user_role, action, method, path FROM audit_log ORDER BY id")).all()
+        rows = conn.execute(
+            text("SELECT id, user_name, user_role, action, method, path FROM audit_log ORDER BY id")
+        ).all()
         links = conn.execute(text("SELECT audit_id, participant_id FROM audit_participants ORDER BY audit_id")).all()
     assert [tuple(r) for r in rows] == [
         (1, "anna", "coach", "read", None, "/api/v1/participants"),

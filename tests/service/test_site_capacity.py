@@ -32,7 +32,11 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
 
 def place(service: Any, participant: str, slot: str) -> int:
     response = call(
-        service, "coordinator", "POST", "/placements", {"participant_id": participant, "slot_id": slot, "start_date": DAY}
+        service,
+        "coordinator",
+        "POST",
+        "/placements",
+        {"participant_id": participant, "slot_id": slot, "start_date": DAY},
     )
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
@@ -75,7 +79,9 @@ def test_site_patch_without_if_match_is_428_and_changes_nothing(service):
 
 def test_site_patch_with_a_stale_etag_is_412_and_every_change_moves_the_etag(service):
     first = etag(service, "/sites/vk1")
-    changed = call(service, "enterprise_manager", "PATCH", "/sites/vk1", {"name": "Värmekällan Huset"}, **{"If-Match": first})
+    changed = call(
+        service, "enterprise_manager", "PATCH", "/sites/vk1", {"name": "Värmekällan Huset"}, **{"If-Match": first}
+    )
     assert changed.status_code == 200, changed.text
     new = changed.headers["etag"]
     assert new != first and etag(service, "/sites/vk1") == new
@@ -87,7 +93,8 @@ def test_site_patch_with_a_stale_etag_is_412_and_every_change_moves_the_etag(ser
     assert_problem(call(service, "coordinator", "PATCH", "/sites/vk1", {"name": "x"}, **{"If-Match": "garbage"}), 412)
     # The ETag is the site's: another site's or a slot's does not fit.
     assert_problem(
-        call(service, "coordinator", "PATCH", "/sites/vk1", {"name": "x"}, **{"If-Match": etag(service, "/sites/vk2")}), 412
+        call(service, "coordinator", "PATCH", "/sites/vk1", {"name": "x"}, **{"If-Match": etag(service, "/sites/vk2")}),
+        412,
     )
     again = call(service, "coordinator", "PATCH", "/sites/vk1", {"supervisor_hours": 9}, **{"If-Match": new})
     assert again.status_code == 200 and again.json()["supervisor_hours"] == 9
@@ -95,7 +102,14 @@ def test_site_patch_with_a_stale_etag_is_412_and_every_change_moves_the_etag(ser
 
 
 def test_created_site_has_an_etag(service):
-    body = {"id": "vk9", "enterprise_id": "vk", "name": "Annex", "municipality": "Upplands Väsby", "lat": 59.5, "lon": 17.9}
+    body = {
+        "id": "vk9",
+        "enterprise_id": "vk",
+        "name": "Annex",
+        "municipality": "Upplands Väsby",
+        "lat": 59.5,
+        "lon": 17.9,
+    }
     created = call(service, "enterprise_manager", "POST", "/sites", {**body, "supervisor_hours": 4})
     assert created.status_code == 201, created.text
     assert created.headers["etag"] == etag(service, "/sites/vk9")
@@ -143,7 +157,10 @@ def test_the_managers_409_says_who_may_act_and_what_the_manager_can_do(service, 
     body = assert_problem(patch_site(service, "enterprise_manager", {"supervisor_hours": 1}), 409)
     detail = body["detail"]
     assert body["placements"] == [p1, p4]
-    assert f"can be ended or moved by the coordinator or each participant's coach (coach: {p1}; other_coach: {p4})" in detail
+    assert (
+        f"can be ended or moved by the coordinator or each participant's coach (coach: {p1}; other_coach: {p4})"
+        in detail
+    )
     assert "You can lower the supervisor hours when those placements have ended, or ask the coordinator." in detail
     assert "first" not in detail  # not told to do what a manager may not do
     assert body["who_can_act"] == [
@@ -155,14 +172,19 @@ def test_the_managers_409_says_who_may_act_and_what_the_manager_can_do(service, 
     # What the message says a manager cannot do, they indeed cannot.
     assert_problem(call(service, "enterprise_manager", "PATCH", f"/placements/{p1}", {"end_reason": "work"}), 403)
     # And the coach it names can.
-    assert call(service, "coach", "PATCH", f"/placements/{p1}", {"end_reason": "health", "end_date": DAY}).status_code == 200
+    assert (
+        call(service, "coach", "PATCH", f"/placements/{p1}", {"end_reason": "health", "end_date": DAY}).status_code
+        == 200
+    )
 
 
 def test_the_managers_409_for_seats_names_who_may_act(service):
     p1, p4 = place(service, "P1", "furn"), place(service, "P4", "sew")
     place(service, "P5", "garden")  # P5 has no coach
     tag = etag(service, "/slots/sew", "enterprise_manager")
-    body = assert_problem(call(service, "enterprise_manager", "PATCH", "/slots/sew", {"seats": 0}, **{"If-Match": tag}), 409)
+    body = assert_problem(
+        call(service, "enterprise_manager", "PATCH", "/slots/sew", {"seats": 0}, **{"If-Match": tag}), 409
+    )
     assert body["placements"] == [p4] and body["reason"] == "seats_taken"
     assert f"the coordinator or each participant's coach (other_coach: {p4})" in body["detail"]
     assert "You can lower the seats when those placements have ended, or ask the coordinator." in body["detail"]
@@ -186,7 +208,12 @@ def test_the_managers_409_for_seats_names_who_may_act(service):
 
 def test_site_changes_are_kept_in_the_history(service, two_at_vk2):
     manager = service.user_ids["enterprise_manager"]
-    assert patch_site(service, "enterprise_manager", {"supervisor_hours": 6, "name": "Second hand", "lat": 59.52}).status_code == 200
+    assert (
+        patch_site(
+            service, "enterprise_manager", {"supervisor_hours": 6, "name": "Second hand", "lat": 59.52}
+        ).status_code
+        == 200
+    )
     rows = site_history(service)
     assert [(r["field"], r["old_value"], r["new_value"]) for r in rows] == [
         ("supervisor_hours", 2.5, 5),  # the fixture's change
@@ -198,7 +225,14 @@ def test_site_changes_are_kept_in_the_history(service, two_at_vk2):
     assert call(service, "enterprise_manager", "GET", "/sites/vk2/history").json() == rows
     assert call(service, "coordinator", "GET", "/slots/shop/history").json() == []  # slots keep their own
     # A new site starts its history with its supervisor hours.
-    body = {"id": "vk9", "enterprise_id": "vk", "name": "Annex", "municipality": "Upplands Väsby", "lat": 59.5, "lon": 17.9}
+    body = {
+        "id": "vk9",
+        "enterprise_id": "vk",
+        "name": "Annex",
+        "municipality": "Upplands Väsby",
+        "lat": 59.5,
+        "lon": 17.9,
+    }
     assert call(service, "coordinator", "POST", "/sites", {**body, "supervisor_hours": 4}).status_code == 201
     assert [(r["field"], r["old_value"], r["new_value"]) for r in site_history(service, "vk9")] == [
         ("supervisor_hours", None, 4)
@@ -211,7 +245,9 @@ def test_site_changes_are_kept_in_the_history(service, two_at_vk2):
 
 def _queued_plan(service: Any) -> int:
     with transaction(service.factory) as session:
-        plan = db.Plan(association_id="default", status=db.PlanStatus.queued, plan_date=date(2026, 11, 23), time_limit_s=5.0)
+        plan = db.Plan(
+            association_id="default", status=db.PlanStatus.queued, plan_date=date(2026, 11, 23), time_limit_s=5.0
+        )
         session.add(plan)
         session.flush()
         return plan.id

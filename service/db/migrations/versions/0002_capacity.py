@@ -75,7 +75,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_participants", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_audit_participants_participant_id"), ["participant_id"], unique=False)
-    op.execute("INSERT INTO audit_participants (audit_id, participant_id) SELECT audit_id, participant_id FROM audit_links_0002")
+    op.execute(
+        "INSERT INTO audit_participants (audit_id, participant_id) "
+        "SELECT audit_id, participant_id FROM audit_links_0002"
+    )
     op.drop_table("audit_links_0002")
 
 
@@ -90,7 +93,10 @@ def _links_table(name: str) -> None:
 def downgrade() -> None:
     # --- audit: back to one row per participant (the links wait aside while audit_log is rebuilt) ------------------
     _links_table("audit_links_0002")
-    op.execute("INSERT INTO audit_links_0002 (audit_id, participant_id) SELECT audit_id, participant_id FROM audit_participants")
+    op.execute(
+        "INSERT INTO audit_links_0002 (audit_id, participant_id) "
+        "SELECT audit_id, participant_id FROM audit_participants"
+    )
     with op.batch_alter_table("audit_participants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_participants_participant_id"))
     op.drop_table("audit_participants")
