@@ -344,3 +344,60 @@ def test_migration_0002_keeps_the_rows_that_refer_to_sites(tmp_path):
     command.downgrade(alembic_config(url), "0001")
     assert counts() == before
     engine.dispose()
+
+
+# --- races -------------------------------------------------------------------------------------------------------
+
+
+def test_lowering_supervisor_hours_while_someone_takes_a_placement(service):
+    """vk2 at 5 h holds P1 (2.5 h); the manager lowers it to 2.5 h while a coach places P2 (2.5 h) there.
+
+    Either order is fine, but never both: the site never ends with more need than supervisor hours."""
+    from tests.service.test_concurrency import race
+
+    for _ in range(5):
+        with transaction(service.factory) as session:
+            for placement in session.scalars(select(db.Placement)):
+                session.delete(placement)
+            session.get(db.Site, "vk2").supervisor_hours = 5.0  # type: ignore[union-attr]
+        place(service, "P1", "shop")
+        tag = etag(service, "/sites/vk2", "enterprise_manager")
+
+        def lower(tag: str = tag) -> Any:
+            return call(
+                service, "enterprise_manager", "PATCH", "/sites/vk2", {"supervisor_hours": 2.5}, **{"If-Match": tag}
+            )
+
+        def take() -> Any:
+            body = {"participant_id": "P2", "slot_id": "shop", "start_date": DAY}
+            return call(service, "coach", "POST", "/placements", body)
+
+        lowered, placed = race(lower, take)
+        assert sorted([placed.status_code, lowered.status_code]) in ([201, 409], [200, 409]), (
+            placed.text,
+            lowered.text,
+        )
+        with transaction(service.factory) as session:
+            hours = session.get(db.Site, "vk2").supervisor_hours  # type: ignore[union-attr]
+            active = session.scalars(select(db.Placement).where(db.Placement.end_date.is_(None))).all()
+        assert len(active) * 2.5 <= hours
+
+
+def test_two_site_changes_with_the_same_etag(service):
+    """The manager and the coordinator change vk1 with the same If-Match: one 200, one 412, one version step."""
+    from tests.service.test_concurrency import race
+
+    for round_ in range(5):
+        read = call(service, "coordinator", "GET", "/sites/vk1")
+        tag, version = read.headers["etag"], read.json()["version"]
+
+        def change(who: str, hours: float, tag: str = tag) -> Any:
+            return lambda: call(service, who, "PATCH", "/sites/vk1", {"supervisor_hours": hours}, **{"If-Match": tag})
+
+        responses = race(change("coordinator", 10 + round_), change("enterprise_manager", 50 + round_))
+        assert sorted(r.status_code for r in responses) == [200, 412], [r.text for r in responses]
+        winner = next(r for r in responses if r.status_code == 200)
+        after = call(service, "coordinator", "GET", "/sites/vk1")
+        assert after.json()["version"] == version + 1
+        assert after.json()["supervisor_hours"] == winner.json()["supervisor_hours"]
+        assert len(site_history(service, "vk1")) == round_ + 1  # the loser wrote no history
