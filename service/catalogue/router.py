@@ -25,7 +25,7 @@ from service.catalogue.schemas import (
 )
 from service.db import models as db
 from service.deps import ALL_ROLES, CurrentUser, SessionDep, roles
-from service.errors import Conflict, Forbidden, InvalidInput
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.pagination import Page, PageDep, fetch_page
 
 router = APIRouter(tags=["places"])
@@ -132,7 +132,8 @@ def update_site(
     expected = capacity.require_if_match(if_match)
     # The same lock a placement takes before it counts the site's supervision, so none slips in meanwhile.
     site = repo.lock_site(session, site_id)
-    assert site is not None  # visible a moment ago, and sites with slots (so with placements) are never deleted
+    if site is None:  # deleted since it was read a moment ago
+        raise NotFound(f"no site '{site_id}'")
     capacity.check_if_match(expected, site)
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
@@ -209,7 +210,8 @@ def update_slot(
     _may_edit(user, visible.site.enterprise_id)
     expected = capacity.require_if_match(if_match)
     slot = repo.lock_slot(session, slot_id)
-    assert slot is not None  # visible a moment ago, and slots are deleted only under the same lock
+    if slot is None:  # deleted since it was read a moment ago
+        raise NotFound(f"no slot '{slot_id}'")
     capacity.check_if_match(expected, slot)
     changes = body.model_dump(exclude_unset=True)
     for field in ("activity", "seats", "min_hours", "max_hours", "days", "supports", "programmes", "women_only", "supervision_ratio"):
