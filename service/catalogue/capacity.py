@@ -72,10 +72,15 @@ def history(session: Session, target: Versioned) -> list[db.CapacityChange]:
 # --- what active placements need ----------------------------------------------------------------------------------
 
 
-def supervision_need(session: Session, site_id: str, pinned_only: bool = False) -> tuple[float, list[int]]:
-    """Supervisor hours a week the site's active placements need (hours × the slot's ratio, summed), and their ids."""
+def supervision_need(
+    session: Session, site_id: str, pinned_only: bool = False, ratio_of: dict[str, float] | None = None
+) -> tuple[float, list[int]]:
+    """Supervisor hours a week the site's active placements need (hours × the slot's ratio, summed), and their ids.
+
+    `ratio_of` (slot id -> ratio) replaces a slot's ratio: the need if that slot's ratio changed."""
+    ratios = ratio_of or {}
     query = (
-        select(db.Placement.id, db.Participant.hours_per_week * db.Slot.supervision_ratio)
+        select(db.Placement.id, db.Slot.id, db.Participant.hours_per_week, db.Slot.supervision_ratio)
         .join(db.Participant, db.Participant.id == db.Placement.participant_id)
         .join(db.Slot, db.Slot.id == db.Placement.slot_id)
         .where(db.Slot.site_id == site_id, db.Placement.end_date.is_(None))
@@ -84,7 +89,8 @@ def supervision_need(session: Session, site_id: str, pinned_only: bool = False) 
     if pinned_only:
         query = query.where(db.Participant.pinned.is_(True))
     rows = list(session.execute(query))
-    return float(sum(need for _, need in rows)), [int(pid) for pid, _ in rows]
+    need = sum(hours * ratios.get(slot_id, ratio) for _, slot_id, hours, ratio in rows)
+    return float(need), [int(placement_id) for placement_id, *_ in rows]
 
 
 def pinned_placements(session: Session, slot_id: str) -> list[int]:
@@ -163,6 +169,22 @@ def refuse_hours_below_need(
         f"week, so supervisor_hours cannot go below that (asked {hours:g})",
         placement_ids,
         "lower the supervisor hours when those placements have ended",
+        reason="supervision_needed",
+        supervisor_hours_needed=round(need, 6),
+    )
+
+
+def refuse_ratio_above_supervision(
+    session: Session, user: db.User, slot: db.Slot, site: db.Site, ratio: float, need: float, placement_ids: list[int]
+) -> Conflict:
+    assert site.supervisor_hours is not None
+    return blocked_by_placements(
+        session,
+        user,
+        f"slot '{slot.id}': supervision_ratio {ratio:g} would make the active placements {_ids(placement_ids)} of site "
+        f"{site.name} ({site.id}) need {need:g} supervisor hours a week, and the site has {site.supervisor_hours:g}",
+        placement_ids,
+        "raise the site's supervisor_hours first, or change the ratio when those placements have ended",
         reason="supervision_needed",
         supervisor_hours_needed=round(need, 6),
     )

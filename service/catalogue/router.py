@@ -209,11 +209,13 @@ def update_slot(
     visible = visible_slot(session, user, slot_id)
     _may_edit(user, visible.site.enterprise_id)
     expected = capacity.require_if_match(if_match)
+    changes = body.model_dump(exclude_unset=True)
+    # A ratio change moves the site's supervision need: take the site's lock first, as a placement does.
+    site = repo.lock_site(session, visible.site_id) if changes.get("supervision_ratio") is not None else None
     slot = repo.lock_slot(session, slot_id)
     if slot is None:  # deleted since it was read a moment ago
         raise NotFound(f"no slot '{slot_id}'")
     capacity.check_if_match(expected, slot)
-    changes = body.model_dump(exclude_unset=True)
     for field in ("activity", "seats", "min_hours", "max_hours", "days", "supports", "programmes", "women_only", "supervision_ratio"):
         if field in changes and changes[field] is None:
             raise InvalidInput(f"{field} cannot be null")
@@ -225,6 +227,11 @@ def update_slot(
     taken_ids = repo.active_placement_ids(session, slot_id)
     if "seats" in changes and changes["seats"] < len(taken_ids):
         raise capacity.refuse_seats_below_taken(session, user, slot, changes["seats"], taken_ids)
+    if site is not None and site.supervisor_hours is not None and changes["supervision_ratio"] > slot.supervision_ratio:
+        ratio = changes["supervision_ratio"]
+        need, placement_ids = capacity.supervision_need(session, site.id, ratio_of={slot.id: ratio})
+        if need > site.supervisor_hours + SUPERVISION_TOLERANCE:
+            raise capacity.refuse_ratio_above_supervision(session, user, slot, site, ratio, need, placement_ids)
     capacity.apply_changes(session, user, slot, changes)
     session.flush()
     response.headers["ETag"] = capacity.etag(slot)

@@ -203,6 +203,27 @@ def test_the_managers_409_for_seats_names_who_may_act(service):
     assert f"end or move placements {p1} first" in mine["detail"]
 
 
+def test_a_higher_supervision_ratio_than_the_site_can_supervise_is_409(service, two_at_vk2):
+    p1, p4 = two_at_vk2  # 2 × 10 h × 0.25 = 5 h, all vk2 has
+    tag = etag(service, "/slots/shop", "enterprise_manager")
+    body = assert_problem(
+        call(service, "enterprise_manager", "PATCH", "/slots/shop", {"supervision_ratio": 0.5}, **{"If-Match": tag}),
+        409,
+    )
+    assert body["placements"] == [p1, p4] and body["supervisor_hours_needed"] == 10
+    assert "supervision_ratio 0.5 would make the active placements" in body["detail"]
+    assert "You can raise the site's supervisor_hours first" in body["detail"]
+    assert call(service, "coordinator", "GET", "/slots/shop").headers["etag"] == tag  # nothing changed
+    lower = call(service, "enterprise_manager", "PATCH", "/slots/shop", {"supervision_ratio": 0.2}, **{"If-Match": tag})
+    assert lower.status_code == 200, lower.text
+    assert patch_site(service, "enterprise_manager", {"supervisor_hours": 10}).status_code == 200
+    higher = call(
+        service, "enterprise_manager", "PATCH", "/slots/shop", {"supervision_ratio": 0.5},
+        **{"If-Match": lower.headers["etag"]},
+    )  # fmt: skip
+    assert higher.status_code == 200, higher.text
+
+
 # --- history -----------------------------------------------------------------------------------------------------
 
 
