@@ -112,3 +112,28 @@ def load_instance(session: Session, association_id: str, keep_active: bool = Fal
         ),
         travel_times=tuple(matcher.TravelTime(t.participant_id, t.site_id, t.minutes) for t in travel),
     )
+
+
+PROBLEM_SUBJECTS = {
+    "enterprises.csv": "enterprise",
+    "sites.csv": "site",
+    "slots.csv": "slot",
+    "participants.csv": "participant",
+    "travel_times.csv": "travel time",
+}
+PINNED_LIMITS = {("sites.csv", "supervisor_hours"), ("slots.csv", "seats")}
+
+
+def describe_problems(session: Session, association_id: str, problems: list[matcher.Problem]) -> list[str]:
+    """Why the core refused the association's data, in the service's terms (site, slot, placement, field): the core
+    names files and rows, which mean nothing for data that came from the database."""
+    from service.catalogue.capacity import pinned_limit_problems
+
+    pinned = any((p.file, p.column) in PINNED_LIMITS for p in problems)
+    limits = pinned_limit_problems(session, association_id) if pinned else []
+    others = [
+        f"{PROBLEM_SUBJECTS.get(p.file, p.file)} {p.column}: {p.message}"
+        for p in problems
+        if (p.file, p.column) not in PINNED_LIMITS or not limits
+    ]
+    return limits + others

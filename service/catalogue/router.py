@@ -1,13 +1,14 @@
-"""Endpoints for enterprises, sites and slots. Slot changes need `If-Match` and are kept in a capacity history."""
+"""Endpoints for enterprises, sites and slots. Site and slot changes need `If-Match` and are kept in a history."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
+from matcher.integrity import SUPERVISION_TOLERANCE
 from service.access import visible_enterprise, visible_site, visible_slot
-from service.audit.log import record
+from service.catalogue import capacity
 from service.catalogue import repository as repo
 from service.catalogue.schemas import (
     CapacityChangePublic,
@@ -24,13 +25,20 @@ from service.catalogue.schemas import (
 )
 from service.db import models as db
 from service.deps import ALL_ROLES, CurrentUser, SessionDep, roles
-from service.errors import Conflict, Forbidden, InvalidInput, PreconditionFailed, PreconditionRequired
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.pagination import Page, PageDep, fetch_page
 
 router = APIRouter(tags=["places"])
 Role = db.Role
 EDITORS = (Role.coordinator, Role.enterprise_manager)
-CAPACITY_FIELDS = tuple(SlotUpdate.model_fields)
+SLOT_FIELDS_ON_CREATE = ("seats", "min_hours", "max_hours", "days")
+SITE_FIELDS_ON_CREATE = ("supervisor_hours",)
+CHANGE_RESPONSES = {
+    409: {"description": "below what the active placements hold or need; names them and who may end or move them"},
+    412: {"description": "stale If-Match"},
+    428: {"description": "If-Match missing"},
+}
+IfMatch = Annotated[str | None, Header(description="The ETag from the last read.")]
 
 
 def _may_edit(user: db.User, enterprise_id: str) -> None:
@@ -95,7 +103,7 @@ def list_sites(
 
 
 @router.post("/sites", status_code=201, response_model=SitePublic, **roles(*EDITORS))
-def create_site(body: SiteCreate, session: SessionDep, user: CurrentUser) -> db.Site:
+def create_site(body: SiteCreate, session: SessionDep, user: CurrentUser, response: Response) -> db.Site:
     visible_enterprise(session, user, body.enterprise_id)
     _may_edit(user, body.enterprise_id)
     if session.get(db.Site, body.id) is not None:
@@ -103,22 +111,42 @@ def create_site(body: SiteCreate, session: SessionDep, user: CurrentUser) -> db.
     site = db.Site(**body.model_dump())
     session.add(site)
     session.flush()
+    capacity.record_created(session, user, site, SITE_FIELDS_ON_CREATE)
+    response.headers["ETag"] = capacity.etag(site)
     return site
 
 
 @router.get("/sites/{site_id}", response_model=SitePublic, **roles(*ALL_ROLES))
-def get_site(site_id: str, session: SessionDep, user: CurrentUser) -> db.Site:
-    return visible_site(session, user, site_id)
-
-
-@router.patch("/sites/{site_id}", response_model=SitePublic, **roles(*EDITORS))
-def update_site(site_id: str, body: SiteUpdate, session: SessionDep, user: CurrentUser) -> db.Site:
+def get_site(site_id: str, session: SessionDep, user: CurrentUser, response: Response) -> db.Site:
     site = visible_site(session, user, site_id)
-    _may_edit(user, site.enterprise_id)
-    for field, value in body.model_dump(exclude_unset=True).items():
+    response.headers["ETag"] = capacity.etag(site)
+    return site
+
+
+@router.patch("/sites/{site_id}", response_model=SitePublic, responses=CHANGE_RESPONSES, **roles(*EDITORS))
+def update_site(
+    site_id: str, body: SiteUpdate, session: SessionDep, user: CurrentUser, response: Response, if_match: IfMatch = None
+) -> db.Site:
+    visible = visible_site(session, user, site_id)
+    _may_edit(user, visible.enterprise_id)
+    expected = capacity.require_if_match(if_match)
+    # The same lock a placement takes before it counts the site's supervision, so none slips in meanwhile.
+    site = repo.lock_site(session, site_id)
+    if site is None:  # deleted since it was read a moment ago
+        raise NotFound(f"no site '{site_id}'")
+    capacity.check_if_match(expected, site)
+    changes = body.model_dump(exclude_unset=True)
+    for field, value in changes.items():
         if value is None and field != "supervisor_hours":
-            raise InvalidInput(f"{field} cannot be null")
-        setattr(site, field, value)
+            raise InvalidInput(f"{field} cannot be null", field=field)
+    hours = changes.get("supervisor_hours", site.supervisor_hours)
+    if "supervisor_hours" in changes and hours is not None:
+        need, placement_ids = capacity.supervision_need(session, site.id)
+        if need > hours + SUPERVISION_TOLERANCE:
+            raise capacity.refuse_hours_below_need(session, user, site, hours, need, placement_ids)
+    capacity.apply_changes(session, user, site, changes)
+    session.flush()
+    response.headers["ETag"] = capacity.etag(site)
     return site
 
 
@@ -132,11 +160,12 @@ def delete_site(site_id: str, session: SessionDep, user: CurrentUser) -> Respons
     return Response(status_code=204)
 
 
+@router.get("/sites/{site_id}/history", response_model=list[CapacityChangePublic], **roles(*EDITORS))
+def site_history(site_id: str, session: SessionDep, user: CurrentUser) -> list[db.CapacityChange]:
+    return capacity.history(session, visible_site(session, user, site_id))
+
+
 # --- slots -------------------------------------------------------------------------------------------------------
-
-
-def etag(slot: db.Slot) -> str:
-    return f'"{slot.id}.v{slot.version}"'
 
 
 def _public(slot: db.Slot, taken: int) -> SlotPublic:
@@ -153,7 +182,7 @@ def list_slots(
 
 
 @router.post("/slots", status_code=201, response_model=SlotPublic, **roles(*EDITORS))
-def create_slot(body: SlotCreate, session: SessionDep, user: CurrentUser, request: Request, response: Response) -> SlotPublic:
+def create_slot(body: SlotCreate, session: SessionDep, user: CurrentUser, response: Response) -> SlotPublic:
     site = visible_site(session, user, body.site_id)
     _may_edit(user, site.enterprise_id)
     if session.get(db.Slot, body.id) is not None:
@@ -161,47 +190,32 @@ def create_slot(body: SlotCreate, session: SessionDep, user: CurrentUser, reques
     slot = db.Slot(**body.model_dump())
     session.add(slot)
     session.flush()
-    for field in ("seats", "min_hours", "max_hours", "days"):
-        session.add(db.CapacityChange(slot_id=slot.id, user_id=user.id, field=field, old_value=None, new_value=getattr(slot, field)))
-    record(session, user, "create", "slot", [slot.id], request.url.path)
-    response.headers["ETag"] = etag(slot)
+    capacity.record_created(session, user, slot, SLOT_FIELDS_ON_CREATE)
+    response.headers["ETag"] = capacity.etag(slot)
     return _public(slot, 0)
 
 
 @router.get("/slots/{slot_id}", response_model=SlotPublic, **roles(*ALL_ROLES))
 def get_slot(slot_id: str, session: SessionDep, user: CurrentUser, response: Response) -> SlotPublic:
     slot = visible_slot(session, user, slot_id)
-    response.headers["ETag"] = etag(slot)
+    response.headers["ETag"] = capacity.etag(slot)
     return _public(slot, repo.taken_seats(session, [slot.id]).get(slot.id, 0))
 
 
-@router.patch(
-    "/slots/{slot_id}",
-    response_model=SlotPublic,
-    responses={409: {"description": "seats below taken"}, 412: {"description": "stale If-Match"}, 428: {"description": "If-Match missing"}},
-    **roles(*EDITORS),
-)
+@router.patch("/slots/{slot_id}", response_model=SlotPublic, responses=CHANGE_RESPONSES, **roles(*EDITORS))
 def update_slot(
-    slot_id: str,
-    body: SlotUpdate,
-    session: SessionDep,
-    user: CurrentUser,
-    request: Request,
-    response: Response,
-    if_match: Annotated[str | None, Header(description="The slot's ETag from the last read.")] = None,
+    slot_id: str, body: SlotUpdate, session: SessionDep, user: CurrentUser, response: Response, if_match: IfMatch = None
 ) -> SlotPublic:
     visible = visible_slot(session, user, slot_id)
     _may_edit(user, visible.site.enterprise_id)
-    if not if_match:
-        raise PreconditionRequired("send If-Match with the slot's ETag from your last read, so no change is lost")
-    slot = repo.lock_slot(session, slot_id)
-    assert slot is not None  # visible a moment ago, and slots are deleted only under the same lock
-    if if_match.strip() not in (etag(slot), "*"):
-        raise PreconditionFailed(
-            f"the slot changed since you read it (now {etag(slot)}); read it again and reapply your change",
-            current_etag=etag(slot),
-        )
+    expected = capacity.require_if_match(if_match)
     changes = body.model_dump(exclude_unset=True)
+    # A ratio change moves the site's supervision need: take the site's lock first, as a placement does.
+    site = repo.lock_site(session, visible.site_id) if changes.get("supervision_ratio") is not None else None
+    slot = repo.lock_slot(session, slot_id)
+    if slot is None:  # deleted since it was read a moment ago
+        raise NotFound(f"no slot '{slot_id}'")
+    capacity.check_if_match(expected, slot)
     for field in ("activity", "seats", "min_hours", "max_hours", "days", "supports", "programmes", "women_only", "supervision_ratio"):
         if field in changes and changes[field] is None:
             raise InvalidInput(f"{field} cannot be null")
@@ -212,44 +226,28 @@ def update_slot(
         raise InvalidInput(str(exc)) from None
     taken_ids = repo.active_placement_ids(session, slot_id)
     if "seats" in changes and changes["seats"] < len(taken_ids):
-        raise Conflict(
-            f"{len(taken_ids)} seat(s) are taken, so seats cannot go below that; end placements "
-            f"{', '.join(str(i) for i in taken_ids)} first",
-            placements=taken_ids,
-        )
-    for field, value in changes.items():
-        old = getattr(slot, field)
-        if old != value:
-            session.add(
-                db.CapacityChange(
-                    slot_id=slot.id,
-                    user_id=user.id,
-                    field=field,
-                    old_value=old.isoformat() if hasattr(old, "isoformat") else old,
-                    new_value=value.isoformat() if hasattr(value, "isoformat") else value,
-                )
-            )
-            setattr(slot, field, value)
+        raise capacity.refuse_seats_below_taken(session, user, slot, changes["seats"], taken_ids)
+    if site is not None and site.supervisor_hours is not None and changes["supervision_ratio"] > slot.supervision_ratio:
+        ratio = changes["supervision_ratio"]
+        need, placement_ids = capacity.supervision_need(session, site.id, ratio_of={slot.id: ratio})
+        if need > site.supervisor_hours + SUPERVISION_TOLERANCE:
+            raise capacity.refuse_ratio_above_supervision(session, user, slot, site, ratio, need, placement_ids)
+    capacity.apply_changes(session, user, slot, changes)
     session.flush()
-    record(session, user, "update", "slot", [slot.id], request.url.path)
-    response.headers["ETag"] = etag(slot)
+    response.headers["ETag"] = capacity.etag(slot)
     return _public(slot, len(taken_ids))
 
 
 @router.delete("/slots/{slot_id}", status_code=204, **roles(*EDITORS))
-def delete_slot(slot_id: str, session: SessionDep, user: CurrentUser, request: Request) -> Response:
+def delete_slot(slot_id: str, session: SessionDep, user: CurrentUser) -> Response:
     slot = visible_slot(session, user, slot_id)
     _may_edit(user, slot.site.enterprise_id)
     if repo.has_dependents(session, db.Placement, db.Placement.slot_id, slot_id):
         raise Conflict(f"slot '{slot_id}' has placements (active or ended, kept for follow-up); it cannot be deleted")
     session.delete(slot)
-    record(session, user, "delete", "slot", [slot_id], request.url.path)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/slots/{slot_id}/history", response_model=list[CapacityChangePublic], **roles(Role.coordinator, Role.enterprise_manager))
 def slot_history(slot_id: str, session: SessionDep, user: CurrentUser) -> list[db.CapacityChange]:
-    from sqlalchemy import select
-
-    visible_slot(session, user, slot_id)
-    return list(session.scalars(select(db.CapacityChange).where(db.CapacityChange.slot_id == slot_id).order_by(db.CapacityChange.id)))
+    return capacity.history(session, visible_slot(session, user, slot_id))

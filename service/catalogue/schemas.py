@@ -80,6 +80,7 @@ class SitePublic(BaseModel):
     lon: float
     accessibility: list[str]
     supervisor_hours: float | None
+    version: int
 
 
 class SlotFields(Strict):
@@ -165,8 +166,11 @@ class SlotPublic(BaseModel):
 
 
 class CapacityChangePublic(BaseModel):
+    """One changed field of a slot (slot_id set) or of a site (site_id set)."""
+
     model_config = ConfigDict(from_attributes=True)
-    slot_id: str
+    slot_id: str | None
+    site_id: str | None
     user_id: int | None
     changed_at: object
     field: str

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -84,6 +85,8 @@ class EndReason(str, enum.Enum):
     other_programme = "other_programme"
     moved = "moved"
     dropped_out = "dropped_out"
+    health = "health"  # ended for health reasons
+    completed = "completed"  # the agreed period was completed
     transferred = "transferred"  # ended by an applied plan (moved to another slot, or taken out); not an outcome
 
 
@@ -124,8 +127,11 @@ class Site(Base):
     lon: Mapped[float] = mapped_column(Float)
     accessibility: Mapped[list[str]] = mapped_column(JSON, default=list)
     supervisor_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The ETag; bumped by every change. The server default let migration 0002 add it without rebuilding the table.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     enterprise: Mapped[Enterprise] = relationship(back_populates="sites")
     slots: Mapped[list[Slot]] = relationship(back_populates="site")
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Slot(Base):
@@ -207,16 +213,18 @@ class Placement(Base):
 
 
 class CapacityChange(Base):
-    """Who changed which capacity field of a slot, when, from what to what."""
+    """Who changed which field of a slot or of a site, when, from what to what. Exactly one of slot_id, site_id."""
 
     __tablename__ = "capacity_history"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slot_id: Mapped[str] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), index=True)
+    slot_id: Mapped[str | None] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), nullable=True, index=True)
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=True, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     field: Mapped[str] = mapped_column(String(64))
     old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    __table_args__ = (CheckConstraint("(slot_id IS NULL) <> (site_id IS NULL)", name="one_target"),)
 
 
 class Plan(Base):
@@ -239,11 +247,25 @@ class Plan(Base):
 
 
 class AuditEntry(Base):
+    """One request that read or changed participant data: who (name and role as they were then), what, where."""
+
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
-    action: Mapped[str] = mapped_column(String(16))  # read, create, update, delete
-    entity_type: Mapped[str] = mapped_column(String(32))
-    entity_id: Mapped[str] = mapped_column(String(64), index=True)
-    endpoint: Mapped[str] = mapped_column(String(200))
+    user_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    user_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    action: Mapped[str] = mapped_column(String(16))  # read, create, update, delete, import
+    method: Mapped[str | None] = mapped_column(String(8), nullable=True)  # unknown for entries older than 0002
+    path: Mapped[str] = mapped_column(String(200))
+    participants: Mapped[list[AuditParticipant]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="AuditParticipant.participant_id"
+    )
+
+
+class AuditParticipant(Base):
+    """A participant an audited request touched. No foreign key: the trail outlives a deleted participant."""
+
+    __tablename__ = "audit_participants"
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)

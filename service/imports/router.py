@@ -158,7 +158,7 @@ def export_dataset(
     `current_slot_id` is each participant's active placement. Every participant exported is audited as read.
     """
     export = service.export_dataset(session, user.association_id, fmt, dialect=dialect)
-    record(session, user, "read", "participant", export.participant_ids, request.url.path)
+    record(session, user, "read", export.participant_ids, request)
     return Response(
         content=export.content,
         media_type=export.media_type,

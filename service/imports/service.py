@@ -851,10 +851,6 @@ class _Import:
             raise Conflict(
                 "the data changed while the import was being written; nothing was written, run it again"
             ) from None
-        slots_created = [op.key for op in self.ops["slot"] if op.existing is None]
-        slots_changed = [op.key for op in self.ops["slot"] if op.existing is not None]
-        record(session, user, "create", "slot", slots_created, endpoint)
-        record(session, user, "update", "slot", slots_changed, endpoint)
 
     def _write(self, op: _Op, create: Any) -> None:
         if op.existing is None:
@@ -865,16 +861,10 @@ class _Import:
                 setattr(op.existing, change.field, op.values[change.field])
 
     def audit(self, endpoint: str, applied: bool) -> None:
-        """Creates and updates of participants when applied; every existing participant compared is a read."""
-        created = [op.key for op in self.ops["participant"] if op.existing is None]
-        updated = {op.key for op in self.ops["participant"] if op.existing is not None}
-        if applied:
-            record(self.session, self.user, "create", "participant", created, endpoint)
-            record(self.session, self.user, "update", "participant", sorted(updated), endpoint)
-            read = [pid for pid in self.read_people if pid not in updated]
-        else:
-            read = self.read_people
-        record(self.session, self.user, "read", "participant", read, endpoint)
+        """One entry: applied, every participant created, changed or compared; a dry run, every one compared."""
+        touched = [op.key for op in self.ops["participant"]] if applied else []
+        action = "import" if applied else "read"
+        record(self.session, self.user, action, [*touched, *self.read_people], endpoint, "POST")
 
     def report(self, applied: bool, warnings: list[matcher.Problem]) -> ImportReport:
         created: list[CreatedRecord] = []

@@ -45,7 +45,7 @@ def list_participants(session: SessionDep, user: CurrentUser, page: PageDep, req
     query = select(db.Participant).where(participant_filter(user)).order_by(db.Participant.id)
     items, total = fetch_page(session, query, page)
     active = active_placements(session, user.association_id)
-    record(session, user, "read", "participant", [p.id for p in items], request.url.path)
+    record(session, user, "read", [p.id for p in items], request)
     return Page(
         items=[_public(p, active[p.id].slot_id if p.id in active else None) for p in items],
         total=total,
@@ -65,14 +65,14 @@ def create_participant(body: ParticipantCreate, session: SessionDep, user: Curre
     person = db.Participant(association_id=user.association_id, **{**body.model_dump(), "coach_id": coach_id})
     session.add(person)
     session.flush()
-    record(session, user, "create", "participant", [person.id], request.url.path)
+    record(session, user, "create", [person.id], request)
     return _public(person, None)
 
 
 @router.get("/participants/{participant_id}", response_model=ParticipantPublic, **roles(Role.coach, Role.coordinator))
 def get_participant(participant_id: str, session: SessionDep, user: CurrentUser, request: Request) -> ParticipantPublic:
     person = visible_participant(session, user, participant_id)
-    record(session, user, "read", "participant", [person.id], request.url.path)
+    record(session, user, "read", [person.id], request)
     return _public(person, _current_slot(session, person.id))
 
 
@@ -92,7 +92,7 @@ def update_participant(
         raise InvalidInput("pinned: the participant holds no seat to keep")
     for field, value in changes.items():
         setattr(person, field, value)
-    record(session, user, "update", "participant", [person.id], request.url.path)
+    record(session, user, "update", [person.id], request)
     return _public(person, current)
 
 
@@ -103,5 +103,5 @@ def delete_participant(participant_id: str, session: SessionDep, user: CurrentUs
         raise Conflict(f"participant '{participant_id}' has placements kept for follow-up; they cannot be deleted")
     session.execute(db.TravelTime.__table__.delete().where(db.TravelTime.participant_id == person.id))
     session.delete(person)
-    record(session, user, "delete", "participant", [participant_id], request.url.path)
+    record(session, user, "delete", [participant_id], request)
     return Response(status_code=204)

@@ -33,7 +33,7 @@ def create_placement(body: PlacementCreate, session: SessionDep, user: CurrentUs
     person = visible_participant(session, user, body.participant_id)
     slot = visible_slot(session, user, body.slot_id)
     placement = take_seat(session, person, slot, body.start_date, user)
-    record(session, user, "create", "participant", [person.id], request.url.path)
+    record(session, user, "create", [person.id], request)
     return placement
 
 
@@ -71,14 +71,14 @@ def list_placements(
     if active is not None:
         query = query.where(db.Placement.end_date.is_(None) if active else db.Placement.end_date.is_not(None))
     items, total = fetch_page(session, query, page)
-    record(session, user, "read", "participant", sorted({p.participant_id for p in items}), request.url.path)
+    record(session, user, "read", sorted({p.participant_id for p in items}), request)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/placements/{placement_id}", response_model=PlacementPublic, **roles(Role.coach, Role.coordinator))
 def get_placement(placement_id: PlacementId, session: SessionDep, user: CurrentUser, request: Request) -> db.Placement:
     placement = _visible_placement(session, user, placement_id)
-    record(session, user, "read", "participant", [placement.participant_id], request.url.path)
+    record(session, user, "read", [placement.participant_id], request)
     return placement
 
 
@@ -97,5 +97,5 @@ def end_placement(
     person = session.get(db.Participant, placement.participant_id)
     if person is not None and person.pinned:
         person.pinned = False  # nothing left to keep
-    record(session, user, "update", "participant", [placement.participant_id], request.url.path)
+    record(session, user, "update", [placement.participant_id], request)
     return placement

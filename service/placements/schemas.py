@@ -18,7 +18,7 @@ class PlacementCreate(Strict):
 
 
 # What a coach or coordinator may give; `transferred` is reserved for moves made by an applied plan.
-UserEndReason = Literal["work", "studies", "other_programme", "moved", "dropped_out"]
+UserEndReason = Literal["work", "studies", "other_programme", "moved", "dropped_out", "health", "completed"]
 
 
 class PlacementEnd(Strict):

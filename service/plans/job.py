@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 import matcher
 from matcher.plan_changes import Change, plan_changes
-from service.core_bridge import load_instance
+from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
 from service.db.engine import make_engine, make_session_factory, transaction
 from service.plans.premise import SolvePremise, read_premise
@@ -75,7 +75,9 @@ def _run(plan_id: int, factory: Any) -> None:
         settings = matcher.SolverSettings(time_limit_s=time_limit)
         result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise)
     except matcher.InvalidDataset as invalid:
-        message = "the data cannot be planned: " + "; ".join(str(p) for p in invalid.problems[:20])
+        with transaction(factory) as session:
+            reasons = describe_problems(session, association_id, invalid.problems[:20])
+        message = "the data cannot be planned: " + "; ".join(reasons)
         if not allow_moves and any("pinned participants" in p.message for p in invalid.problems):
             message += (
                 " (without allow_moves every active placement is kept; plan with allow_moves=true to let the plan "

@@ -95,7 +95,7 @@ def get_plan(
         if changes_only:
             proposals = [p for p in proposals if p["change"] in ("new", "moves", "leaves")]
         public = public.model_copy(update={"result": {**plan.result, "proposals": proposals}})
-        record(session, user, "read", "participant", [p["participant_id"] for p in proposals], request.url.path)
+        record(session, user, "read", [p["participant_id"] for p in proposals], request)
     return public
 
 
@@ -120,5 +120,5 @@ def apply_plan(
         raise Conflict(f"plan {plan_id} is {plan.status.value}; only a finished plan can be applied")
     applied = apply_proposals(session, user, plan, body)
     changed = [o.participant_id for o in applied.outcomes if o.status == "applied"]
-    record(session, user, "update", "participant", changed, request.url.path)
+    record(session, user, "update", changed, request)
     return applied

@@ -69,5 +69,5 @@ def suggestions(
     day = on or date.today()
     compiled = matcher.prepare(load_instance(session, user.association_id))
     result = matcher.suggest(compiled, person.id, day, k=k)
-    record(session, user, "read", "participant", [person.id], request.url.path)
+    record(session, user, "read", [person.id], request)
     return SuggestionsOut.model_validate({**asdict(result), "date": day})

@@ -86,21 +86,19 @@ def fingerprint(service: Any) -> dict[str, list[str]]:
         return {
             table.name: sorted(repr(tuple(r)) for r in session.execute(select(table)))
             for table in db.Base.metadata.sorted_tables
-            if table.name not in ("users", "audit_log")
+            if table.name not in ("users", "audit_log", "audit_participants")
         }
 
 
-def audit(service: Any, action: str) -> list[str]:
+def audit(service: Any, action: str) -> list[list[str]]:
+    """The participants of each audit entry of POST /imports with `action`, oldest first (one entry per request)."""
     with transaction(service.factory) as session:
-        return sorted(
-            session.scalars(
-                select(db.AuditEntry.entity_id).where(
-                    db.AuditEntry.action == action,
-                    db.AuditEntry.entity_type == "participant",
-                    db.AuditEntry.endpoint == f"{API}/imports",
-                )
-            )
+        entries = session.scalars(
+            select(db.AuditEntry)
+            .where(db.AuditEntry.action == action, db.AuditEntry.path == f"{API}/imports")
+            .order_by(db.AuditEntry.id)
         )
+        return [[p.participant_id for p in e.participants] for e in entries]
 
 
 def add_placement(service: Any, participant_id: str, slot_id: str, start: date = date(2026, 1, 1)) -> int:
@@ -185,8 +183,8 @@ def test_a_dry_run_reports_what_would_change_and_writes_nothing(service):
     assert report["summary"] == {"created": 6, "changed": 2, "unchanged": 13, "refused": 0}
     assert report["not_in_upload"] == {"enterprises": 0, "sites": 0, "slots": 0, "participants": 0, "travel_times": 0}
     assert fingerprint(service) == before
-    assert audit(service, "read") == ["P1", "P2", "P3", "P4", "P5", "P6"]  # compared, so read
-    assert audit(service, "create") == audit(service, "update") == []
+    assert audit(service, "read") == [["P1", "P2", "P3", "P4", "P5", "P6"]]  # compared, so read; one entry
+    assert audit(service, "import") == []
 
 
 def test_apply_writes_everything_and_a_second_import_changes_nothing(service):
@@ -224,8 +222,7 @@ def test_apply_writes_everything_and_a_second_import_changes_nothing(service):
         ("bike", "seats", None, 2, coordinator),
         ("shop", "seats", 3, 5, coordinator),
     ]
-    assert audit(service, "create") == ["P7"]
-    assert audit(service, "update") == ["P2"]
+    assert audit(service, "import") == [["P1", "P2", "P3", "P4", "P5", "P6", "P7"]]  # compared, changed or created
 
     before = fingerprint(service)
     again = upload(service, csv_files(good_changes()))
@@ -511,10 +508,11 @@ def test_a_csv_export_is_what_swedish_excel_opens_and_imports_back_as_a_no_op(se
     sites = list(csv.DictReader(io.StringIO(archive.read("sites.csv").decode("utf-8-sig")), delimiter=";"))
     assert [s["supervisor_hours"] for s in sites] == ["20", "", "2,5"]
     with transaction(service.factory) as session:
-        reads = sorted(
-            session.scalars(select(db.AuditEntry.entity_id).where(db.AuditEntry.endpoint == f"{API}/exports"))
-        )
-    assert reads == ["P1", "P2", "P3", "P4", "P5", "P6"]
+        reads = [
+            ([p.participant_id for p in e.participants], e.action, e.method)
+            for e in session.scalars(select(db.AuditEntry).where(db.AuditEntry.path == f"{API}/exports"))
+        ]
+    assert reads == [(["P1", "P2", "P3", "P4", "P5", "P6"], "read", "GET")]
 
     before = fingerprint(service)
     files = [("files", (name, archive.read(name), "text/csv")) for name in archive.namelist()]
