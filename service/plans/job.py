@@ -12,7 +12,7 @@ import traceback
 from datetime import date
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 import matcher
 from matcher.plan_changes import Change, plan_changes
@@ -24,6 +24,13 @@ from service.plans.schemas import RESULT_FORMAT, Need, Premise, Proposal
 
 log = logging.getLogger("service.plans")
 PROGRESS_EVERY_S = 1.0  # write progress at most this often: a solver finds many plans in its first second
+
+
+def _pinned_on_record(session: Any, association_id: str) -> set[str]:
+    query = select(db.Participant.id).where(
+        db.Participant.association_id == association_id, db.Participant.pinned.is_(True)
+    )
+    return set(session.scalars(query))
 
 
 def run_plan(plan_id: int, database_url: str) -> None:
@@ -48,6 +55,10 @@ def _run(plan_id: int, factory: Any) -> None:
         # Without allow_moves everyone holding a seat keeps it: the plan only fills free seats.
         instance = load_instance(session, association_id, keep_active=not allow_moves)
         premise = read_premise(session, association_id)
+        # Whether the plan, not the records, keeps someone in place: only then can allow_moves help a plan that fails.
+        kept_by_plan = not allow_moves and any(
+            p.pinned for p in instance.participants if p.participant_id not in _pinned_on_record(session, association_id)
+        )
 
     last_write = 0.0
 
@@ -78,7 +89,7 @@ def _run(plan_id: int, factory: Any) -> None:
         with transaction(factory) as session:
             reasons = describe_problems(session, association_id, invalid.problems[:20])
         message = "the data cannot be planned: " + "; ".join(reasons)
-        if not allow_moves and any("pinned participants" in p.message for p in invalid.problems):
+        if kept_by_plan and any("pinned participants" in p.message for p in invalid.problems):
             message += (
                 " (without allow_moves every active placement is kept; plan with allow_moves=true to let the plan "
                 "move people or take them out)"

@@ -43,8 +43,16 @@ def audit(service: Any, query: str = "", who: str = "coordinator") -> dict[str, 
 
 
 def add_plan(service: Any, status: db.PlanStatus, proposals: list[dict[str, Any]] | None = None) -> int:
-    result = None if proposals is None else {"summary": {}, "warnings": [], "proposals": proposals}
+    result = None if proposals is None else {"format": 2, "summary": {}, "warnings": [], "proposals": proposals}
     with transaction(service.factory) as session:
+        for p in proposals or []:  # what the solve saw: the slot as it is now, so the proposal is not stale
+            slot = session.get(db.Slot, p["slot_id"]) if p["slot_id"] else None
+            p["site_id"] = slot.site_id if slot else None
+            p["premise"] = {
+                "placement_id": None,
+                "slot_version": slot.version if slot else None,
+                "site_supervisor_hours": slot.site.supervisor_hours if slot else None,
+            }
         plan = db.Plan(
             association_id="default", status=status, plan_date=date(2026, 11, 23), time_limit_s=5.0, result=result
         )
@@ -54,7 +62,19 @@ def add_plan(service: Any, status: db.PlanStatus, proposals: list[dict[str, Any]
 
 
 def proposal(pid: str, slot: str | None, change: str) -> dict[str, Any]:
-    return {"participant_id": pid, "slot_id": slot, "current_slot_id": None, "change": change}
+    return {
+        "participant_id": pid,
+        "slot_id": slot,
+        "site_id": None,
+        "enterprise_id": None,
+        "current_slot_id": None,
+        "change": change,
+        "travel_minutes": None,
+        "score": None,
+        "score_parts": {},
+        "pinned": False,
+        "kept_despite": [],
+    }
 
 
 # --- one entry per request ---------------------------------------------------------------------------------------
