@@ -422,3 +422,15 @@ def test_two_site_changes_with_the_same_etag(service):
         assert after.json()["version"] == version + 1
         assert after.json()["supervisor_hours"] == winner.json()["supervisor_hours"]
         assert len(site_history(service, "vk1")) == round_ + 1  # the loser wrote no history
+
+
+def test_a_plan_kept_from_moving_people_says_that_allow_moves_would_let_it(service, database_url):
+    # P1 holds a seat but is not pinned on the record: only the plan's default (keep every active placement) fixes
+    # the person, so the failure says which setting would let the plan go on.
+    place(service, "P1", "shop")
+    _set(service, db.Site, "vk2", supervisor_hours=1.0)
+    plan_id = _queued_plan(service)
+    run_plan(plan_id, database_url)
+    plan = call(service, "coordinator", "GET", f"/plans/{plan_id}").json()
+    assert plan["status"] == "failed"
+    assert plan["error"].endswith("plan with allow_moves=true to let the plan move people or take them out)")
