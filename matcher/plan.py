@@ -7,7 +7,7 @@ from enum import Enum
 
 
 class SolveStatus(str, Enum):
-    OPTIMAL = "optimal"  # proven best for both parts of the objective
+    OPTIMAL = "optimal"  # proven best for all three levels of the objective
     FEASIBLE = "feasible"  # a valid plan, not proven best (time limit)
     INFEASIBLE = "infeasible"  # cannot happen for a valid data set; kept so callers never guess
     UNKNOWN = "unknown"  # no plan found in the time given
@@ -54,6 +54,11 @@ class Plan:
     build_seconds: float
     strategy: str
     warnings: tuple[str, ...] = ()
+    # The third level: not pinned holders of a current_slot_id, how many the plan moves or takes out, and the fewest
+    # any plan placing `placed` people with `total_score` could (equal to `moved` when proven optimal).
+    holders: int = 0
+    moved: int = 0
+    moved_bound: int = 0
 
     @property
     def total(self) -> int:
