@@ -24,7 +24,7 @@ from matcher.plan import Plan
 from matcher.problems import InvalidDataset, Problem
 from matcher.settings import SolverSettings
 from matcher.solve import candidates as find_candidates
-from matcher.solve import prepare
+from matcher.solve import keep_current, prepare
 from matcher.solve import solve as solve_plan
 from matcher.suggest import UnknownParticipant
 from matcher.suggest import suggest as suggest_slots
@@ -58,11 +58,11 @@ def _print_problems(problems: list[Problem], label: str) -> None:
         (err if label == "error" else out).print(f"{problem}", highlight=False, markup=False, soft_wrap=True)
 
 
-def _load(path: Path, quiet_warnings: bool = False) -> CompiledInstance:
-    """Read, validate and compile, or exit 2 naming every problem."""
+def _load(path: Path, quiet_warnings: bool = False, pin_holders: bool = False) -> CompiledInstance:
+    """Read, validate and compile, or exit 2 naming every problem (`pin_holders`: every current_slot_id pinned)."""
     try:
         instance, warnings = read_dataset(path)
-        compiled = prepare(instance)
+        compiled = prepare(keep_current(instance) if pin_holders else instance)
     except InvalidDataset as invalid:
         for problem in invalid.problems:
             err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
@@ -109,10 +109,19 @@ def solve(
             ),
         ),
     ] = "auto",
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep-current",
+            help="Keep every participant with a current_slot_id where they are, as if pinned (a pair that breaks a "
+            "rule is kept with a warning).",
+        ),
+    ] = False,
 ) -> None:
-    """Compute the best plan: most placements first, then the highest fit score; writes plan.csv."""
+    """Compute the best plan: most placements first, then the highest fit score, then the fewest holders of a
+    current slot moved or taken out; writes plan.csv."""
     on = _plan_date(date_)
-    ci = _load(data)
+    ci = _load(data, pin_holders=keep)
     settings = SolverSettings(time_limit_s=time_limit, workers=workers, strategy=strategy)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(f"solving (limit {time_limit:g} s)…")
@@ -161,8 +170,13 @@ def _print_summary(ci: CompiledInstance, plan: Plan, out_path: Path) -> None:
     gap = f"placements gap {plan.placed_gap:.2%} (bound {plan.placed_bound})"
     if plan.placed == plan.placed_bound:
         gap += f", fit score gap {plan.score_gap:.2%} (bound {plan.score_bound})"
+    moves = ""
+    if plan.holders:
+        moves = f"; moved or taken out {plan.moved} of {plan.holders} holders of a current slot (not pinned)"
+        if plan.moved_bound < plan.moved:
+            moves += f" (bound {plan.moved_bound})"
     out.print(
-        f"placed {plan.placed} / {plan.total}; fit score {plan.total_score}; {status}; {gap}\n"
+        f"placed {plan.placed} / {plan.total}; fit score {plan.total_score}{moves}; {status}; {gap}\n"
         f"build {plan.build_seconds:.2f} s, solve {plan.solve_seconds:.2f} s; plan written to {out_path}",
         highlight=False,
         soft_wrap=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -30,6 +31,17 @@ def prepare(instance: Instance) -> CompiledInstance:
     if problems:
         raise InvalidDataset(problems, warnings)
     return compile_instance(instance)
+
+
+def keep_current(instance: Instance) -> Instance:
+    """The instance with every holder of a `current_slot_id` pinned (`placement solve --keep-current`): nobody is
+    moved or taken out. A pair that breaks a rule is then kept with a warning, as any pinned pair; holders who
+    together overfill a slot or a site's supervision make the instance invalid, as pinned people do."""
+    people = tuple(
+        replace(person, pinned=True) if person.current_slot_id is not None and not person.pinned else person
+        for person in instance.participants
+    )
+    return replace(instance, participants=people)
 
 
 def candidates(
