@@ -107,18 +107,27 @@ class Suggestion:
     score_parts: dict[str, int]
     free_seats: int
     preference_rank: int | None  # 1 = most wanted; None when not among the person's preferences
+    enterprise_name: str = ""
+    site_name: str = ""
+    activity_name: str = ""  # the data format has no activity names: the code
 
 
 @dataclass(frozen=True, slots=True)
 class ExcludedSlot:
-    """A slot the person prefers but cannot get now, and every reason why."""
+    """A slot the person cannot get now, and every reason why: one they prefer, or, when fewer than `k` slots are
+    suggested, one of the nearest (then `preference_rank` is None unless they prefer its activity)."""
 
     slot_id: str
     site_id: str
     enterprise_id: str
     activity: str
-    preference_rank: int
+    preference_rank: int | None
     reasons: tuple[RuleFailure, ...]
+    enterprise_name: str = ""
+    site_name: str = ""
+    activity_name: str = ""
+    travel_minutes: int | None = None
+    nearest: bool = False  # listed as one of the nearest slots that do not fit, not as a preferred one
 
 
 @dataclass(frozen=True)
@@ -126,3 +135,4 @@ class Suggestions:
     participant_id: str
     suggestions: tuple[Suggestion, ...]
     excluded: tuple[ExcludedSlot, ...]
+    notes: tuple[str, ...] = ()  # what keeps every slot out, said once for the person (when fewer than k fit)
