@@ -210,14 +210,16 @@ def suggest(
     data: DataArg,
     participant_id: Annotated[str, typer.Argument(help="The participant's pseudonymous code.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many suggestions.")] = 5,
+    per_site: Annotated[int, typer.Option("--per-site", min=1, max=100, help="At most this many from one site.")] = 2,
     date_: DateOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """The best k slots with room for one person, each score explained, and why preferred slots are out."""
+    """The best k slots with room for one person (at most --per-site from one site), each score explained; why
+    preferred slots are out; and, when fewer than k fit, the nearest slots that do not, each with every reason."""
     on = _plan_date(date_)
     ci = _load(data, quiet_warnings=as_json)
     try:
-        result = suggest_slots(ci, participant_id, on, k=k)
+        result = suggest_slots(ci, participant_id, on, k=k, per_site=per_site)
     except UnknownParticipant:
         _fail(f"no participant '{participant_id}' in {data}")
     if as_json:
@@ -229,18 +231,25 @@ def suggest(
     for n, s in enumerate(result.suggestions, 1):
         parts = s.score_parts
         table.add_row(
-            str(n), s.slot_id, s.activity, s.enterprise_id, str(s.travel_minutes), str(s.free_seats), str(s.score),
+            str(n), s.slot_id, s.activity_name, f"{s.enterprise_name} ({s.site_name})", str(s.travel_minutes),
+            str(s.free_seats), str(s.score),
             str(parts["preference"]), str(parts["waiting"]), str(parts["travel"]), str(parts["continuity"]),
         )  # fmt: skip
-    out.print(table)
+    out.print(table, markup=False)
     if not result.suggestions:
         out.print("no feasible slot with a free seat", highlight=False, soft_wrap=True)
-    if result.excluded:
-        out.print("Preferred slots that are out:", soft_wrap=True)
-        for ex in result.excluded:
+    for title, nearest in (("Preferred slots that are out:", False), ("Nearest slots that do not fit:", True)):
+        listed = [ex for ex in result.excluded if ex.nearest is nearest]
+        if listed:
+            out.print(title, soft_wrap=True)
+        for ex in listed:
             reasons = "; ".join(r.message for r in ex.reasons)
-            line = f"  {ex.slot_id} ({ex.activity}, preference {ex.preference_rank}): {reasons}"
+            rank = f", preference {ex.preference_rank}" if ex.preference_rank is not None else ""
+            where = f"{ex.enterprise_name} ({ex.site_name}), {ex.travel_minutes} min"
+            line = f"  {ex.slot_id} ({ex.activity_name}{rank}; {where}): {reasons}"
             out.print(line, highlight=False, markup=False, soft_wrap=True)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
