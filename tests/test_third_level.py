@@ -26,8 +26,9 @@ from matcher import (
 from matcher.cli import app
 from matcher.model import decompose
 from matcher.model.decompose import solve_decomposed
+from matcher.model.highs import integral
 from matcher.model.problem import build_problem
-from matcher.model.sparse import objective_value
+from matcher.model.sparse import build_sparse, objective_value
 from tests.factories import PLAN_DATE, dataset_rows, make_instance, make_participant, make_slot, write_rows
 
 D = PLAN_DATE
@@ -209,3 +210,25 @@ def test_solve_keep_current_keeps_every_holder_in_place_with_a_warning_for_a_bro
     assert (kept["P001"], kept["P002"], kept["P003"]) == ("furniture", "shop", "sewing")
     assert "P003" in stderr and "sewing" in stderr and "warning" in stderr
     assert check_plan(keep_current(load_dataset(data)), kept, D) == []
+
+
+@pytest.mark.parametrize("solver", ["highs", "scip"])
+@pytest.mark.parametrize("one_objective_max", [decompose.ONE_OBJECTIVE_MAX, 1])
+def test_the_whole_model_mip_proves_all_three_levels(
+    solver: str, one_objective_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The whole-model MIP as every strategy calls it: in one objective, or (limit forced down) in two phases; from no
+    # start, or for SCIP from a plan as good on the first two levels but with one move (h1 to a, x into b).
+    monkeypatch.setattr(decompose, "ONE_OBJECTIVE_MAX", one_objective_max)
+    problem = build_problem(prepare(tempting()), D, FLAT)
+    model = build_sparse(problem)
+    pairs = problem.pairs
+    tempting_start = {("h1", "a"), ("h2", "c"), ("h3", "d"), ("x", "b")}
+    start = np.array(
+        [(problem.ci.instance.participants[p].participant_id, problem.ci.instance.slots[s].slot_id) in tempting_start
+         for p, s in zip(pairs.participant.tolist(), pairs.slot.tolist(), strict=True)]
+    )  # fmt: skip
+    assert model.is_feasible(start) and problem.split(objective_value(problem, start)) == (4, 0, 2)
+    result = decompose.solve_whole_model(problem, model, 30, hint=start if solver == "scip" else None, solver=solver)
+    assert result.status == "optimal" and result.values is not None
+    assert problem.split(objective_value(problem, integral(result.values))) == (4, 0, 3)
