@@ -3,10 +3,13 @@ prefer are out."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from matcher import (
     Instance,
@@ -18,13 +21,23 @@ from matcher import (
     compile_instance,
     suggest,
 )
+from matcher.cli import app
 from matcher.compiled import CompiledInstance
 from matcher.feasibility import travel_minutes
 from matcher.generate import synthetic_instance
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.plan import RuleFailure
 from matcher.rules import PairContext, rule_failures
-from tests.factories import PLAN_DATE, make_instance, make_participant, make_site, make_slot, make_travel
+from tests.factories import (
+    PLAN_DATE,
+    dataset_rows,
+    make_instance,
+    make_participant,
+    make_site,
+    make_slot,
+    make_travel,
+    write_rows,
+)
 
 D = PLAN_DATE
 
@@ -374,3 +387,23 @@ def test_excluded_lists_agree_with_a_slow_reference_on_a_generated_region(seed: 
         assert [(e.slot_id, tuple(r.rule for r in e.reasons)) for e in preferred] == _reference_excluded(
             instance, person.participant_id, occupancy, 6
         ), person.participant_id
+
+
+def test_the_suggest_command_limits_per_site_and_says_why_nothing_else_fits(tmp_path: Path) -> None:
+    rows = dataset_rows()
+    # P003 (m, 10 h, mon-fri, 90 min by car) fits furniture (hantverk) and shop (vasby), not sewing (women only).
+    data = write_rows(tmp_path / "data", rows)
+    runner = CliRunner()
+    args = ["suggest", str(data), "P003", "--date", PLAN_DATE.isoformat(), "-k", "3"]
+    payload = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert {s["slot_id"] for s in payload["suggestions"]} == {"furniture", "shop"}
+    assert payload["suggestions"][0]["enterprise_name"] and payload["suggestions"][0]["site_name"]
+    [sewing] = [e for e in payload["excluded"] if e["nearest"]]  # one missing of k = 3: the nearest that is out
+    assert sewing["slot_id"] == "sewing" and [r["rule"] for r in sewing["reasons"]] == ["gender_ok"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "Nearest slots that do not fit:" in table.stdout and "women only" in table.stdout
+    one = json.loads(runner.invoke(app, [*args, "--json", "--per-site", "1", "-k", "5"]).stdout)
+    sites = [s["site_id"] for s in one["suggestions"]]
+    assert len(sites) == len(set(sites))
+    assert runner.invoke(app, [*args, "--per-site", "0"]).exit_code == 2
