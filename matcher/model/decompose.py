@@ -207,13 +207,11 @@ def _solve_window(
     # The area's own weights: a fit weight above its possible stays, a placement weight above its best total value.
     fit_weight = int(stay.sum()) + 1
     values = scores * fit_weight + stay
-    best = np.zeros(problem.ci.n_participants, dtype=np.int64)
-    np.maximum.at(best, people, values)
-    weight = int(best[unique_people].sum()) + 1
+    weight = _best_total(problem, people, values, unique_people) + 1
     if fit_weight > 1 and weight * (len(unique_people) + 1) > ONE_OBJECTIVE_MAX:
         # Too large for one floating-point objective: the area is solved on the first two levels; a plan equal on
         # those but with fewer stays is then simply not taken (the check below is on all three).
-        objective = (int(best_score_sum(people, scores, unique_people, problem)) + 1 + scores).astype(np.float64)
+        objective = (_best_total(problem, people, scores, unique_people) + 1 + scores).astype(np.float64)
     else:
         objective = (weight + values).astype(np.float64)
     current = chosen[free]
@@ -228,10 +226,10 @@ def _solve_window(
     return _WindowResult(free, new if new_value > current_value else None)
 
 
-def best_score_sum(people: IntArray, scores: IntArray, unique_people: IntArray, problem: AssignmentProblem) -> int:
-    """Σ over `unique_people` of their best score among the given pairs."""
+def _best_total(problem: AssignmentProblem, people: IntArray, values: IntArray, unique_people: IntArray) -> int:
+    """Σ over `unique_people` of their best value among the given pairs (`people[i]` has `values[i]`)."""
     best = np.zeros(problem.ci.n_participants, dtype=np.int64)
-    np.maximum.at(best, people, scores)
+    np.maximum.at(best, people, values)
     return int(best[unique_people].sum())
 
 
