@@ -191,8 +191,9 @@ def suggest(
     notes: tuple[str, ...] = ()
     if len(suggestions) < k:
         listed = {e.slot_id for e in excluded} | {x.slot_id for x in suggestions}
-        excluded += _nearest_out(ci, p, on, room, pairs.slot, k - len(suggestions), listed, per_site)
-        notes = _notes(ci, p, on)
+        minutes = _site_minutes(ci, p)[ci.s_site]  # per slot
+        excluded += _nearest_out(ci, p, on, room, pairs.slot, minutes, k - len(suggestions), listed, per_site)
+        notes = _notes(ci, p, on, minutes)
     return Suggestions(participant_id, tuple(suggestions), excluded, notes)
 
 
@@ -255,6 +256,7 @@ def _nearest_out(
     on: date,
     room: _Room,
     feasible_slots: IntArray,
+    minutes: IntArray,
     count: int,
     listed: set[str],
     per_site: int | None,
@@ -266,7 +268,6 @@ def _nearest_out(
         return ()
     inst = ci.instance
     person = inst.participants[p]
-    minutes = _site_minutes(ci, p)[ci.s_site]
     slots = np.arange(ci.n_slots, dtype=np.int64)
     is_feasible = np.zeros(ci.n_slots, dtype=np.bool_)
     is_feasible[feasible_slots] = True
@@ -290,14 +291,14 @@ def _nearest_out(
     return tuple(found)
 
 
-def _notes(ci: CompiledInstance, p: int, on: date) -> tuple[str, ...]:
-    """What keeps the person from every slot in reach, in a few words, from arrays over the slots."""
+def _notes(ci: CompiledInstance, p: int, on: date, minutes: IntArray) -> tuple[str, ...]:
+    """What keeps the person from every slot in reach, in a few words, from arrays over the slots (`minutes`: the
+    person's travel to each slot)."""
     person = ci.instance.participants[p]
     notes = [] if person.preferences else ["no preferences recorded"]
     if ci.n_slots == 0:
         return (*notes, "no slots in the data")
     limit = int(ci.p_max_travel[p])
-    minutes = _site_minutes(ci, p)[ci.s_site]
     near = minutes <= limit
     hours = int(ci.p_hours[p])
     if not near.any():
