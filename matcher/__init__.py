@@ -12,7 +12,7 @@ from matcher.model.cpsat import SolveProgress
 from matcher.plan import CandidateRow, ExcludedSlot, Plan, PlanRow, RuleFailure, SolveStatus, Suggestion, Suggestions
 from matcher.problems import InvalidDataset, Problem
 from matcher.settings import ScoreWeights, SolverSettings
-from matcher.solve import candidates, prepare, solve
+from matcher.solve import candidates, keep_current, prepare, solve
 from matcher.suggest import Occupancy, UnknownParticipant, suggest
 from matcher.validation import check_plan
 
@@ -46,6 +46,7 @@ __all__ = [
     "check_plan",
     "compile_instance",
     "feasible_pairs",
+    "keep_current",
     "load_dataset",
     "prepare",
     "read_dataset",

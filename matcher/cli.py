@@ -24,7 +24,7 @@ from matcher.plan import Plan
 from matcher.problems import InvalidDataset, Problem
 from matcher.settings import SolverSettings
 from matcher.solve import candidates as find_candidates
-from matcher.solve import prepare
+from matcher.solve import keep_current, prepare
 from matcher.solve import solve as solve_plan
 from matcher.suggest import UnknownParticipant
 from matcher.suggest import suggest as suggest_slots
@@ -58,11 +58,11 @@ def _print_problems(problems: list[Problem], label: str) -> None:
         (err if label == "error" else out).print(f"{problem}", highlight=False, markup=False, soft_wrap=True)
 
 
-def _load(path: Path, quiet_warnings: bool = False) -> CompiledInstance:
-    """Read, validate and compile, or exit 2 naming every problem."""
+def _load(path: Path, quiet_warnings: bool = False, pin_holders: bool = False) -> CompiledInstance:
+    """Read, validate and compile, or exit 2 naming every problem (`pin_holders`: every current_slot_id pinned)."""
     try:
         instance, warnings = read_dataset(path)
-        compiled = prepare(instance)
+        compiled = prepare(keep_current(instance) if pin_holders else instance)
     except InvalidDataset as invalid:
         for problem in invalid.problems:
             err.print(str(problem), highlight=False, markup=False, soft_wrap=True)
@@ -135,10 +135,19 @@ def solve(
             ),
         ),
     ] = "auto",
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep-current",
+            help="Keep every participant with a current_slot_id where they are, as if pinned (a pair that breaks a "
+            "rule is kept with a warning).",
+        ),
+    ] = False,
 ) -> None:
-    """Compute the best plan: most placements first, then the highest fit score; writes plan.csv."""
+    """Compute the best plan: most placements first, then the highest fit score, then the fewest holders of a
+    current slot moved or taken out; writes plan.csv."""
     on = _plan_date(date_)
-    ci = _load(data)
+    ci = _load(data, pin_holders=keep)
     settings = SolverSettings(time_limit_s=time_limit, workers=workers, strategy=strategy)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(f"solving (limit {time_limit:g} s)…")
@@ -187,8 +196,13 @@ def _print_summary(ci: CompiledInstance, plan: Plan, out_path: Path) -> None:
     gap = f"placements gap {plan.placed_gap:.2%} (bound {plan.placed_bound})"
     if plan.placed == plan.placed_bound:
         gap += f", fit score gap {plan.score_gap:.2%} (bound {plan.score_bound})"
+    moves = ""
+    if plan.holders:
+        moves = f"; moved or taken out {plan.moved} of {plan.holders} holders of a current slot (not pinned)"
+        if plan.moved_bound < plan.moved:
+            moves += f" (bound {plan.moved_bound})"
     out.print(
-        f"placed {plan.placed} / {plan.total}; fit score {plan.total_score}; {status}; {gap}\n"
+        f"placed {plan.placed} / {plan.total}; fit score {plan.total_score}{moves}; {status}; {gap}\n"
         f"build {plan.build_seconds:.2f} s, solve {plan.solve_seconds:.2f} s; plan written to {out_path}",
         highlight=False,
         soft_wrap=True,
@@ -222,14 +236,16 @@ def suggest(
     data: DataArg,
     participant_id: Annotated[str, typer.Argument(help="The participant's pseudonymous code.")],
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many suggestions.")] = 5,
+    per_site: Annotated[int, typer.Option("--per-site", min=1, max=100, help="At most this many from one site.")] = 2,
     date_: DateOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """The best k slots with room for one person, each score explained, and why preferred slots are out."""
+    """The best k slots with room for one person (at most --per-site from one site), each score explained; why
+    preferred slots are out; and, when fewer than k fit, the nearest slots that do not, each with every reason."""
     on = _plan_date(date_)
     ci = _load(data, quiet_warnings=as_json)
     try:
-        result = suggest_slots(ci, participant_id, on, k=k)
+        result = suggest_slots(ci, participant_id, on, k=k, per_site=per_site)
     except UnknownParticipant:
         _fail(f"no participant '{participant_id}' in {data}")
     if as_json:
@@ -241,18 +257,25 @@ def suggest(
     for n, s in enumerate(result.suggestions, 1):
         parts = s.score_parts
         table.add_row(
-            str(n), s.slot_id, s.activity, s.enterprise_id, str(s.travel_minutes), str(s.free_seats), str(s.score),
+            str(n), s.slot_id, s.activity_name, f"{s.enterprise_name} ({s.site_name})", str(s.travel_minutes),
+            str(s.free_seats), str(s.score),
             str(parts["preference"]), str(parts["waiting"]), str(parts["travel"]), str(parts["continuity"]),
         )  # fmt: skip
-    out.print(table)
+    out.print(table, markup=False)
     if not result.suggestions:
         out.print("no feasible slot with a free seat", highlight=False, soft_wrap=True)
-    if result.excluded:
-        out.print("Preferred slots that are out:", soft_wrap=True)
-        for ex in result.excluded:
+    for title, nearest in (("Preferred slots that are out:", False), ("Nearest slots that do not fit:", True)):
+        listed = [ex for ex in result.excluded if ex.nearest is nearest]
+        if listed:
+            out.print(title, soft_wrap=True)
+        for ex in listed:
             reasons = "; ".join(r.message for r in ex.reasons)
-            line = f"  {ex.slot_id} ({ex.activity}, preference {ex.preference_rank}): {reasons}"
+            rank = f", preference {ex.preference_rank}" if ex.preference_rank is not None else ""
+            where = f"{ex.enterprise_name} ({ex.site_name}), {ex.travel_minutes} min"
+            line = f"  {ex.slot_id} ({ex.activity_name}{rank}; {where}): {reasons}"
             out.print(line, highlight=False, markup=False, soft_wrap=True)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from enum import Enum
 
 
 class SolveStatus(str, Enum):
-    OPTIMAL = "optimal"  # proven best for both parts of the objective
+    OPTIMAL = "optimal"  # proven best for all three levels of the objective
     FEASIBLE = "feasible"  # a valid plan, not proven best (time limit)
     INFEASIBLE = "infeasible"  # cannot happen for a valid data set; kept so callers never guess
     UNKNOWN = "unknown"  # no plan found in the time given
@@ -54,6 +54,11 @@ class Plan:
     build_seconds: float
     strategy: str
     warnings: tuple[str, ...] = ()
+    # The third level: not pinned holders of a current_slot_id, how many the plan moves or takes out, and the fewest
+    # any plan placing `placed` people with `total_score` could (equal to `moved` when proven optimal).
+    holders: int = 0
+    moved: int = 0
+    moved_bound: int = 0
 
     @property
     def total(self) -> int:
@@ -102,18 +107,27 @@ class Suggestion:
     score_parts: dict[str, int]
     free_seats: int
     preference_rank: int | None  # 1 = most wanted; None when not among the person's preferences
+    enterprise_name: str = ""
+    site_name: str = ""
+    activity_name: str = ""  # the data format has no activity names: the code
 
 
 @dataclass(frozen=True, slots=True)
 class ExcludedSlot:
-    """A slot the person prefers but cannot get now, and every reason why."""
+    """A slot the person cannot get now, and every reason why: one they prefer, or, when fewer than `k` slots are
+    suggested, one of the nearest (then `preference_rank` is None unless they prefer its activity)."""
 
     slot_id: str
     site_id: str
     enterprise_id: str
     activity: str
-    preference_rank: int
+    preference_rank: int | None
     reasons: tuple[RuleFailure, ...]
+    enterprise_name: str = ""
+    site_name: str = ""
+    activity_name: str = ""
+    travel_minutes: int | None = None
+    nearest: bool = False  # listed as one of the nearest slots that do not fit, not as a preferred one
 
 
 @dataclass(frozen=True)
@@ -121,3 +135,4 @@ class Suggestions:
     participant_id: str
     suggestions: tuple[Suggestion, ...]
     excluded: tuple[ExcludedSlot, ...]
+    notes: tuple[str, ...] = ()  # what keeps every slot out, said once for the person (when fewer than k fit)

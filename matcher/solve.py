@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -13,9 +14,9 @@ from matcher.domain import Instance
 from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.integrity import check_integrity
 from matcher.model.cpsat import SolveOutcome, SolveProgress, solve_cpsat
-from matcher.model.decompose import Improvement, solve_decomposed, weighted_objective
+from matcher.model.decompose import Improvement, solve_decomposed, solve_whole_model
 from matcher.model.greedy import greedy_by_score
-from matcher.model.highs import integral, solve_highs
+from matcher.model.highs import integral
 from matcher.model.problem import AssignmentProblem, build_problem
 from matcher.model.sparse import build_sparse
 from matcher.plan import CandidateRow, Plan, PlanRow, SolveStatus
@@ -30,6 +31,17 @@ def prepare(instance: Instance) -> CompiledInstance:
     if problems:
         raise InvalidDataset(problems, warnings)
     return compile_instance(instance)
+
+
+def keep_current(instance: Instance) -> Instance:
+    """The instance with every holder of a `current_slot_id` pinned (`placement solve --keep-current`): nobody is
+    moved or taken out. A pair that breaks a rule is then kept with a warning, as any pinned pair; holders who
+    together overfill a slot or a site's supervision make the instance invalid, as pinned people do."""
+    people = tuple(
+        replace(person, pinned=True) if person.current_slot_id is not None and not person.pinned else person
+        for person in instance.participants
+    )
+    return replace(instance, participants=people)
 
 
 def candidates(
@@ -54,7 +66,8 @@ def solve(
     settings: SolverSettings | None = None,
     on_progress: Callable[[SolveProgress], None] | None = None,
 ) -> Plan:
-    """The best plan on date `on`: most placements first, then the highest total fit score.
+    """The best plan on date `on`: most placements first, then the highest total fit score, then the fewest holders
+    of a `current_slot_id` (not pinned) moved or taken out.
 
     `settings.strategy` picks how (docs/solver.md); the default is the best one measured (benchmarks/RESULTS.md).
     `settings.time_limit_s` bounds the whole call after the instance is compiled."""
@@ -68,7 +81,6 @@ def solve(
 
     hint = greedy_by_score(problem)  # the floor every strategy must reach
     chosen = outcome.chosen
-    weight = problem.placement_weight
     objective = _objective(problem, chosen)
     if not outcome.found or _objective(problem, hint) > objective:
         chosen, objective = hint, _objective(problem, hint)
@@ -76,10 +88,13 @@ def solve(
     bound = max(outcome.objective_bound, objective) if outcome.found else _trivial_bound(problem)
     status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
     pinned_count = len(problem.pinned)
-    placed_bound = bound // weight + pinned_count
-    placed = int(chosen.sum()) + pinned_count
-    score = int(objective % weight) + problem.pinned_score
-    score_bound = (bound - (placed_bound - pinned_count) * weight) + problem.pinned_score
+    free_placed, free_score, stays = problem.split(objective)
+    # The bound read level by level: each part bounds plans that reach the parts before it.
+    placed_limit, score_limit, stays_limit = problem.split(bound)
+    placed, score = free_placed + pinned_count, free_score + problem.pinned_score
+    placed_bound, score_bound = placed_limit + pinned_count, score_limit + problem.pinned_score
+    if placed < placed_bound or score < score_bound:
+        stays_limit = problem.fit_weight - 1  # the bound says nothing about stays for this plan's placements and score
     rows, warnings = _rows(problem, problem.pairs.take(chosen))
     return Plan(
         rows=rows,
@@ -92,6 +107,9 @@ def solve(
         build_seconds=time.perf_counter() - started - outcome.solve_seconds,
         strategy=settings.strategy,
         warnings=tuple(warnings),
+        holders=problem.holders,
+        moved=problem.holders - stays,
+        moved_bound=problem.holders - min(stays_limit, problem.fit_weight - 1),
     )
 
 
@@ -104,7 +122,6 @@ def _progress_reporter(
     if on_progress is None:
         return None
     pinned = len(problem.pinned)
-    weight = problem.placement_weight
 
     def report(improvement: Improvement) -> None:
         chosen = improvement.chosen
@@ -114,7 +131,7 @@ def _progress_reporter(
                 seconds=time.perf_counter() - started,
                 placed=int(chosen.sum()) + pinned,
                 score=int(problem.pairs.score[chosen].sum()),
-                placed_bound=bound // weight + pinned,
+                placed_bound=bound // problem.placement_weight + pinned,
             )
         )
 
@@ -153,12 +170,13 @@ def _mip(
     budget: float,
     on_progress: Callable[[SolveProgress], None] | None,
 ) -> SolveOutcome:
-    """HiGHS's MIP on the whole model, zero gap (its time limit is not always honoured on very large models)."""
+    """HiGHS's MIP on the whole model, zero gap (its time limit is not always honoured on very large models); the
+    third level in a phase of its own when one objective would be too large (`solve_whole_model`)."""
     started = time.perf_counter()
     model = build_sparse(problem)
     built = time.perf_counter()
     limit = max(budget - (built - started), 0.01)
-    result = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=limit)
+    result = solve_whole_model(problem, model, limit)
     finished = time.perf_counter()
     if result.values is None:
         empty = np.zeros(len(problem.pairs), dtype=np.bool_)
@@ -189,7 +207,7 @@ STRATEGIES: dict[str, Strategy] = {"auto": _auto, "cpsat": _cpsat, "mip": _mip, 
 
 
 def _objective(problem: AssignmentProblem, chosen: BoolArray) -> int:
-    return int(chosen.sum()) * problem.placement_weight + int(problem.pairs.score[chosen].sum())
+    return int(chosen.sum()) * problem.placement_weight + int(problem.value[chosen].sum())
 
 
 def _trivial_bound(problem: AssignmentProblem) -> int:

@@ -2,8 +2,10 @@
 
 Fast enough to answer while a coach types (`benchmarks/`: the core's part for one person against 5,000 slots):
 the seats and supervision hours in use are totalled once per occupancy, the person's feasible slots come from the
-array form of the rules, and the plain-Python rules (which word the reasons) run only for the few preferred slots
-that are listed as out, nearest first.
+array form of the rules, and the plain-Python rules (which word the reasons) run only for the few slots that are
+listed as out: the preferred ones, nearest first, and — when fewer than `k` slots are suggested — the nearest
+slots that do not fit, so that the answer always says what to change. Suggestions are diverse: at most `per_site`
+from one site.
 """
 
 from __future__ import annotations
@@ -135,8 +137,15 @@ def suggest(
     weights: ScoreWeights | None = None,
     occupancy: Occupancy | None = None,
     max_excluded: int = 10,
+    per_site: int | None = 2,
 ) -> Suggestions:
-    """The `k` best feasible slots that still have a seat and supervision for this person, best score first."""
+    """The `k` best feasible slots that still have a seat and supervision for this person, best score first, at most
+    `per_site` from one site (None: no limit).
+
+    `excluded`: the preferred slots that are out (at most `max_excluded`), then, when fewer than `k` are suggested,
+    as many of the nearest slots that do not fit as are missing; each with every reason. `notes` say, when fewer
+    than `k` are suggested, what rules out every slot nearby (no preferences, nothing in reach, no slot in reach
+    offering the person's hours or days)."""
     if participant_id not in ci.participant_index:
         raise UnknownParticipant(participant_id)
     weights = weights or ScoreWeights()
@@ -149,32 +158,162 @@ def suggest(
     pairs = feasible_pairs(ci, on, weights, participants=np.array([p], dtype=np.int64))
     order = np.lexsort((pairs.slot, pairs.minutes, -pairs.score))
     suggestions: list[Suggestion] = []
+    per_site_count: dict[int, int] = {}
     for i in order.tolist():
         if len(suggestions) >= k:
             break
         s = int(pairs.slot[i])
+        t = int(ci.s_site[s])
+        if per_site is not None and per_site_count.get(t, 0) >= per_site:
+            continue
         if room.failures(s):
             continue
+        per_site_count[t] = per_site_count.get(t, 0) + 1
         slot = inst.slots[s]
+        names = _names(ci, s)
         suggestions.append(
             Suggestion(
                 slot_id=slot.slot_id,
                 site_id=slot.site_id,
-                enterprise_id=inst.sites[int(ci.s_site[s])].enterprise_id,
+                enterprise_id=inst.sites[t].enterprise_id,
                 activity=slot.activity,
                 travel_minutes=int(pairs.minutes[i]),
                 score=int(pairs.score[i]),
                 score_parts=pairs.parts.of(i),
                 free_seats=room.free_seats(s),
                 preference_rank=_rank(person.preferences, slot.activity),
+                enterprise_name=names[0],
+                site_name=names[1],
+                activity_name=names[2],
             )
         )
     excluded = _excluded(ci, p, on, room, pairs.slot, max_excluded)
-    return Suggestions(participant_id, tuple(suggestions), excluded)
+    notes: tuple[str, ...] = ()
+    if len(suggestions) < k:
+        listed = {e.slot_id for e in excluded} | {x.slot_id for x in suggestions}
+        minutes = _site_minutes(ci, p)[ci.s_site]  # per slot
+        excluded += _nearest_out(ci, p, on, room, pairs.slot, minutes, k - len(suggestions), listed, per_site)
+        notes = _notes(ci, p, on, minutes)
+    return Suggestions(participant_id, tuple(suggestions), excluded, notes)
 
 
 def _rank(preferences: tuple[str, ...], activity: str) -> int | None:
     return preferences.index(activity) + 1 if activity in preferences else None
+
+
+def _names(ci: CompiledInstance, s: int) -> tuple[str, str, str]:
+    """Enterprise, site and activity names of a slot; activities have codes only in the data, so the code."""
+    inst = ci.instance
+    slot = inst.slots[s]
+    site = inst.sites[int(ci.s_site[s])]
+    return inst.enterprises[ci.enterprise_index[site.enterprise_id]].name, site.name, slot.activity
+
+
+def _reasons(
+    ci: CompiledInstance, p: int, on: date, room: _Room, s: int, minutes: int, feasible: bool
+) -> list[RuleFailure]:
+    """Every rule that keeps slot `s` from the person, and the room it lacks."""
+    if feasible:
+        return room.failures(s)  # rules 1-9 hold (the array form decided): only room can be missing
+    inst = ci.instance
+    slot = inst.slots[s]
+    site = inst.sites[int(ci.s_site[s])]
+    enterprise = inst.enterprises[ci.enterprise_index[site.enterprise_id]]
+    context = PairContext(inst.participants[p], slot, site, enterprise, minutes, on)
+    return rule_failures(context) + room.failures(s)
+
+
+def _excluded_slot(
+    ci: CompiledInstance, s: int, rank: int | None, reasons: list[RuleFailure], minutes: int, nearest: bool
+) -> ExcludedSlot:
+    slot = ci.instance.slots[s]
+    site = ci.instance.sites[int(ci.s_site[s])]
+    enterprise_name, site_name, activity_name = _names(ci, s)
+    return ExcludedSlot(
+        slot_id=slot.slot_id,
+        site_id=slot.site_id,
+        enterprise_id=site.enterprise_id,
+        activity=slot.activity,
+        preference_rank=rank,
+        reasons=tuple(reasons),
+        enterprise_name=enterprise_name,
+        site_name=site_name,
+        activity_name=activity_name,
+        travel_minutes=minutes,
+        nearest=nearest,
+    )
+
+
+def _site_minutes(ci: CompiledInstance, p: int) -> IntArray:
+    """The person's travel minutes to every site (journey planner where it has a row, else the estimate)."""
+    sites = np.arange(ci.n_sites, dtype=np.int64)
+    return travel_minutes(ci, np.full(ci.n_sites, p, dtype=np.int64), sites)
+
+
+def _nearest_out(
+    ci: CompiledInstance,
+    p: int,
+    on: date,
+    room: _Room,
+    feasible_slots: IntArray,
+    minutes: IntArray,
+    count: int,
+    listed: set[str],
+    per_site: int | None,
+) -> tuple[ExcludedSlot, ...]:
+    """The `count` nearest slots (then by slot id) that the person cannot get and that are not listed yet, at most
+    `per_site` from one site, each with every reason. Travel is worked out per site, on arrays; the rules are worded
+    only for the slots listed."""
+    if count <= 0 or ci.n_slots == 0:
+        return ()
+    inst = ci.instance
+    person = inst.participants[p]
+    slots = np.arange(ci.n_slots, dtype=np.int64)
+    is_feasible = np.zeros(ci.n_slots, dtype=np.bool_)
+    is_feasible[feasible_slots] = True
+    out = ~(is_feasible & room.fits(slots))
+    order = np.lexsort((ci.slot_id_rank, minutes))
+    found: list[ExcludedSlot] = []
+    per_site_count: dict[int, int] = {}
+    for s in order[out[order]].tolist():
+        if len(found) >= count:
+            break
+        slot = inst.slots[s]
+        t = int(ci.s_site[s])
+        if slot.slot_id in listed or (per_site is not None and per_site_count.get(t, 0) >= per_site):
+            continue
+        reasons = _reasons(ci, p, on, room, s, int(minutes[s]), bool(is_feasible[s]))
+        if not reasons:
+            continue  # cannot happen (fits and failures agree); never list a slot without a reason
+        per_site_count[t] = per_site_count.get(t, 0) + 1
+        rank = _rank(person.preferences, slot.activity)
+        found.append(_excluded_slot(ci, s, rank, reasons, int(minutes[s]), nearest=True))
+    return tuple(found)
+
+
+def _notes(ci: CompiledInstance, p: int, on: date, minutes: IntArray) -> tuple[str, ...]:
+    """What keeps the person from every slot in reach, in a few words, from arrays over the slots (`minutes`: the
+    person's travel to each slot)."""
+    person = ci.instance.participants[p]
+    notes = [] if person.preferences else ["no preferences recorded"]
+    if ci.n_slots == 0:
+        return (*notes, "no slots in the data")
+    limit = int(ci.p_max_travel[p])
+    near = minutes <= limit
+    hours = int(ci.p_hours[p])
+    if not near.any():
+        nearest = int(minutes.min())
+        return (*notes, f"no slot within {limit} min (the nearest is {nearest} min away)")
+    open_now = ci.slot_available(on) & (ci.s_seats > 0)
+    if not (near & open_now).any():
+        return (*notes, f"no slot within {limit} min is open on {on.isoformat()}")
+    hours_fit = (ci.s_min_hours <= hours) & (hours <= ci.s_max_hours)
+    if not (near & open_now & hours_fit).any():
+        notes.append(f"no slot within {limit} min offers {hours} h/week")
+    days_fit = (ci.s_days & ci.p_days[p]) != 0
+    if not (near & open_now & days_fit).any():
+        notes.append(f"no slot within {limit} min is on the person's days")
+    return tuple(notes)
 
 
 def _excluded(
@@ -208,17 +347,10 @@ def _excluded(
         out = ~(is_feasible[slots] & room.fits(slots))
         for j in order[out[order]].tolist():
             s = int(slots[j])
-            slot = inst.slots[s]
-            site = inst.sites[int(ci.s_site[s])]
-            if is_feasible[s]:
-                reasons = room.failures(s)  # rules 1-9 hold (the array form decided): only room can be missing
-            else:
-                enterprise = inst.enterprises[ci.enterprise_index[site.enterprise_id]]
-                context = PairContext(person, slot, site, enterprise, int(minutes[j]), on)
-                reasons = rule_failures(context) + room.failures(s)
+            reasons = _reasons(ci, p, on, room, s, int(minutes[j]), bool(is_feasible[s]))
             if not reasons:
                 continue  # cannot happen (fits and failures agree); never list a slot without a reason
-            excluded.append(ExcludedSlot(slot.slot_id, slot.site_id, site.enterprise_id, slot.activity, rank, tuple(reasons)))
+            excluded.append(_excluded_slot(ci, s, rank, reasons, int(minutes[j]), nearest=False))
             if len(excluded) >= limit:
                 break
     return tuple(excluded)

@@ -3,10 +3,13 @@ prefer are out."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from matcher import (
     Instance,
@@ -18,13 +21,23 @@ from matcher import (
     compile_instance,
     suggest,
 )
+from matcher.cli import app
 from matcher.compiled import CompiledInstance
 from matcher.feasibility import travel_minutes
 from matcher.generate import synthetic_instance
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.plan import RuleFailure
 from matcher.rules import PairContext, rule_failures
-from tests.factories import PLAN_DATE, make_instance, make_participant, make_site, make_slot, make_travel
+from tests.factories import (
+    PLAN_DATE,
+    dataset_rows,
+    make_instance,
+    make_participant,
+    make_site,
+    make_slot,
+    make_travel,
+    write_rows,
+)
 
 D = PLAN_DATE
 
@@ -82,7 +95,7 @@ def test_suggested_scores_equal_the_candidate_scores_and_their_parts_sum() -> No
 
 
 def test_preferred_slots_that_are_out_list_every_reason() -> None:
-    result = suggestions_for(coach_case())
+    result = suggestions_for(coach_case(), k=2)  # two fit: no nearest slots are added
     excluded = {e.slot_id: e for e in result.excluded}
     assert set(excluded) == {"sewing_far", "cooking_women", "woodwork_full", "woodwork_steps"}
     assert excluded["sewing_far"].reasons == (RuleFailure("travel_ok", "travel 52 min > 45 min"),)
@@ -92,8 +105,16 @@ def test_preferred_slots_that_are_out_list_every_reason() -> None:
     assert needs.rule == "needs_covered" and "wheelchair" in needs.message
     assert [e.preference_rank for e in result.excluded] == [1, 2, 3, 3]  # most wanted first
     assert excluded["sewing_far"].activity == "sewing" and excluded["sewing_far"].site_id == "far"
-    # a slot the person does not prefer is never listed as excluded, even when out (garden_far is too far)
+    # with k suggestions a slot the person does not prefer is not listed as excluded, even when out (too far)
     assert "garden_far" not in excluded and "garden_far" not in {s.slot_id for s in result.suggestions}
+    assert not any(e.nearest for e in result.excluded) and result.notes == ()
+    # with room for five, the nearest slot that is out and not listed yet is added, with its reasons
+    wider = suggestions_for(coach_case(), k=5)
+    assert [e.slot_id for e in wider.excluded][:4] == [e.slot_id for e in result.excluded]
+    [garden_far] = [e for e in wider.excluded if e.nearest]
+    assert garden_far.slot_id == "garden_far" and garden_far.preference_rank is None
+    assert garden_far.reasons == (RuleFailure("travel_ok", "travel 52 min > 45 min"),)
+    assert garden_far.travel_minutes == 52
 
 
 def test_k_is_respected() -> None:
@@ -102,7 +123,7 @@ def test_k_is_respected() -> None:
     instance = make_instance(people, slots)
     ci = compile_instance(instance)
     for k in (1, 3, 8, 20):
-        assert len(suggest(ci, "me", D, k=k).suggestions) == min(k, 8)
+        assert len(suggest(ci, "me", D, k=k, per_site=None).suggestions) == min(k, 8)
 
 
 def test_ties_are_broken_by_shorter_travel_then_slot() -> None:
@@ -192,15 +213,75 @@ def test_several_reasons_are_all_given() -> None:
 def test_max_excluded_limits_the_list() -> None:
     me = make_participant(participant_id="me", preferences=["sewing"], days_available=["sun"])
     slots = [make_slot(slot_id=f"s{i}") for i in range(6)]
-    result = suggest(compile_instance(make_instance([me], slots)), "me", D, max_excluded=4)
-    assert len(result.excluded) == 4
+    result = suggest(compile_instance(make_instance([me], slots)), "me", D, max_excluded=4, per_site=None)
+    preferred = [e for e in result.excluded if not e.nearest]
+    assert len(preferred) == 4
     assert all(e.reasons == (RuleFailure("days_overlap", "no common weekday"),) for e in result.excluded)
+    # nothing fits, so the nearest slots not yet listed fill up to k = 5
+    assert [e.slot_id for e in result.excluded if e.nearest] == ["s4", "s5"]
 
 
-def test_a_person_without_preferences_has_no_excluded_list() -> None:
-    me = make_participant(participant_id="me", days_available=["sun"])
-    result = suggestions_for(make_instance([me], [make_slot()]))
-    assert result.suggestions == () and result.excluded == ()
+def test_a_person_without_preferences_for_whom_nothing_fits_is_told_why() -> None:
+    # Nothing fits: the slots are on weekdays, `me` works Sundays only; no preferences. The answer still says
+    # which slots are nearest and what keeps each out, and what keeps every slot in reach out.
+    me = make_participant(participant_id="me", days_available=["sun"], hours_per_week=5, max_travel_minutes=45)
+    sites = [make_site(site_id="near", name="Near site"), make_site(site_id="far", name="Far site")]
+    slots = [
+        make_slot(slot_id="a", site_id="near", min_hours=10),
+        make_slot(slot_id="b", site_id="near", min_hours=10),
+        make_slot(slot_id="c", site_id="near", min_hours=10),
+        make_slot(slot_id="d", site_id="far", min_hours=10),
+    ]
+    travel = [make_travel("me", "near", 9), make_travel("me", "far", 52)]
+    result = suggestions_for(make_instance([me], slots, sites=sites, travel_times=travel), k=3)
+    assert result.suggestions == ()
+    # the nearest three, at most two from one site, each with every rule it breaks
+    assert [(e.slot_id, e.travel_minutes, e.nearest) for e in result.excluded] == [
+        ("a", 9, True), ("b", 9, True), ("d", 52, True)
+    ]  # fmt: skip
+    assert [r.rule for r in result.excluded[0].reasons] == ["hours_fit", "days_overlap"]
+    assert [r.rule for r in result.excluded[2].reasons] == ["hours_fit", "days_overlap", "travel_ok"]
+    assert "travel 52 min > 45 min" in [r.message for r in result.excluded[2].reasons]
+    assert all(e.preference_rank is None for e in result.excluded)
+    assert result.excluded[0].site_name == "Near site" and result.excluded[0].enterprise_name == "Enterprise e1"
+    assert result.notes == (
+        "no preferences recorded",
+        "no slot within 45 min offers 5 h/week",
+        "no slot within 45 min is on the person's days",
+    )
+
+
+def test_nothing_in_reach_is_said_once() -> None:
+    me = make_participant(participant_id="me", max_travel_minutes=15, preferences=["sewing"])
+    travel = [make_travel("me", "t1", 40)]
+    result = suggestions_for(make_instance([me], [make_slot()], travel_times=travel))
+    assert result.suggestions == ()
+    assert result.notes == ("no slot within 15 min (the nearest is 40 min away)",)
+    [slot] = result.excluded  # the preferred slot, listed once (not again as a nearest one)
+    assert (slot.nearest, slot.preference_rank, slot.reasons) == (
+        False,
+        1,
+        (RuleFailure("travel_ok", "travel 40 min > 15 min"),),
+    )
+
+
+def test_suggestions_are_diverse_at_most_two_per_site_unless_told() -> None:
+    sites = [make_site(site_id="big"), make_site(site_id="small", name="Small site")]
+    slots = [make_slot(slot_id=f"big{i}", site_id="big") for i in range(4)] + [make_slot(slot_id="s", site_id="small")]
+    travel = [make_travel("me", "big", 5), make_travel("me", "small", 30)]
+    instance = make_instance([make_participant(participant_id="me")], slots, sites=sites, travel_times=travel)
+    diverse = suggestions_for(instance, k=4)
+    assert [s.slot_id for s in diverse.suggestions] == ["big0", "big1", "s"]
+    assert diverse.suggestions[2].site_name == "Small site"
+    assert (
+        diverse.suggestions[0].enterprise_name == "Enterprise e1" and diverse.suggestions[0].activity_name == "sewing"
+    )
+    assert [s.slot_id for s in suggestions_for(instance, k=4, per_site=3).suggestions] == ["big0", "big1", "big2", "s"]
+    assert [s.slot_id for s in suggestions_for(instance, k=4, per_site=None).suggestions] == [
+        "big0", "big1", "big2", "big3"
+    ]  # fmt: skip
+    # fewer than k because of the limit: the slots that do fit are never listed as out
+    assert all(e.slot_id not in {"big2", "big3"} for e in diverse.excluded)
 
 
 def test_an_unknown_participant() -> None:
@@ -220,10 +301,13 @@ def test_excluded_slots_come_most_wanted_first_then_nearest_then_by_id_and_stop_
     ]
     travel = [make_travel("me", "near", 5), make_travel("me", "far", 30)]
     ci = compile_instance(make_instance([me], slots, sites=sites, travel_times=travel))
-    everything = suggest(ci, "me", D)
-    assert [e.slot_id for e in everything.excluded] == ["cook_near", "cook_far", "sew_a", "sew_b"]
-    assert [e.preference_rank for e in everything.excluded] == [1, 1, 2, 2]
-    assert [e.slot_id for e in suggest(ci, "me", D, max_excluded=3).excluded] == ["cook_near", "cook_far", "sew_a"]
+    everything = suggest(ci, "me", D, k=6, per_site=None)
+    assert [e.slot_id for e in everything.excluded] == ["cook_near", "cook_far", "sew_a", "sew_b", "garden"]
+    assert [e.preference_rank for e in everything.excluded] == [1, 1, 2, 2, None]
+    assert [e.nearest for e in everything.excluded] == [False, False, False, False, True]
+    three = suggest(ci, "me", D, max_excluded=3, k=1).excluded
+    assert [e.slot_id for e in three] == ["cook_near", "cook_far", "sew_a", "garden"]  # then the nearest unlisted one
+    assert [e.nearest for e in three] == [False, False, False, True]
 
 
 def test_one_occupancy_serves_several_instances_and_each_person_sees_their_own_seat_as_free() -> None:
@@ -234,10 +318,14 @@ def test_one_occupancy_serves_several_instances_and_each_person_sees_their_own_s
     assert suggest(one, "me", D, occupancy=occupancy).suggestions == ()
     assert suggest(one, "x", D, occupancy=occupancy).suggestions[0].free_seats == 1  # x's own seat
     assert suggest(two, "me", D, occupancy=occupancy).suggestions[0].free_seats == 1
-    assert suggest(one, "me", D, occupancy=occupancy).excluded[0].reasons == (RuleFailure("seats_free", "no seats left"),)
+    assert suggest(one, "me", D, occupancy=occupancy).excluded[0].reasons == (
+        RuleFailure("seats_free", "no seats left"),
+    )
 
 
-def _reference_excluded(instance: Instance, participant_id: str, occupancy: Occupancy, limit: int) -> list[tuple[str, tuple[str, ...]]]:
+def _reference_excluded(
+    instance: Instance, participant_id: str, occupancy: Occupancy, limit: int
+) -> list[tuple[str, tuple[str, ...]]]:
     """The excluded list written the slow, obvious way: every preferred slot, every rule, sorted, cut."""
     ci = compile_instance(instance)
     me = instance.participants[ci.participant_index[participant_id]]
@@ -259,11 +347,16 @@ def _reference_excluded(instance: Instance, participant_id: str, occupancy: Occu
             continue
         site = sites[slot.site_id]
         minutes = int(matcher_travel(ci, participant_id, slot.site_id))
-        reasons = [r.rule for r in rule_failures(PairContext(me, slot, site, enterprises[site.enterprise_id], minutes, D))]
+        reasons = [
+            r.rule for r in rule_failures(PairContext(me, slot, site, enterprises[site.enterprise_id], minutes, D))
+        ]
         if taken.get(slot.slot_id, 0) >= slot.seats:
             reasons.append("seats_free")
         need = me.hours_per_week * slot.supervision_ratio
-        if site.supervisor_hours is not None and used.get(site.site_id, 0.0) + need > site.supervisor_hours + SUPERVISION_TOLERANCE:
+        if (
+            site.supervisor_hours is not None
+            and used.get(site.site_id, 0.0) + need > site.supervisor_hours + SUPERVISION_TOLERANCE
+        ):
             reasons.append("supervision_free")
         if reasons:
             rows.append((me.preferences.index(slot.activity), minutes, slot.slot_id, tuple(reasons)))
@@ -290,6 +383,27 @@ def test_excluded_lists_agree_with_a_slow_reference_on_a_generated_region(seed: 
     occupancy = Occupancy(holders)
     for person in instance.participants[::5]:
         got = suggest(ci, person.participant_id, D, occupancy=occupancy, max_excluded=6).excluded
-        assert [(e.slot_id, tuple(r.rule for r in e.reasons)) for e in got] == _reference_excluded(
+        preferred = [e for e in got if not e.nearest]
+        assert [(e.slot_id, tuple(r.rule for r in e.reasons)) for e in preferred] == _reference_excluded(
             instance, person.participant_id, occupancy, 6
         ), person.participant_id
+
+
+def test_the_suggest_command_limits_per_site_and_says_why_nothing_else_fits(tmp_path: Path) -> None:
+    rows = dataset_rows()
+    # P003 (m, 10 h, mon-fri, 90 min by car) fits furniture (hantverk) and shop (vasby), not sewing (women only).
+    data = write_rows(tmp_path / "data", rows)
+    runner = CliRunner()
+    args = ["suggest", str(data), "P003", "--date", PLAN_DATE.isoformat(), "-k", "3"]
+    payload = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    assert {s["slot_id"] for s in payload["suggestions"]} == {"furniture", "shop"}
+    assert payload["suggestions"][0]["enterprise_name"] and payload["suggestions"][0]["site_name"]
+    [sewing] = [e for e in payload["excluded"] if e["nearest"]]  # one missing of k = 3: the nearest that is out
+    assert sewing["slot_id"] == "sewing" and [r["rule"] for r in sewing["reasons"]] == ["gender_ok"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "Nearest slots that do not fit:" in table.stdout and "women only" in table.stdout
+    one = json.loads(runner.invoke(app, [*args, "--json", "--per-site", "1", "-k", "5"]).stdout)
+    sites = [s["site_id"] for s in one["suggestions"]]
+    assert len(sites) == len(set(sites))
+    assert runner.invoke(app, [*args, "--per-site", "0"]).exit_code == 2

@@ -1,8 +1,9 @@
 """The CP-SAT model: one boolean per free feasible pair, one unit per rule, and a lexicographic objective.
 
-The objective is `placement_weight * placed + score` with `placement_weight` larger than the best total score any
-plan can reach, so one more placement always outweighs every fit score: the weighted optimum is the lexicographic
-optimum (see docs/solver.md).
+The objective is `placement_weight * placed + Σ (fit_weight * score + stay)` with `placement_weight` larger than the
+best total any plan can reach and `fit_weight` larger than the number of holders who could stay, so one more placement
+outweighs every fit score and one more fit point every stay: the weighted optimum is the lexicographic optimum (see
+docs/solver.md). CP-SAT's objective is in 64-bit integers, so this holds at any size the engine meets.
 
 The model is written straight into CP-SAT's protocol buffer from the sparse rows of `matcher.model.sparse`: one call
 per row, never one Python object per term (691,000 booleans: well under a second, against 11 s term by term).
@@ -44,11 +45,11 @@ class SolveOutcome:
 
 
 class FitScore:
-    """Returns the objective's coefficients: placements first, then the fit score."""
+    """Returns the objective's coefficients: placements first, then the fit score, then holders kept in place."""
 
     @staticmethod
     def coefficients(problem: AssignmentProblem) -> IntArray:
-        out: IntArray = problem.placement_weight + problem.pairs.score
+        out: IntArray = problem.placement_weight + problem.value
         return out
 
 
@@ -90,6 +91,7 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self, problem: AssignmentProblem, on_progress: Callable[[SolveProgress], None], started: float
     ) -> None:
         super().__init__()
+        self._problem = problem
         self._weight = problem.placement_weight
         self._pinned = len(problem.pinned)
         self._on_progress = on_progress
@@ -98,11 +100,12 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
     def on_solution_callback(self) -> None:
         value = int(round(self.objective_value))
         bound = int(self.best_objective_bound)
+        placed, score, _ = self._problem.split(value)
         self._on_progress(
             SolveProgress(
                 seconds=time.perf_counter() - self._started,
-                placed=value // self._weight + self._pinned,
-                score=value % self._weight,
+                placed=placed + self._pinned,
+                score=score,
                 placed_bound=bound // self._weight + self._pinned,
             )
         )
@@ -136,7 +139,9 @@ def solve_cpsat(
         chosen = np.array(solver.response_proto.solution, dtype=np.int64)[: model.n_pairs] > 0
     else:
         chosen = np.zeros(model.n_pairs, dtype=np.bool_)
-    bound = int(solver.best_objective_bound) if found or status == cp_model.UNKNOWN else 0
+    # The bound in exact integers (the double `best_objective_bound` loses units above 2^53): CP-SAT minimises the
+    # negated objective, so its integer lower bound, negated, is ours.
+    bound = -int(solver.response_proto.inner_objective_lower_bound) if found or status == cp_model.UNKNOWN else 0
     return SolveOutcome(
         chosen=chosen,
         proven_optimal=status == cp_model.OPTIMAL,

@@ -18,8 +18,11 @@
 5. It stops at the time limit, when the plan meets the bound, or when the largest grid has been cycled without
    improvement (a local optimum); then it waits for the whole-model MIP, if that still runs, until its limit.
 
-Every sub-problem keeps the lexicographic order exact with its own placement weight: one more than the best total
-score its people could reach, which dominates any difference in their scores (docs/solver.md).
+Every sub-problem keeps the lexicographic order exact with its own weights: a fit weight one more than the number of
+its holders who could stay, and a placement weight one more than the best total value its people could reach
+(docs/solver.md). Whole-model MIPs take the three levels in one objective while its total stays below
+`ONE_OBJECTIVE_MAX` (where doubles and the solvers' tolerances still resolve one unit); above that, in two phases
+(`solve_whole_model`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from matcher.compiled import BoolArray, IntArray
@@ -53,6 +57,10 @@ PROVE_AFTER_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole mode
 WHOLE_SHARE = 0.6  # for this share of the time; then the search goes on from the better plan, on both cores
 KM_PER_DEGREE = 111.195
 DUAL_SIMPLEX = {"solver": "simplex", "simplex_strategy": "1"}
+# Largest total of a three-level objective given to a floating-point MIP as one objective (about 1.1e12). Beyond it
+# the fit weight times the placement weight leaves too few digits for HiGHS's and SCIP's tolerances to resolve one
+# stay, so the third level gets a phase of its own (docs/solver.md).
+ONE_OBJECTIVE_MAX = 2**40
 
 
 @dataclass(frozen=True)
@@ -74,19 +82,33 @@ class DecomposeOutcome:
     passes: int
 
 
-def weighted_objective(problem: AssignmentProblem, weight: int | None = None) -> FloatArray:
-    w = problem.placement_weight if weight is None else weight
+def weighted_objective(problem: AssignmentProblem) -> FloatArray:
+    """The three-level objective's coefficients: `placement_weight + fit_weight * score + stay` per free pair."""
+    out: FloatArray = (problem.placement_weight + problem.value).astype(np.float64)
+    return out
+
+
+def two_level_objective(problem: AssignmentProblem, weight: int | None = None) -> FloatArray:
+    """Placements, then fit score: `weight + score` per free pair (by default the exact two-level weight)."""
+    w = problem.fit_placement_weight if weight is None else weight
     out: FloatArray = (w + problem.pairs.score).astype(np.float64)
     return out
 
 
+def one_objective_is_safe(problem: AssignmentProblem) -> bool:
+    """True when the three levels fit in one floating-point objective (always, when the third level is vacuous)."""
+    people = len(np.unique(problem.pairs.participant))
+    return not problem.has_third_level or problem.placement_weight * (people + 1) <= ONE_OBJECTIVE_MAX
+
+
 def lp_weight(problem: AssignmentProblem) -> int:
-    """The placement weight the LP uses. The exact weight (millions at 50,000 people, next to scores of tens) makes
-    the simplex several times slower on big models; above `LP_EXACT_WEIGHT_MAX_PAIRS` pairs the LP only guides the
-    rounding and the search, so ten times the largest pair score is used, and the bound on placements comes from
-    the cardinality LP instead."""
+    """The placement weight of the LP, which has the first two levels only (the bound on the third is then its most,
+    see `lp_bound`). The exact weight (millions at 50,000 people, next to scores of tens) makes the simplex several
+    times slower on big models; above `LP_EXACT_WEIGHT_MAX_PAIRS` pairs the LP only guides the rounding and the
+    search, so ten times the largest pair score is used, and the bound on placements comes from the cardinality LP
+    instead."""
     if len(problem.pairs) <= LP_EXACT_WEIGHT_MAX_PAIRS:
-        return problem.placement_weight
+        return problem.fit_placement_weight
     return 10 * (int(problem.pairs.score.max(initial=0)) + 1)
 
 
@@ -96,13 +118,17 @@ def _floor(value: float) -> int:
 
 
 def lp_bound(problem: AssignmentProblem, weighted: HighsResult | None, cardinality: HighsResult | None) -> int | None:
-    """An upper bound on `placement_weight * placed + score` (free pairs), or None when no LP finished.
+    """An upper bound on the three-level objective (free pairs), or None when no LP finished.
 
-    From the LP with the exact weight: its optimum, rounded down. From the cardinality LP (max placements): at most
-    floor(that) people are placed, and the score of any plan is below `placement_weight`."""
+    From the LP with the exact two-level weight `W2`: its optimum rounded down, `Z`, bounds `W2 * placed + score`, so
+    no plan places more than `P = Z // W2`, and one placing `P` scores at most `S = Z - W2 * P`: no plan's value
+    exceeds `placement_weight * P + fit_weight * S + fit_weight - 1` (stays are below `fit_weight`). From the
+    cardinality LP (max placements): at most floor(that) people are placed, and any plan's value over its
+    placements is below `placement_weight`."""
     bounds = []
     if weighted is not None and weighted.status == "optimal" and weighted.objective is not None:
-        bounds.append(_floor(weighted.objective))
+        placed, score = divmod(_floor(weighted.objective), problem.fit_placement_weight)
+        bounds.append(problem.placement_weight * placed + problem.fit_weight * (score + 1) - 1)
     if cardinality is not None and cardinality.status == "optimal" and cardinality.objective is not None:
         bounds.append(_floor(cardinality.objective) * problem.placement_weight + problem.placement_weight - 1)
     return min(bounds) if bounds else None
@@ -117,7 +143,7 @@ def trivial_bound(problem: AssignmentProblem) -> int:
 def round_lp(problem: AssignmentProblem, values: FloatArray) -> BoolArray:
     """Take pairs by LP value (then score), while they fit."""
     pairs = problem.pairs
-    order = np.lexsort((pairs.slot, pairs.participant, -pairs.score, -np.round(values, 6)))
+    order = np.lexsort((pairs.slot, pairs.participant, -problem.value, -np.round(values, 6)))
     return greedy_in_order(problem, order)
 
 
@@ -145,14 +171,15 @@ def windows(problem: AssignmentProblem, size_km: float, shift: float) -> list[In
 
 
 def _can_improve(problem: AssignmentProblem, free: IntArray, chosen: BoolArray) -> bool:
-    """False when everyone here is placed at a best-scoring pair of theirs: no re-solve can do better."""
+    """False when everyone here is placed at a best pair of theirs (best score, then staying): no re-solve can do
+    better."""
     pairs = problem.pairs
     people = pairs.participant[free]
     best = np.zeros(problem.ci.n_participants, dtype=np.int64)
-    np.maximum.at(best, people, pairs.score[free])
+    np.maximum.at(best, people, problem.value[free])
     placed_score = np.full(problem.ci.n_participants, -1, dtype=np.int64)
     mine = free[chosen[free]]
-    placed_score[pairs.participant[mine]] = pairs.score[mine]
+    placed_score[pairs.participant[mine]] = problem.value[mine]
     unique_people = np.unique(people)
     return bool(np.any(placed_score[unique_people] < best[unique_people]))
 
@@ -174,22 +201,36 @@ def _solve_window(
     """The exact MIP over `free` with everything else fixed; its plan when strictly better."""
     sub = sub_model(model, free, chosen, activity)
     scores = problem.pairs.score[free]
+    stay = problem.stay[free]
     people = problem.pairs.participant[free]
-    best = np.zeros(problem.ci.n_participants, dtype=np.int64)
-    np.maximum.at(best, people, scores)
-    weight = int(best[np.unique(people)].sum()) + 1  # dominates any score difference among these people
+    unique_people = np.unique(people)
+    # The area's own weights: a fit weight above its possible stays, a placement weight above its best total value.
+    fit_weight = int(stay.sum()) + 1
+    values = scores * fit_weight + stay
+    weight = _best_total(problem, people, values, unique_people) + 1
+    if fit_weight > 1 and weight * (len(unique_people) + 1) > ONE_OBJECTIVE_MAX:
+        # Too large for one floating-point objective: the area is solved on the first two levels; a plan equal on
+        # those but with fewer stays is then simply not taken (the check below is on all three).
+        objective = (_best_total(problem, people, scores, unique_people) + 1 + scores).astype(np.float64)
+    else:
+        objective = (weight + values).astype(np.float64)
     current = chosen[free]
-    current_value = int(current.sum()) * weight + int(scores[current].sum())
-    result = solve_highs(
-        sub.matrix, sub.upper, (weight + scores).astype(np.float64), integer=True, time_limit=time_limit
-    )
+    current_value = int(current.sum()) * weight + int(values[current].sum())
+    result = solve_highs(sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit)
     if result.values is None:
         return _WindowResult(free, None)
     new = integral(result.values)
     if not np.all(sub.matrix @ new.astype(np.float64) <= sub.upper + 0.5):
         return _WindowResult(free, None)  # never trust a tolerance: the exact check decides
-    new_value = int(new.sum()) * weight + int(scores[new].sum())
+    new_value = int(new.sum()) * weight + int(values[new].sum())
     return _WindowResult(free, new if new_value > current_value else None)
+
+
+def _best_total(problem: AssignmentProblem, people: IntArray, values: IntArray, unique_people: IntArray) -> int:
+    """Σ over `unique_people` of their best value among the given pairs (`people[i]` has `values[i]`)."""
+    best = np.zeros(problem.ci.n_participants, dtype=np.int64)
+    np.maximum.at(best, people, values)
+    return int(best[unique_people].sum())
 
 
 def _rows_touched(model: SparseModel, free: IntArray) -> set[int]:
@@ -250,9 +291,9 @@ def solve_decomposed(
     pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
     try:
         weight = lp_weight(problem)
-        lp_objective = weighted_objective(problem, weight)
+        lp_objective = two_level_objective(problem, weight)
         cardinality_job: Future[HighsResult] | None = None
-        if weight != problem.placement_weight and pool is not None:
+        if weight != problem.fit_placement_weight and pool is not None:
             # The bound on placements, on the other core while the weighted LP and the search run.
             cardinality_job = pool.submit(
                 solve_highs, model.matrix, model.upper, np.ones(n), integer=False, time_limit=remaining(),
@@ -263,7 +304,7 @@ def solve_decomposed(
             model.matrix, model.upper, lp_objective, integer=False, time_limit=remaining(), options=DUAL_SIMPLEX
         )
         lp_seconds = time.perf_counter() - lp_started
-        weighted = lp if weight == problem.placement_weight else None
+        weighted = lp if weight == problem.fit_placement_weight else None
         bound = search.bound = lp_bound(problem, weighted, None)
 
         def refresh_bound() -> None:
@@ -291,10 +332,7 @@ def solve_decomposed(
             return _solve_whole(problem, model, search, remaining(), finish)
         whole: Future[HighsResult] | None = None
         if n <= prove_after_max_pairs and threads > 1:
-            whole = _in_background(
-                solve_highs, model.matrix, model.upper, weighted_objective(problem), integer=True,
-                time_limit=WHOLE_SHARE * remaining(),
-            )  # fmt: skip
+            whole = _in_background(solve_whole_model, problem, model, WHOLE_SHARE * remaining())
         return _search_areas(problem, model, search, lp, lp_objective, deadline, pool, window_km, window_max_km,
                              window_time_cap, bound, finish, refresh_bound, whole)  # fmt: skip
     finally:
@@ -346,15 +384,71 @@ def _solve_whole(
     """SCIP on the whole model from the search's plan (the better of LP rounding and greedy); should its plan fail the
     exact check, HiGHS gets the time that is left."""
     started = time.perf_counter()
-    objective = weighted_objective(problem)
-    whole = solve_scip(model.matrix, model.upper, objective, time_limit=time_limit, hint=search.best)
+    whole = solve_whole_model(problem, model, time_limit, hint=search.best, solver="scip")
     if _take_whole(problem, model, search, whole):
         return finish(True, 1, 1)
     left = time_limit - (time.perf_counter() - started)
     if whole.status != "optimal" or left <= 0.05:
         return finish(False, 1, 1)
-    highs = solve_highs(model.matrix, model.upper, objective, integer=True, time_limit=left)
+    highs = solve_whole_model(problem, model, left)
     return finish(_take_whole(problem, model, search, highs), 2, 1)
+
+
+def _mip(
+    matrix: sp.csr_matrix,
+    upper: FloatArray,
+    objective: FloatArray,
+    time_limit: float,
+    hint: BoolArray | None,
+    solver: str,
+) -> HighsResult:
+    if solver == "scip":
+        return solve_scip(matrix, upper, objective, time_limit=time_limit, hint=hint)
+    return solve_highs(matrix, upper, objective, integer=True, time_limit=time_limit)
+
+
+def solve_whole_model(
+    problem: AssignmentProblem,
+    model: SparseModel,
+    time_limit: float,
+    hint: BoolArray | None = None,
+    solver: str = "highs",
+) -> HighsResult:
+    """The exact MIP of the whole model (HiGHS, or SCIP from `hint`) for all three levels of the objective.
+
+    In one objective while `one_objective_is_safe`; otherwise in two phases: first placements and fit score (the
+    two-level objective, as without holders); then, when that is proven optimal, the most stays among plans that
+    place as many and score as much (two rows: `Σ x >= placed`, `Σ score x >= score`). "optimal" only when every
+    phase is proven; the values are always of a plan that passed the exact check, or None."""
+    if one_objective_is_safe(problem):
+        return _mip(model.matrix, model.upper, weighted_objective(problem), time_limit, hint, solver)
+    started = time.perf_counter()
+    first = _mip(model.matrix, model.upper, two_level_objective(problem), time_limit, hint, solver)
+    if first.values is None or first.status != "optimal":
+        return first
+    chosen = integral(first.values)
+    if not model.is_feasible(chosen):
+        return first  # the caller's exact check rejects it
+    placed, score = int(chosen.sum()), int(problem.pairs.score[chosen].sum())
+    fallback = HighsResult("feasible", first.values, first.objective, first.seconds)
+    left = time_limit - (time.perf_counter() - started)
+    if left <= 0.05:
+        return fallback
+    scores = problem.pairs.score.astype(np.float64)
+    matrix = sp.vstack([model.matrix, sp.csr_matrix(-np.ones((1, model.n_pairs))), sp.csr_matrix(-scores[None, :])])
+    upper = np.concatenate([model.upper, [-float(placed), -float(score)]])
+    second = _mip(sp.csr_matrix(matrix), upper, problem.stay.astype(np.float64), left, chosen, solver)
+    seconds = time.perf_counter() - started
+    if second.values is None:
+        return fallback
+    kept = integral(second.values)
+    same = int(kept.sum()) == placed and int(problem.pairs.score[kept].sum()) == score
+    if not (same and model.is_feasible(kept)):
+        return fallback  # a tolerance let a worse plan through: keep the proven two-level one
+    if int(problem.stay[kept].sum()) < int(problem.stay[chosen].sum()):
+        return fallback
+    status = "optimal" if second.status == "optimal" else "feasible"
+    return HighsResult(status, second.values, float(weighted_objective(problem) @ second.values), seconds)
 
 
 def _search_areas(

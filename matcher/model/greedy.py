@@ -39,7 +39,8 @@ def greedy_in_order(problem: AssignmentProblem, order: IntArray, start: BoolArra
 
 
 def greedy_by_score(problem: AssignmentProblem) -> BoolArray:
-    """Take pairs best score first while the person is free and the slot and site have room."""
+    """Take pairs best score first (a holder's current slot first among equal scores) while the person is free and
+    the slot and site have room."""
     pairs = problem.pairs
-    order = np.lexsort((pairs.slot, pairs.participant, -pairs.score))
+    order = np.lexsort((pairs.slot, pairs.participant, -problem.value))
     return greedy_in_order(problem, order)

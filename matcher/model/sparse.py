@@ -130,7 +130,6 @@ def sub_model(model: SparseModel, free: IntArray, chosen: BoolArray, activity: N
     return SubModel(free, block[rows], np.maximum(upper, 0.0))
 
 
-def objective_value(problem: AssignmentProblem, chosen: BoolArray, weight: int | None = None) -> int:
-    """`weight * placed + score` over free pairs, in exact integers."""
-    w = problem.placement_weight if weight is None else weight
-    return int(chosen.sum()) * w + int(problem.pairs.score[chosen].sum())
+def objective_value(problem: AssignmentProblem, chosen: BoolArray) -> int:
+    """`placement_weight * placed + Σ value` over free pairs (placements, fit score, stays), in exact integers."""
+    return int(chosen.sum()) * problem.placement_weight + int(problem.value[chosen].sum())

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 import matcher
 from service.access import visible_participant
@@ -29,6 +29,9 @@ class SuggestionOut(BaseModel):
     site_id: str
     enterprise_id: str
     activity: str
+    enterprise_name: str
+    site_name: str
+    activity_name: str = Field(description="The data has codes only for activities: the code.")
     travel_minutes: int
     score: int
     score_parts: dict[str, int]
@@ -41,7 +44,15 @@ class ExcludedOut(BaseModel):
     site_id: str
     enterprise_id: str
     activity: str
-    preference_rank: int
+    enterprise_name: str
+    site_name: str
+    activity_name: str
+    travel_minutes: int | None
+    preference_rank: int | None = Field(description="1 = most wanted; null when the activity is not preferred.")
+    nearest: bool = Field(
+        description="Listed as one of the nearest slots that do not fit (when fewer than k are suggested), "
+        "not as a preferred one."
+    )
     reasons: list[RuleFailureOut]
 
 
@@ -50,6 +61,7 @@ class SuggestionsOut(BaseModel):
     date: date
     suggestions: list[SuggestionOut]
     excluded: list[ExcludedOut]
+    notes: list[str] = Field(description="What keeps every slot in reach out, when fewer than k are suggested.")
 
 
 @router.get(
@@ -63,11 +75,12 @@ def suggestions(
     user: CurrentUser,
     request: Request,
     k: Annotated[int, Query(ge=1, le=50, description="How many suggestions.")] = 5,
+    per_site: Annotated[int, Query(ge=1, le=50, description="At most this many suggestions from one site.")] = 2,
     on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
 ) -> SuggestionsOut:
     person = visible_participant(session, user, participant_id)
     day = on or date.today()
     compiled = matcher.prepare(load_instance(session, user.association_id))
-    result = matcher.suggest(compiled, person.id, day, k=k)
+    result = matcher.suggest(compiled, person.id, day, k=k, per_site=per_site)
     record(session, user, "read", [person.id], request)
     return SuggestionsOut.model_validate({**asdict(result), "date": day})
