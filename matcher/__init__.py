@@ -1,30 +1,56 @@
-"""The placement engine's core: read a data set, find feasible pairs, plan, suggest, and check plans.
+"""The placement engine's core: read a data set, find feasible pairs, plan, suggest, explain, and check plans.
 
-Pure and typed: no HTTP, no database, no printing. The command line and the service call these functions.
+Pure and typed: no HTTP, no database, no printing, no command line. This module's `__all__` is the core's public
+surface (docs/core-api.md); the command line (`placement_cli`) and the service use nothing below it, and the
+benchmarks use it and `matcher.peers`. tests/test_core_surface.py holds them to that.
 """
 
 from matcher.compiled import CompiledInstance, compile_instance
-from matcher.domain import Enterprise, Instance, Participant, Site, Slot, TravelTime
+from matcher.domain import WEEKDAYS, Enterprise, Instance, Participant, Site, Slot, TravelTime
 from matcher.feasibility import RULES, CandidatePairs, feasible_pairs
-from matcher.integrity import check_integrity
+from matcher.generate import DEFAULT_PLAN_DATE, SCENARIOS, sample_region, synthetic_instance
+from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.io import load_dataset, read_dataset, write_candidates, write_dataset, write_plan
+from matcher.io.dialects import COMMA, DIALECTS, SEMICOLON, CsvDialect, csv_bytes, dataset_files
+from matcher.io.locator import Location, Locator, check_integrity
+from matcher.io.reader import Dataset, parse_date, read
+from matcher.io.tables import TABLE_NAMES
+from matcher.io.update import Update, read_update
 from matcher.model.cpsat import SolveProgress
 from matcher.plan import CandidateRow, ExcludedSlot, Plan, PlanRow, RuleFailure, SolveStatus, Suggestion, Suggestions
+from matcher.plan_changes import Change, ChangeKind, Need, NeedKind, dependencies, dependents, needs_graph, plan_changes
 from matcher.problems import InvalidDataset, Problem
+from matcher.reasons import UnknownSlot, pair_failures, room_failures
 from matcher.settings import ScoreWeights, SolverSettings
 from matcher.solve import candidates, keep_current, prepare, solve
 from matcher.suggest import Occupancy, UnknownParticipant, suggest
 from matcher.validation import check_plan
 
 __all__ = [
+    "COMMA",
+    "DEFAULT_PLAN_DATE",
+    "DIALECTS",
     "RULES",
+    "SCENARIOS",
+    "SEMICOLON",
+    "SUPERVISION_TOLERANCE",
+    "TABLE_NAMES",
+    "WEEKDAYS",
     "CandidatePairs",
     "CandidateRow",
+    "Change",
+    "ChangeKind",
     "CompiledInstance",
+    "CsvDialect",
+    "Dataset",
     "Enterprise",
     "ExcludedSlot",
     "Instance",
     "InvalidDataset",
+    "Location",
+    "Locator",
+    "Need",
+    "NeedKind",
     "Occupancy",
     "Participant",
     "Plan",
@@ -41,17 +67,32 @@ __all__ = [
     "Suggestions",
     "TravelTime",
     "UnknownParticipant",
+    "UnknownSlot",
+    "Update",
     "candidates",
     "check_integrity",
     "check_plan",
     "compile_instance",
+    "csv_bytes",
+    "dataset_files",
+    "dependencies",
+    "dependents",
     "feasible_pairs",
     "keep_current",
     "load_dataset",
+    "needs_graph",
+    "pair_failures",
+    "parse_date",
+    "plan_changes",
     "prepare",
+    "read",
     "read_dataset",
+    "read_update",
+    "room_failures",
+    "sample_region",
     "solve",
     "suggest",
+    "synthetic_instance",
     "write_candidates",
     "write_dataset",
     "write_plan",

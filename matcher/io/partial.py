@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from matcher.domain import Instance
-from matcher.io.reader import read_dataset
+from matcher.io.locator import Locator
+from matcher.io.reader import read
 from matcher.io.tables import OPTIONAL_TABLES, TABLE_NAMES, RawTable, read_tables
 from matcher.io.writer import write_dataset
 from matcher.problems import InvalidDataset, Problem
@@ -43,6 +44,7 @@ class PartialRead:
     complete: Instance  # the data set as it would be after the upload: the upload over the base
     uploaded: Instance  # only the records of the upload's rows
     warnings: list[Problem]  # warnings about the upload's rows only (the base's own are not news)
+    locator: Locator  # the upload's records in the upload's files; the base's records at row 0
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,14 @@ def missing_tables(raw: dict[str, RawTable], problems: list[Problem]) -> tuple[f
     return frozenset(n for n in missing if n not in named), unreadable
 
 
-def read_partial(path: Path, base: Instance) -> PartialRead:
-    """Read an upload of some tables (a CSV folder or a workbook) over `base`; `InvalidDataset` with every problem."""
-    raw, problems = read_tables(path)
+def read_partial(
+    path: Path, base: Instance, tables: tuple[dict[str, RawTable], list[Problem]] | None = None
+) -> PartialRead:
+    """Read an upload of some tables (a CSV folder or a workbook) over `base`; `InvalidDataset` with every problem.
+
+    `tables`: what `read_tables(path)` answered, when the caller has read the upload already.
+    """
+    raw, problems = tables if tables is not None else read_tables(path)
     _, other = missing_tables(raw, problems)
     if other:
         raise InvalidDataset(sorted(other), [])
@@ -82,14 +89,27 @@ def read_partial(path: Path, base: Instance) -> PartialRead:
                 _write_frame(frame, complete / f"{name}.csv", ",")
                 written[name] = _Written("", 0, _keys(name, frame) or [])
         try:
-            instance, warnings = read_dataset(complete)
+            dataset = read(complete)
         except InvalidDataset as exc:
             raise InvalidDataset(
                 sorted(_relocate(p, written) for p in exc.problems),
                 [_relocate(w, written) for w in exc.warnings if _in_upload(w, written)],
             ) from None
-    kept = [_relocate(w, written) for w in warnings if _in_upload(w, written)]
-    return PartialRead(frozenset(raw), instance, _only_uploaded(instance, written), kept)
+    instance = dataset.instance
+    kept = [_relocate(w, written) for w in dataset.warnings if _in_upload(w, written)]
+    return PartialRead(
+        frozenset(raw), instance, _only_uploaded(instance, written), kept, _upload_locator(dataset.locator, written)
+    )
+
+
+def _upload_locator(complete: Locator, written: dict[str, _Written]) -> Locator:
+    """The complete set's locator cut to the upload's rows, under the upload's file names."""
+    files = {name: info.source for name, info in written.items() if info.source}
+    rows = {
+        name: {key: row for key, row in complete.rows.get(name, {}).items() if row <= written[name].upload_rows + 1}
+        for name in files
+    }
+    return Locator(files, rows)
 
 
 def _column_names(frame: pd.DataFrame) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from matcher.domain import (
 from matcher.integrity import RowLocator, check_integrity, check_references
 from matcher.io import cells
 from matcher.io.codes import code_warnings
+from matcher.io.locator import Locator, RecordKey
 from matcher.io.tables import RawTable, did_you_mean, header_key, read_tables
 from matcher.problems import InvalidDataset, Problem
 
@@ -132,14 +134,35 @@ class ParsedTable:
         return [{name: column[i] for name, column in self.values.items()} for i in range(len(self.rows))]
 
 
-def read_dataset(path: Path | str) -> tuple[Instance, list[Problem]]:
-    """Read and validate a data set; return the instance and its warnings, or raise `InvalidDataset` with all problems.
+@dataclass(frozen=True)
+class Dataset:
+    """A data set that was read: the instance, the warnings about it, and where each of its records is."""
+
+    instance: Instance
+    warnings: list[Problem]
+    locator: Locator
+
+
+def read(path: Path | str) -> Dataset:
+    """Read and validate a data set; return it with its warnings and locator, or raise `InvalidDataset` with all
+    problems.
 
     All problems means all: a bad cell in one file does not hide an unknown reference in another. References are
     checked on every row whose key cells parse.
     """
-    path = Path(path)
-    tables, problems = read_tables(path)
+    return read_raw_tables(*read_tables(Path(path)))
+
+
+def read_dataset(path: Path | str) -> tuple[Instance, list[Problem]]:
+    """`read` as (instance, warnings)."""
+    dataset = read(path)
+    return dataset.instance, dataset.warnings
+
+
+def read_raw_tables(tables: dict[str, RawTable], problems: list[Problem]) -> Dataset:
+    """`read` over tables that `read_tables` has read already (and its problems), so a caller that looked at the
+    tables first does not read the files again."""
+    problems = list(problems)
     warnings: list[Problem] = [w for table in tables.values() for w in table.warnings]
     parsed = {name: _parse_table(table) for name, table in tables.items()}
     for table in parsed.values():
@@ -167,7 +190,29 @@ def read_dataset(path: Path | str) -> tuple[Instance, list[Problem]]:
     warnings += integrity_warnings
     if integrity_problems:
         raise InvalidDataset(sorted(integrity_problems), warnings)
-    return instance, warnings
+    return Dataset(instance, warnings, _record_locator(tables, parsed))
+
+
+def _record_locator(tables: dict[str, RawTable], parsed: dict[str, ParsedTable]) -> Locator:
+    """Each record's first row, by its key."""
+    rows: dict[str, dict[RecordKey, int]] = {}
+    for name, table in parsed.items():
+        if name == "travel_times":
+            keys: list[RecordKey] = list(
+                zip(table.values["participant_id"], table.values["site_id"], strict=True)
+            )
+        else:
+            keys = table.values[ID_COLUMN[name]]
+        found: dict[RecordKey, int] = {}
+        for key, row in zip(keys, table.rows, strict=True):
+            found.setdefault(key, row)
+        rows[name] = found
+    return Locator(files={name: table.source for name, table in tables.items()}, rows=rows)
+
+
+def parse_date(text: str) -> date:
+    """A date as the data files write it: strictly YYYY-MM-DD (surrounding spaces aside); `ValueError` otherwise."""
+    return cells.to_date(text.strip(), False)
 
 
 def load_dataset(path: Path | str) -> Instance:
