@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check matcher service tests
+	$(BIN)/ruff check matcher service placement_cli benchmarks tests
 	$(BIN)/mypy matcher
 
 ## Regenerate the sample region from its seeded generator.

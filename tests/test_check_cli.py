@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from matcher import candidates, check_plan, load_dataset
-from matcher.cli import app
+from placement_cli import app
 from tests.factories import PLAN_DATE, dataset_rows, write_rows
 
 runner = CliRunner()

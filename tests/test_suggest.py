@@ -21,7 +21,7 @@ from matcher import (
     compile_instance,
     suggest,
 )
-from matcher.cli import app
+from placement_cli import app
 from matcher.compiled import CompiledInstance
 from matcher.feasibility import travel_minutes
 from matcher.generate import synthetic_instance

@@ -23,7 +23,7 @@ from matcher import (
     prepare,
     solve,
 )
-from matcher.cli import app
+from placement_cli import app
 from matcher.model import decompose
 from matcher.model.decompose import solve_decomposed
 from matcher.model.highs import integral

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from service.app import create_app
-from service.cli import app as cli
+from placement_cli import app as cli
 from service.settings import get_settings
 from tests.service.conftest import make_settings
 

@@ -1,4 +1,4 @@
-"""The `placement` command line: check, solve, candidates, suggest and generate, over the core's functions."""
+"""The core's commands: check, solve, candidates, suggest and generate, over the public surface of `matcher`."""
 
 from __future__ import annotations
 
@@ -16,20 +16,28 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from matcher.compiled import CompiledInstance
-from matcher.io import read_dataset, write_candidates, write_dataset, write_plan
-from matcher.io.cells import to_date
-from matcher.model.cpsat import SolveProgress
-from matcher.plan import Plan
-from matcher.problems import InvalidDataset, Problem
-from matcher.settings import SolverSettings
-from matcher.solve import candidates as find_candidates
-from matcher.solve import keep_current, prepare
-from matcher.solve import solve as solve_plan
-from matcher.suggest import UnknownParticipant
-from matcher.suggest import suggest as suggest_slots
+from matcher import (
+    CompiledInstance,
+    InvalidDataset,
+    Plan,
+    Problem,
+    SolveProgress,
+    SolverSettings,
+    UnknownParticipant,
+    keep_current,
+    parse_date,
+    prepare,
+    read_dataset,
+    sample_region,
+    write_candidates,
+    write_dataset,
+    write_plan,
+)
+from matcher import candidates as find_candidates
+from matcher import solve as solve_plan
+from matcher import suggest as suggest_slots
 
-app = typer.Typer(help="Match participants to work-training slots at social enterprises.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True)
 # In a pipe or a log, rich would cut tables at 80 columns; give them room instead.
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -48,7 +56,7 @@ def _plan_date(text: str | None) -> date:
     if text is None:
         return date.today()
     try:
-        return to_date(text.strip(), False)  # the same strict YYYY-MM-DD as the data files
+        return parse_date(text)  # the same strict YYYY-MM-DD as the data files
     except ValueError:
         _fail(f"--date: '{text}' is not a date in the form YYYY-MM-DD")
 
@@ -285,8 +293,6 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data set.")] = 1,
 ) -> None:
     """Write the sample region (real enterprises from the seeds, fictional participants) as CSV files."""
-    from matcher.generate import sample_region
-
     instance = sample_region(participants=participants, seed=seed)
     write_dataset(instance, out_dir)
     out.print(
@@ -295,7 +301,3 @@ def generate(
         highlight=False,
         soft_wrap=True,
     )
-
-
-if __name__ == "__main__":
-    app()

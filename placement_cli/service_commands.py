@@ -1,4 +1,4 @@
-"""The full `placement` command: the core's commands plus `serve`, `user` and `db` for the service."""
+"""The service's commands: `serve`, `user` and `db`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from matcher.cli import app
 from service.settings import get_settings
 
 out = Console()
 err = Console(stderr=True)
+app = typer.Typer(no_args_is_help=True)
 user_app = typer.Typer(help="Service users and their bearer tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="The service database.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -133,7 +133,3 @@ def serve(
         highlight=False,
     )
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=settings.log_level.lower())
-
-
-if __name__ == "__main__":
-    app()

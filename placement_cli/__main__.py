@@ -1,0 +1,3 @@
+from placement_cli.app import app
+
+app(prog_name="placement")
