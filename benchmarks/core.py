@@ -19,14 +19,8 @@ from typing import Any
 import numpy as np
 from ortools.linear_solver.python import model_builder_helper as mbh
 
-from matcher.compiled import compile_instance
-from matcher.feasibility import feasible_pairs
-from matcher.io import read_dataset
-from matcher.model.cpsat import build_cpsat
-from matcher.model.decompose import weighted_objective
-from matcher.model.problem import build_problem
-from matcher.model.sparse import build_sparse
-from matcher.suggest import Occupancy, suggest
+from matcher import Occupancy, compile_instance, feasible_pairs, read_dataset, suggest
+from matcher.peers import build_cpsat, build_problem, build_sparse, weighted_objective
 
 REPEATS = 3
 

@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.config import INSTANCES, SCENARIOS, SEED, SIZES, SMOKE_SIZE, Size
-from matcher.generate import DEFAULT_PLAN_DATE, synthetic_instance
-from matcher.io import write_dataset
+from matcher import DEFAULT_PLAN_DATE, synthetic_instance, write_dataset
 
 
 def instance_dir(size: Size, scenario: str, seed: int = SEED, root: Path = INSTANCES) -> Path:

@@ -44,10 +44,8 @@ from benchmarks.config import (
 )
 from benchmarks.generate import ensure_instance
 from benchmarks.report import write_report
-from matcher.feasibility import feasible_pairs, pairs_for
-from matcher.io import read_dataset
-from matcher.solve import prepare
-from matcher.validation import check_plan
+from matcher import check_plan, feasible_pairs, prepare, read_dataset
+from matcher.peers import pairs_for
 
 PYTHON = sys.executable
 

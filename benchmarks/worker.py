@@ -23,17 +23,19 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from benchmarks.config import CPSAT_WORKERS
-from matcher.compiled import BoolArray, CompiledInstance
-from matcher.io import read_dataset
-from matcher.model.cpsat import build_cpsat
-from matcher.model.decompose import weighted_objective
-from matcher.model.flow import solve_flow
-from matcher.model.greedy import greedy_by_score
-from matcher.model.highs import integral, solve_highs
-from matcher.model.problem import AssignmentProblem, build_problem
-from matcher.model.sparse import build_sparse
-from matcher.settings import SolverSettings
-from matcher.solve import prepare, solve
+from matcher import CompiledInstance, SolverSettings, prepare, read_dataset, solve
+from matcher.peers import (
+    AssignmentProblem,
+    BoolArray,
+    build_cpsat,
+    build_problem,
+    build_sparse,
+    greedy_by_score,
+    integral,
+    solve_flow,
+    solve_highs,
+    weighted_objective,
+)
 
 Result = dict[str, Any]
 

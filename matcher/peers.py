@@ -6,6 +6,7 @@ The service never needs these. Names here may follow the core's internals when t
 where such a rename is absorbed.
 """
 
+from matcher.compiled import BoolArray
 from matcher.feasibility import pairs_for
 from matcher.model.cpsat import build_cpsat
 from matcher.model.decompose import weighted_objective

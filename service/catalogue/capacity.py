@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.integrity import SUPERVISION_TOLERANCE
+from matcher import SUPERVISION_TOLERANCE
 from service.db import models as db
 from service.errors import Conflict, PreconditionFailed, PreconditionRequired
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from matcher.integrity import SUPERVISION_TOLERANCE
+from matcher import SUPERVISION_TOLERANCE
 from service.access import visible_enterprise, visible_site, visible_slot
 from service.catalogue import capacity
 from service.catalogue import repository as repo

@@ -1,8 +1,9 @@
 """Importing and exporting an association's data set in the exchange format of docs/data-format.md.
 
-An upload is saved to a temporary folder and read by `matcher.read_dataset`, the function the command line uses, so
-every problem is named `file:row:column` exactly as there; the set is then checked by `matcher.prepare`. An upload
-of only some tables is read over the association's data (`matcher.io.partial`): the tables it lacks are left as they
+An upload is saved to a temporary folder and read once by `matcher.read_update`, which reads as the command line
+does, so every problem is named `file:row:column` exactly as there, and whose `Locator` places each record the import
+names later; the set is then checked by `matcher.prepare`. An upload
+of only some tables is read over the association's data (`matcher.read_update`): the tables it lacks are left as they
 are and its references are checked against the database. A valid upload is compared, record by record, with the
 association's data: what would be created, changed (field by field) and refused. A dry run stops there; an applied
 import writes everything not refused in the request's one transaction.
@@ -42,12 +43,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 import matcher
-from matcher.domain import WEEKDAYS
-from matcher.integrity import SUPERVISION_TOLERANCE, RowLocator, check_integrity
-from matcher.io.dialects import DIALECTS, SEMICOLON, CsvDialect, dataset_files
-from matcher.io.partial import missing_tables, read_partial
-from matcher.io.reader import ID_COLUMN
-from matcher.io.tables import TABLE_NAMES, read_tables
+from matcher import (
+    DIALECTS,
+    SEMICOLON,
+    SUPERVISION_TOLERANCE,
+    TABLE_NAMES,
+    WEEKDAYS,
+    CsvDialect,
+    Locator,
+    check_integrity,
+    dataset_files,
+)
 from service.audit.log import record
 from service.core_bridge import load_instance
 from service.db import models as db
@@ -168,75 +174,22 @@ def invalid_dataset(
 
 
 @dataclass(frozen=True)
-class Locations:
-    """Where each record of the upload is: the file as problems name it, and the spreadsheet row per id."""
-
-    files: dict[str, str]
-    rows: dict[str, dict[Any, int]]
-
-    def of(self, table: str, key: Any) -> tuple[str, int]:
-        return self.files.get(table, f"{table}.csv"), self.rows.get(table, {}).get(key, 0)
-
-    def locator(self, keys: dict[str, list[Any]]) -> RowLocator:
-        """A `RowLocator` for an instance whose records, per table, have these keys (in order)."""
-        return RowLocator(
-            files=dict(self.files),
-            rows={t: {i: self.rows.get(t, {}).get(k, 0) for i, k in enumerate(ks)} for t, ks in keys.items()},
-        )
-
-
-def _locations(path: Path) -> Locations:
-    tables, _ = read_tables(path)
-    files: dict[str, str] = {}
-    rows: dict[str, dict[Any, int]] = {}
-    for name, table in tables.items():
-        files[name] = table.source
-        frame = table.frame
-        if name == "travel_times":
-            keys: list[Any] = list(zip(frame["participant_id"].tolist(), frame["site_id"].tolist(), strict=True))
-        else:
-            keys = frame[ID_COLUMN[name]].tolist()
-        found: dict[Any, int] = {}
-        for i, key in enumerate(keys):
-            found.setdefault(key, i + 2)  # row i of a frame is spreadsheet row i + 2
-        rows[name] = found
-    return Locations(files, rows)
-
-
-@dataclass(frozen=True)
 class UploadedSet:
     format: str
     files: list[str]
     instance: matcher.Instance  # only the upload's records
     warnings: list[matcher.Problem]
-    where: Locations
+    where: Locator  # the upload's records in its files
     tables: frozenset[str]  # the tables the upload holds
     partial: bool  # some required table is missing: the others are the association's, left as they are
     stamp: Stamp | None = None  # when the upload was exported by the service, if it says so
 
 
-def _read(
-    path: Path, base: Callable[[], matcher.Instance]
-) -> tuple[matcher.Instance, list[matcher.Problem], frozenset[str], bool]:
-    """(the upload's records, warnings, its tables, partial?): a whole set alone, some tables over the database's."""
-    raw, problems = read_tables(path)
-    missing, other = missing_tables(raw, problems)
-    if not missing:
-        instance, warnings = matcher.read_dataset(path)
-        matcher.prepare(instance)  # pinned limits and everything else the engine needs before planning
-        return instance, list(warnings), frozenset(raw), False
-    if not raw and not other:
-        raise matcher.InvalidDataset(
-            [
-                matcher.Problem(
-                    path.name if path.is_file() else "", 0, "", f"holds none of the tables {', '.join(TABLE_NAMES)}"
-                )
-            ],
-            [],
-        )
-    read = read_partial(path, base())
-    matcher.prepare(read.complete)
-    return read.uploaded, read.warnings, read.tables, True
+def _read(path: Path, base: Callable[[], matcher.Instance]) -> matcher.Update:
+    """The upload read once: a whole set alone, some tables over the database's (`base()`), checked for planning."""
+    update = matcher.read_update(path, base)
+    matcher.prepare(update.complete)  # pinned limits and everything else the engine needs before planning
+    return update
 
 
 def read_upload(files: Sequence[UploadedFile], base: Callable[[], matcher.Instance]) -> UploadedSet:
@@ -257,15 +210,23 @@ def read_upload(files: Sequence[UploadedFile], base: Callable[[], matcher.Instan
             )
             raise invalid_dataset([problem], [], "the data set is not valid")
         try:
-            instance, warnings, tables, partial = _read(path, base)
+            update = _read(path, base)
             stamp = read_stamp(path, kind)
         except matcher.InvalidDataset as exc:
             raise invalid_dataset(exc.problems, exc.warnings, "the data set is not valid") from None
         except (zipfile.BadZipFile, EOFError) as exc:  # a damaged workbook
             problem = matcher.Problem(path.name, 0, "", f"cannot be opened as an .xlsx workbook: {exc}")
             raise invalid_dataset([problem], [], "the data set is not valid") from None
-        where = _locations(path)
-    return UploadedSet(kind, [f.name for f in files], instance, warnings, where, tables, partial, stamp)
+    return UploadedSet(
+        kind,
+        [f.name for f in files],
+        update.instance,
+        list(update.warnings),
+        update.locator,
+        update.tables,
+        update.partial,
+        stamp,
+    )
 
 
 # --- reading what exists -----------------------------------------------------------------------------------------
@@ -430,7 +391,8 @@ class _Import:
             )
 
     def refuse(self, kind: str, table: str, key: Any, reason: str) -> None:
-        file, row = self.upload.where.of(table, key)
+        where = self.upload.where.of(table, key)
+        file, row = where.file, where.row
         shown = "/".join(key) if isinstance(key, tuple) else str(key)
         self.refused.append(RefusedRecord(kind=kind, id=shown, file=file, row=row, reason=reason))
         self.refused_keys[kind].add(key)
@@ -572,7 +534,8 @@ class _Import:
     def _no_undo(self, slot_id: str, existing: db.Slot, values: dict[str, Any], history: list[_Change]) -> bool:
         """False (the slot refused) when the file would undo a change made in the service, unless `?overwrite=`."""
         conflicts: list[ConflictRecord] = []
-        file, row = self.upload.where.of("slots", slot_id)
+        where = self.upload.where.of("slots", slot_id)
+        file, row = where.file, where.row
         for change in _diff(existing, values):
             of_field = [h for h in history if h.field == change.field]
             if self.exported_at is not None:
@@ -689,7 +652,8 @@ class _Import:
             self.keep("participant", pid, participant_fields(p), existing, extra)
 
     def note(self, pid: str, message: str) -> None:
-        file, row = self.upload.where.of("participants", pid)
+        where = self.upload.where.of("participants", pid)
+        file, row = where.file, where.row
         self.notes.append(matcher.Problem(file, row, "current_slot_id", message))
 
     def _plan_travel_times(self, records: Sequence[matcher.TravelTime]) -> None:
@@ -712,7 +676,7 @@ class _Import:
 
     # The association's data after the import must still be a valid instance.
 
-    def merged(self) -> tuple[matcher.Instance, RowLocator]:
+    def merged(self) -> matcher.Instance:
         inst, base = self.upload.instance, self.base
 
         def overlay(kind: str, old: Sequence[Any], new: Sequence[Any], key: Any) -> list[Any]:
@@ -739,21 +703,12 @@ class _Import:
         ]
         travel = overlay("travel_time", base.travel_times, inst.travel_times, lambda r: (r.participant_id, r.site_id))
         merged = matcher.Instance(tuple(enterprises), tuple(sites), tuple(slots), tuple(people), tuple(travel))
-        locator = self.upload.where.locator(
-            {
-                "enterprises": [e.enterprise_id for e in enterprises],
-                "sites": [t.site_id for t in sites],
-                "slots": [s.slot_id for s in slots],
-                "participants": [p.participant_id for p in people],
-                "travel_times": [(t.participant_id, t.site_id) for t in travel],
-            }
-        )
-        return merged, locator
+        return merged
 
     def check_merged(self) -> list[matcher.Problem]:
         """422 when the data after the import would break a limit; warnings for sites over their supervision."""
-        merged, locator = self.merged()
-        problems, _ = check_integrity(merged, locator)
+        merged = self.merged()
+        problems, _ = check_integrity(merged, self.upload.where)
         if problems:
             raise invalid_dataset(
                 problems, self.upload.warnings, "the association's data after this import would not be valid"
@@ -773,7 +728,8 @@ class _Import:
                 and limit is not None
                 and used.get(site.site_id, 0.0) > limit + SUPERVISION_TOLERANCE
             ):
-                file, row = self.upload.where.of("sites", site.site_id)
+                where = self.upload.where.of("sites", site.site_id)
+                file, row = where.file, where.row
                 warnings.append(
                     matcher.Problem(
                         file,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import matcher
-from matcher.io.dialects import CsvDialect, csv_bytes
+from matcher import CsvDialect, csv_bytes
 
 EXPORT_TABLE = "export"
 EXPORT_FILE = f"{EXPORT_TABLE}.csv"

@@ -8,26 +8,26 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from matcher.integrity import SUPERVISION_TOLERANCE
-from matcher.rules import PairContext, rule_failures
-from matcher.validation import estimated_minutes
+import matcher
+from matcher import SUPERVISION_TOLERANCE
 from service.catalogue import repository as catalogue
 from service.core_bridge import to_core_participant, to_core_site, to_core_slot
 from service.db import models as db
 from service.errors import Conflict
 
-import matcher
-
 
 def pair_failures(session: Session, person: db.Participant, slot: db.Slot, on: date) -> list[matcher.RuleFailure]:
     """The rules 1–9 this pair breaks on date `on` (the same rule functions the core explains with)."""
     site = slot.site
-    core_person = to_core_participant(person, None)
-    core_site = to_core_site(site)
     override = session.get(db.TravelTime, (person.id, site.id))
-    minutes = override.minutes if override is not None else estimated_minutes(core_person, core_site)
-    enterprise = matcher.Enterprise(site.enterprise.id, site.enterprise.name, site.enterprise.municipality)
-    return rule_failures(PairContext(core_person, to_core_slot(slot), core_site, enterprise, minutes, on))
+    pair = matcher.Instance(
+        enterprises=(matcher.Enterprise(site.enterprise.id, site.enterprise.name, site.enterprise.municipality),),
+        sites=(to_core_site(site),),
+        slots=(to_core_slot(slot),),
+        participants=(to_core_participant(person, None),),
+        travel_times=(matcher.TravelTime(person.id, site.id, override.minutes),) if override is not None else (),
+    )
+    return matcher.pair_failures(pair, person.id, slot.id, on)
 
 
 def supervision_used(session: Session, site_id: str) -> float:

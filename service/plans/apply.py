@@ -13,7 +13,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.plan_changes import ChangeKind, dependencies, dependents
+from matcher import ChangeKind, dependencies, dependents
 from service.catalogue import repository as catalogue
 from service.db import models as db
 from service.errors import Conflict, InvalidInput, ServiceError

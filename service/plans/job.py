@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 import matcher
-from matcher.plan_changes import Change, plan_changes
+from matcher import Change, plan_changes
 from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
 from service.db.engine import make_engine, make_session_factory, transaction

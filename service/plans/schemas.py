@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 import matcher
-from matcher.plan_changes import ChangeKind, NeedKind
+from matcher import ChangeKind, NeedKind
 from service.catalogue.schemas import Strict
 from service.db.models import PlanStatus
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from matcher.io.dialects import CsvDialect, csv_bytes
+from matcher import CsvDialect, csv_bytes
 
 Kind = Literal["text", "int", "decimal", "percent"]
 NUMBER_FORMATS: dict[str, str] = {"int": "0", "decimal": "0.0", "percent": "0.0%"}
