@@ -49,7 +49,8 @@ def test_read_returns_the_instance_its_warnings_and_where_each_record_is(folder:
     assert loc.of("slots", "sewing", "seats") == matcher.Location("slots.csv", 3, "seats")
     assert loc.of("participants", "P003") == matcher.Location("participants.csv", 4, "")
     assert loc.of("travel_times", ("P001", "vasby"), "minutes") == matcher.Location("travel_times.csv", 2, "minutes")
-    assert loc.problem("sites", "vasby", "lat", "too far north") == matcher.Problem("sites.csv", 3, "lat", "too far north")
+    expected = matcher.Problem("sites.csv", 3, "lat", "too far north")
+    assert loc.problem("sites", "vasby", "lat", "too far north") == expected
     assert loc.of("slots", "no-such-slot") == matcher.Location("slots.csv", 0, "")  # no file holds it
     with pytest.raises(KeyError, match="not a table"):
         loc.of("slot", "sewing")

@@ -61,9 +61,13 @@ def violations(source: str, allowed: dict[str, frozenset[str]], where: str = "<s
                 bad(node, f"{name}('{target}') (not a public module)")
     for node in ast.walk(tree):
         # `matcher.X` (and `matcher.X.Y`) on a name bound to matcher: X must be public.
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
-            if node.attr not in allowed[bound[node.value.id]]:
-                bad(node, f"{node.value.id}.{node.attr} (not in matcher.__all__)")
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in bound
+            and node.attr not in allowed[bound[node.value.id]]
+        ):
+            bad(node, f"{node.value.id}.{node.attr} (not in matcher.__all__)")
     return found
 
 
