@@ -1,7 +1,7 @@
 """Reading an upload that holds only some tables of a data set, against the data set it updates.
 
 A coordinator often sends only the sheet that changed. The reader needs every required table, so the upload is
-completed from `base` (the data set it updates) and read as a whole by `read_dataset`, which checks every reference:
+completed from `base` (the data set it updates) and read as a whole by `read`, which checks every reference:
 - a table the upload holds keeps its rows, in its order (so problems keep their spreadsheet rows), followed by the
   base's records of that table that the upload does not mention (an import never deletes them);
 - a table the upload lacks is the base's table.
