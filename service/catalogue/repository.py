@@ -61,3 +61,29 @@ def lock_site(session: Session, site_id: str) -> db.Site | None:
 
 def has_dependents(session: Session, model: type[db.Base], column: object, value: str) -> bool:
     return session.scalar(select(func.count()).select_from(model).where(column == value)) > 0  # type: ignore[arg-type, operator]
+
+
+def enterprise(session: Session, enterprise_id: str) -> db.Enterprise | None:
+    return session.get(db.Enterprise, enterprise_id)
+
+
+def site(session: Session, site_id: str) -> db.Site | None:
+    return session.get(db.Site, site_id)
+
+
+def slot(session: Session, slot_id: str) -> db.Slot | None:
+    return session.get(db.Slot, slot_id)
+
+
+def add(session: Session, row: db.Base) -> None:
+    """Insert now (not at commit), so a duplicate or a broken reference fails here and the row has its defaults."""
+    session.add(row)
+    session.flush()
+
+
+def flush(session: Session) -> None:
+    session.flush()
+
+
+def delete(session: Session, row: db.Base) -> None:
+    session.delete(row)

@@ -9,12 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-import matcher
-from service.access import visible_participant
 from service.audit.log import record
-from service.core_bridge import load_instance
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.suggestions import service
 
 router = APIRouter(tags=["suggestions"])
 
@@ -65,9 +63,7 @@ def suggestions(
     k: Annotated[int, Query(ge=1, le=50, description="How many suggestions.")] = 5,
     on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
 ) -> SuggestionsOut:
-    person = visible_participant(session, user, participant_id)
     day = on or date.today()
-    compiled = matcher.prepare(load_instance(session, user.association_id))
-    result = matcher.suggest(compiled, person.id, day, k=k)
-    record(session, user, "read", [person.id], request)
+    result = service.suggestions(session, user, participant_id, day, k)
+    record(session, user, "read", [result.participant_id], request)
     return SuggestionsOut.model_validate({**asdict(result), "date": day})

@@ -24,6 +24,12 @@ from service.db.engine import transaction
 from service.plans.runner import job_id
 from tests.service.conftest import make_settings
 
+# A stored plan result's summary as the solve writes it (service.plans.schemas.PlanSummary), with nothing placed.
+SUMMARY = {
+    "status": "optimal", "placed": 0, "total": 0, "total_score": 0, "placed_bound": 0, "score_bound": 0,
+    "placed_gap": 0.0, "solve_seconds": 0.0, "changes": {},
+}  # fmt: skip
+
 API = "/api/v1"
 DAY = "2026-11-23"
 CHANGES = {"new", "moves", "leaves", "unchanged", "still_waiting"}
@@ -197,7 +203,7 @@ def test_apply_rejects_what_cannot_be_applied(held):
     older = held.client.post(f"{API}/plans/{queued['id']}/apply", json={}, headers=headers)
     assert older.status_code == 409 and "start a new plan" in older.json()["detail"], older.text
     with transaction(held.factory) as session:
-        session.get(db.Plan, queued["id"]).result = {"format": 2, "summary": {}, "warnings": [], "proposals": []}  # type: ignore[union-attr]
+        session.get(db.Plan, queued["id"]).result = {"format": 2, "summary": SUMMARY, "warnings": [], "proposals": []}  # type: ignore[union-attr]
     unknown = held.client.post(f"{API}/plans/{queued['id']}/apply", json={"participant_ids": ["P404"]}, headers=headers)
     assert unknown.status_code == 422 and "P404" in unknown.json()["detail"]
     extra = held.client.post(f"{API}/plans/{queued['id']}/apply", json={"everything": True}, headers=headers)
