@@ -14,6 +14,8 @@ from service.db import models as db
 from service.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 Versioned = db.Slot | db.Site
+SLOT_FIELDS_ON_CREATE = ("seats", "min_hours", "max_hours", "days")  # the first rows of a new slot's history
+SITE_FIELDS_ON_CREATE = ("supervisor_hours",)
 
 
 def _noun(target: Versioned) -> str:
@@ -50,9 +52,15 @@ def _history_row(user: db.User, target: Versioned, field: str, old: Any, new: An
     return db.CapacityChange(user_id=user.id, field=field, old_value=_json(old), new_value=_json(new), **key)
 
 
-def record_created(session: Session, user: db.User, target: Versioned, fields: tuple[str, ...]) -> None:
-    """The history's first rows: the capacity fields a new slot or site starts with."""
+def record_created(session: Session, user: db.User, target: Versioned) -> None:
+    """The history's first rows: the capacity fields a new slot or site starts with (POST and imports alike)."""
+    fields = SLOT_FIELDS_ON_CREATE if isinstance(target, db.Slot) else SITE_FIELDS_ON_CREATE
     session.add_all(_history_row(user, target, f, None, getattr(target, f)) for f in fields)
+
+
+def record_change(session: Session, user: db.User, target: Versioned, field: str, old: Any, new: Any) -> None:
+    """One history row for a field already set (an import sets its fields itself, then records each change)."""
+    session.add(_history_row(user, target, field, old, new))
 
 
 def apply_changes(session: Session, user: db.User, target: Versioned, changes: dict[str, Any]) -> None:

@@ -24,8 +24,6 @@ from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.pagination import PageParams, fetch_page
 
 Role = db.Role
-SLOT_FIELDS_ON_CREATE = ("seats", "min_hours", "max_hours", "days")
-SITE_FIELDS_ON_CREATE = ("supervisor_hours",)
 SLOT_NOT_NULL = (
     "activity", "seats", "min_hours", "max_hours", "days", "supports", "programmes", "women_only", "supervision_ratio",
 )  # fmt: skip
@@ -90,7 +88,7 @@ def create_site(session: Session, user: db.User, body: SiteCreate) -> db.Site:
         raise Conflict(f"site '{body.id}' exists already")
     site = db.Site(**body.model_dump())
     repo.add(session, site)
-    capacity.record_created(session, user, site, SITE_FIELDS_ON_CREATE)
+    capacity.record_created(session, user, site)
     return site
 
 
@@ -152,7 +150,7 @@ def create_slot(session: Session, user: db.User, body: SlotCreate) -> db.Slot:
         raise Conflict(f"slot '{body.id}' exists already")
     slot = db.Slot(**body.model_dump())
     repo.add(session, slot)
-    capacity.record_created(session, user, slot, SLOT_FIELDS_ON_CREATE)
+    capacity.record_created(session, user, slot)
     return slot
 
 
