@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 from rich.console import Console
 from rich.table import Table
 
@@ -19,7 +20,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> sessionmaker[Session]:
     from service.bootstrap import ensure_association, prepare_database
     from service.db.engine import make_engine, make_session_factory, transaction
 

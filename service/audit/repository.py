@@ -16,7 +16,7 @@ def entries_query(
     action: str | None = None,
     since: datetime | None = None,
     before: datetime | None = None,
-) -> Select[tuple[db.AuditEntry]]:
+) -> Select[db.AuditEntry]:
     """Entries of this association's users only, newest first: a coordinator sees their own association's trail."""
     query = (
         select(db.AuditEntry)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
@@ -26,7 +26,7 @@ from service.pagination import Page, PageDep
 router = APIRouter(tags=["places"])
 Role = db.Role
 EDITORS = (Role.coordinator, Role.enterprise_manager)
-CHANGE_RESPONSES = {
+CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "below what the active placements hold or need; names them and who may end or move them"},
     412: {"description": "stale If-Match"},
     428: {"description": "If-Match missing"},
@@ -54,7 +54,9 @@ def get_enterprise(enterprise_id: str, session: SessionDep, user: CurrentUser) -
 
 
 @router.patch("/enterprises/{enterprise_id}", response_model=EnterprisePublic, **roles(*EDITORS))
-def update_enterprise(enterprise_id: str, body: EnterpriseUpdate, session: SessionDep, user: CurrentUser) -> db.Enterprise:
+def update_enterprise(
+    enterprise_id: str, body: EnterpriseUpdate, session: SessionDep, user: CurrentUser
+) -> db.Enterprise:
     return service.update_enterprise(session, user, enterprise_id, body)
 
 
@@ -113,7 +115,9 @@ def site_history(site_id: str, session: SessionDep, user: CurrentUser) -> list[d
 
 
 def _public(slot: db.Slot, taken: int) -> SlotPublic:
-    return SlotPublic.model_validate({**{c: getattr(slot, c) for c in SlotPublic.model_fields if c != "taken"}, "taken": taken})
+    return SlotPublic.model_validate(
+        {**{c: getattr(slot, c) for c in SlotPublic.model_fields if c != "taken"}, "taken": taken}
+    )
 
 
 @router.get("/slots", response_model=Page[SlotPublic], **roles(*ALL_ROLES))
@@ -153,6 +157,10 @@ def delete_slot(slot_id: str, session: SessionDep, user: CurrentUser) -> Respons
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/slots/{slot_id}/history", response_model=list[CapacityChangePublic], **roles(Role.coordinator, Role.enterprise_manager))
+@router.get(
+    "/slots/{slot_id}/history",
+    response_model=list[CapacityChangePublic],
+    **roles(Role.coordinator, Role.enterprise_manager),
+)
 def slot_history(slot_id: str, session: SessionDep, user: CurrentUser) -> list[db.CapacityChange]:
     return service.slot_history(session, user, slot_id)

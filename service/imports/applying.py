@@ -43,12 +43,15 @@ def apply_diff(diff: ImportDiff) -> None:
             _write(diff, op, lambda v: db.Participant(association_id=association, **v))
         repo.flush(session)
         for op in diff.ops["travel_time"]:
-            _write(diff, op, lambda v, key=op.key: db.TravelTime(participant_id=key[0], site_id=key[1], **v))
+            participant_id, site_id = op.key
+            _write(diff, op, lambda v: db.TravelTime(participant_id=participant_id, site_id=site_id, **v))  # noqa: B023
         for pid, slot_id, start in diff.placements:
             repo.add(session, db.Placement(participant_id=pid, slot_id=slot_id, start_date=start, created_by=user.id))
         repo.flush(session)
     except (IntegrityError, StaleDataError):
-        raise Conflict("the data changed while the import was being written; nothing was written, run it again") from None
+        raise Conflict(
+            "the data changed while the import was being written; nothing was written, run it again"
+        ) from None
 
 
 def _write(diff: ImportDiff, op: Op, create: Callable[[dict[str, Any]], db.Base]) -> db.Base | None:

@@ -102,6 +102,7 @@ def _history(session: Session, slot_ids: Sequence[str]) -> dict[str, list[_Chang
     """slot -> its capacity history (every change made through the API or an import), oldest first."""
     out: dict[str, list[_Change]] = {}
     for change, name in repo.capacity_history(session, slot_ids):
+        assert change.slot_id is not None  # the rows were selected by slot
         out.setdefault(change.slot_id, []).append(
             _Change(change.id, change.field, change.old_value, change.new_value, change.changed_at, name)
         )
@@ -132,7 +133,7 @@ class Overwrite:
         return bool({"all", table, f"{table}:{field_name}"} & self.items)
 
 
-# --- comparing an upload with the database -------------------------------------------------------------------------------
+# --- comparing an upload with the database --------------------------------------------------------------------------
 
 
 @dataclass
@@ -545,5 +546,3 @@ class ImportDiff:
                 )
             )
         return out
-
-

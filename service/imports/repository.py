@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from service.db import models as db
 _CHUNK = 2000  # ids per IN (...) list, well below the parameter limits of SQLite and PostgreSQL
 
 T = TypeVar("T")
+AnySelect = Select[Unpack[tuple[Any, ...]]]  # a select of any columns
 
 
 def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
@@ -25,7 +26,7 @@ def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
         yield batch[i : i + _CHUNK]
 
 
-def _in_chunks(session: Session, build: Callable[[list[str]], Select[Any]], ids: Iterable[str]) -> list[Any]:
+def _in_chunks(session: Session, build: Callable[[list[str]], AnySelect], ids: Iterable[str]) -> list[Any]:
     """Run `build(chunk)` (a select) for each chunk of ids and collect the rows."""
     out: list[Any] = []
     for chunk in _chunks(sorted(set(ids))):

@@ -9,7 +9,7 @@ from service.access import participant_filter
 from service.db import models as db
 
 
-def participants_query(user: db.User) -> Select[tuple[db.Participant]]:
+def participants_query(user: db.User) -> Select[db.Participant]:
     return select(db.Participant).where(participant_filter(user)).order_by(db.Participant.id)
 
 
@@ -23,12 +23,17 @@ def user(session: Session, user_id: int) -> db.User | None:
 
 def current_slot(session: Session, participant_id: str) -> str | None:
     return session.scalar(
-        select(db.Placement.slot_id).where(db.Placement.participant_id == participant_id, db.Placement.end_date.is_(None))
+        select(db.Placement.slot_id).where(
+            db.Placement.participant_id == participant_id, db.Placement.end_date.is_(None)
+        )
     )
 
 
 def has_placements(session: Session, participant_id: str) -> bool:
-    return session.scalar(select(db.Placement.id).where(db.Placement.participant_id == participant_id).limit(1)) is not None
+    return (
+        session.scalar(select(db.Placement.id).where(db.Placement.participant_id == participant_id).limit(1))
+        is not None
+    )
 
 
 def add(session: Session, person: db.Participant) -> None:
@@ -39,6 +44,8 @@ def add(session: Session, person: db.Participant) -> None:
 def delete_participant(session: Session, person: db.Participant) -> None:
     """The participant and their travel times (nothing else refers to a participant without placements)."""
     session.execute(
-        delete(db.TravelTime).where(db.TravelTime.participant_id == person.id).execution_options(synchronize_session=False)
+        delete(db.TravelTime)
+        .where(db.TravelTime.participant_id == person.id)
+        .execution_options(synchronize_session=False)
     )
     session.delete(person)

@@ -21,14 +21,18 @@ def _public(person: db.Participant, current_slot_id: str | None) -> ParticipantP
 
 
 @router.get("/participants", response_model=Page[ParticipantPublic], **roles(Role.coach, Role.coordinator))
-def list_participants(session: SessionDep, user: CurrentUser, page: PageDep, request: Request) -> Page[ParticipantPublic]:
+def list_participants(
+    session: SessionDep, user: CurrentUser, page: PageDep, request: Request
+) -> Page[ParticipantPublic]:
     items, total = service.list_participants(session, user, page)
     record(session, user, "read", [p.id for p, _ in items], request)
     return Page(items=[_public(p, slot_id) for p, slot_id in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("/participants", status_code=201, response_model=ParticipantPublic, **roles(Role.coach, Role.coordinator))
-def create_participant(body: ParticipantCreate, session: SessionDep, user: CurrentUser, request: Request) -> ParticipantPublic:
+def create_participant(
+    body: ParticipantCreate, session: SessionDep, user: CurrentUser, request: Request
+) -> ParticipantPublic:
     person = service.create_participant(session, user, body)
     record(session, user, "create", [person.id], request)
     return _public(person, None)

@@ -23,7 +23,7 @@ def travel_time(session: Session, participant_id: str, site_id: str) -> db.Trave
 
 def placements_query(
     user: db.User, participant_id: str | None = None, slot_id: str | None = None, active: bool | None = None
-) -> Select[tuple[db.Placement]]:
+) -> Select[db.Placement]:
     query = (
         select(db.Placement)
         .join(db.Participant, db.Participant.id == db.Placement.participant_id)

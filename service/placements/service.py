@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import matcher
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.rules import PairContext, rule_failures
 from matcher.validation import estimated_minutes
@@ -17,8 +18,6 @@ from service.db import models as db
 from service.errors import Conflict, InvalidInput, NotFound
 from service.pagination import PageParams, fetch_page
 from service.placements import repository as repo
-
-import matcher
 
 
 def pair_failures(session: Session, person: db.Participant, slot: db.Slot, on: date) -> list[matcher.RuleFailure]:
@@ -90,7 +89,9 @@ def take_seat(
     return placement
 
 
-def create_placement(session: Session, user: db.User, participant_id: str, slot_id: str, start_date: date) -> db.Placement:
+def create_placement(
+    session: Session, user: db.User, participant_id: str, slot_id: str, start_date: date
+) -> db.Placement:
     person = visible_participant(session, user, participant_id)
     slot = visible_slot(session, user, slot_id)
     return take_seat(session, person, slot, start_date, user)

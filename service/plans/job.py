@@ -17,8 +17,8 @@ from matcher.plan_changes import Change, plan_changes
 from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
 from service.db.engine import make_engine, make_session_factory, transaction
-from service.plans.premise import SolvePremise, read_premise
 from service.plans import repository as repo
+from service.plans.premise import SolvePremise, read_premise
 from service.plans.results import store_result
 from service.plans.schemas import Need, PlanResult, PlanSummary, Premise, Proposal
 
@@ -49,8 +49,9 @@ def _run(plan_id: int, factory: Any) -> None:
         instance = load_instance(session, association_id, keep_active=not allow_moves)
         premise = read_premise(session, association_id)
         # Whether the plan, not the records, keeps someone in place: only then can allow_moves help a plan that fails.
+        pinned_on_record = repo.pinned_on_record(session, association_id)
         kept_by_plan = not allow_moves and any(
-            p.pinned for p in instance.participants if p.participant_id not in repo.pinned_on_record(session, association_id)
+            p.pinned for p in instance.participants if p.participant_id not in pinned_on_record
         )
 
     last_write = 0.0

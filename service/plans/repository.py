@@ -15,7 +15,7 @@ def plan(session: Session, plan_id: int) -> db.Plan | None:
     return session.get(db.Plan, plan_id)
 
 
-def plans_query(association_id: str) -> Select[tuple[db.Plan]]:
+def plans_query(association_id: str) -> Select[db.Plan]:
     return select(db.Plan).where(db.Plan.association_id == association_id).order_by(db.Plan.id.desc())
 
 

@@ -7,6 +7,7 @@ Celery would bring a broker abstraction and configuration we do not need; Dramat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import multiprocessing
@@ -56,7 +57,7 @@ class LocalPoolRunner:
 
     def submit(self, plan_id: int) -> None:
         future = self._pool.submit(run_plan, plan_id, self._settings.database_url)
-        future.add_done_callback(lambda f, pid=plan_id: self._done(pid, f))
+        future.add_done_callback(functools.partial(self._done, plan_id))
 
     def _done(self, plan_id: int, future: Future[None]) -> None:
         error = future.exception()

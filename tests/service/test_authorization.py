@@ -120,7 +120,8 @@ def add_placement(service: Any, participant_id: str, slot_id: str, start: date =
 
 
 def add_plan(service: Any, association: str = "default", status: db.PlanStatus = db.PlanStatus.done) -> int:
-    result = {"format": 2, "summary": SUMMARY, "warnings": [], "proposals": []} if status is db.PlanStatus.done else None
+    done = status is db.PlanStatus.done
+    result = {"format": 2, "summary": SUMMARY, "warnings": [], "proposals": []} if done else None
     with transaction(service.factory) as session:
         plan = db.Plan(
             association_id=association, status=status, plan_date=date(2026, 11, 23), time_limit_s=5.0, result=result

@@ -64,9 +64,13 @@ def violations(source: str, filename: str = "router.py") -> list[str]:
 
     def mapped_class(node: ast.AST) -> str | None:
         """The mapped class `node` names (`db.Placement` or an imported `Placement`), else None."""
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id in model_modules and node.attr in MAPPED:
-                return node.attr
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in model_modules
+            and node.attr in MAPPED
+        ):
+            return node.attr
         if isinstance(node, ast.Name) and node.id in mapped_names:
             return node.id
         return None
@@ -85,7 +89,16 @@ def violations(source: str, filename: str = "router.py") -> list[str]:
 
 def test_every_feature_has_a_router_checked() -> None:
     features = {p.parent.name for p in ROUTERS}
-    assert {"audit", "catalogue", "imports", "participants", "placements", "plans", "reports", "suggestions"} <= features
+    assert {
+        "audit",
+        "catalogue",
+        "imports",
+        "participants",
+        "placements",
+        "plans",
+        "reports",
+        "suggestions",
+    } <= features
 
 
 @pytest.mark.parametrize("router", ROUTERS, ids=lambda p: p.parent.name)
@@ -93,7 +106,7 @@ def test_router_leaves_the_database_to_its_service(router: Path) -> None:
     assert violations(router.read_text(encoding="utf-8"), f"service/{router.parent.name}/router.py") == []
 
 
-BAD_ROUTER = '''
+BAD_ROUTER = """
 from sqlalchemy import select
 from service.db import models as db
 from service.catalogue import repository as repo
@@ -104,7 +117,7 @@ def list_slots(session, user) -> list[db.Slot]:
     rows = session.scalars(select(db.Slot).where(db.Slot.site_id == "S1"))
     session.add(db.Placement(participant_id="P1", slot_id="S1"))
     return list(rows)
-'''
+"""
 
 
 def test_the_check_finds_sql_in_a_router() -> None:
@@ -118,4 +131,7 @@ def test_the_check_finds_sql_in_a_router() -> None:
     assert any("uses Slot.site_id" in v for v in found)
     assert any("constructs Placement" in v for v in found)
     # Naming a mapped class as a type and using enums and constants is allowed.
-    assert violations("from service.db import models as db\ndef f() -> db.Slot:\n    return db.Role.coach, db.MAX_INT\n") == []
+    assert (
+        violations("from service.db import models as db\ndef f() -> db.Slot:\n    return db.Role.coach, db.MAX_INT\n")
+        == []
+    )
