@@ -7,6 +7,8 @@ The rule (docs/architecture.md, "Direction of imports"), for every `service/<fea
 3. it neither constructs a mapped class of `service.db.models` (`db.Placement(...)`) nor reaches into one
    (`db.Placement.slot_id`, the start of every query expression). Naming one as a type (`-> db.Placement`) and
    using the enums and constants (`db.Role.coach`, `db.MAX_INT`) is allowed.
+And every `service/<feature>/service.py` and `repository.py` imports nothing from `fastapi` or `starlette`: rules and
+queries do not know they are called over HTTP (the CLI and the solve worker call them too).
 """
 
 from __future__ import annotations
@@ -104,6 +106,33 @@ def test_every_feature_has_a_router_checked() -> None:
 @pytest.mark.parametrize("router", ROUTERS, ids=lambda p: p.parent.name)
 def test_router_leaves_the_database_to_its_service(router: Path) -> None:
     assert violations(router.read_text(encoding="utf-8"), f"service/{router.parent.name}/router.py") == []
+
+
+BELOW_HTTP = sorted([*SERVICE.glob("*/service.py"), *SERVICE.glob("*/repository.py")])
+
+
+def http_imports(source: str, filename: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        found += [
+            f"{filename}:{node.lineno}: imports {n}" for n in names if n.split(".")[0] in ("fastapi", "starlette")
+        ]
+    return found
+
+
+@pytest.mark.parametrize("module", BELOW_HTTP, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_services_and_repositories_do_not_speak_http(module: Path) -> None:
+    assert http_imports(module.read_text(encoding="utf-8"), f"{module.parent.name}/{module.name}") == []
+
+
+def test_the_check_finds_http_below_the_router() -> None:
+    assert http_imports("from fastapi import Request\nimport starlette.responses\n", "x.py") == [
+        "x.py:1: imports fastapi",
+        "x.py:2: imports starlette.responses",
+    ]
 
 
 BAD_ROUTER = """
