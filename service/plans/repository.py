@@ -90,3 +90,23 @@ def slot(session: Session, slot_id: str, fresh: bool = False) -> db.Slot | None:
 
 def flush(session: Session) -> None:
     session.flush()
+
+
+def fail_plans(
+    session: Session,
+    error: str,
+    statuses: tuple[db.PlanStatus, ...] | None = None,
+    plan_ids: list[int] | None = None,
+) -> int:
+    """Mark as failed, with `error`, the plans in `statuses` and/or with `plan_ids`; how many were marked."""
+    query = update(db.Plan)
+    if statuses is not None:
+        query = query.where(db.Plan.status.in_(statuses))
+    if plan_ids is not None:
+        query = query.where(db.Plan.id.in_(plan_ids))
+    result = session.execute(query.values(status=db.PlanStatus.failed, error=error, finished_at=db.utcnow()))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def plan_ids_with_status(session: Session, statuses: tuple[db.PlanStatus, ...]) -> list[int]:
+    return list(session.scalars(select(db.Plan.id).where(db.Plan.status.in_(statuses))))
