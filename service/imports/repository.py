@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from service.db import models as db
 _CHUNK = 2000  # ids per IN (...) list, well below the parameter limits of SQLite and PostgreSQL
 
 T = TypeVar("T")
-AnySelect = Select[Unpack[tuple[Any, ...]]]  # a select of any columns
+AnySelect = Select[*tuple[Any, ...]]  # a select of any columns
 
 
 def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
