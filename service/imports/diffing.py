@@ -32,17 +32,11 @@ from service.db import models as db
 from service.errors import InvalidInput
 from service.imports import repository as repo
 from service.imports.loader import UNORDERED_FIELDS, enterprise_fields, participant_fields, site_fields, slot_fields
-from service.imports.reading import UploadedSet, invalid_dataset, problem_public
+from service.imports.reading import UploadedSet, invalid_dataset
 from service.imports.schemas import (
-    ChangedRecord,
     ConflictRecord,
-    CreatedRecord,
     FieldChange,
-    ImportReport,
-    ImportSummary,
-    ProblemPublic,
     RefusedRecord,
-    TableReport,
 )
 
 CAPACITY_HISTORY_FIELDS = (
@@ -463,86 +457,3 @@ class ImportDiff:
                     )  # fmt: skip
                 )
         return warnings
-
-    def not_in_upload(self) -> dict[str, int]:
-        inst, base = self.upload.instance, self.base
-        pairs = (
-            ("enterprises", {e.enterprise_id for e in base.enterprises} - {e.enterprise_id for e in inst.enterprises}),
-            ("sites", {t.site_id for t in base.sites} - {t.site_id for t in inst.sites}),
-            ("slots", {s.slot_id for s in base.slots} - {s.slot_id for s in inst.slots}),
-            (
-                "participants",
-                {p.participant_id for p in base.participants} - {p.participant_id for p in inst.participants},
-            ),
-            (
-                "travel_times",
-                {(t.participant_id, t.site_id) for t in base.travel_times}
-                - {(t.participant_id, t.site_id) for t in inst.travel_times},
-            ),
-        )
-        return {name: len(keys) for name, keys in pairs}
-
-    def report(self, applied: bool, warnings: list[matcher.Problem]) -> ImportReport:
-        created: list[CreatedRecord] = []
-        changed: list[ChangedRecord] = []
-        for kind, ops in self.ops.items():
-            for op in ops:
-                shown = "/".join(op.key) if isinstance(op.key, tuple) else str(op.key)
-                if op.existing is None:
-                    created.append(CreatedRecord(kind=kind, id=shown))
-                else:
-                    changed.append(ChangedRecord(kind=kind, id=shown, changes=op.changes))
-        for pid, slot_id, start in self.placements:
-            created.append(
-                CreatedRecord(
-                    kind="placement", id=pid, detail=f"active placement in slot '{slot_id}' from {start.isoformat()}"
-                )
-            )
-        return ImportReport(
-            applied=applied,
-            format=self.upload.format,
-            files=self.upload.files,
-            summary=ImportSummary(
-                created=len(created),
-                changed=len(changed),
-                unchanged=sum(len(keys) for keys in self.unchanged.values()),
-                refused=len(self.refused),
-            ),
-            created=created,
-            changed=changed,
-            refused=self.refused,
-            warnings=[ProblemPublic.model_validate(problem_public(w)) for w in warnings],
-            conflicts=self.conflicts,
-            exported_at=self.exported_at,
-            partial=self.upload.partial,
-            tables=self.tables(),
-            not_in_upload=self.not_in_upload(),
-        )
-
-    def tables(self) -> list[TableReport]:
-        left = self.not_in_upload()
-        out: list[TableReport] = []
-        for table, kind in TABLE_KINDS.items():
-            ops = self.ops[kind]
-            counts = {
-                "created": sum(op.existing is None for op in ops),
-                "changed": sum(op.existing is not None for op in ops),
-                "unchanged": len(self.unchanged[kind]),
-                "refused": sum(r.kind == kind for r in self.refused),
-            }
-            if table in self.upload.tables:
-                note = ", ".join(f"{n} {what}" for what, n in counts.items())
-                if left[table]:
-                    note += f"; {left[table]} not in the file, left as they are"
-            else:
-                note = "not in the upload, left as they are"
-            out.append(
-                TableReport(
-                    table=table,
-                    in_upload=table in self.upload.tables,
-                    left_as_they_are=left[table],
-                    note=note,
-                    **counts,
-                )
-            )
-        return out

@@ -3,8 +3,9 @@
 An import runs in three steps, each its own module: `reading` turns the upload into the upload's instance (422 with
 every problem, named `file:row:column`, when it is not valid), `diffing` compares it record by record with the
 association's data (what would be created, changed and refused; the rules of an import are listed there), and
-`applying` writes everything not refused in the request's one transaction. A dry run stops after the comparison.
-`repository` holds their SQL; `exporting` writes a data set back out.
+`applying` writes everything not refused in the request's one transaction. A dry run stops after the comparison;
+either way `report` says what was (or would be) done. `repository` holds their SQL; `exporting` writes a data set
+back out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from service.imports.applying import apply_diff
 from service.imports.diffing import ImportDiff, Overwrite
 from service.imports.exporting import Export, dataset_export
 from service.imports.reading import UploadedFile, read_upload
+from service.imports.report import import_report
 from service.imports.schemas import ImportReport
 
 
@@ -44,7 +46,7 @@ def run_import(
     # One audit entry: applied, every participant created, changed or compared; a dry run, every one compared.
     touched = [op.key for op in diff.ops["participant"]] if apply else []
     record(session, user, "import" if apply else "read", [*touched, *diff.read_people], endpoint, "POST")
-    return diff.report(apply, warnings)
+    return import_report(diff, apply, warnings)
 
 
 def export_dataset(
