@@ -26,7 +26,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check matcher service placement_cli benchmarks tests
-	$(BIN)/mypy matcher
+	$(BIN)/mypy matcher service
 
 ## Regenerate the sample region from its seeded generator.
 sample: $(STAMP)

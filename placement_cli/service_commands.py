@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.settings import get_settings
 
@@ -19,7 +20,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(db_app, name="db")
 
 
-def _factory():  # type: ignore[no-untyped-def]
+def _factory() -> sessionmaker[Session]:
     from service.bootstrap import ensure_association, prepare_database
     from service.db.engine import make_engine, make_session_factory, transaction
 

@@ -83,7 +83,9 @@ def load_instance(session: Session, association_id: str, keep_active: bool = Fal
     `keep_active` pins everyone who holds a seat, so the plan only fills free seats (a plan without allow_moves).
     """
     enterprises = list(
-        session.scalars(select(db.Enterprise).where(db.Enterprise.association_id == association_id).order_by(db.Enterprise.id))
+        session.scalars(
+            select(db.Enterprise).where(db.Enterprise.association_id == association_id).order_by(db.Enterprise.id)
+        )
     )
     enterprise_ids = [e.id for e in enterprises]
     sites = list(session.scalars(select(db.Site).where(db.Site.enterprise_id.in_(enterprise_ids)).order_by(db.Site.id)))

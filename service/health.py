@@ -19,6 +19,10 @@ def health(request: Request) -> JSONResponse:
         database = f"unreachable: {type(exc).__name__}"
     healthy = database == "ok"
     return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "database": database, "backend": request.app.state.engine.dialect.name},
+        {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "backend": request.app.state.engine.dialect.name,
+        },
         status_code=200 if healthy else 503,
     )

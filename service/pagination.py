@@ -36,7 +36,7 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-def fetch_page(session: Session, query: Select, page: PageParams) -> tuple[list, int]:  # type: ignore[type-arg]
+def fetch_page(session: Session, query: Select[T], page: PageParams) -> tuple[list[T], int]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = list(session.scalars(query.limit(page.limit).offset(page.offset)))
     return rows, int(total)

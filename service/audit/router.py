@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
+from service.audit import service
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
-from service.errors import InvalidInput
-from service.pagination import Page, PageDep, fetch_page
+from service.pagination import Page, PageDep
 
 router = APIRouter(tags=["audit"])
 Action = Literal["read", "create", "update", "delete", "import"]
@@ -44,10 +43,6 @@ def _public(entry: db.AuditEntry) -> AuditEntryPublic:
     )
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 @router.get("/audit", response_model=Page[AuditEntryPublic], **roles(db.Role.coordinator))
 def audit_log(
     session: SessionDep,
@@ -62,25 +57,5 @@ def audit_log(
     date_to: Annotated[date | None, Query(alias="to", description="up to this day (UTC), inclusive")] = None,
 ) -> Page[AuditEntryPublic]:
     """Newest first. E.g. who read P0042's data this year: `?participant_id=P0042&action=read&from=2026-01-01`."""
-    if date_from is not None and date_to is not None and date_from > date_to:
-        raise InvalidInput(f"from ({date_from.isoformat()}) is after to ({date_to.isoformat()})", field="from")
-    # Entries of this association's users only: a coordinator sees their own association's trail.
-    query = (
-        select(db.AuditEntry)
-        .join(db.User, db.User.id == db.AuditEntry.user_id)
-        .where(db.User.association_id == user.association_id)
-        .order_by(db.AuditEntry.id.desc())
-    )
-    if participant_id:
-        touched = select(db.AuditParticipant.audit_id).where(db.AuditParticipant.participant_id == participant_id)
-        query = query.where(db.AuditEntry.id.in_(touched))
-    if user_id is not None:
-        query = query.where(db.AuditEntry.user_id == user_id)
-    if action is not None:
-        query = query.where(db.AuditEntry.action == action)
-    if date_from is not None:
-        query = query.where(db.AuditEntry.at >= _start_of(date_from))
-    if date_to is not None:
-        query = query.where(db.AuditEntry.at < _start_of(date_to + timedelta(days=1)))
-    items, total = fetch_page(session, query, page)
+    items, total = service.entries(session, user, page, participant_id, user_id, action, date_from, date_to)
     return Page(items=[_public(e) for e in items], total=total, limit=page.limit, offset=page.offset)

@@ -1,12 +1,12 @@
-"""Creating, listing and revoking users; the command line and the first start use these."""
+"""Creating, listing and revoking users (the command line and the first start use these), and who a token is."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.auth import repository as repo
 from service.auth.tokens import hash_token, new_token
-from service.db.models import Enterprise, Role, User, utcnow
+from service.db.models import Role, User, utcnow
 from service.errors import InvalidInput, NotFound
 
 
@@ -17,7 +17,7 @@ def add_user(
     if role is Role.enterprise_manager:
         if not enterprise_id:
             raise InvalidInput("an enterprise_manager needs --enterprise")
-        if session.get(Enterprise, enterprise_id) is None:
+        if repo.enterprise(session, enterprise_id) is None:
             raise NotFound(f"no enterprise '{enterprise_id}'")
     elif enterprise_id:
         raise InvalidInput(f"a {role.value} is not tied to an enterprise")
@@ -25,17 +25,16 @@ def add_user(
     user = User(
         name=name, role=role, association_id=association_id, enterprise_id=enterprise_id, token_hash=hash_token(token)
     )
-    session.add(user)
-    session.flush()
+    repo.add(session, user)
     return user, token
 
 
 def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.id)))
+    return repo.users(session)
 
 
 def revoke_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = repo.user(session, user_id)
     if user is None:
         raise NotFound(f"no user {user_id}")
     user.revoked_at = user.revoked_at or utcnow()
@@ -43,7 +42,7 @@ def revoke_user(session: Session, user_id: int) -> User:
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
+    user = repo.user_by_token_hash(session, hash_token(token))
     if user is None or user.revoked_at is not None:
         return None
     return user

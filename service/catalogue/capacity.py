@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher import SUPERVISION_TOLERANCE
+from service.catalogue import repository as repo
 from service.db import models as db
 from service.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 Versioned = db.Slot | db.Site
+SLOT_FIELDS_ON_CREATE = ("seats", "min_hours", "max_hours", "days")  # the first rows of a new slot's history
+SITE_FIELDS_ON_CREATE = ("supervisor_hours",)
 
 
 def _noun(target: Versioned) -> str:
@@ -50,9 +52,15 @@ def _history_row(user: db.User, target: Versioned, field: str, old: Any, new: An
     return db.CapacityChange(user_id=user.id, field=field, old_value=_json(old), new_value=_json(new), **key)
 
 
-def record_created(session: Session, user: db.User, target: Versioned, fields: tuple[str, ...]) -> None:
-    """The history's first rows: the capacity fields a new slot or site starts with."""
+def record_created(session: Session, user: db.User, target: Versioned) -> None:
+    """The history's first rows: the capacity fields a new slot or site starts with (POST and imports alike)."""
+    fields = SLOT_FIELDS_ON_CREATE if isinstance(target, db.Slot) else SITE_FIELDS_ON_CREATE
     session.add_all(_history_row(user, target, f, None, getattr(target, f)) for f in fields)
+
+
+def record_change(session: Session, user: db.User, target: Versioned, field: str, old: Any, new: Any) -> None:
+    """One history row for a field already set (an import sets its fields itself, then records each change)."""
+    session.add(_history_row(user, target, field, old, new))
 
 
 def apply_changes(session: Session, user: db.User, target: Versioned, changes: dict[str, Any]) -> None:
@@ -65,8 +73,9 @@ def apply_changes(session: Session, user: db.User, target: Versioned, changes: d
 
 
 def history(session: Session, target: Versioned) -> list[db.CapacityChange]:
-    column = db.CapacityChange.slot_id if isinstance(target, db.Slot) else db.CapacityChange.site_id
-    return list(session.scalars(select(db.CapacityChange).where(column == target.id).order_by(db.CapacityChange.id)))
+    if isinstance(target, db.Slot):
+        return repo.capacity_history(session, slot_id=target.id)
+    return repo.capacity_history(session, site_id=target.id)
 
 
 # --- what active placements need ----------------------------------------------------------------------------------
@@ -79,29 +88,9 @@ def supervision_need(
 
     `ratio_of` (slot id -> ratio) replaces a slot's ratio: the need if that slot's ratio changed."""
     ratios = ratio_of or {}
-    query = (
-        select(db.Placement.id, db.Slot.id, db.Participant.hours_per_week, db.Slot.supervision_ratio)
-        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
-        .join(db.Slot, db.Slot.id == db.Placement.slot_id)
-        .where(db.Slot.site_id == site_id, db.Placement.end_date.is_(None))
-        .order_by(db.Placement.id)
-    )
-    if pinned_only:
-        query = query.where(db.Participant.pinned.is_(True))
-    rows = list(session.execute(query))
+    rows = repo.supervised_placements(session, site_id, pinned_only)
     need = sum(hours * ratios.get(slot_id, ratio) for _, slot_id, hours, ratio in rows)
     return float(need), [int(placement_id) for placement_id, *_ in rows]
-
-
-def pinned_placements(session: Session, slot_id: str) -> list[int]:
-    return list(
-        session.scalars(
-            select(db.Placement.id)
-            .join(db.Participant, db.Participant.id == db.Placement.participant_id)
-            .where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None), db.Participant.pinned.is_(True))
-            .order_by(db.Placement.id)
-        )
-    )
 
 
 # --- refusals that say who can act --------------------------------------------------------------------------------
@@ -115,13 +104,7 @@ def who_can_act(session: Session, placement_ids: list[int]) -> list[dict[str, An
     """The coordinator (any placement) and the coach of each placement's participant, by login name.
 
     Names staff only, never a participant: an enterprise manager reads this too."""
-    rows = session.execute(
-        select(db.Placement.id, db.User.id, db.User.name)
-        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
-        .join(db.User, db.User.id == db.Participant.coach_id)
-        .where(db.Placement.id.in_(placement_ids), db.User.revoked_at.is_(None))
-        .order_by(db.User.name, db.Placement.id)
-    )
+    rows = repo.coaches_of_placements(session, placement_ids)
     coaches: dict[tuple[int, str], list[int]] = defaultdict(list)
     for placement_id, coach_id, name in rows:
         coaches[(coach_id, name)].append(int(placement_id))
@@ -194,12 +177,7 @@ def pinned_limit_problems(session: Session, association_id: str) -> list[str]:
     """Slots and sites whose pinned placements alone overfill them (the core then cannot plan), each with what to do.
 
     The core's own rule in database terms: a pinned participant keeps the seat of their active placement."""
-    sites = session.scalars(
-        select(db.Site)
-        .join(db.Enterprise)
-        .where(db.Enterprise.association_id == association_id, db.Site.supervisor_hours.is_not(None))
-        .order_by(db.Site.id)
-    )
+    sites = repo.supervised_sites(session, association_id)
     problems = []
     for site in sites:
         need, ids = supervision_need(session, site.id, pinned_only=True)
@@ -210,15 +188,8 @@ def pinned_limit_problems(session: Session, association_id: str) -> list[str]:
                 f"week, it has {site.supervisor_hours:g}; raise the site's supervisor_hours, or unpin or end some of "
                 "those placements (the coordinator or each participant's coach)"
             )
-    slots = session.scalars(
-        select(db.Slot)
-        .join(db.Site)
-        .join(db.Enterprise)
-        .where(db.Enterprise.association_id == association_id)
-        .order_by(db.Slot.id)
-    )
-    for slot in slots:
-        ids = pinned_placements(session, slot.id)
+    for slot in repo.association_slots(session, association_id):
+        ids = repo.pinned_placements(session, slot.id)
         if len(ids) > slot.seats:
             problems.append(
                 f"slot {slot.id} ({slot.activity}, site {slot.site_id}): the pinned placements {_ids(ids)} hold "

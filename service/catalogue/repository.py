@@ -9,18 +9,18 @@ from service.access import enterprise_filter
 from service.db import models as db
 
 
-def enterprises_query(user: db.User) -> Select[tuple[db.Enterprise]]:
+def enterprises_query(user: db.User) -> Select[db.Enterprise]:
     return select(db.Enterprise).where(enterprise_filter(user)).order_by(db.Enterprise.id)
 
 
-def sites_query(user: db.User, enterprise_id: str | None = None) -> Select[tuple[db.Site]]:
+def sites_query(user: db.User, enterprise_id: str | None = None) -> Select[db.Site]:
     query = select(db.Site).join(db.Enterprise).where(enterprise_filter(user)).order_by(db.Site.id)
     if enterprise_id:
         query = query.where(db.Site.enterprise_id == enterprise_id)
     return query
 
 
-def slots_query(user: db.User, site_id: str | None = None) -> Select[tuple[db.Slot]]:
+def slots_query(user: db.User, site_id: str | None = None) -> Select[db.Slot]:
     query = select(db.Slot).join(db.Site).join(db.Enterprise).where(enterprise_filter(user)).order_by(db.Slot.id)
     if site_id:
         query = query.where(db.Slot.site_id == site_id)
@@ -61,3 +61,100 @@ def lock_site(session: Session, site_id: str) -> db.Site | None:
 
 def has_dependents(session: Session, model: type[db.Base], column: object, value: str) -> bool:
     return session.scalar(select(func.count()).select_from(model).where(column == value)) > 0  # type: ignore[arg-type, operator]
+
+
+def enterprise(session: Session, enterprise_id: str) -> db.Enterprise | None:
+    return session.get(db.Enterprise, enterprise_id)
+
+
+def site(session: Session, site_id: str) -> db.Site | None:
+    return session.get(db.Site, site_id)
+
+
+def slot(session: Session, slot_id: str) -> db.Slot | None:
+    return session.get(db.Slot, slot_id)
+
+
+def add(session: Session, row: db.Base) -> None:
+    """Insert now (not at commit), so a duplicate or a broken reference fails here and the row has its defaults."""
+    session.add(row)
+    session.flush()
+
+
+def flush(session: Session) -> None:
+    session.flush()
+
+
+def delete(session: Session, row: db.Base) -> None:
+    session.delete(row)
+
+
+def capacity_history(
+    session: Session, slot_id: str | None = None, site_id: str | None = None
+) -> list[db.CapacityChange]:
+    column = db.CapacityChange.slot_id if slot_id is not None else db.CapacityChange.site_id
+    value = slot_id if slot_id is not None else site_id
+    return list(session.scalars(select(db.CapacityChange).where(column == value).order_by(db.CapacityChange.id)))
+
+
+def supervised_placements(
+    session: Session, site_id: str, pinned_only: bool = False
+) -> list[tuple[int, str, float, float]]:
+    """(placement id, slot id, the participant's hours a week, the slot's ratio) of the site's active placements."""
+    query = (
+        select(db.Placement.id, db.Slot.id, db.Participant.hours_per_week, db.Slot.supervision_ratio)
+        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
+        .join(db.Slot, db.Slot.id == db.Placement.slot_id)
+        .where(db.Slot.site_id == site_id, db.Placement.end_date.is_(None))
+        .order_by(db.Placement.id)
+    )
+    if pinned_only:
+        query = query.where(db.Participant.pinned.is_(True))
+    return [(placement_id, slot_id, hours, ratio) for placement_id, slot_id, hours, ratio in session.execute(query)]
+
+
+def pinned_placements(session: Session, slot_id: str) -> list[int]:
+    return list(
+        session.scalars(
+            select(db.Placement.id)
+            .join(db.Participant, db.Participant.id == db.Placement.participant_id)
+            .where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None), db.Participant.pinned.is_(True))
+            .order_by(db.Placement.id)
+        )
+    )
+
+
+def coaches_of_placements(session: Session, placement_ids: list[int]) -> list[tuple[int, int, str]]:
+    """(placement id, coach user id, coach login name) of each placement whose participant has a coach not revoked."""
+    rows = session.execute(
+        select(db.Placement.id, db.User.id, db.User.name)
+        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
+        .join(db.User, db.User.id == db.Participant.coach_id)
+        .where(db.Placement.id.in_(placement_ids), db.User.revoked_at.is_(None))
+        .order_by(db.User.name, db.Placement.id)
+    )
+    return [(placement_id, coach_id, name) for placement_id, coach_id, name in rows]
+
+
+def supervised_sites(session: Session, association_id: str) -> list[db.Site]:
+    """The association's sites with a supervisor hours limit."""
+    return list(
+        session.scalars(
+            select(db.Site)
+            .join(db.Enterprise)
+            .where(db.Enterprise.association_id == association_id, db.Site.supervisor_hours.is_not(None))
+            .order_by(db.Site.id)
+        )
+    )
+
+
+def association_slots(session: Session, association_id: str) -> list[db.Slot]:
+    return list(
+        session.scalars(
+            select(db.Slot)
+            .join(db.Site)
+            .join(db.Enterprise)
+            .where(db.Enterprise.association_id == association_id)
+            .order_by(db.Slot.id)
+        )
+    )

@@ -100,7 +100,9 @@ class SlotFields(Strict):
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
-        check_slot_ranges(self.min_hours, self.max_hours, self.min_age, self.max_age, self.available_from, self.available_to)
+        check_slot_ranges(
+            self.min_hours, self.max_hours, self.min_age, self.max_age, self.available_from, self.available_to
+        )
         return self
 
 

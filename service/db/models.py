@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -41,7 +41,7 @@ database fails there instead of finding nothing, so ids and counts from requests
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -53,12 +53,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -66,20 +66,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class Role(str, enum.Enum):
+# (str, Enum), not StrEnum: str() and format() of a member stay as they were; ruff's UP042 would change them.
+class Role(str, enum.Enum):  # noqa: UP042
     coach = "coach"
     coordinator = "coordinator"
     enterprise_manager = "enterprise_manager"
 
 
-class PlanStatus(str, enum.Enum):
+class PlanStatus(str, enum.Enum):  # noqa: UP042
     queued = "queued"
     running = "running"
     done = "done"
     failed = "failed"
 
 
-class EndReason(str, enum.Enum):
+class EndReason(str, enum.Enum):  # noqa: UP042
     work = "work"
     studies = "studies"
     other_programme = "other_programme"

@@ -13,8 +13,10 @@ from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
 from service.imports import service
+from service.imports.diffing import Overwrite
+from service.imports.exporting import XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE
+from service.imports.reading import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, ContentTooLarge, UploadedFile
 from service.imports.schemas import ImportReport
-from service.imports.service import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, ContentTooLarge, UploadedFile
 
 router = APIRouter(tags=["imports"])
 Role = db.Role
@@ -124,7 +126,7 @@ def import_dataset(
     history, and participant changes are audited; the answer is the same report with `applied: true`.
     """
     return service.run_import(
-        session, user, files, apply=apply, endpoint=request.url.path, overwrite=service.Overwrite.parse(overwrite or [])
+        session, user, files, apply=apply, endpoint=request.url.path, overwrite=Overwrite.parse(overwrite or [])
     )
 
 
@@ -135,7 +137,7 @@ def import_dataset(
     responses={
         200: {
             "description": "csv: a zip of the CSV files; xlsx: one workbook with one sheet per file",
-            "content": {service.ZIP_MEDIA_TYPE: {}, service.XLSX_MEDIA_TYPE: {}},
+            "content": {ZIP_MEDIA_TYPE: {}, XLSX_MEDIA_TYPE: {}},
         }
     },
     **roles(Role.coordinator),

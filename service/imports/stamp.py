@@ -2,7 +2,7 @@
 
 An import uses it to tell a change made in the service after the export (the file is out of date there) from a
 change the coordinator made in the file. The reader ignores the file and the sheet; an upload without them is
-judged by the capacity history alone (see `service.imports.service`).
+judged by the capacity history alone (see `service.imports.diffing`).
 """
 
 from __future__ import annotations

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import matcher
 from matcher import SUPERVISION_TOLERANCE
+from service.access import visible_participant, visible_slot
 from service.catalogue import repository as catalogue
 from service.core_bridge import to_core_participant, to_core_site, to_core_slot
 from service.db import models as db
-from service.errors import Conflict
+from service.errors import Conflict, InvalidInput, NotFound
+from service.pagination import PageParams, fetch_page
+from service.placements import repository as repo
 
 
 def pair_failures(session: Session, person: db.Participant, slot: db.Slot, on: date) -> list[matcher.RuleFailure]:
     """The rules 1–9 this pair breaks on date `on` (the same rule functions the core explains with)."""
     site = slot.site
-    override = session.get(db.TravelTime, (person.id, site.id))
+    override = repo.travel_time(session, person.id, site.id)
     pair = matcher.Instance(
         enterprises=(matcher.Enterprise(site.enterprise.id, site.enterprise.name, site.enterprise.municipality),),
         sites=(to_core_site(site),),
@@ -28,17 +30,6 @@ def pair_failures(session: Session, person: db.Participant, slot: db.Slot, on: d
         travel_times=(matcher.TravelTime(person.id, site.id, override.minutes),) if override is not None else (),
     )
     return matcher.pair_failures(pair, person.id, slot.id, on)
-
-
-def supervision_used(session: Session, site_id: str) -> float:
-    used = session.scalar(
-        select(func.coalesce(func.sum(db.Participant.hours_per_week * db.Slot.supervision_ratio), 0.0))
-        .select_from(db.Placement)
-        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
-        .join(db.Slot, db.Slot.id == db.Placement.slot_id)
-        .where(db.Slot.site_id == site_id, db.Placement.end_date.is_(None))
-    )
-    return float(used or 0.0)
 
 
 def take_seat(
@@ -56,9 +47,7 @@ def take_seat(
     fresh = catalogue.lock_slot(session, slot.id)
     if site is None or fresh is None:
         raise Conflict(f"slot '{slot.id}' was removed meanwhile")
-    holding = session.scalar(
-        select(db.Placement).where(db.Placement.participant_id == person.id, db.Placement.end_date.is_(None))
-    )
+    holding = repo.active_placement_of(session, person.id)
     if holding is not None:
         raise Conflict(
             f"participant '{person.id}' already holds placement {holding.id} in slot '{holding.slot_id}'; end it first",
@@ -74,7 +63,7 @@ def take_seat(
     if taken >= fresh.seats:
         raise Conflict(f"slot '{fresh.id}' is full: {taken} of {fresh.seats} seats taken", reason="no_seats_left")
     if site.supervisor_hours is not None:
-        used = supervision_used(session, site.id)
+        used = repo.supervision_used(session, site.id)
         need = person.hours_per_week * fresh.supervision_ratio
         if used + need > site.supervisor_hours + SUPERVISION_TOLERANCE:
             raise Conflict(
@@ -98,4 +87,53 @@ def take_seat(
             session.flush()
     except IntegrityError:
         raise Conflict(f"participant '{person_id}' took another seat at the same moment") from None
+    return placement
+
+
+def create_placement(
+    session: Session, user: db.User, participant_id: str, slot_id: str, start_date: date
+) -> db.Placement:
+    person = visible_participant(session, user, participant_id)
+    slot = visible_slot(session, user, slot_id)
+    return take_seat(session, person, slot, start_date, user)
+
+
+def visible_placement(session: Session, user: db.User, placement_id: int) -> db.Placement:
+    """The placement, if its participant is in the user's view (else 404, as if it did not exist)."""
+    placement = repo.placement(session, placement_id)
+    if placement is None:
+        raise NotFound(f"no placement {placement_id}")
+    try:
+        visible_participant(session, user, placement.participant_id)
+    except NotFound:
+        raise NotFound(f"no placement {placement_id}") from None
+    return placement
+
+
+def list_placements(
+    session: Session,
+    user: db.User,
+    page: PageParams,
+    participant_id: str | None = None,
+    slot_id: str | None = None,
+    active: bool | None = None,
+) -> tuple[list[db.Placement], int]:
+    return fetch_page(session, repo.placements_query(user, participant_id, slot_id, active), page)
+
+
+def end_placement(
+    session: Session, user: db.User, placement_id: int, end_reason: str, end_date: date | None
+) -> db.Placement:
+    """End an active placement (default today) with its reason; a pinned participant is unpinned."""
+    placement = visible_placement(session, user, placement_id)
+    if placement.end_date is not None:
+        raise Conflict(f"placement {placement_id} ended already on {placement.end_date.isoformat()}")
+    end = end_date or date.today()
+    if end < placement.start_date:
+        raise InvalidInput(f"end_date {end.isoformat()} is before start_date {placement.start_date.isoformat()}")
+    placement.end_date = end
+    placement.end_reason = db.EndReason(end_reason)
+    person = repo.participant(session, placement.participant_id)
+    if person is not None and person.pinned:
+        person.pinned = False  # nothing left to keep
     return placement

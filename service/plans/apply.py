@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher import ChangeKind, dependencies, dependents
@@ -18,9 +17,10 @@ from service.catalogue import repository as catalogue
 from service.db import models as db
 from service.errors import Conflict, InvalidInput, ServiceError
 from service.placements.service import take_seat
-from service.plans.schemas import RESULT_FORMAT, ApplyOutcome, PlanApplied, PlanApply, Proposal
+from service.plans import repository as repo
+from service.plans.results import stored_result
+from service.plans.schemas import CHANGES, ApplyOutcome, PlanApplied, PlanApply, Proposal
 
-CHANGES = (ChangeKind.NEW, ChangeKind.MOVES, ChangeKind.LEAVES)
 FREES = (ChangeKind.MOVES, ChangeKind.LEAVES)
 TAKES = (ChangeKind.NEW, ChangeKind.MOVES)
 
@@ -33,11 +33,12 @@ class _Refused(Exception):
 
 
 def plan_proposals(plan: db.Plan) -> dict[str, Proposal]:
-    if plan.result is None or plan.result.get("format") != RESULT_FORMAT:
+    result = stored_result(plan)
+    if result is None:
         raise Conflict(
             f"plan {plan.id} was computed before plans recorded what their proposals depend on; start a new plan"
         )
-    return {p["participant_id"]: Proposal.model_validate(p) for p in plan.result["proposals"]}
+    return {p.participant_id: p for p in result.proposals}
 
 
 def chosen_proposals(plan: db.Plan, proposals: dict[str, Proposal], body: PlanApply) -> tuple[list[str], set[str]]:
@@ -126,34 +127,20 @@ def _lock_sites(session: Session, proposals: Iterable[Proposal]) -> None:
     """Lock every site the proposals take from or give to, in id order, so overlapping applies never deadlock and
     seats and supervision hours are decided under the same locks `POST /placements` takes."""
     slot_ids = {s for p in proposals for s in (p.slot_id, p.current_slot_id) if s}
-    site_ids = set(session.scalars(select(db.Slot.site_id).where(db.Slot.id.in_(slot_ids)))) if slot_ids else set()
-    for site_id in sorted(site_ids):
+    for site_id in sorted(repo.sites_of_slots(session, slot_ids)):
         catalogue.lock_site(session, site_id)
-
-
-def _active(session: Session, participant_ids: Iterable[str]) -> dict[str, db.Placement]:
-    ids = sorted(set(participant_ids))
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(db.Placement)
-        .where(db.Placement.participant_id.in_(ids), db.Placement.end_date.is_(None))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return {p.participant_id: p for p in rows}
 
 
 def _stale(session: Session, proposals: list[Proposal]) -> dict[str, str]:
     """participant_id -> why the proposal's premise no longer holds."""
-    active = _active(session, [p.participant_id for p in proposals])
+    active = repo.lock_active_placements(session, [p.participant_id for p in proposals])
     stale: dict[str, str] = {}
     for p in proposals:
         pid, premise = p.participant_id, p.premise
         if premise is None:
             stale[pid] = "the plan recorded no premise for this proposal; start a new plan"
             continue
-        person = session.get(db.Participant, pid)
+        person = repo.participant(session, pid)
         if person is None:
             stale[pid] = f"participant '{pid}' no longer exists"
             continue
@@ -169,7 +156,7 @@ def _stale(session: Session, proposals: list[Proposal]) -> dict[str, str]:
             continue
         if p.change in TAKES:
             assert p.slot_id is not None
-            slot = session.get(db.Slot, p.slot_id, populate_existing=True)
+            slot = repo.slot(session, p.slot_id, fresh=True)
             if slot is None:
                 stale[pid] = f"slot '{p.slot_id}' was removed since the plan was computed"
             elif slot.version != premise.slot_version:
@@ -191,7 +178,7 @@ def _apply_all(
     session: Session, user: db.User, plan: db.Plan, proposals: list[Proposal], start: date
 ) -> dict[str, ApplyOutcome]:
     """End the placements of moves and leaves, then take every new seat; raise `_Refused` for the first that fails."""
-    active = _active(session, [p.participant_id for p in proposals if p.change in FREES])
+    active = repo.lock_active_placements(session, [p.participant_id for p in proposals if p.change in FREES])
     ended: dict[str, int] = {}
     for p in proposals:
         if p.change not in FREES:
@@ -205,14 +192,14 @@ def _apply_all(
         holding.end_date = start
         holding.end_reason = db.EndReason.transferred
         ended[p.participant_id] = holding.id
-    session.flush()
+    repo.flush(session)
     outcomes: dict[str, ApplyOutcome] = {}
     for p in proposals:
         placement_id = None
         if p.change in TAKES:
             assert p.slot_id is not None
-            person = session.get(db.Participant, p.participant_id)
-            slot = session.get(db.Slot, p.slot_id)
+            person = repo.participant(session, p.participant_id)
+            slot = repo.slot(session, p.slot_id)
             assert person is not None and slot is not None  # checked with the premise, under the site locks
             try:
                 placement_id = take_seat(session, person, slot, start, user, plan_id=plan.id).id

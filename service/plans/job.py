@@ -12,25 +12,18 @@ import traceback
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
-
 import matcher
 from matcher import Change, plan_changes
 from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
 from service.db.engine import make_engine, make_session_factory, transaction
+from service.plans import repository as repo
 from service.plans.premise import SolvePremise, read_premise
-from service.plans.schemas import RESULT_FORMAT, Need, Premise, Proposal
+from service.plans.results import store_result
+from service.plans.schemas import Need, PlanResult, PlanSummary, Premise, Proposal
 
 log = logging.getLogger("service.plans")
 PROGRESS_EVERY_S = 1.0  # write progress at most this often: a solver finds many plans in its first second
-
-
-def _pinned_on_record(session: Any, association_id: str) -> set[str]:
-    query = select(db.Participant.id).where(
-        db.Participant.association_id == association_id, db.Participant.pinned.is_(True)
-    )
-    return set(session.scalars(query))
 
 
 def run_plan(plan_id: int, database_url: str) -> None:
@@ -44,7 +37,7 @@ def run_plan(plan_id: int, database_url: str) -> None:
 
 def _run(plan_id: int, factory: Any) -> None:
     with transaction(factory) as session:
-        plan = session.get(db.Plan, plan_id)
+        plan = repo.plan(session, plan_id)
         if plan is None or plan.status is not db.PlanStatus.queued:
             return  # cancelled, or marked failed by a restart, before a worker took it
         plan.status = db.PlanStatus.running
@@ -56,8 +49,9 @@ def _run(plan_id: int, factory: Any) -> None:
         instance = load_instance(session, association_id, keep_active=not allow_moves)
         premise = read_premise(session, association_id)
         # Whether the plan, not the records, keeps someone in place: only then can allow_moves help a plan that fails.
+        pinned_on_record = repo.pinned_on_record(session, association_id)
         kept_by_plan = not allow_moves and any(
-            p.pinned for p in instance.participants if p.participant_id not in _pinned_on_record(session, association_id)
+            p.pinned for p in instance.participants if p.participant_id not in pinned_on_record
         )
 
     last_write = 0.0
@@ -69,17 +63,15 @@ def _run(plan_id: int, factory: Any) -> None:
             return
         last_write = now
         with transaction(factory) as session:
-            session.execute(
-                update(db.Plan)
-                .where(db.Plan.id == plan_id)
-                .values(
-                    progress={
-                        "seconds": round(progress.seconds, 2),
-                        "placed": progress.placed,
-                        "score": progress.score,
-                        "placed_bound": progress.placed_bound,
-                    }
-                )
+            repo.set_plan(
+                session,
+                plan_id,
+                progress={
+                    "seconds": round(progress.seconds, 2),
+                    "placed": progress.placed,
+                    "score": progress.score,
+                    "placed_bound": progress.placed_bound,
+                },
             )
 
     try:
@@ -103,27 +95,23 @@ def _run(plan_id: int, factory: Any) -> None:
         )
         return
     with transaction(factory) as session:
-        plan = session.get(db.Plan, plan_id)
+        plan = repo.plan(session, plan_id)
         if plan is None:
             return
         plan.status = db.PlanStatus.done
         plan.finished_at = db.utcnow()
-        plan.result = result
+        store_result(plan, result)
         plan.progress = {
-            "seconds": result["summary"]["solve_seconds"],
-            "placed": result["summary"]["placed"],
-            "score": result["summary"]["total_score"],
-            "placed_bound": result["summary"]["placed_bound"],
+            "seconds": result.summary.solve_seconds,
+            "placed": result.summary.placed,
+            "score": result.summary.total_score,
+            "placed_bound": result.summary.placed_bound,
         }
 
 
 def _fail(factory: Any, plan_id: int, message: str) -> None:
     with transaction(factory) as session:
-        session.execute(
-            update(db.Plan)
-            .where(db.Plan.id == plan_id)
-            .values(status=db.PlanStatus.failed, error=message, finished_at=db.utcnow())
-        )
+        repo.set_plan(session, plan_id, status=db.PlanStatus.failed, error=message, finished_at=db.utcnow())
 
 
 def solve_to_result(
@@ -133,27 +121,26 @@ def solve_to_result(
     settings: matcher.SolverSettings,
     on_progress: Any = None,
     premise: SolvePremise | None = None,
-) -> dict[str, Any]:
-    """The plan as JSON: proposals with explanations, what changes against today, what each needs, and why."""
+) -> PlanResult:
+    """The plan's result: proposals with explanations, what changes against today, what each needs, and why."""
     plan = matcher.solve(instance, plan_date, weights=weights, settings=settings, on_progress=on_progress)
     changes = plan_changes(instance, plan.rows, plan_date)
     proposals = [_proposal(row, changes[row.participant_id], premise) for row in plan.rows]
-    return {
-        "format": RESULT_FORMAT,
-        "summary": {
-            "status": plan.status.value,
-            "placed": plan.placed,
-            "total": plan.total,
-            "total_score": plan.total_score,
-            "placed_bound": plan.placed_bound,
-            "score_bound": plan.score_bound,
-            "placed_gap": plan.placed_gap,
-            "solve_seconds": round(plan.solve_seconds, 3),
-            "changes": {k: sum(1 for p in proposals if p.change == k) for k in ("new", "moves", "leaves", "unchanged")},
-        },
-        "warnings": list(plan.warnings),
-        "proposals": [p.model_dump(mode="json") for p in proposals],
-    }
+    return PlanResult(
+        summary=PlanSummary(
+            status=plan.status.value,
+            placed=plan.placed,
+            total=plan.total,
+            total_score=plan.total_score,
+            placed_bound=plan.placed_bound,
+            score_bound=plan.score_bound,
+            placed_gap=plan.placed_gap,
+            solve_seconds=round(plan.solve_seconds, 3),
+            changes={k: sum(1 for p in proposals if p.change == k) for k in ("new", "moves", "leaves", "unchanged")},
+        ),
+        warnings=list(plan.warnings),
+        proposals=proposals,
+    )
 
 
 def _proposal(row: matcher.PlanRow, change: Change, premise: SolvePremise | None) -> Proposal:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.core_bridge import active_placements
-from service.db import models as db
+from service.plans import repository as repo
 
 
 @dataclass(frozen=True)
@@ -22,12 +21,7 @@ class SolvePremise:
 
 
 def read_premise(session: Session, association_id: str) -> SolvePremise:
-    slots = session.execute(
-        select(db.Slot.id, db.Slot.version, db.Site.id, db.Site.supervisor_hours)
-        .join(db.Site, db.Site.id == db.Slot.site_id)
-        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-        .where(db.Enterprise.association_id == association_id)
-    ).all()
+    slots = repo.slot_versions(session, association_id)
     return SolvePremise(
         placement_ids={pid: p.id for pid, p in active_placements(session, association_id).items()},
         slot_versions={slot_id: version for slot_id, version, _, _ in slots},

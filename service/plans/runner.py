@@ -7,21 +7,23 @@ Celery would bring a broker abstraction and configuration we do not need; Dramat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import multiprocessing
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Protocol
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import models as db
 from service.db.engine import transaction
+from service.plans import repository as repo
 from service.plans.job import run_plan
 from service.settings import ServiceSettings
 
 log = logging.getLogger("service.plans")
+UNDER_WAY = (db.PlanStatus.queued, db.PlanStatus.running)
 
 
 class PlanRunner(Protocol):
@@ -33,16 +35,9 @@ class PlanRunner(Protocol):
 def mark_interrupted(factory: sessionmaker[Session], statuses: tuple[db.PlanStatus, ...]) -> int:
     """Plans left queued or running by a stopped service will never finish: say so instead of leaving them."""
     with transaction(factory) as session:
-        result = session.execute(
-            update(db.Plan)
-            .where(db.Plan.status.in_(statuses))
-            .values(
-                status=db.PlanStatus.failed,
-                error="the service stopped while this plan was waiting or running; start a new plan",
-                finished_at=db.utcnow(),
-            )
+        return repo.fail_plans(
+            session, "the service stopped while this plan was waiting or running; start a new plan", statuses=statuses
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 class LocalPoolRunner:
@@ -52,25 +47,23 @@ class LocalPoolRunner:
         self._settings = settings
         self._factory = factory
         # spawn, not fork: the service has threads and open connections that a fork would copy half-way.
-        self._pool = ProcessPoolExecutor(max_workers=settings.plan_workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            max_workers=settings.plan_workers, mp_context=multiprocessing.get_context("spawn")
+        )
 
     def submit(self, plan_id: int) -> None:
         future = self._pool.submit(run_plan, plan_id, self._settings.database_url)
-        future.add_done_callback(lambda f, pid=plan_id: self._done(pid, f))
+        future.add_done_callback(functools.partial(self._done, plan_id))
 
     def _done(self, plan_id: int, future: Future[None]) -> None:
         error = future.exception()
         if error is not None:  # the worker process died (killed, out of memory) before it could record anything
             log.error("plan %s: worker failed: %r", plan_id, error)
             with transaction(self._factory) as session:
-                session.execute(
-                    update(db.Plan)
-                    .where(db.Plan.id == plan_id, db.Plan.status.in_((db.PlanStatus.queued, db.PlanStatus.running)))
-                    .values(status=db.PlanStatus.failed, error=f"the worker failed: {error!r}", finished_at=db.utcnow())
-                )
+                repo.fail_plans(session, f"the worker failed: {error!r}", statuses=UNDER_WAY, plan_ids=[plan_id])
 
     def recover(self) -> None:
-        count = mark_interrupted(self._factory, (db.PlanStatus.queued, db.PlanStatus.running))
+        count = mark_interrupted(self._factory, UNDER_WAY)
         if count:
             log.warning("marked %d interrupted plan(s) as failed", count)
 
@@ -93,7 +86,12 @@ class RedisQueueRunner:
     def submit(self, plan_id: int) -> None:
         timeout = int(self._settings.max_plan_seconds * 2 + 120)
         self._queue.enqueue(
-            run_plan, plan_id, self._settings.database_url, job_id=job_id(plan_id, self._settings.database_url), job_timeout=timeout, result_ttl=3600
+            run_plan,
+            plan_id,
+            self._settings.database_url,
+            job_id=job_id(plan_id, self._settings.database_url),
+            job_timeout=timeout,
+            result_ttl=3600,
         )
 
     def recover(self) -> None:
@@ -103,9 +101,7 @@ class RedisQueueRunner:
 
         lost: list[int] = []
         with transaction(self._factory) as session:
-            waiting = session.scalars(
-                select(db.Plan.id).where(db.Plan.status.in_((db.PlanStatus.queued, db.PlanStatus.running)))
-            ).all()
+            waiting = repo.plan_ids_with_status(session, UNDER_WAY)
         for plan_id in waiting:
             try:
                 status = Job.fetch(job_id(plan_id, self._settings.database_url), connection=self._redis).get_status()
@@ -115,11 +111,7 @@ class RedisQueueRunner:
                 lost.append(plan_id)
         if lost:
             with transaction(self._factory) as session:
-                session.execute(
-                    update(db.Plan)
-                    .where(db.Plan.id.in_(lost))
-                    .values(status=db.PlanStatus.failed, error="the plan's job was lost from the queue; start a new plan", finished_at=db.utcnow())
-                )
+                repo.fail_plans(session, "the plan's job was lost from the queue; start a new plan", plan_ids=lost)
             log.warning("marked %d lost plan(s) as failed", len(lost))
 
     def shutdown(self) -> None:

@@ -13,6 +13,7 @@ from service.catalogue.schemas import Strict
 from service.db.models import PlanStatus
 
 RESULT_FORMAT = 2  # plan results whose proposals carry reasons, needs and premises; apply refuses older ones
+CHANGES = (ChangeKind.NEW, ChangeKind.MOVES, ChangeKind.LEAVES)  # the proposals that change something
 
 
 class PlanCreate(Strict):
@@ -62,6 +63,33 @@ class Proposal(BaseModel):
     needs: list[Need] = Field(default_factory=list, description="what it needs from other proposals (apply them too)")
     freed_for: list[str] = Field(default_factory=list, description="proposals that need what this one frees")
     premise: Premise | None = None
+
+
+class PlanSummary(BaseModel):
+    status: str = Field(description="the solver's status: optimal, feasible, …")
+    placed: int
+    total: int
+    total_score: int
+    placed_bound: int
+    score_bound: int
+    placed_gap: float
+    solve_seconds: float
+    changes: dict[str, int] = Field(description="proposals per change: new, moves, leaves, unchanged")
+
+
+class PlanResult(BaseModel):
+    """What a finished solve stores in `plans.result`: written with `model_dump(mode="json")`, validated on read.
+
+    Only results of this format can be applied; older ones (no `format`) are shown as stored."""
+
+    format: Literal[2] = 2  # RESULT_FORMAT
+    summary: PlanSummary
+    warnings: list[str]
+    proposals: list[Proposal]
+
+    def changes_only(self) -> PlanResult:
+        """The result with only the proposals that change something (new placements, moves, leaves)."""
+        return self.model_copy(update={"proposals": [p for p in self.proposals if p.change in CHANGES]})
 
 
 class PlanCreated(BaseModel):

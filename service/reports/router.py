@@ -13,7 +13,7 @@ from matcher import DIALECTS
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
-from service.imports.service import XLSX_MEDIA_TYPE
+from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.reports import service
 from service.reports.service import OUTCOMES_DEFINITION, UTILISATION_DEFINITION, Grouping
 from service.reports.tables import ReportTable, to_csv, to_xlsx

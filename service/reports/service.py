@@ -13,10 +13,10 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from sqlalchemy import String, and_, exists, func, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from service.db import models as db
+from service.reports import repository as repo
 from service.reports.tables import Kind, ReportTable, columns
 
 Grouping = Literal["enterprise", "site", "slot", "programme", "municipality"]
@@ -60,101 +60,6 @@ class _Group:
     names: dict[str, str] = field(default_factory=dict)  # the codes and names of what the group belongs to
 
 
-@dataclass(frozen=True)
-class _SlotRow:
-    slot_id: str
-    activity: str
-    seats: int
-    programmes: list[str]
-    site_id: str
-    site_name: str
-    site_municipality: str
-    enterprise_id: str
-    enterprise_name: str
-
-
-@dataclass(frozen=True)
-class _Waiting:
-    programme: str
-    municipality: str
-    preferences: list[str]
-    days: int | None
-
-
-def _slots(session: Session, association_id: str) -> list[_SlotRow]:
-    rows = session.execute(
-        select(
-            db.Slot.id,
-            db.Slot.activity,
-            db.Slot.seats,
-            db.Slot.programmes,
-            db.Site.id,
-            db.Site.name,
-            db.Site.municipality,
-            db.Enterprise.id,
-            db.Enterprise.name,
-        )  # fmt: skip
-        .join(db.Site, db.Site.id == db.Slot.site_id)
-        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-        .where(db.Enterprise.association_id == association_id)
-        .order_by(db.Slot.id)
-    )
-    return [_SlotRow(*row) for row in rows]
-
-
-def _taken(session: Session, association_id: str) -> dict[str, int]:
-    rows = session.execute(
-        select(db.Placement.slot_id, func.count())
-        .join(db.Slot, db.Slot.id == db.Placement.slot_id)
-        .join(db.Site, db.Site.id == db.Slot.site_id)
-        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-        .where(db.Enterprise.association_id == association_id, db.Placement.end_date.is_(None))
-        .group_by(db.Placement.slot_id)
-    )
-    return {slot_id: int(n) for slot_id, n in rows}
-
-
-def _waiting(session: Session, association_id: str, on: date) -> list[_Waiting]:
-    active = aliased(db.Placement)
-    holds_a_seat = exists().where(and_(active.participant_id == db.Participant.id, active.end_date.is_(None)))
-    rows = session.execute(
-        select(
-            db.Participant.programme,
-            db.Participant.municipality,
-            db.Participant.preferences,
-            db.Participant.waiting_since,
-        )
-        .where(db.Participant.association_id == association_id, ~holds_a_seat)
-        .order_by(db.Participant.id)
-    )
-    return [
-        _Waiting(programme, municipality, list(preferences or []), None if since is None else max((on - since).days, 0))
-        for programme, municipality, preferences, since in rows
-    ]
-
-
-def _named(session: Session, model: Any, association_id: str) -> list[tuple[str, str]]:
-    if model is db.Enterprise:
-        query = select(db.Enterprise.id, db.Enterprise.name).where(db.Enterprise.association_id == association_id)
-    else:
-        query = (
-            select(db.Site.id, db.Site.name)
-            .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-            .where(db.Enterprise.association_id == association_id)
-        )
-    return [(i, n) for i, n in session.execute(query.order_by(model.id))]
-
-
-def _sites(session: Session, association_id: str) -> list[tuple[str, str, str, str]]:
-    query = (
-        select(db.Site.id, db.Site.name, db.Enterprise.id, db.Enterprise.name)
-        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-        .where(db.Enterprise.association_id == association_id)
-        .order_by(db.Site.id)
-    )
-    return [(a, b, c, d) for a, b, c, d in session.execute(query)]
-
-
 def _median(days: Iterable[int | None]) -> float | None:
     known = [d for d in days if d is not None]
     return float(statistics.median(known)) if known else None
@@ -182,9 +87,9 @@ def _figures(
 
 def utilisation(session: Session, association_id: str, by: Grouping, on: date) -> dict[str, Any]:
     """`{by, on, rows, totals}`; see UTILISATION_DEFINITION."""
-    slots = _slots(session, association_id)
-    taken = _taken(session, association_id)
-    waiting = _waiting(session, association_id, on)
+    slots = repo.slots(session, association_id)
+    taken = repo.taken(session, association_id)
+    waiting = repo.waiting(session, association_id, on)
     seats = {s.slot_id: s.seats for s in slots}
     groups: dict[str | None, _Group] = {}
 
@@ -195,10 +100,10 @@ def utilisation(session: Session, association_id: str, by: Grouping, on: date) -
 
     if by in ("enterprise", "site", "slot"):
         if by == "enterprise":
-            for key, name in _named(session, db.Enterprise, association_id):
+            for key, name in repo.named(session, db.Enterprise, association_id):
                 group(key, name)
         elif by == "site":
-            for key, name, enterprise_id, enterprise_name in _sites(session, association_id):
+            for key, name, enterprise_id, enterprise_name in repo.sites(session, association_id):
                 group(key, name).names = {"enterprise_id": enterprise_id, "enterprise_name": enterprise_name}
         offers: dict[str, set[str]] = defaultdict(set)  # group -> activities offered there
         for s in slots:
@@ -335,26 +240,11 @@ def outcomes(
     ended_to: date | None = None,
 ) -> dict[str, Any]:
     """`{programme, from, to, rows, by_reason, programmes, ended, towards_work_or_studies, share_pct, summary, …}`."""
-    # The stored text, not the enum: a reason this code's enum does not know yet (a newer migration's) still counts.
-    reason_text = type_coerce(db.Placement.end_reason, String)
-    base = (
-        select(db.Participant.programme, reason_text, func.count())
-        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
-        .where(db.Participant.association_id == association_id, db.Placement.end_date.is_not(None))
-        .group_by(db.Participant.programme, reason_text)
-        .order_by(db.Participant.programme, reason_text)
-    )
-    if programme:
-        base = base.where(db.Participant.programme == programme)
-    if ended_from is not None:
-        base = base.where(db.Placement.end_date >= ended_from)
-    if ended_to is not None:
-        base = base.where(db.Placement.end_date <= ended_to)
     rows: list[dict[str, Any]] = []
     transferred = 0
     by_reason: dict[str, int] = defaultdict(int)
     by_programme: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for prog, reason, n in session.execute(base):
+    for prog, reason, n in repo.ended_counts(session, association_id, programme, ended_from, ended_to):
         name = _reason_name(reason)
         if name == db.EndReason.transferred.value:
             transferred += int(n)

@@ -9,12 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-import matcher
-from service.access import visible_participant
 from service.audit.log import record
-from service.core_bridge import load_instance
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.suggestions import service
 
 router = APIRouter(tags=["suggestions"])
 
@@ -78,9 +76,7 @@ def suggestions(
     per_site: Annotated[int, Query(ge=1, le=50, description="At most this many suggestions from one site.")] = 2,
     on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
 ) -> SuggestionsOut:
-    person = visible_participant(session, user, participant_id)
     day = on or date.today()
-    compiled = matcher.prepare(load_instance(session, user.association_id))
-    result = matcher.suggest(compiled, person.id, day, k=k, per_site=per_site)
-    record(session, user, "read", [person.id], request)
+    result = service.suggestions(session, user, participant_id, day, k, per_site)
+    record(session, user, "read", [result.participant_id], request)
     return SuggestionsOut.model_validate({**asdict(result), "date": day})

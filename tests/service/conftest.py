@@ -69,7 +69,10 @@ def tiny_instance() -> matcher.Instance:
             matcher.Enterprise("vk", "Värmekällan", "Upplands Väsby"),
         ),
         sites=(
-            matcher.Site("hantverk", "vioni", "Sigtuna Hantverkshus", "Sigtuna", 59.6174, 17.8537, frozenset({"wheelchair"}), 20.0),
+            matcher.Site(
+                "hantverk", "vioni", "Sigtuna Hantverkshus", "Sigtuna", 59.6174, 17.8537,
+                frozenset({"wheelchair"}), 20.0,
+            ),
             matcher.Site("vk1", "vk", "Värmekällan", "Upplands Väsby", 59.5184, 17.9113, frozenset(), None),
             matcher.Site("vk2", "vk", "Värmekällan Second hand", "Upplands Väsby", 59.52, 17.92, frozenset(), 2.5),
         ),
@@ -77,7 +80,10 @@ def tiny_instance() -> matcher.Instance:
             matcher.Slot("furn", "hantverk", "furniture_renovation", 2, 5, 20, frozenset({"mon", "tue", "wed"})),
             matcher.Slot("sew", "vk1", "sewing", 1, 5, 30, frozenset({"mon", "thu"})),
             matcher.Slot("shop", "vk2", "second_hand_shop", 3, 5, 30, frozenset({"mon", "tue", "wed", "thu", "fri"})),
-            matcher.Slot("garden", "vk1", "allotment_garden", 4, 5, 30, frozenset({"mon", "tue"}), programmes=frozenset({"SAMRE"})),
+            matcher.Slot(
+                "garden", "vk1", "allotment_garden", 4, 5, 30, frozenset({"mon", "tue"}),
+                programmes=frozenset({"SAMRE"}),
+            ),
         ),
         participants=tuple(
             matcher.Participant(

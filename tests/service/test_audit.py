@@ -15,6 +15,12 @@ from service.db import models as db
 from service.db.engine import transaction
 from service.db.migrate import alembic_config, upgrade
 
+# A stored plan result's summary as the solve writes it (service.plans.schemas.PlanSummary), with nothing placed.
+SUMMARY = {
+    "status": "optimal", "placed": 0, "total": 0, "total_score": 0, "placed_bound": 0, "score_bound": 0,
+    "placed_gap": 0.0, "solve_seconds": 0.0, "changes": {},
+}  # fmt: skip
+
 API = "/api/v1"
 DAY = "2026-11-23"
 
@@ -43,7 +49,7 @@ def audit(service: Any, query: str = "", who: str = "coordinator") -> dict[str, 
 
 
 def add_plan(service: Any, status: db.PlanStatus, proposals: list[dict[str, Any]] | None = None) -> int:
-    result = None if proposals is None else {"format": 2, "summary": {}, "warnings": [], "proposals": proposals}
+    result = None if proposals is None else {"format": 2, "summary": SUMMARY, "warnings": [], "proposals": proposals}
     with transaction(service.factory) as session:
         for p in proposals or []:  # what the solve saw: the slot as it is now, so the proposal is not stale
             slot = session.get(db.Slot, p["slot_id"]) if p["slot_id"] else None

@@ -19,6 +19,12 @@ from service.auth.users import revoke_user
 from service.db import models as db
 from service.db.engine import transaction
 
+# A stored plan result's summary as the solve writes it (service.plans.schemas.PlanSummary), with nothing placed.
+SUMMARY = {
+    "status": "optimal", "placed": 0, "total": 0, "total_score": 0, "placed_bound": 0, "score_bound": 0,
+    "placed_gap": 0.0, "solve_seconds": 0.0, "changes": {},
+}  # fmt: skip
+
 API = "/api/v1"
 C, K, M = "coordinator", "coach", "enterprise_manager"
 ALL = frozenset({C, K, M})
@@ -114,7 +120,8 @@ def add_placement(service: Any, participant_id: str, slot_id: str, start: date =
 
 
 def add_plan(service: Any, association: str = "default", status: db.PlanStatus = db.PlanStatus.done) -> int:
-    result = {"format": 2, "summary": {}, "warnings": [], "proposals": []} if status is db.PlanStatus.done else None
+    done = status is db.PlanStatus.done
+    result = {"format": 2, "summary": SUMMARY, "warnings": [], "proposals": []} if done else None
     with transaction(service.factory) as session:
         plan = db.Plan(
             association_id=association, status=status, plan_date=date(2026, 11, 23), time_limit_s=5.0, result=result

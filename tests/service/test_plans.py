@@ -22,7 +22,14 @@ from service.app import create_app
 from service.db import models as db
 from service.db.engine import transaction
 from service.plans.runner import job_id
+from service.plans.schemas import PlanResult
 from tests.service.conftest import make_settings
+
+# A stored plan result's summary as the solve writes it (service.plans.schemas.PlanSummary), with nothing placed.
+SUMMARY = {
+    "status": "optimal", "placed": 0, "total": 0, "total_score": 0, "placed_bound": 0, "score_bound": 0,
+    "placed_gap": 0.0, "solve_seconds": 0.0, "changes": {},
+}  # fmt: skip
 
 API = "/api/v1"
 DAY = "2026-11-23"
@@ -123,6 +130,9 @@ def test_plan_is_solved_and_applied(service):
     plan = wait_for(service.client, headers, created["id"])
     proposals = check_result(plan)
     assert all(p["change"] == "new" for p in proposals if p["slot_id"])  # nobody holds a seat yet
+    # The stored row is a typed result, and GET shows exactly it.
+    stored = PlanResult.model_validate(plan_row(service, created["id"]).result)
+    assert stored.format == 2 and stored.model_dump(mode="json") == plan["result"]
 
     listed = service.client.get(f"{API}/plans", headers=headers).json()
     assert listed["total"] == 1 and listed["items"][0]["id"] == created["id"]
@@ -197,11 +207,29 @@ def test_apply_rejects_what_cannot_be_applied(held):
     older = held.client.post(f"{API}/plans/{queued['id']}/apply", json={}, headers=headers)
     assert older.status_code == 409 and "start a new plan" in older.json()["detail"], older.text
     with transaction(held.factory) as session:
-        session.get(db.Plan, queued["id"]).result = {"format": 2, "summary": {}, "warnings": [], "proposals": []}  # type: ignore[union-attr]
+        session.get(db.Plan, queued["id"]).result = {"format": 2, "summary": SUMMARY, "warnings": [], "proposals": []}  # type: ignore[union-attr]
     unknown = held.client.post(f"{API}/plans/{queued['id']}/apply", json={"participant_ids": ["P404"]}, headers=headers)
     assert unknown.status_code == 422 and "P404" in unknown.json()["detail"]
     extra = held.client.post(f"{API}/plans/{queued['id']}/apply", json={"everything": True}, headers=headers)
     assert extra.status_code == 422
+
+
+def test_a_result_stored_before_format_2_is_shown_as_stored(held):
+    headers = held.auth("coordinator")
+    queued = start_plan(held.client, headers)
+    legacy = {
+        "summary": {"placed": 1},
+        "warnings": [],
+        "proposals": [{"participant_id": "P1", "change": "new"}, {"participant_id": "P2", "change": "unchanged"}],
+    }
+    with transaction(held.factory) as session:
+        plan = session.get(db.Plan, queued["id"])
+        assert plan is not None
+        plan.status, plan.result = db.PlanStatus.done, legacy
+    shown = held.client.get(f"{API}/plans/{queued['id']}", headers=headers)
+    assert shown.status_code == 200 and shown.json()["result"] == legacy
+    changes = held.client.get(f"{API}/plans/{queued['id']}?changes_only=true", headers=headers).json()["result"]
+    assert changes["proposals"] == [{"participant_id": "P1", "change": "new"}]
 
 
 # --- one solve at a time per association -------------------------------------------------------------------------

@@ -1,0 +1,29 @@
+"""All SQL about users and their tokens."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.models import Enterprise, User
+
+
+def enterprise(session: Session, enterprise_id: str) -> Enterprise | None:
+    return session.get(Enterprise, enterprise_id)
+
+
+def user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def user_by_token_hash(session: Session, token_hash: str) -> User | None:
+    return session.scalar(select(User).where(User.token_hash == token_hash))
+
+
+def add(session: Session, row: User) -> None:
+    session.add(row)
+    session.flush()

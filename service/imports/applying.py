@@ -1,0 +1,66 @@
+"""Writing a compared import: everything not refused, in the caller's transaction, parents before children.
+
+Slot changes are kept in the capacity history through `catalogue.capacity`, the one place that writes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.catalogue import capacity
+from service.db import models as db
+from service.errors import Conflict
+from service.imports import repository as repo
+from service.imports.diffing import ImportDiff, Op
+
+
+def apply_diff(diff: ImportDiff) -> None:
+    """Write the diff; a concurrent change found at flush time is a 409 and (the transaction failing) writes nothing."""
+    session, user, association = diff.session, diff.user, diff.association
+    try:
+        for op in diff.ops["enterprise"]:
+            _write(diff, op, lambda v: db.Enterprise(association_id=association, **v))
+        repo.flush(session)
+        for op in diff.ops["site"]:
+            _write(diff, op, lambda v: db.Site(**v))
+        repo.flush(session)
+        created_slots = {op.key: _write(diff, op, lambda v: db.Slot(**v)) for op in diff.ops["slot"]}
+        repo.flush(session)  # the slots first: the capacity history refers to them
+        for op in diff.ops["slot"]:
+            slot = created_slots[op.key] if op.existing is None else op.existing
+            assert isinstance(slot, db.Slot)
+            if op.existing is None:
+                capacity.record_created(session, user, slot)
+            else:
+                for change in op.changes:
+                    capacity.record_change(session, user, slot, change.field, change.old, change.new)
+        repo.flush(session)
+        for op in diff.ops["participant"]:
+            _write(diff, op, lambda v: db.Participant(association_id=association, **v))
+        repo.flush(session)
+        for op in diff.ops["travel_time"]:
+            participant_id, site_id = op.key
+            _write(diff, op, lambda v: db.TravelTime(participant_id=participant_id, site_id=site_id, **v))  # noqa: B023
+        for pid, slot_id, start in diff.placements:
+            repo.add(session, db.Placement(participant_id=pid, slot_id=slot_id, start_date=start, created_by=user.id))
+        repo.flush(session)
+    except (IntegrityError, StaleDataError):
+        raise Conflict(
+            "the data changed while the import was being written; nothing was written, run it again"
+        ) from None
+
+
+def _write(diff: ImportDiff, op: Op, create: Callable[[dict[str, Any]], db.Base]) -> db.Base | None:
+    """Create the row (returned) or set the fields that change on the existing one (None)."""
+    if op.existing is None:
+        row = create(op.values)
+        repo.add(diff.session, row)
+        return row
+    for change in op.changes:
+        if change.field in op.values:
+            setattr(op.existing, change.field, op.values[change.field])
+    return None

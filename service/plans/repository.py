@@ -1,0 +1,112 @@
+"""All SQL about plans: the rows, the one-solve-at-a-time lock, and what apply and the solve read and lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from service.db import models as db
+
+
+def plan(session: Session, plan_id: int) -> db.Plan | None:
+    return session.get(db.Plan, plan_id)
+
+
+def plans_query(association_id: str) -> Select[db.Plan]:
+    return select(db.Plan).where(db.Plan.association_id == association_id).order_by(db.Plan.id.desc())
+
+
+def lock_association(session: Session, association_id: str) -> None:
+    session.scalar(select(db.Association).where(db.Association.id == association_id).with_for_update())
+
+
+def plan_under_way(session: Session, association_id: str) -> int | None:
+    """The id of a plan of the association still queued or running."""
+    return session.scalar(
+        select(db.Plan.id).where(
+            db.Plan.association_id == association_id,
+            db.Plan.status.in_((db.PlanStatus.queued, db.PlanStatus.running)),
+        )
+    )
+
+
+def add(session: Session, row: db.Plan) -> None:
+    session.add(row)
+    session.flush()
+
+
+def set_plan(session: Session, plan_id: int, **values: Any) -> None:
+    """Update the plan's row in one statement (progress and failures, written by the solve job)."""
+    session.execute(update(db.Plan).where(db.Plan.id == plan_id).values(**values))
+
+
+def pinned_on_record(session: Session, association_id: str) -> set[str]:
+    query = select(db.Participant.id).where(
+        db.Participant.association_id == association_id, db.Participant.pinned.is_(True)
+    )
+    return set(session.scalars(query))
+
+
+def slot_versions(session: Session, association_id: str) -> list[tuple[str, int, str, float | None]]:
+    """(slot id, slot version, site id, site supervisor hours) of every slot of the association."""
+    rows = session.execute(
+        select(db.Slot.id, db.Slot.version, db.Site.id, db.Site.supervisor_hours)
+        .join(db.Site, db.Site.id == db.Slot.site_id)
+        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
+        .where(db.Enterprise.association_id == association_id)
+    ).all()
+    return [(slot_id, version, site_id, hours) for slot_id, version, site_id, hours in rows]
+
+
+def sites_of_slots(session: Session, slot_ids: Iterable[str]) -> set[str]:
+    ids = set(slot_ids)
+    return set(session.scalars(select(db.Slot.site_id).where(db.Slot.id.in_(ids)))) if ids else set()
+
+
+def lock_active_placements(session: Session, participant_ids: Iterable[str]) -> dict[str, db.Placement]:
+    """participant id -> their active placement, locked and read fresh."""
+    ids = sorted(set(participant_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(db.Placement)
+        .where(db.Placement.participant_id.in_(ids), db.Placement.end_date.is_(None))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {p.participant_id: p for p in rows}
+
+
+def participant(session: Session, participant_id: str) -> db.Participant | None:
+    return session.get(db.Participant, participant_id)
+
+
+def slot(session: Session, slot_id: str, fresh: bool = False) -> db.Slot | None:
+    return session.get(db.Slot, slot_id, populate_existing=fresh)
+
+
+def flush(session: Session) -> None:
+    session.flush()
+
+
+def fail_plans(
+    session: Session,
+    error: str,
+    statuses: tuple[db.PlanStatus, ...] | None = None,
+    plan_ids: list[int] | None = None,
+) -> int:
+    """Mark as failed, with `error`, the plans in `statuses` and/or with `plan_ids`; how many were marked."""
+    query = update(db.Plan)
+    if statuses is not None:
+        query = query.where(db.Plan.status.in_(statuses))
+    if plan_ids is not None:
+        query = query.where(db.Plan.id.in_(plan_ids))
+    result = session.execute(query.values(status=db.PlanStatus.failed, error=error, finished_at=db.utcnow()))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def plan_ids_with_status(session: Session, statuses: tuple[db.PlanStatus, ...]) -> list[int]:
+    return list(session.scalars(select(db.Plan.id).where(db.Plan.status.in_(statuses))))
