@@ -5,12 +5,13 @@ Pure and typed: no HTTP, no database, no printing. The command line and the serv
 
 from matcher.compiled import CompiledInstance, compile_instance
 from matcher.domain import Enterprise, Instance, Participant, Site, Slot, TravelTime
-from matcher.feasibility import RULES, CandidatePairs, feasible_pairs
+from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.integrity import check_integrity
 from matcher.io import load_dataset, read_dataset, write_candidates, write_dataset, write_plan
 from matcher.model.cpsat import SolveProgress
 from matcher.plan import CandidateRow, ExcludedSlot, Plan, PlanRow, RuleFailure, SolveStatus, Suggestion, Suggestions
 from matcher.problems import InvalidDataset, Problem
+from matcher.rules import RULES
 from matcher.settings import ScoreWeights, SolverSettings
 from matcher.solve import candidates, keep_current, prepare, solve
 from matcher.suggest import Occupancy, UnknownParticipant, suggest

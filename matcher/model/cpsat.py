@@ -20,7 +20,8 @@ from ortools.sat.python import cp_model
 
 from matcher.compiled import BoolArray, IntArray
 from matcher.model.problem import AssignmentProblem
-from matcher.model.sparse import ROW_PARTICIPANT, SparseModel, build_sparse
+from matcher.model.sparse import SparseModel, build_sparse
+from matcher.rules import CAPACITY_RULES
 from matcher.settings import SolverSettings
 
 
@@ -66,10 +67,11 @@ def build_cpsat(model: SparseModel, hint: BoolArray | None = None) -> cp_model.C
     matrix = model.matrix
     indptr, indices, data = matrix.indptr.tolist(), matrix.indices.tolist(), matrix.data.astype(np.int64).tolist()
     kinds, upper = model.row_kind.tolist(), model.upper.astype(np.int64).tolist()
+    at_most_one = [rule.at_most_one for rule in CAPACITY_RULES]
     for r in range(model.n_rows):
         a, b = indptr[r], indptr[r + 1]
         constraint = proto.constraints.add()
-        if kinds[r] == ROW_PARTICIPANT:
+        if at_most_one[kinds[r]]:
             constraint.at_most_one.literals.extend(indices[a:b])
         else:
             constraint.linear.vars.extend(indices[a:b])

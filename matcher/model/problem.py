@@ -14,18 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
-from fractions import Fraction
 from functools import cached_property
 
 import numpy as np
 
 from matcher.compiled import CompiledInstance, IntArray
 from matcher.feasibility import CandidatePairs, feasible_pairs, pairs_for
-from matcher.integrity import SUPERVISION_TOLERANCE
+from matcher.rules import PINNING, SEATS, SUPERVISION
 from matcher.settings import ScoreWeights
-
-MAX_DECIMALS = 9
 
 
 @dataclass(frozen=True)
@@ -74,47 +70,14 @@ class AssignmentProblem:
         return int(self.pinned.score.sum())
 
 
-def _decimals(value: float) -> int:
-    """Decimal places of the shortest text of a float (0.25 -> 2), so a power of ten makes it whole."""
-    exponent = Decimal(repr(float(value))).as_tuple().exponent
-    return min(max(-int(exponent), 0), MAX_DECIMALS)
-
-
-def _ceil(value: Fraction) -> int:
-    return -((-value.numerator) // value.denominator)
-
-
 def build_problem(ci: CompiledInstance, on: date, weights: ScoreWeights | None = None) -> AssignmentProblem:
     weights = weights or ScoreWeights()
     all_pairs = feasible_pairs(ci, on, weights)
-    pinned_people = np.flatnonzero(ci.p_pinned)
+    pinned_people = PINNING.pinned_people(ci)
     free = ~ci.p_pinned[all_pairs.participant]
     pairs = all_pairs.take(free)
     pinned = pairs_for(ci, pinned_people, ci.p_current_slot[pinned_people], on, weights)
-
-    seats_left = ci.s_seats - np.bincount(pinned.slot, minlength=ci.n_slots)
-
-    limited = np.isfinite(ci.t_supervisor_hours)
-    used_slots = np.unique(np.concatenate([pairs.slot, pinned.slot]))
-    ratios = ci.s_ratio[used_slots[limited[ci.s_site[used_slots]]]]
-    decimals = max(
-        [_decimals(r) for r in np.unique(ratios)] + [_decimals(h) for h in ci.t_supervisor_hours[limited]] + [0]
-    )
-    scale = 10**decimals
-    # Exact for ratios of up to MAX_DECIMALS decimals; a longer one is rounded up, never down, so the model can
-    # only ever under-use a site's supervision, never break it.
-    scaled_of = {r: _ceil(Fraction(repr(float(r))) * scale) for r in np.unique(ci.s_ratio).tolist()}
-    ratio_scaled = np.array([scaled_of[r] for r in ci.s_ratio.tolist()], dtype=np.int64)
-    use = ci.p_hours[pairs.participant] * ratio_scaled[pairs.slot]
-    pinned_use = np.bincount(
-        ci.s_site[pinned.slot], weights=ci.p_hours[pinned.participant] * ratio_scaled[pinned.slot], minlength=ci.n_sites
-    ).astype(np.int64)
-    capacity = np.full(ci.n_sites, -1, dtype=np.int64)
-    tolerance = Fraction(SUPERVISION_TOLERANCE)
-    for t in np.flatnonzero(limited):
-        # floor((H + tolerance) * scale) in exact arithmetic: whole units the site can still give.
-        whole = (Fraction(repr(float(ci.t_supervisor_hours[t]))) + tolerance) * scale
-        capacity[t] = max(int(whole.numerator // whole.denominator) - int(pinned_use[t]), 0)
+    scale, use, capacity = SUPERVISION.scaled(ci, pairs, pinned)
 
     holder = (ci.p_current_slot >= 0) & ~ci.p_pinned
     stay = (holder[pairs.participant] & (ci.p_current_slot[pairs.participant] == pairs.slot)).astype(np.int64)
@@ -128,7 +91,7 @@ def build_problem(ci: CompiledInstance, on: date, weights: ScoreWeights | None =
         on=on,
         pairs=pairs,
         pinned=pinned,
-        seats_left=np.maximum(seats_left, 0),
+        seats_left=SEATS.left_after(ci, pinned),
         supervision_scale=scale,
         supervision_use=use,
         supervision_left=capacity,
