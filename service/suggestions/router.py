@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 import matcher
+from matcher.rules import EXPLANATION_LABELS
 from service.access import visible_participant
 from service.audit.log import record
 from service.core_bridge import load_instance
@@ -20,7 +21,7 @@ router = APIRouter(tags=["suggestions"])
 
 
 class RuleFailureOut(BaseModel):
-    rule: str
+    rule: str = Field(json_schema_extra={"enum": list(EXPLANATION_LABELS)})  # the core's rule labels
     message: str
 
 
