@@ -8,7 +8,7 @@ from matcher.domain import Enterprise, Instance, Participant, Site, Slot, Travel
 from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.integrity import check_integrity
 from matcher.io import load_dataset, read_dataset, write_candidates, write_dataset, write_plan
-from matcher.model.cpsat import SolveProgress
+from matcher.model.outcome import SolveProgress
 from matcher.plan import CandidateRow, ExcludedSlot, Plan, PlanRow, RuleFailure, SolveStatus, Suggestion, Suggestions
 from matcher.problems import InvalidDataset, Problem
 from matcher.rules import RULES

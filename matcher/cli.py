@@ -19,7 +19,7 @@ from rich.table import Table
 from matcher.compiled import CompiledInstance
 from matcher.io import read_dataset, write_candidates, write_dataset, write_plan
 from matcher.io.cells import to_date
-from matcher.model.cpsat import SolveProgress
+from matcher.model.outcome import SolveProgress
 from matcher.plan import Plan
 from matcher.problems import InvalidDataset, Problem
 from matcher.settings import SolverSettings

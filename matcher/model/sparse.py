@@ -110,8 +110,3 @@ def sub_model(model: SparseModel, free: IntArray, chosen: BoolArray, activity: N
     rows = np.flatnonzero(np.diff(block.indptr) > 0)
     upper = model.upper[rows] - (activity[rows] - own[rows])
     return SubModel(free, block[rows], np.maximum(upper, 0.0))
-
-
-def objective_value(problem: AssignmentProblem, chosen: BoolArray) -> int:
-    """`placement_weight * placed + Σ value` over free pairs (placements, fit score, stays), in exact integers."""
-    return int(chosen.sum()) * problem.placement_weight + int(problem.value[chosen].sum())

@@ -114,9 +114,9 @@ class Supervision(CapacityRule):
 
     def scaled(
         self, ci: CompiledInstance, pairs: CandidatePairs, pinned: CandidatePairs
-    ) -> tuple[int, IntArray, IntArray]:
-        """(scale, use per pair of `pairs`, left per site after `pinned`; -1 = no limit), in units of 1 / scale
-        hours: exact integers, so any solver's plan can be checked exactly."""
+    ) -> tuple[IntArray, IntArray]:
+        """(use per pair of `pairs`, left per site after `pinned`; -1 = no limit) in units of 1 / 10^d hours, d the
+        most decimals of a ratio or limit: exact integers, so any solver's plan can be checked exactly."""
         limited = np.isfinite(ci.t_supervisor_hours)
         used_slots = np.unique(np.concatenate([pairs.slot, pinned.slot]))
         ratios = ci.s_ratio[used_slots[limited[ci.s_site[used_slots]]]]
@@ -140,7 +140,7 @@ class Supervision(CapacityRule):
             # floor((H + tolerance) * scale) in exact arithmetic: whole units the site can still give.
             whole = (Fraction(repr(float(ci.t_supervisor_hours[t]))) + tolerance) * scale
             left[t] = max(int(whole.numerator // whole.denominator) - int(pinned_use[t]), 0)
-        return scale, use, left
+        return use, left
 
     def rows(self, problem: AssignmentProblem) -> ModelRows:
         site = problem.ci.s_site[problem.pairs.slot]
