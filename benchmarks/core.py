@@ -23,7 +23,6 @@ from matcher.compiled import compile_instance
 from matcher.feasibility import feasible_pairs
 from matcher.io import read_dataset
 from matcher.model.cpsat import build_cpsat
-from matcher.model.decompose import weighted_objective
 from matcher.model.problem import build_problem
 from matcher.model.sparse import build_sparse
 from matcher.suggest import Occupancy, suggest
@@ -76,7 +75,7 @@ def measure(folder: Path, samples: int) -> dict[str, Any]:
     pairs_s, pairs = _median_seconds(lambda: feasible_pairs(ci, on))
     problem_s, problem = _median_seconds(lambda: build_problem(ci, on))
     sparse_s, model = _median_seconds(lambda: build_sparse(problem))
-    objective = weighted_objective(problem)
+    objective = problem.coefficients().astype(np.float64)
     fill_s, _ = _median_seconds(lambda: _fill_model_builder(model, objective))
     cpsat_s, _ = _median_seconds(lambda: build_cpsat(model), repeats=1)
 

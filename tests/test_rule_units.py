@@ -60,7 +60,7 @@ def test_every_rule_class_is_registered_once_with_a_unique_label() -> None:
     labels = [r.label for r in ALL_RULES]
     assert len(labels) == len(set(labels))
     assert len(PAIR_RULES) == 9 and matcher.RULES == RULES == tuple(r.label for r in PAIR_RULES)
-    assert EXPLANATION_LABELS == (*RULES, SEATS.label, SUPERVISION.label)
+    assert (*RULES, SEATS.label, SUPERVISION.label) == EXPLANATION_LABELS
 
 
 def test_docs_rule_table_lists_exactly_the_units() -> None:
