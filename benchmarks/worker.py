@@ -34,7 +34,6 @@ from matcher.peers import (
     integral,
     solve_flow,
     solve_highs,
-    weighted_objective,
 )
 
 Result = dict[str, Any]
@@ -127,7 +126,7 @@ def run_mip(ci: CompiledInstance, on: date, limit: float) -> Result:
     started = time.perf_counter()
     problem = build_problem(ci, on)
     model = build_sparse(problem)
-    objective = weighted_objective(problem)
+    objective = problem.coefficients().astype(np.float64)
     built = time.perf_counter()
     # HiGHS logs to this process's stdout (the harness keeps it); its dual bound is read from there.
     result = solve_highs(
@@ -189,7 +188,8 @@ def run_lp(ci: CompiledInstance, on: date, limit: float) -> Result:
     started = time.perf_counter()
     problem = build_problem(ci, on)
     model = build_sparse(problem)
-    objective = weighted_objective(problem)  # the exact placement weight: the bound of the lexicographic objective
+    # The exact placement weight: the bound of the lexicographic objective.
+    objective = problem.coefficients().astype(np.float64)
     built = time.perf_counter()
     result = solve_highs(
         model.matrix,

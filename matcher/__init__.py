@@ -7,7 +7,7 @@ benchmarks use it and `matcher.peers`. tests/test_core_surface.py holds them to 
 
 from matcher.compiled import CompiledInstance, compile_instance
 from matcher.domain import WEEKDAYS, Enterprise, Instance, Participant, Site, Slot, TravelTime
-from matcher.feasibility import RULES, CandidatePairs, feasible_pairs
+from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.generate import DEFAULT_PLAN_DATE, SCENARIOS, sample_region, synthetic_instance
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.io import load_dataset, read_dataset, write_candidates, write_dataset, write_plan
@@ -16,11 +16,12 @@ from matcher.io.locator import Location, Locator, check_integrity
 from matcher.io.reader import Dataset, parse_date, read
 from matcher.io.tables import TABLE_NAMES
 from matcher.io.update import Update, read_update
-from matcher.model.cpsat import SolveProgress
+from matcher.model.outcome import SolveProgress
 from matcher.plan import CandidateRow, ExcludedSlot, Plan, PlanRow, RuleFailure, SolveStatus, Suggestion, Suggestions
 from matcher.plan_changes import Change, ChangeKind, Need, NeedKind, dependencies, dependents, needs_graph, plan_changes
 from matcher.problems import InvalidDataset, Problem
 from matcher.reasons import UnknownSlot, pair_failures, room_failures
+from matcher.rules import EXPLANATION_LABELS, RULES, SEATS, SUPERVISION
 from matcher.settings import ScoreWeights, SolverSettings
 from matcher.solve import candidates, keep_current, prepare, solve
 from matcher.suggest import Occupancy, UnknownParticipant, suggest
@@ -30,7 +31,10 @@ __all__ = [
     "COMMA",
     "DEFAULT_PLAN_DATE",
     "DIALECTS",
+    "EXPLANATION_LABELS",
     "RULES",
+    "SEATS",
+    "SUPERVISION",
     "SCENARIOS",
     "SEMICOLON",
     "SUPERVISION_TOLERANCE",

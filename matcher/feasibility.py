@@ -1,4 +1,4 @@
-"""Feasible participant–slot pairs (the nine rules of docs/data-format.md), computed on arrays.
+"""Feasible participant–slot pairs (the nine pair rules of `matcher.rules`, in their array form).
 
 Travel prunes first: a KD-tree over sites finds, per person, the sites within the distance their time allows;
 journey-planner overrides are added or substituted; then each site's slots are checked on the other rules at once.
@@ -12,23 +12,12 @@ from functools import cached_property
 
 import numpy as np
 
-from matcher.compiled import NO_AGE, BoolArray, CompiledInstance, IntArray
+from matcher.compiled import BoolArray, CompiledInstance, IntArray
+from matcher.rules import PAIR_RULES, PairArrays
 from matcher.scoring import ScoreParts, score_parts
 from matcher.settings import ScoreWeights
 from matcher.travel import chord_for_km, estimated_minutes, great_circle_km, reach_km
 
-# The rules, in the order of the spec; their names label explanations everywhere.
-RULES: tuple[str, ...] = (
-    "hours_fit",
-    "days_overlap",
-    "needs_covered",
-    "travel_ok",
-    "programme_ok",
-    "age_ok",
-    "gender_ok",
-    "not_avoided",
-    "date_ok",
-)
 DENSE_SCAN_MAX_PARTICIPANTS = 64  # below this, scanning all sites beats a KD-tree query
 
 
@@ -93,7 +82,9 @@ def reachable_sites(ci: CompiledInstance, participants: IntArray | None = None) 
     return p[within], t[within], minutes[within]
 
 
-def expand_to_slots(ci: CompiledInstance, p: IntArray, t: IntArray, minutes: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+def expand_to_slots(
+    ci: CompiledInstance, p: IntArray, t: IntArray, minutes: IntArray
+) -> tuple[IntArray, IntArray, IntArray]:
     """Every slot of each (participant, site) pair, keeping the pair's minutes."""
     start, stop = ci.t_slot_start[t], ci.t_slot_start[t + 1]
     counts = stop - start
@@ -103,41 +94,10 @@ def expand_to_slots(ci: CompiledInstance, p: IntArray, t: IntArray, minutes: Int
     return np.repeat(p, counts), slot, np.repeat(minutes, counts)
 
 
-def _in_sorted(keys: IntArray, table: IntArray) -> BoolArray:
-    """`np.isin` for a sorted table, by binary search: no hashing or sorting per call (suggest asks per person)."""
-    if len(table) == 0:
-        return np.zeros(len(keys), dtype=np.bool_)
-    where = np.minimum(np.searchsorted(table, keys), len(table) - 1)
-    return np.asarray(table[where] == keys)
-
-
-def _covers(need: np.ndarray, cover: np.ndarray) -> BoolArray:
-    return np.asarray(((need & ~cover) == 0).all(axis=1))
-
-
 def rule_checks(ci: CompiledInstance, p: IntArray, s: IntArray, minutes: IntArray, on: date) -> dict[str, BoolArray]:
-    """Each rule's verdict for each pair (True = the rule holds)."""
-    site = ci.s_site[s]
-    hours = ci.p_hours[p]
-    age = ci.p_age[p]
-    programme = ci.p_programme[p]
-    prog_word = ci.s_programmes[s, programme // 64]
-    prog_bit = (prog_word >> (programme % 64).astype(np.uint64)) & np.uint64(1)
-    n_enterprises = max(len(ci.enterprise_index), 1)
-    avoided = _in_sorted(p * n_enterprises + ci.t_enterprise[site], ci.avoid_keys)
-    min_age, max_age = ci.s_min_age[s], ci.s_max_age[s]
-    return {
-        "hours_fit": (ci.s_min_hours[s] <= hours) & (hours <= ci.s_max_hours[s]),
-        "days_overlap": (ci.p_days[p] & ci.s_days[s]) != 0,
-        "needs_covered": _covers(ci.p_needs[p], ci.t_accessibility[site] | ci.s_supports[s]),
-        "travel_ok": minutes <= ci.p_max_travel[p],
-        "programme_ok": ci.s_any_programme[s] | (prog_bit == 1),
-        "age_ok": ((min_age == NO_AGE) | ((age != NO_AGE) & (age >= min_age)))
-        & ((max_age == NO_AGE) | ((age != NO_AGE) & (age <= max_age))),
-        "gender_ok": ~ci.s_women_only[s] | ci.p_female[p],
-        "not_avoided": ~avoided,
-        "date_ok": ci.slot_available(on, s),
-    }
+    """Each rule's verdict for each pair (True = the rule holds), by label."""
+    pairs = PairArrays(ci, p, s, minutes, on)
+    return {rule.label: rule.holds(pairs) for rule in PAIR_RULES}
 
 
 def feasible_pairs(
@@ -151,7 +111,7 @@ def feasible_pairs(
     p, t, minutes = reachable_sites(ci, participants)
     p, s, minutes = expand_to_slots(ci, p, t, minutes)
     checks = rule_checks(ci, p, s, minutes, on)
-    ok = np.logical_and.reduce([checks[name] for name in RULES]) if len(p) else np.zeros(0, dtype=np.bool_)
+    ok = np.logical_and.reduce(list(checks.values())) if len(p) else np.zeros(0, dtype=np.bool_)
     p, s, minutes = p[ok], s[ok], minutes[ok]
     order = np.lexsort((s, p))
     p, s, minutes = p[order], s[order], minutes[order]

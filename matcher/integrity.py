@@ -12,8 +12,8 @@ from typing import Any
 
 from matcher.domain import Instance
 from matcher.problems import Problem
-
-SUPERVISION_TOLERANCE = 1e-6
+from matcher.rules import SEATS, SUPERVISION
+from matcher.rules import SUPERVISION_TOLERANCE as SUPERVISION_TOLERANCE  # the service imports it from here
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,12 @@ def _pinned_limits(instance: Instance, loc: RowLocator) -> list[Problem]:
         if person.pinned and person.current_slot_id is not None:
             slot = instance.slots[slot_index[person.current_slot_id]]
             pinned_by_slot[slot.slot_id].append(person.participant_id)
-            supervision_by_site[slot.site_id] += person.hours_per_week * slot.supervision_ratio
+            supervision_by_site[slot.site_id] += SUPERVISION.need(person.hours_per_week, slot.supervision_ratio)
             pinned_by_site[slot.site_id].append(person.participant_id)
     for slot_id, people in pinned_by_slot.items():
         i = slot_index[slot_id]
         seats = instance.slots[i].seats
-        if len(people) > seats:
+        if not SEATS.fits(len(people), 0, seats):
             problems.append(
                 Problem(
                     loc.file("slots"),
@@ -168,7 +168,7 @@ def _pinned_limits(instance: Instance, loc: RowLocator) -> list[Problem]:
     for site_id, used in supervision_by_site.items():
         i = site_index[site_id]
         limit = instance.sites[i].supervisor_hours
-        if limit is not None and used > limit + SUPERVISION_TOLERANCE:
+        if not SUPERVISION.fits(used, 0.0, limit):
             problems.append(
                 Problem(
                     loc.file("sites"),

@@ -9,7 +9,6 @@ where such a rename is absorbed.
 from matcher.compiled import BoolArray
 from matcher.feasibility import pairs_for
 from matcher.model.cpsat import build_cpsat
-from matcher.model.decompose import weighted_objective
 from matcher.model.flow import solve_flow
 from matcher.model.greedy import greedy_by_score
 from matcher.model.highs import integral, solve_highs
@@ -27,5 +26,4 @@ __all__ = [
     "pairs_for",
     "solve_flow",
     "solve_highs",
-    "weighted_objective",
 ]

@@ -33,15 +33,6 @@ class PlanRow:
         return self.slot_id is not None
 
 
-@dataclass(frozen=True, slots=True)
-class SlotUse:
-    slot_id: str
-    site_id: str
-    enterprise_id: str
-    seats: int
-    taken: int
-
-
 @dataclass(frozen=True)
 class Plan:
     rows: tuple[PlanRow, ...]

@@ -15,9 +15,8 @@ from datetime import date
 from enum import StrEnum
 
 from matcher.domain import Enterprise, Instance, Participant, Site, Slot
-from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.plan import PlanRow
-from matcher.rules import PairContext, rule_failures
+from matcher.rules import SEATS, SUPERVISION, SUPERVISION_TOLERANCE, PairContext, rule_failures
 from matcher.validation import estimated_minutes, pair_minutes
 
 
@@ -139,7 +138,7 @@ def plan_changes(instance: Instance, rows: Iterable[PlanRow], on: date) -> dict[
         if person.current_slot_id is not None:
             slot = slots[person.current_slot_id]
             holders[slot.slot_id] += 1
-            hours_used[slot.site_id] += person.hours_per_week * slot.supervision_ratio
+            hours_used[slot.site_id] += SUPERVISION.need(person.hours_per_week, slot.supervision_ratio)
 
     needs: dict[str, list[Need]] = defaultdict(list)
     seat_freers: dict[str, _Freer] = {}
@@ -183,8 +182,8 @@ def plan_changes(instance: Instance, rows: Iterable[PlanRow], on: date) -> dict[
             else None
         )
         target = slots[planned[pid] or ""] if kind in (ChangeKind.NEW, ChangeKind.MOVES) else None
-        freed = {source.site_id: person.hours_per_week * source.supervision_ratio} if source else {}
-        taken = {target.site_id: person.hours_per_week * target.supervision_ratio} if target else {}
+        freed = {source.site_id: SUPERVISION.need(person.hours_per_week, source.supervision_ratio)} if source else {}
+        taken = {target.site_id: SUPERVISION.need(person.hours_per_week, target.supervision_ratio)} if target else {}
         for site_id in set(freed) | set(taken):
             net = taken.get(site_id, 0.0) - freed.get(site_id, 0.0)
             if sites[site_id].supervisor_hours is None or abs(net) <= SUPERVISION_TOLERANCE:
@@ -259,10 +258,10 @@ def _overfull(
     """Why the people holding seats in the slot's slot or site today cannot all stay (seats or hours lowered)."""
     site = sites[slot.site_id]
     found = []
-    if holders.get(slot.slot_id, 0) > slot.seats:
+    if not SEATS.fits(holders.get(slot.slot_id, 0), 0, slot.seats):
         found.append(f"'{slot.slot_id}' has {slot.seats} seat(s) for the {holders[slot.slot_id]} people holding one")
     used = hours_used.get(site.site_id, 0.0)
-    if site.supervisor_hours is not None and used > site.supervisor_hours + SUPERVISION_TOLERANCE:
+    if site.supervisor_hours is not None and not SUPERVISION.fits(used, 0.0, site.supervisor_hours):
         found.append(
             f"{site.name} gives {_hours(site.supervisor_hours)} supervisor hours, "
             f"the people placed there today need {_hours(used)}"

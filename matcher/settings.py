@@ -1,10 +1,12 @@
-"""Settings passed into the core: the fit score's weights and the solver's limits. The core never reads the environment."""
+"""Settings passed into the core: the fit score's weights and the solver's limits.
+
+The core never reads the environment."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 TRAVEL_SPEED_KMH: dict[str, float] = {"transit": 22.0, "car": 40.0, "bike": 14.0, "walk": 4.5}
 TRAVEL_OVERHEAD_MIN: dict[str, float] = {"transit": 10.0, "car": 5.0, "bike": 0.0, "walk": 0.0}
@@ -48,3 +50,14 @@ class SolverSettings(BaseModel):
         "first",
     )
     relative_gap: float = Field(0.0, ge=0.0, le=1.0, description="stop when proven this close to the bound")
+
+    @model_validator(mode="after")
+    def _strategy_honours_every_setting(self) -> SolverSettings:
+        """A setting the strategy would not use is refused, never ignored (matcher.model.strategies)."""
+        from matcher.model.strategies import STRATEGIES  # here, not at the top: the strategies read these settings
+
+        rejected = STRATEGIES[self.strategy].rejected(self)
+        if rejected:
+            unused = " or ".join(rejected)
+            raise ValueError(f"strategy '{self.strategy}' does not use {unused}; leave it at its default")
+        return self

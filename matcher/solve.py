@@ -7,18 +7,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
-import numpy as np
-
-from matcher.compiled import BoolArray, CompiledInstance, compile_instance
+from matcher.compiled import CompiledInstance, compile_instance
 from matcher.domain import Instance
 from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.integrity import check_integrity
-from matcher.model.cpsat import SolveOutcome, SolveProgress, solve_cpsat
-from matcher.model.decompose import Improvement, solve_decomposed, solve_whole_model
 from matcher.model.greedy import greedy_by_score
-from matcher.model.highs import integral
+from matcher.model.outcome import SolveProgress
 from matcher.model.problem import AssignmentProblem, build_problem
-from matcher.model.sparse import build_sparse
+from matcher.model.strategies import STRATEGIES
 from matcher.plan import CandidateRow, Plan, PlanRow, SolveStatus
 from matcher.problems import InvalidDataset
 from matcher.rules import PairContext, rule_failures
@@ -77,15 +73,15 @@ def solve(
     compiled = time.perf_counter()
     problem = build_problem(ci, on, weights)
     budget = max(settings.time_limit_s - (time.perf_counter() - compiled), 0.01)
-    outcome = STRATEGIES[settings.strategy](problem, settings, budget, on_progress)
+    outcome = STRATEGIES[settings.strategy].solve(problem, settings, budget, on_progress)
 
     hint = greedy_by_score(problem)  # the floor every strategy must reach
     chosen = outcome.chosen
-    objective = _objective(problem, chosen)
-    if not outcome.found or _objective(problem, hint) > objective:
-        chosen, objective = hint, _objective(problem, hint)
+    objective = problem.objective(chosen)
+    if not outcome.found or problem.objective(hint) > objective:
+        chosen, objective = hint, problem.objective(hint)
     proven = outcome.proven_optimal and outcome.found
-    bound = max(outcome.objective_bound, objective) if outcome.found else _trivial_bound(problem)
+    bound = max(outcome.objective_bound, objective) if outcome.found else problem.trivial_bound()
     status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
     pinned_count = len(problem.pinned)
     free_placed, free_score, stays = problem.split(objective)
@@ -111,109 +107,6 @@ def solve(
         moved=problem.holders - stays,
         moved_bound=problem.holders - min(stays_limit, problem.fit_weight - 1),
     )
-
-
-Strategy = Callable[[AssignmentProblem, SolverSettings, float, Callable[[SolveProgress], None] | None], SolveOutcome]
-
-
-def _progress_reporter(
-    problem: AssignmentProblem, on_progress: Callable[[SolveProgress], None] | None, started: float
-) -> Callable[[Improvement], None] | None:
-    if on_progress is None:
-        return None
-    pinned = len(problem.pinned)
-
-    def report(improvement: Improvement) -> None:
-        chosen = improvement.chosen
-        bound = improvement.bound if improvement.bound is not None else _trivial_bound(problem)
-        on_progress(
-            SolveProgress(
-                seconds=time.perf_counter() - started,
-                placed=int(chosen.sum()) + pinned,
-                score=int(problem.pairs.score[chosen].sum()),
-                placed_bound=bound // problem.placement_weight + pinned,
-            )
-        )
-
-    return report
-
-
-def _auto(
-    problem: AssignmentProblem,
-    settings: SolverSettings,
-    budget: float,
-    on_progress: Callable[[SolveProgress], None] | None,
-) -> SolveOutcome:
-    """Exact MIP when small; otherwise LP, rounding and area-by-area exact re-optimisation (matcher.model.decompose)."""
-    out = solve_decomposed(
-        problem,
-        budget,
-        on_improve=_progress_reporter(problem, on_progress, time.perf_counter()),
-        threads=settings.workers,
-    )
-    return SolveOutcome(out.chosen, out.proven_optimal, True, out.objective_bound, out.build_seconds, out.solve_seconds)
-
-
-def _cpsat(
-    problem: AssignmentProblem,
-    settings: SolverSettings,
-    budget: float,
-    on_progress: Callable[[SolveProgress], None] | None,
-) -> SolveOutcome:
-    """CP-SAT on the whole model, the greedy plan as a hint."""
-    return solve_cpsat(problem, settings, hint=greedy_by_score(problem), on_progress=on_progress, time_limit=budget)
-
-
-def _mip(
-    problem: AssignmentProblem,
-    settings: SolverSettings,
-    budget: float,
-    on_progress: Callable[[SolveProgress], None] | None,
-) -> SolveOutcome:
-    """HiGHS's MIP on the whole model, zero gap (its time limit is not always honoured on very large models); the
-    third level in a phase of its own when one objective would be too large (`solve_whole_model`)."""
-    started = time.perf_counter()
-    model = build_sparse(problem)
-    built = time.perf_counter()
-    limit = max(budget - (built - started), 0.01)
-    result = solve_whole_model(problem, model, limit)
-    finished = time.perf_counter()
-    if result.values is None:
-        empty = np.zeros(len(problem.pairs), dtype=np.bool_)
-        return SolveOutcome(empty, False, False, 0, built - started, finished - built)
-    chosen = integral(result.values)
-    if not model.is_feasible(chosen):
-        chosen = np.zeros(len(problem.pairs), dtype=np.bool_)
-        return SolveOutcome(chosen, False, False, 0, built - started, finished - built)
-    value = _objective(problem, chosen)
-    proven = result.status == "optimal"
-    bound = value if proven else _trivial_bound(problem)
-    return SolveOutcome(chosen, proven, True, bound, built - started, finished - built)
-
-
-def _greedy(
-    problem: AssignmentProblem,
-    settings: SolverSettings,
-    budget: float,
-    on_progress: Callable[[SolveProgress], None] | None,
-) -> SolveOutcome:
-    """Best score first while it fits: no search, no bound."""
-    started = time.perf_counter()
-    chosen = greedy_by_score(problem)
-    return SolveOutcome(chosen, False, True, _trivial_bound(problem), 0.0, time.perf_counter() - started)
-
-
-STRATEGIES: dict[str, Strategy] = {"auto": _auto, "cpsat": _cpsat, "mip": _mip, "greedy": _greedy}
-
-
-def _objective(problem: AssignmentProblem, chosen: BoolArray) -> int:
-    return int(chosen.sum()) * problem.placement_weight + int(problem.value[chosen].sum())
-
-
-def _trivial_bound(problem: AssignmentProblem) -> int:
-    """Everyone with a feasible pair placed at their best score: no plan does better."""
-    people = np.unique(problem.pairs.participant)
-    return len(people) * problem.placement_weight + problem.placement_weight - 1
 
 
 def _rows(problem: AssignmentProblem, chosen: CandidatePairs) -> tuple[tuple[PlanRow, ...], list[str]]:

@@ -18,9 +18,8 @@ import numpy as np
 
 from matcher.compiled import BoolArray, CompiledInstance, FloatArray, IntArray
 from matcher.feasibility import feasible_pairs, travel_minutes
-from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.plan import ExcludedSlot, RuleFailure, Suggestion, Suggestions
-from matcher.rules import PairContext, rule_failures
+from matcher.rules import SEATS, SUPERVISION, PairContext, rule_failures
 from matcher.settings import ScoreWeights
 
 
@@ -67,7 +66,7 @@ class Occupancy:
                 taken[s] += 1
                 p = ci.participant_index.get(holder)
                 if p is not None:
-                    used[t] += inst.participants[p].hours_per_week * slot.supervision_ratio
+                    used[t] += SUPERVISION.need(inst.participants[p].hours_per_week, slot.supervision_ratio)
                     held_by[p].append(s)
         result = SeatsInUse(taken, used, dict(held_by))
         self._totals[id(ci)] = (ci, result)
@@ -80,12 +79,15 @@ class UnknownParticipant(KeyError):
 
 class _Room:
     """Seats and supervision left for one person: their own seat counts as free for them (moving within their slot
-    is no move at all)."""
+    is no move at all). The arithmetic and the words are the capacity rules' (`SEATS`, `SUPERVISION`)."""
 
     def __init__(self, ci: CompiledInstance, p: int, totals: SeatsInUse) -> None:
         self.ci, self.inst, self.totals = ci, ci.instance, totals
         self.person = ci.instance.participants[p]
         self.own_slots = totals.held_by.get(p, [])
+
+    def _need(self, s: int) -> float:
+        return SUPERVISION.need(self.person.hours_per_week, self.inst.slots[s].supervision_ratio)
 
     def _taken(self, s: int) -> int:
         return int(self.totals.taken[s]) - self.own_slots.count(s)
@@ -94,7 +96,7 @@ class _Room:
         used = float(self.totals.supervision_used[t])
         for own in self.own_slots:
             if int(self.ci.s_site[own]) == t:
-                used -= self.person.hours_per_week * self.inst.slots[own].supervision_ratio
+                used -= self._need(own)
         return used
 
     def fits(self, slots: IntArray) -> BoolArray:
@@ -104,28 +106,28 @@ class _Room:
         used = self.totals.supervision_used[site].copy()
         for own in self.own_slots:
             taken[slots == own] -= 1
-            own_hours = self.person.hours_per_week * self.inst.slots[own].supervision_ratio
-            used[site == self.ci.s_site[own]] -= own_hours
-        need = self.person.hours_per_week * self.ci.s_ratio[slots]
-        supervised = (used + need) <= (self.ci.t_supervisor_hours[site] + SUPERVISION_TOLERANCE)
-        return np.asarray((taken < self.ci.s_seats[slots]) & supervised)
+            used[site == self.ci.s_site[own]] -= self._need(own)
+        need = SUPERVISION.need(self.person.hours_per_week, self.ci.s_ratio[slots])
+        seats = self.ci.s_seats[slots].astype(np.float64)
+        seated = SEATS.fits_many(taken.astype(np.float64), np.ones(len(slots)), seats)
+        supervised = SUPERVISION.fits_many(used, need, self.ci.t_supervisor_hours[site])
+        return np.asarray(seated & supervised)
 
     def free_seats(self, s: int) -> int:
         return self.inst.slots[s].seats - self._taken(s)
 
     def failures(self, s: int) -> list[RuleFailure]:
         slot = self.inst.slots[s]
-        t = int(self.ci.s_site[s])
-        site = self.inst.sites[t]
+        site = self.inst.sites[int(self.ci.s_site[s])]
         reasons = []
-        if self._taken(s) >= slot.seats:
-            reasons.append(RuleFailure("seats_free", "no seats left"))
-        need = self.person.hours_per_week * slot.supervision_ratio
-        if site.supervisor_hours is not None:
-            used = self._used(t)
-            if used + need > site.supervisor_hours + SUPERVISION_TOLERANCE:
-                left = max(site.supervisor_hours - used, 0.0)
-                reasons.append(RuleFailure("supervision_free", f"supervision full ({left:g} h left, {need:g} h needed)"))
+        taken = self._taken(s)
+        if not SEATS.fits(taken, 1, slot.seats):
+            reasons.append(RuleFailure(SEATS.label, SEATS.refusal(taken, 1, slot.seats)))
+        limit = site.supervisor_hours
+        if limit is not None:
+            used, need = self._used(int(self.ci.s_site[s])), self._need(s)
+            if not SUPERVISION.fits(used, need, limit):
+                reasons.append(RuleFailure(SUPERVISION.label, SUPERVISION.refusal(used, need, limit)))
         return reasons
 
 

@@ -1,7 +1,7 @@
 """The spec written as plain Python: check any plan against docs/data-format.md without the solver.
 
-Deliberately independent of the array code (its own travel arithmetic, its own loops), so that tests, benchmarks
-and the service can trust a plan only after this has found nothing wrong with it.
+Deliberately independent of the array code (its own travel arithmetic, its own loops, the rule units' scalar checks
+only), so that tests, benchmarks and the service can trust a plan only after this has found nothing wrong with it.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from matcher.domain import Instance, Participant, Site
-from matcher.integrity import SUPERVISION_TOLERANCE
-from matcher.rules import PairContext, rule_failures
+from matcher.rules import ONE_PLACE, PINNING, SEATS, SUPERVISION, PairContext, rule_failures
 from matcher.settings import DETOUR_FACTOR, EARTH_RADIUS_KM, TRAVEL_OVERHEAD_MIN, TRAVEL_SPEED_KMH
 
 
@@ -44,13 +43,15 @@ def check_plan(instance: Instance, assignment: Mapping[str, str | None], on: dat
     for pid in assignment:
         if pid not in people:
             violations.append(f"unknown participant {pid}")
+    places: Counter[str] = Counter()  # a mapping gives each person one slot; counted so the rule is checked too
     seats_used: Counter[str] = Counter()
     supervision_used: defaultdict[str, float] = defaultdict(float)
     for person in instance.participants:
         pid = person.participant_id
         slot_id = assignment.get(pid)
-        if person.pinned and slot_id != person.current_slot_id:
-            violations.append(f"pinned participant {pid} is not kept in {person.current_slot_id}")
+        unkept = PINNING.check(person, slot_id)
+        if unkept is not None:
+            violations.append(unkept)
         if slot_id is None:
             continue
         slot = slots.get(slot_id)
@@ -65,14 +66,18 @@ def check_plan(instance: Instance, assignment: Mapping[str, str | None], on: dat
             context = PairContext(person, slot, site, enterprises[site.enterprise_id], minutes, on)
             for failure in rule_failures(context):
                 violations.append(f"participant {pid} in {slot_id}: {failure.rule}: {failure.message}")
+        places[pid] += 1
         seats_used[slot_id] += 1
-        supervision_used[site.site_id] += person.hours_per_week * slot.supervision_ratio
+        supervision_used[site.site_id] += SUPERVISION.need(person.hours_per_week, slot.supervision_ratio)
 
+    for pid, used in places.items():
+        if not ONE_PLACE.fits(used, 0, 1):
+            violations.append(ONE_PLACE.overrun(pid, used, 1))
     for slot_id, used in seats_used.items():
-        if used > slots[slot_id].seats:
-            violations.append(f"slot {slot_id}: {used} placed > {slots[slot_id].seats} seats")
+        if not SEATS.fits(used, 0, slots[slot_id].seats):
+            violations.append(SEATS.overrun(slot_id, used, slots[slot_id].seats))
     for site_id, hours in supervision_used.items():
         limit = sites[site_id].supervisor_hours
-        if limit is not None and hours > limit + SUPERVISION_TOLERANCE:
-            violations.append(f"site {site_id}: supervision {hours:.10g} h > {limit:.10g} h")  # :g hid 1e-6 gaps
+        if limit is not None and not SUPERVISION.fits(hours, 0.0, limit):
+            violations.append(SUPERVISION.overrun(site_id, hours, limit))
     return violations

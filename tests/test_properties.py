@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matcher import Instance, Plan, ScoreWeights, SolverSettings, SolveStatus, candidates, check_plan, prepare, solve
-from matcher.model.decompose import solve_decomposed
+from matcher.model.decompose import AreaSearch, SearchLimits
 from matcher.model.problem import build_problem
-from matcher.model.sparse import objective_value
 from tests.factories import PLAN_DATE, make_enterprise, make_participant, make_site, make_slot, make_travel
 
 D = PLAN_DATE
@@ -342,8 +341,8 @@ def test_every_exact_strategy_finds_the_lexicographic_optimum(instance: Instance
     # The area search alone (no whole-model MIP at any size): it proves nothing by itself here, but on instances
     # this small its largest squares hold everyone, so its local optimum is the optimum.
     problem = build_problem(prepare(instance), D, weights)
-    outcome = solve_decomposed(problem, 30, threads=1, exact_max_pairs=0, prove_after_max_pairs=0)
-    placed, score, stays = problem.split(objective_value(problem, outcome.chosen))
+    outcome = AreaSearch(problem, 30, threads=1, limits=SearchLimits(exact_max_pairs=0, whole_mip_max_pairs=0)).run()
+    placed, score, stays = problem.split(problem.objective(outcome.chosen))
     assert (placed, score, stays) == best_plan_value(instance, pair_score)
 
 

@@ -11,16 +11,21 @@ import pytest
 from matcher import Instance, Plan, SolverSettings, SolveStatus, check_plan, compile_instance, solve
 from matcher.generate import DEFAULT_PLAN_DATE, synthetic_instance
 from matcher.model.cpsat import build_cpsat, solve_cpsat
-from matcher.model.decompose import solve_decomposed, weighted_objective
+from matcher.model.decompose import AreaSearch, SearchLimits
 from matcher.model.flow import solve_flow
 from matcher.model.greedy import greedy_by_score
 from matcher.model.highs import integral, solve_highs, solve_scip
 from matcher.model.problem import AssignmentProblem, build_problem
-from matcher.model.sparse import build_sparse, objective_value, sub_model
+from matcher.model.sparse import build_sparse, sub_model
 
 D: date = DEFAULT_PLAN_DATE
 STRATEGIES = ("auto", "cpsat", "mip", "greedy")
 CASES = [(60, 1, "loose"), (80, 2, "default"), (90, 3, "tight"), (120, 4, "default"), (50, 5, "tight")]
+
+
+def _coefficients(problem: AssignmentProblem) -> np.ndarray:
+    """The three-level objective as a floating-point MIP takes it."""
+    return problem.coefficients().astype(np.float64)
 
 
 def _instance(participants: int, seed: int, scenario: str) -> Instance:
@@ -75,22 +80,20 @@ def test_area_by_area_search_is_feasible_monotone_and_deterministic(scenario: st
     # Force the large-instance path on a small instance: small areas, no whole-problem MIP.
     problem = _problem(400, 7, scenario)
     model = build_sparse(problem)
-    greedy_value = objective_value(problem, greedy_by_score(problem))
-    seen: list[int] = []
-    runs = [
-        solve_decomposed(
-            problem, 60, on_improve=lambda imp: seen.append(objective_value(problem, imp.chosen)),
-            window_km=10, window_max_km=10, exact_max_pairs=0, window_time_cap=30, prove_after_max_pairs=0,
-        )
-        for _ in range(2)
-    ]  # fmt: skip
+    greedy_value = problem.objective(greedy_by_score(problem))
+    seen: list[tuple[int, int]] = []
+    limits = SearchLimits(area_km=10, area_max_km=10, exact_max_pairs=0, area_time_cap_s=30, whole_mip_max_pairs=0)
+    searches, runs = [], []
+    for _ in range(2):
+        searches.append(AreaSearch(problem, 60, limits=limits, on_progress=lambda p: seen.append((p.placed, p.score))))
+        runs.append(searches[-1].run())
     first, second = runs
     assert model.is_feasible(first.chosen)
-    assert objective_value(problem, first.chosen) >= greedy_value
+    assert problem.objective(first.chosen) >= greedy_value
     assert first.solve_seconds < 50  # converged (a local optimum for 10 km squares), not stopped by the limit
     assert np.array_equal(first.chosen, second.chosen)  # so the same plan
-    assert first.windows_solved > 0
-    assert objective_value(problem, first.chosen) <= first.objective_bound
+    assert searches[0].areas_solved > 0
+    assert problem.objective(first.chosen) <= first.objective_bound
     per_run = seen[: len(seen) // 2]
     assert per_run == sorted(per_run)  # every reported plan is better than the one before
 
@@ -99,15 +102,15 @@ def test_area_by_area_search_is_feasible_monotone_and_deterministic(scenario: st
 def test_scip_from_a_start_plan_proves_the_same_optimum_as_highs(participants: int, seed: int, scenario: str) -> None:
     problem = _problem(participants, seed, scenario)
     model = build_sparse(problem)
-    objective = weighted_objective(problem)
+    objective = _coefficients(problem)
     start = greedy_by_score(problem)
     scip = solve_scip(model.matrix, model.upper, objective, time_limit=30, hint=start)
     highs = solve_highs(model.matrix, model.upper, objective, integer=True, time_limit=30)
     assert scip.status == highs.status == "optimal"
     assert scip.values is not None and highs.values is not None
     assert model.is_feasible(integral(scip.values))
-    assert objective_value(problem, integral(scip.values)) == objective_value(problem, integral(highs.values))
-    assert objective_value(problem, integral(scip.values)) > objective_value(problem, start)
+    assert problem.objective(integral(scip.values)) == problem.objective(integral(highs.values))
+    assert problem.objective(integral(scip.values)) > problem.objective(start)
 
 
 def test_whole_model_mip_beside_the_area_search_ends_the_search_with_its_proof() -> None:
@@ -115,9 +118,10 @@ def test_whole_model_mip_beside_the_area_search_ends_the_search_with_its_proof()
     # limit, and its plan is the result.
     problem = _problem(200, 13, "default")
     model = build_sparse(problem)
-    optimum = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=60)
+    optimum = solve_highs(model.matrix, model.upper, _coefficients(problem), integer=True, time_limit=60)
     assert optimum.status == "optimal" and optimum.values is not None
-    outcome = solve_decomposed(problem, 120, window_km=10, window_max_km=10, exact_max_pairs=0)
+    limits = SearchLimits(area_km=10, area_max_km=10, exact_max_pairs=0)
+    outcome = AreaSearch(problem, 120, limits=limits).run()
     assert outcome.proven_optimal
     assert outcome.solve_seconds < 100  # ended by the proof, not by the limit
     assert np.array_equal(outcome.chosen, integral(optimum.values))  # deterministic: the proven plan is HiGHS's
@@ -126,7 +130,7 @@ def test_whole_model_mip_beside_the_area_search_ends_the_search_with_its_proof()
 def test_lexicographic_objective_in_the_sub_problems_prefers_a_placement() -> None:
     problem = _problem(150, 8, "tight")
     whole = solve_highs(
-        build_sparse(problem).matrix, build_sparse(problem).upper, weighted_objective(problem), integer=True,
+        build_sparse(problem).matrix, build_sparse(problem).upper, _coefficients(problem), integer=True,
         time_limit=30,
     )  # fmt: skip
     assert whole.status == "optimal" and whole.values is not None
@@ -141,13 +145,13 @@ def test_lexicographic_objective_in_the_sub_problems_prefers_a_placement() -> No
 def test_flow_relaxation_and_lp_bound_are_above_the_optimum() -> None:
     problem = _problem(200, 9, "default")
     model = build_sparse(problem)
-    optimum = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=True, time_limit=30)
+    optimum = solve_highs(model.matrix, model.upper, _coefficients(problem), integer=True, time_limit=30)
     assert optimum.status == "optimal" and optimum.values is not None
-    best = objective_value(problem, integral(optimum.values))
+    best = problem.objective(integral(optimum.values))
     flow = solve_flow(problem)
     assert flow.optimal
-    assert objective_value(problem, flow.chosen) >= best  # supervision ignored: a relaxation
-    lp = solve_highs(model.matrix, model.upper, weighted_objective(problem), integer=False, time_limit=30)
+    assert problem.objective(flow.chosen) >= best  # supervision ignored: a relaxation
+    lp = solve_highs(model.matrix, model.upper, _coefficients(problem), integer=False, time_limit=30)
     assert lp.objective is not None and lp.objective >= best - 1e-6
 
 
@@ -180,12 +184,12 @@ def test_sub_model_limits_are_what_the_fixed_pairs_leave() -> None:
     sub = sub_model(model, free, chosen, model.activity(chosen))
     # The current values of the free pairs fit the sub-model, and the fixed rest plus any sub-plan fits the whole.
     assert np.all(sub.matrix @ chosen[free].astype(float) <= sub.upper + 0.5)
-    result = solve_highs(sub.matrix, sub.upper, weighted_objective(problem)[free], integer=True, time_limit=30)
+    result = solve_highs(sub.matrix, sub.upper, _coefficients(problem)[free], integer=True, time_limit=30)
     assert result.values is not None
     combined = chosen.copy()
     combined[free] = integral(result.values)
     assert model.is_feasible(combined)
-    assert objective_value(problem, combined) >= objective_value(problem, chosen)
+    assert problem.objective(combined) >= problem.objective(chosen)
 
 
 def test_cpsat_model_is_the_same_model() -> None:

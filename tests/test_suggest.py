@@ -21,13 +21,13 @@ from matcher import (
     compile_instance,
     suggest,
 )
-from placement_cli import app
 from matcher.compiled import CompiledInstance
 from matcher.feasibility import travel_minutes
 from matcher.generate import synthetic_instance
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.plan import RuleFailure
 from matcher.rules import PairContext, rule_failures
+from placement_cli import app
 from tests.factories import (
     PLAN_DATE,
     dataset_rows,

@@ -23,12 +23,13 @@ from matcher import (
     prepare,
     solve,
 )
-from placement_cli import app
-from matcher.model import decompose
-from matcher.model.decompose import solve_decomposed
+from matcher.model import problem as problem_module
+from matcher.model.decompose import AreaSearch, SearchLimits
 from matcher.model.highs import integral
 from matcher.model.problem import build_problem
-from matcher.model.sparse import build_sparse, objective_value
+from matcher.model.sparse import build_sparse
+from matcher.model.whole import solve_whole_model
+from placement_cli import app
 from tests.factories import PLAN_DATE, dataset_rows, make_instance, make_participant, make_slot, write_rows
 
 D = PLAN_DATE
@@ -75,28 +76,28 @@ def test_among_equal_plans_the_one_moving_nobody_wins(strategy: str) -> None:
 def test_the_area_search_keeps_holders_too() -> None:
     # The area search alone, whatever the size: each square is re-solved with its own three-level weights.
     problem = build_problem(prepare(tempting()), D, FLAT)
-    outcome = solve_decomposed(problem, 30, threads=1, exact_max_pairs=0, prove_after_max_pairs=0)
-    assert problem.split(objective_value(problem, outcome.chosen)) == (4, 0, 3)
+    outcome = AreaSearch(problem, 30, threads=1, limits=SearchLimits(exact_max_pairs=0, whole_mip_max_pairs=0)).run()
+    assert problem.split(problem.objective(outcome.chosen)) == (4, 0, 3)
 
 
 def test_a_square_too_large_for_one_objective_still_never_takes_a_plan_with_more_moves(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Above the limit a square is solved on two levels; its plan is taken only when better on all three.
-    monkeypatch.setattr(decompose, "ONE_OBJECTIVE_MAX", 1)
+    monkeypatch.setattr(problem_module, "ONE_OBJECTIVE_MAX", 1)
     problem = build_problem(prepare(tempting()), D, FLAT)
-    outcome = solve_decomposed(problem, 30, threads=1, exact_max_pairs=0, prove_after_max_pairs=0)
-    assert problem.split(objective_value(problem, outcome.chosen)) == (4, 0, 3)
+    outcome = AreaSearch(problem, 30, threads=1, limits=SearchLimits(exact_max_pairs=0, whole_mip_max_pairs=0)).run()
+    assert problem.split(problem.objective(outcome.chosen)) == (4, 0, 3)
 
 
 @pytest.mark.parametrize("strategy", ["auto", "mip"])
 def test_the_two_phase_form_is_exact_too(strategy: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Forced: the three levels never fit in one floating-point objective, so the MIPs run placements and fit first,
     # then the most stays among plans as good.
-    monkeypatch.setattr(decompose, "ONE_OBJECTIVE_MAX", 1)
+    monkeypatch.setattr(problem_module, "ONE_OBJECTIVE_MAX", 1)
     instance = tempting()
     problem = build_problem(prepare(instance), D, FLAT)
-    assert not decompose.one_objective_is_safe(problem)
+    assert not problem.levels.one_objective_is_safe()
     plan = solve(instance, D, weights=FLAT, settings=SolverSettings(strategy=strategy, workers=1, time_limit_s=30))
     assert assignment(plan) == KEPT
     assert plan.status is SolveStatus.OPTIMAL
@@ -175,7 +176,7 @@ def test_without_holders_the_objective_is_the_two_level_one() -> None:
     assert problem.fit_weight == 1
     assert problem.placement_weight == problem.fit_placement_weight
     assert np.array_equal(problem.value, problem.pairs.score)
-    assert decompose.one_objective_is_safe(problem)
+    assert problem.levels.one_objective_is_safe()
 
 
 def test_keep_current_pins_every_holder() -> None:
@@ -213,13 +214,13 @@ def test_solve_keep_current_keeps_every_holder_in_place_with_a_warning_for_a_bro
 
 
 @pytest.mark.parametrize("solver", ["highs", "scip"])
-@pytest.mark.parametrize("one_objective_max", [decompose.ONE_OBJECTIVE_MAX, 1])
+@pytest.mark.parametrize("one_objective_max", [problem_module.ONE_OBJECTIVE_MAX, 1])
 def test_the_whole_model_mip_proves_all_three_levels(
     solver: str, one_objective_max: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The whole-model MIP as every strategy calls it: in one objective, or (limit forced down) in two phases; from no
     # start, or for SCIP from a plan as good on the first two levels but with one move (h1 to a, x into b).
-    monkeypatch.setattr(decompose, "ONE_OBJECTIVE_MAX", one_objective_max)
+    monkeypatch.setattr(problem_module, "ONE_OBJECTIVE_MAX", one_objective_max)
     problem = build_problem(prepare(tempting()), D, FLAT)
     model = build_sparse(problem)
     pairs = problem.pairs
@@ -228,7 +229,7 @@ def test_the_whole_model_mip_proves_all_three_levels(
         [(problem.ci.instance.participants[p].participant_id, problem.ci.instance.slots[s].slot_id) in tempting_start
          for p, s in zip(pairs.participant.tolist(), pairs.slot.tolist(), strict=True)]
     )  # fmt: skip
-    assert model.is_feasible(start) and problem.split(objective_value(problem, start)) == (4, 0, 2)
-    result = decompose.solve_whole_model(problem, model, 30, hint=start if solver == "scip" else None, solver=solver)
+    assert model.is_feasible(start) and problem.split(problem.objective(start)) == (4, 0, 2)
+    result = solve_whole_model(problem, model, 30, hint=start if solver == "scip" else None, solver=solver)
     assert result.status == "optimal" and result.values is not None
-    assert problem.split(objective_value(problem, integral(result.values))) == (4, 0, 3)
+    assert problem.split(problem.objective(integral(result.values))) == (4, 0, 3)

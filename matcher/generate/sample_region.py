@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matcher.domain import Enterprise, Instance, Participant, Site, Slot
+from matcher.rules import SUPERVISION
 from matcher.settings import TRAVEL_OVERHEAD_MIN, TRAVEL_SPEED_KMH
 from matcher.travel import estimated_minutes, great_circle_km
 
@@ -352,7 +353,7 @@ def _assign_current_slots(
             continue
         slot = open_slots[int(rng.integers(len(open_slots)))]
         site = site_of[slot.site_id]
-        use = person.hours_per_week * slot.supervision_ratio
+        use = SUPERVISION.need(person.hours_per_week, slot.supervision_ratio)
         room = (
             site.supervisor_hours is None
             or pinned_supervision[site.site_id] + use <= PINNED_SUPERVISION_SHARE * site.supervisor_hours

@@ -13,44 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
 
-from matcher.compiled import BoolArray, IntArray
+from matcher.compiled import BoolArray
+from matcher.model.outcome import SolveOutcome, SolveProgress
 from matcher.model.problem import AssignmentProblem
-from matcher.model.sparse import ROW_PARTICIPANT, SparseModel, build_sparse
+from matcher.model.sparse import SparseModel, build_sparse
+from matcher.rules import CAPACITY_RULES
 from matcher.settings import SolverSettings
-
-
-@dataclass(frozen=True)
-class SolveProgress:
-    """A new best plan was found."""
-
-    seconds: float
-    placed: int
-    score: int
-    placed_bound: int
-
-
-@dataclass(frozen=True)
-class SolveOutcome:
-    chosen: BoolArray  # per pair of problem.pairs
-    proven_optimal: bool
-    found: bool
-    objective_bound: int  # over free pairs only, in weighted units
-    build_seconds: float
-    solve_seconds: float
-
-
-class FitScore:
-    """Returns the objective's coefficients: placements first, then the fit score, then holders kept in place."""
-
-    @staticmethod
-    def coefficients(problem: AssignmentProblem) -> IntArray:
-        out: IntArray = problem.placement_weight + problem.value
-        return out
 
 
 def build_cpsat(model: SparseModel, hint: BoolArray | None = None) -> cp_model.CpModel:
@@ -66,10 +38,11 @@ def build_cpsat(model: SparseModel, hint: BoolArray | None = None) -> cp_model.C
     matrix = model.matrix
     indptr, indices, data = matrix.indptr.tolist(), matrix.indices.tolist(), matrix.data.astype(np.int64).tolist()
     kinds, upper = model.row_kind.tolist(), model.upper.astype(np.int64).tolist()
+    at_most_one = [rule.at_most_one for rule in CAPACITY_RULES]
     for r in range(model.n_rows):
         a, b = indptr[r], indptr[r + 1]
         constraint = proto.constraints.add()
-        if kinds[r] == ROW_PARTICIPANT:
+        if at_most_one[kinds[r]]:
             constraint.at_most_one.literals.extend(indices[a:b])
         else:
             constraint.linear.vars.extend(indices[a:b])
@@ -78,7 +51,7 @@ def build_cpsat(model: SparseModel, hint: BoolArray | None = None) -> cp_model.C
     # CP-SAT minimises: a maximisation is written negated, with a scaling factor of -1 (as CpModel.maximize does).
     objective = proto.objective
     objective.vars.extend(range(n))
-    objective.coeffs.extend((-FitScore.coefficients(problem)).tolist())
+    objective.coeffs.extend((-problem.coefficients()).tolist())
     objective.scaling_factor = -1.0
     if hint is not None:
         proto.solution_hint.vars.extend(range(n))
@@ -147,6 +120,5 @@ def solve_cpsat(
         proven_optimal=status == cp_model.OPTIMAL,
         found=found,
         objective_bound=bound,
-        build_seconds=built - started,
         solve_seconds=finished - built,
     )

@@ -4,25 +4,24 @@
    (LP rounding), and the better of that and the greedy plan is the start.
 2. Small problems (up to `EXACT_MAX_PAIRS` free pairs) go whole to SCIP with that start and a zero gap: a proof of
    optimality for the lexicographic objective, or its best plan at the time limit.
-3. Larger ones of moderate size (up to `PROVE_AFTER_MAX_PAIRS`): the whole model goes to HiGHS's exact MIP on one
-   core for 60 % of the time (`WHOLE_SHARE`), while the area search below runs on the other; when HiGHS proves its plan
+3. Larger ones of moderate size (up to `WHOLE_MIP_MAX_PAIRS`): the whole model goes to HiGHS's exact MIP on one core
+   for 60 % of the time (`WHOLE_SHARE`), while the area search below runs on the other; when HiGHS proves its plan
    optimal that plan is the result, otherwise the search goes on from the better of the two plans, on both cores.
-4. Then areas of about `WINDOW_KM` x `WINDOW_KM` are re-solved one at a time as exact MIPs over the pairs of the people
-   living there, with every other person's place fixed (their seats and supervision hours taken out of the limits).
-   A result replaces the area's plan only when it is better in exact integers. Areas are taken in order of what
-   the LP relaxation says they could still gain. The grid is shifted by half a cell on alternate passes so that
-   people near a border can trade places, and grows by half when a cycle over both grids improves nothing. Two areas
-   that share no slot and no site are independent, so they are solved side by side on two threads and applied in a
-   fixed order: the outcome does not depend on which finishes first. (While HiGHS works on the whole model, one area
-   at a time: two cores.)
-5. It stops at the time limit, when the plan meets the bound, or when the largest grid has been cycled without
-   improvement (a local optimum); then it waits for the whole-model MIP, if that still runs, until its limit.
+4. Then areas — squares of about `AREA_KM` km on a side, over where people live — are re-solved one at a time as
+   exact MIPs over the pairs of the people living there, with every other person's place fixed (their seats and
+   supervision hours taken out of the limits). A result replaces the area's plan only when it is better in exact
+   integers. Areas are taken in order of what the LP relaxation says they could still gain. The grid of areas is
+   shifted by half an area on alternate passes so that people near a border can trade places, and its areas grow by
+   half when a cycle over both grids improves nothing. Two areas that share no slot and no site are independent, so
+   they are solved side by side on two threads and applied in a fixed order: the outcome does not depend on which
+   finishes first. (While HiGHS works on the whole model, one area at a time: two cores.)
+5. It stops at the time limit, when the plan meets the bound (or comes within `relative_gap` of it), or when the
+   largest grid has been cycled without improvement (a local optimum); then it waits for the whole-model MIP, if that
+   still runs, until its limit.
 
-Every sub-problem keeps the lexicographic order exact with its own weights: a fit weight one more than the number of
-its holders who could stay, and a placement weight one more than the best total value its people could reach
-(docs/solver.md). Whole-model MIPs take the three levels in one objective while its total stays below
-`ONE_OBJECTIVE_MAX` (where doubles and the solvers' tolerances still resolve one unit); above that, in two phases
-(`solve_whole_model`).
+Every sub-problem keeps the lexicographic order exact with its own weights (`Levels.of` over its pairs, see
+`matcher.model.problem`). Whole-model MIPs take the three levels in one objective while that is safe, otherwise in
+two phases (`matcher.model.whole`).
 """
 
 from __future__ import annotations
@@ -35,70 +34,40 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from matcher.compiled import BoolArray, IntArray
 from matcher.model.greedy import greedy_by_score, greedy_in_order
-from matcher.model.highs import HighsResult, integral, solve_highs, solve_scip
-from matcher.model.problem import AssignmentProblem
-from matcher.model.sparse import SparseModel, build_sparse, objective_value, sub_model
+from matcher.model.highs import SolverResult, integral, solve_highs
+from matcher.model.outcome import SolveOutcome, SolveProgress
+from matcher.model.problem import AssignmentProblem, Levels
+from matcher.model.sparse import SparseModel, build_sparse, sub_model
+from matcher.model.whole import SolveOptions, solve_whole_model
 
 FloatArray = NDArray[np.float64]
 
 EXACT_MAX_PAIRS = 12_000  # a whole problem this small goes to SCIP, from the LP-rounded start
 LP_EXACT_WEIGHT_MAX_PAIRS = 150_000  # above this the LP uses a smaller placement weight (much faster), see lp_weight
-WINDOW_KM = 24.0
-WINDOW_GROWTH = 1.5
-WINDOW_MAX_KM = 60.0
-WINDOW_TIME_CAP_S = 1.0  # one area's MIP never takes longer: many quick areas beat a few proven ones
+AREA_KM = 24.0  # the side of an area at the start
+AREA_GROWTH = 1.5  # areas grow by this factor when a cycle over both grids improves nothing
+AREA_MAX_KM = 60.0
+AREA_TIME_CAP_S = 1.0  # one area's MIP never takes longer: many quick areas beat a few proven ones
 WRAP_UP_S = 1.0
-PROVE_AFTER_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole model beside the area search
+WHOLE_MIP_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole model beside the area search
 WHOLE_SHARE = 0.6  # for this share of the time; then the search goes on from the better plan, on both cores
 KM_PER_DEGREE = 111.195
 DUAL_SIMPLEX = {"solver": "simplex", "simplex_strategy": "1"}
-# Largest total of a three-level objective given to a floating-point MIP as one objective (about 1.1e12). Beyond it
-# the fit weight times the placement weight leaves too few digits for HiGHS's and SCIP's tolerances to resolve one
-# stay, so the third level gets a phase of its own (docs/solver.md).
-ONE_OBJECTIVE_MAX = 2**40
 
 
 @dataclass(frozen=True)
-class Improvement:
-    seconds: float
-    chosen: BoolArray
-    bound: int | None  # the best upper bound known so far (weighted), if any
+class SearchLimits:
+    """The search's sizes and caps (the defaults are the measured ones; tests force paths with others)."""
 
-
-@dataclass(frozen=True)
-class DecomposeOutcome:
-    chosen: BoolArray
-    proven_optimal: bool
-    objective_bound: int  # weighted with problem.placement_weight; a valid upper bound
-    build_seconds: float
-    solve_seconds: float
-    lp_seconds: float
-    windows_solved: int
-    passes: int
-
-
-def weighted_objective(problem: AssignmentProblem) -> FloatArray:
-    """The three-level objective's coefficients: `placement_weight + fit_weight * score + stay` per free pair."""
-    out: FloatArray = (problem.placement_weight + problem.value).astype(np.float64)
-    return out
-
-
-def two_level_objective(problem: AssignmentProblem, weight: int | None = None) -> FloatArray:
-    """Placements, then fit score: `weight + score` per free pair (by default the exact two-level weight)."""
-    w = problem.fit_placement_weight if weight is None else weight
-    out: FloatArray = (w + problem.pairs.score).astype(np.float64)
-    return out
-
-
-def one_objective_is_safe(problem: AssignmentProblem) -> bool:
-    """True when the three levels fit in one floating-point objective (always, when the third level is vacuous)."""
-    people = len(np.unique(problem.pairs.participant))
-    return not problem.has_third_level or problem.placement_weight * (people + 1) <= ONE_OBJECTIVE_MAX
+    area_km: float = AREA_KM
+    area_max_km: float = AREA_MAX_KM
+    area_time_cap_s: float = AREA_TIME_CAP_S
+    exact_max_pairs: int = EXACT_MAX_PAIRS
+    whole_mip_max_pairs: int = WHOLE_MIP_MAX_PAIRS
 
 
 def lp_weight(problem: AssignmentProblem) -> int:
@@ -117,7 +86,9 @@ def _floor(value: float) -> int:
     return int(math.floor(value + 1e-7 * max(1.0, abs(value))))
 
 
-def lp_bound(problem: AssignmentProblem, weighted: HighsResult | None, cardinality: HighsResult | None) -> int | None:
+def lp_bound(
+    problem: AssignmentProblem, weighted: SolverResult | None, cardinality: SolverResult | None
+) -> int | None:
     """An upper bound on the three-level objective (free pairs), or None when no LP finished.
 
     From the LP with the exact two-level weight `W2`: its optimum rounded down, `Z`, bounds `W2 * placed + score`, so
@@ -132,12 +103,6 @@ def lp_bound(problem: AssignmentProblem, weighted: HighsResult | None, cardinali
     if cardinality is not None and cardinality.status == "optimal" and cardinality.objective is not None:
         bounds.append(_floor(cardinality.objective) * problem.placement_weight + problem.placement_weight - 1)
     return min(bounds) if bounds else None
-
-
-def trivial_bound(problem: AssignmentProblem) -> int:
-    """Everyone with a feasible pair placed at their best score: no plan does better."""
-    people = np.unique(problem.pairs.participant)
-    return len(people) * problem.placement_weight + problem.placement_weight - 1
 
 
 def round_lp(problem: AssignmentProblem, values: FloatArray) -> BoolArray:
@@ -155,18 +120,19 @@ def _plane_km(problem: AssignmentProblem) -> tuple[FloatArray, FloatArray]:
     return x - x.min(initial=0.0), y - y.min(initial=0.0)
 
 
-def windows(problem: AssignmentProblem, size_km: float, shift: float) -> list[IntArray]:
-    """Free pair indices per grid cell of people (cells in row-major order; people without pairs left out)."""
+def grid(problem: AssignmentProblem, size_km: float, shift: float) -> list[IntArray]:
+    """The areas of a grid of `size_km` squares shifted by `shift` of a side: free pair indices per area (areas in
+    row-major order; people without pairs left out)."""
     pairs = problem.pairs
     if len(pairs) == 0:
         return []
     x, y = _plane_km(problem)
     cx = np.floor(x / size_km + shift).astype(np.int64)
     cy = np.floor(y / size_km + shift).astype(np.int64)
-    cell = (cy - cy.min()) * (int(cx.max() - cx.min()) + 1) + (cx - cx.min())
-    pair_cell = cell[pairs.participant]
-    order = np.argsort(pair_cell, kind="stable")
-    bounds = np.flatnonzero(np.diff(pair_cell[order])) + 1
+    area = (cy - cy.min()) * (int(cx.max() - cx.min()) + 1) + (cx - cx.min())
+    pair_area = area[pairs.participant]
+    order = np.argsort(pair_area, kind="stable")
+    bounds = np.flatnonzero(np.diff(pair_area[order])) + 1
     return [np.sort(group) for group in np.split(order, bounds)]
 
 
@@ -185,52 +151,41 @@ def _can_improve(problem: AssignmentProblem, free: IntArray, chosen: BoolArray) 
 
 
 @dataclass(frozen=True)
-class _WindowResult:
+class _AreaResult:
     free: IntArray
     chosen: BoolArray | None  # new values of the free pairs, when better
 
 
-def _solve_window(
+def _solve_area(
     problem: AssignmentProblem,
     model: SparseModel,
     free: IntArray,
     chosen: BoolArray,
     activity: FloatArray,
     time_limit: float,
-) -> _WindowResult:
-    """The exact MIP over `free` with everything else fixed; its plan when strictly better."""
+    options: SolveOptions,
+) -> _AreaResult:
+    """The exact MIP over the area's pairs `free` with everything else fixed; its plan when strictly better."""
     sub = sub_model(model, free, chosen, activity)
-    scores = problem.pairs.score[free]
-    stay = problem.stay[free]
-    people = problem.pairs.participant[free]
-    unique_people = np.unique(people)
-    # The area's own weights: a fit weight above its possible stays, a placement weight above its best total value.
-    fit_weight = int(stay.sum()) + 1
-    values = scores * fit_weight + stay
-    weight = _best_total(problem, people, values, unique_people) + 1
-    if fit_weight > 1 and weight * (len(unique_people) + 1) > ONE_OBJECTIVE_MAX:
+    scores, stay = problem.pairs.score[free], problem.stay[free]
+    levels = Levels.of(problem.pairs.participant[free], scores, stay, problem.ci.n_participants)
+    values = levels.value(scores, stay)
+    if levels.one_objective_is_safe():
+        objective = levels.coefficients(values).astype(np.float64)
+    else:
         # Too large for one floating-point objective: the area is solved on the first two levels; a plan equal on
         # those but with fewer stays is then simply not taken (the check below is on all three).
-        objective = (_best_total(problem, people, scores, unique_people) + 1 + scores).astype(np.float64)
-    else:
-        objective = (weight + values).astype(np.float64)
-    current = chosen[free]
-    current_value = int(current.sum()) * weight + int(values[current].sum())
-    result = solve_highs(sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit)
+        objective = levels.two_level_coefficients(scores).astype(np.float64)
+    current_value = levels.total(chosen[free], values)
+    result = solve_highs(
+        sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit, options=options.highs()
+    )
     if result.values is None:
-        return _WindowResult(free, None)
+        return _AreaResult(free, None)
     new = integral(result.values)
     if not np.all(sub.matrix @ new.astype(np.float64) <= sub.upper + 0.5):
-        return _WindowResult(free, None)  # never trust a tolerance: the exact check decides
-    new_value = int(new.sum()) * weight + int(values[new].sum())
-    return _WindowResult(free, new if new_value > current_value else None)
-
-
-def _best_total(problem: AssignmentProblem, people: IntArray, values: IntArray, unique_people: IntArray) -> int:
-    """Σ over `unique_people` of their best value among the given pairs (`people[i]` has `values[i]`)."""
-    best = np.zeros(problem.ci.n_participants, dtype=np.int64)
-    np.maximum.at(best, people, values)
-    return int(best[unique_people].sum())
+        return _AreaResult(free, None)  # never trust a tolerance: the exact check decides
+    return _AreaResult(free, new if levels.total(new, values) > current_value else None)
 
 
 def _rows_touched(model: SparseModel, free: IntArray) -> set[int]:
@@ -238,113 +193,11 @@ def _rows_touched(model: SparseModel, free: IntArray) -> set[int]:
     return set(np.unique(block.indices).tolist())
 
 
-class _Search:
-    """The incumbent, its exact value, and progress reports."""
-
-    def __init__(
-        self,
-        problem: AssignmentProblem,
-        model: SparseModel,
-        started: float,
-        on_improve: Callable[[Improvement], None] | None,
-    ) -> None:
-        self.problem, self.model, self.started, self.on_improve = problem, model, started, on_improve
-        self.best = np.zeros(model.n_pairs, dtype=np.bool_)
-        self.value = 0
-        self.bound: int | None = None
-
-    def offer(self, candidate: BoolArray) -> bool:
-        value = objective_value(self.problem, candidate)
-        if value > self.value and self.model.is_feasible(candidate):
-            self.best, self.value = candidate.copy(), value
-            if self.on_improve:
-                self.on_improve(Improvement(time.perf_counter() - self.started, self.best, self.bound))
-            return True
-        return False
-
-
-def solve_decomposed(
-    problem: AssignmentProblem,
-    time_limit: float,
-    on_improve: Callable[[Improvement], None] | None = None,
-    threads: int = 2,
-    window_km: float = WINDOW_KM,
-    exact_max_pairs: int = EXACT_MAX_PAIRS,
-    window_time_cap: float = WINDOW_TIME_CAP_S,
-    window_max_km: float = WINDOW_MAX_KM,
-    prove_after_max_pairs: int = PROVE_AFTER_MAX_PAIRS,
-) -> DecomposeOutcome:
-    started = time.perf_counter()
-    # Keep a little time for the caller to write the plan out: the limit is for the whole solve.
-    deadline = started + time_limit - min(WRAP_UP_S, 0.02 * time_limit)
-    model = build_sparse(problem)
-    n = model.n_pairs
-    built = time.perf_counter()
-    search = _Search(problem, model, started, on_improve)
-    search.offer(greedy_by_score(problem))
-    if n == 0:
-        return DecomposeOutcome(search.best, True, 0, built - started, 0.0, 0.0, 0, 0)
-
-    def remaining() -> float:
-        return max(deadline - time.perf_counter(), 0.01)
-
-    pool = ThreadPoolExecutor(max_workers=threads) if threads > 1 else None
-    try:
-        weight = lp_weight(problem)
-        lp_objective = two_level_objective(problem, weight)
-        cardinality_job: Future[HighsResult] | None = None
-        if weight != problem.fit_placement_weight and pool is not None:
-            # The bound on placements, on the other core while the weighted LP and the search run.
-            cardinality_job = pool.submit(
-                solve_highs, model.matrix, model.upper, np.ones(n), integer=False, time_limit=remaining(),
-                options=DUAL_SIMPLEX,
-            )  # fmt: skip
-        lp_started = time.perf_counter()
-        lp = solve_highs(
-            model.matrix, model.upper, lp_objective, integer=False, time_limit=remaining(), options=DUAL_SIMPLEX
-        )
-        lp_seconds = time.perf_counter() - lp_started
-        weighted = lp if weight == problem.fit_placement_weight else None
-        bound = search.bound = lp_bound(problem, weighted, None)
-
-        def refresh_bound() -> None:
-            # The cardinality LP runs beside the search; its bound is used for reports as soon as it is there.
-            if search.bound is None and cardinality_job is not None and cardinality_job.done():
-                search.bound = lp_bound(problem, weighted, cardinality_job.result())
-
-        if lp.values is not None:
-            search.offer(round_lp(problem, lp.values))
-
-        def finish(proven: bool, solved: int, passes: int) -> DecomposeOutcome:
-            final = bound
-            if cardinality_job is not None:
-                final = lp_bound(problem, weighted, cardinality_job.result())
-            final = trivial_bound(problem) if final is None else final
-            proven = proven or search.value >= final
-            return DecomposeOutcome(
-                search.best, proven, search.value if proven else max(final, search.value), built - started,
-                time.perf_counter() - built, lp_seconds, solved, passes,
-            )  # fmt: skip
-
-        if bound is not None and search.value >= bound:
-            return finish(True, 0, 0)
-        if n <= exact_max_pairs:
-            return _solve_whole(problem, model, search, remaining(), finish)
-        whole: Future[HighsResult] | None = None
-        if n <= prove_after_max_pairs and threads > 1:
-            whole = _in_background(solve_whole_model, problem, model, WHOLE_SHARE * remaining())
-        return _search_areas(problem, model, search, lp, lp_objective, deadline, pool, window_km, window_max_km,
-                             window_time_cap, bound, finish, refresh_bound, whole)  # fmt: skip
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _in_background(fn: Callable[..., HighsResult], *args: object, **kwargs: object) -> Future[HighsResult]:
+def _in_background(fn: Callable[..., SolverResult], *args: object, **kwargs: object) -> Future[SolverResult]:
     """Run `fn` on a daemon thread. Not a pool's thread: when the search reaches the bound first, the solve cannot be
     interrupted (see highs.py), so it is left to run out its time limit without keeping the caller or the process
     from finishing."""
-    future: Future[HighsResult] = Future()
+    future: Future[SolverResult] = Future()
 
     def run() -> None:
         try:
@@ -356,202 +209,243 @@ def _in_background(fn: Callable[..., HighsResult], *args: object, **kwargs: obje
     return future
 
 
-def _take_whole(problem: AssignmentProblem, model: SparseModel, search: _Search, whole: HighsResult) -> bool:
-    """A whole-model MIP's result. When it is proven optimal its plan becomes the result — even if the search already
-    had one as good — so the outcome does not depend on how far the search got; otherwise its best plan is offered
-    like any other. True when proven."""
-    if whole.values is None:
-        return False
-    candidate = integral(whole.values)
-    if not model.is_feasible(candidate):
-        return False
-    value = objective_value(problem, candidate)
-    if whole.status == "optimal" and value >= search.value:
-        if not search.offer(candidate):
-            search.best, search.value = candidate.copy(), value
-        return True
-    search.offer(candidate)
-    return False
+class AreaSearch:
+    """The default strategy as one object: its best plan and that plan's objective, its bound, the LP it is guided
+    by, and the whole-model MIP beside it. `run()` once; it returns the outcome and leaves its counts readable."""
 
+    def __init__(
+        self,
+        problem: AssignmentProblem,
+        time_limit: float,
+        *,
+        limits: SearchLimits | None = None,
+        threads: int = 2,
+        options: SolveOptions | None = None,
+        on_progress: Callable[[SolveProgress], None] | None = None,
+    ) -> None:
+        self.problem, self.time_limit, self.threads = problem, time_limit, threads
+        self.limits = limits or SearchLimits()
+        self.options = options or SolveOptions()
+        self.area_options = SolveOptions(seed=self.options.seed)  # areas stay exact: the gap is the whole plan's
+        self.on_progress = on_progress
+        self.started = time.perf_counter()
+        # Keep a little time for the caller to write the plan out: the limit is for the whole solve.
+        self.deadline = self.started + time_limit - min(WRAP_UP_S, 0.02 * time_limit)
+        self.model = build_sparse(problem)
+        self.built = time.perf_counter()
+        self.best = np.zeros(self.model.n_pairs, dtype=np.bool_)  # the best plan found
+        self.value = 0  # its objective
+        self.bound: int | None = None  # the best upper bound known so far, for reports
+        self.lp_bound: int | None = None  # the weighted LP's bound: the search stops when it is met
+        self.lp: SolverResult | None = None
+        self.lp_objective = np.zeros(0)
+        self.weighted: SolverResult | None = None  # the LP, when it has the exact two-level weight
+        self.cardinality: Future[SolverResult] | None = None  # the LP of placements alone, beside the search
+        self.whole: Future[SolverResult] | None = None  # the whole-model MIP while it runs beside the search
+        self.areas_solved = 0
+        self.passes = 0
 
-def _solve_whole(
-    problem: AssignmentProblem,
-    model: SparseModel,
-    search: _Search,
-    time_limit: float,
-    finish: Callable[[bool, int, int], DecomposeOutcome],
-) -> DecomposeOutcome:
-    """SCIP on the whole model from the search's plan (the better of LP rounding and greedy); should its plan fail the
-    exact check, HiGHS gets the time that is left."""
-    started = time.perf_counter()
-    whole = solve_whole_model(problem, model, time_limit, hint=search.best, solver="scip")
-    if _take_whole(problem, model, search, whole):
-        return finish(True, 1, 1)
-    left = time_limit - (time.perf_counter() - started)
-    if whole.status != "optimal" or left <= 0.05:
-        return finish(False, 1, 1)
-    highs = solve_whole_model(problem, model, left)
-    return finish(_take_whole(problem, model, search, highs), 2, 1)
+    # -- the best plan and the bound
 
-
-def _mip(
-    matrix: sp.csr_matrix,
-    upper: FloatArray,
-    objective: FloatArray,
-    time_limit: float,
-    hint: BoolArray | None,
-    solver: str,
-) -> HighsResult:
-    if solver == "scip":
-        return solve_scip(matrix, upper, objective, time_limit=time_limit, hint=hint)
-    return solve_highs(matrix, upper, objective, integer=True, time_limit=time_limit)
-
-
-def solve_whole_model(
-    problem: AssignmentProblem,
-    model: SparseModel,
-    time_limit: float,
-    hint: BoolArray | None = None,
-    solver: str = "highs",
-) -> HighsResult:
-    """The exact MIP of the whole model (HiGHS, or SCIP from `hint`) for all three levels of the objective.
-
-    In one objective while `one_objective_is_safe`; otherwise in two phases: first placements and fit score (the
-    two-level objective, as without holders); then, when that is proven optimal, the most stays among plans that
-    place as many and score as much (two rows: `Σ x >= placed`, `Σ score x >= score`). "optimal" only when every
-    phase is proven; the values are always of a plan that passed the exact check, or None."""
-    if one_objective_is_safe(problem):
-        return _mip(model.matrix, model.upper, weighted_objective(problem), time_limit, hint, solver)
-    started = time.perf_counter()
-    first = _mip(model.matrix, model.upper, two_level_objective(problem), time_limit, hint, solver)
-    if first.values is None or first.status != "optimal":
-        return first
-    chosen = integral(first.values)
-    if not model.is_feasible(chosen):
-        return first  # the caller's exact check rejects it
-    placed, score = int(chosen.sum()), int(problem.pairs.score[chosen].sum())
-    fallback = HighsResult("feasible", first.values, first.objective, first.seconds)
-    left = time_limit - (time.perf_counter() - started)
-    if left <= 0.05:
-        return fallback
-    scores = problem.pairs.score.astype(np.float64)
-    matrix = sp.vstack([model.matrix, sp.csr_matrix(-np.ones((1, model.n_pairs))), sp.csr_matrix(-scores[None, :])])
-    upper = np.concatenate([model.upper, [-float(placed), -float(score)]])
-    second = _mip(sp.csr_matrix(matrix), upper, problem.stay.astype(np.float64), left, chosen, solver)
-    seconds = time.perf_counter() - started
-    if second.values is None:
-        return fallback
-    kept = integral(second.values)
-    same = int(kept.sum()) == placed and int(problem.pairs.score[kept].sum()) == score
-    if not (same and model.is_feasible(kept)):
-        return fallback  # a tolerance let a worse plan through: keep the proven two-level one
-    if int(problem.stay[kept].sum()) < int(problem.stay[chosen].sum()):
-        return fallback
-    status = "optimal" if second.status == "optimal" else "feasible"
-    return HighsResult(status, second.values, float(weighted_objective(problem) @ second.values), seconds)
-
-
-def _search_areas(
-    problem: AssignmentProblem,
-    model: SparseModel,
-    search: _Search,
-    lp: HighsResult,
-    lp_objective: FloatArray,
-    deadline: float,
-    pool: ThreadPoolExecutor | None,
-    window_km: float,
-    window_max_km: float,
-    window_time_cap: float,
-    bound: int | None,
-    finish: Callable[[bool, int, int], DecomposeOutcome],
-    refresh_bound: Callable[[], None],
-    whole: Future[HighsResult] | None,
-) -> DecomposeOutcome:
-    """The area search. With `whole` (HiGHS on the whole model, on the other core, for part of the time) it runs one
-    area at a time until that finishes: a proof ends the search with HiGHS's plan; otherwise the search goes on from
-    the better of the two plans, on both cores."""
-    chosen = search.best.copy()
-    activity = model.activity(chosen)
-    solved = passes = stale = 0
-    whole_state = "none" if whole is None else "running"  # then "taken"
-
-    def take_whole_if_done() -> bool:
-        """When the whole-model MIP has finished: True if it proved its plan optimal (the search ends); else its plan
-        is offered, the search goes on from the better one, and both cores are the search's again."""
-        nonlocal chosen, activity, whole_state
-        if whole is None or whole_state != "running" or not whole.done():
-            return False
-        whole_state = "taken"
-        try:
-            result = whole.result()
-        except Exception:  # a failed whole-model solve must not cost the plan the search has
-            return False
-        if _take_whole(problem, model, search, result):
+    def offer(self, candidate: BoolArray) -> bool:
+        """Take `candidate` as the best plan when it is better and exactly feasible; report it."""
+        value = self.problem.objective(candidate)
+        if value > self.value and self.model.is_feasible(candidate):
+            self._take(candidate, value)
             return True
-        if search.value > objective_value(problem, chosen):
-            chosen = search.best.copy()
-            activity = model.activity(chosen)
         return False
 
-    size = window_km
-    grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
-    while time.perf_counter() < deadline:
-        if take_whole_if_done():
-            return finish(True, solved + 1, passes)
-        if stale >= len(grids):  # a local optimum for this size: look wider
-            if size >= window_max_km:
-                break  # a local optimum of the largest areas
-            size = min(size * WINDOW_GROWTH, window_max_km)
-            grids = [windows(problem, size, 0.0), windows(problem, size, 0.5)]
-            stale = 0
-        cells = [w for w in grids[passes % len(grids)] if _can_improve(problem, w, chosen)]
-        if lp.values is not None:
-            # Most promising areas first: where the LP relaxation places more (or better) than the plan.
-            gain = lp_objective * (lp.values - chosen)
-            potential = np.array([gain[w].sum() for w in cells])
-            cells = [cells[k] for k in np.argsort(-np.round(potential, 6), kind="stable")]
-        improved = False
-        i = 0
-        while i < len(cells) and time.perf_counter() < deadline:
-            if whole_state == "running" and whole is not None and whole.done():
-                break  # take its plan at the top of the next pass
-            two_cores = pool if whole_state != "running" else None  # HiGHS has the other core while it runs
-            batch = [cells[i]]
-            if (
-                two_cores is not None
-                and i + 1 < len(cells)
-                and not (_rows_touched(model, cells[i]) & _rows_touched(model, cells[i + 1]))
-            ):
-                batch.append(cells[i + 1])
-            cap = min(window_time_cap, max(deadline - time.perf_counter(), 0.01))
-            if two_cores is not None and len(batch) > 1:
-                futures = [two_cores.submit(_solve_window, problem, model, w, chosen, activity, cap) for w in batch]
-                results = [f.result() for f in futures]
-            else:
-                results = [_solve_window(problem, model, batch[0], chosen, activity, cap)]
-            batch_improved = False
-            for result in results:  # independent areas: the order of applying them does not matter
-                solved += 1
-                if result.chosen is not None:
-                    before = chosen[result.free].astype(np.float64)
-                    chosen[result.free] = result.chosen
-                    activity = activity + model.columns()[:, result.free] @ (result.chosen - before)
-                    batch_improved = improved = True
-            i += len(batch)
-            refresh_bound()
-            if batch_improved:
-                search.offer(chosen)
-                if bound is not None and search.value >= bound:
-                    return finish(True, solved, passes + 1)
-        passes += 1
-        stale = 0 if improved else stale + 1
-    if whole is not None and whole_state == "running":
-        # A local optimum (or out of time) before the whole-model MIP finished: it has until its own limit to prove
-        # or beat the plan.
+    def _take(self, candidate: BoolArray, value: int) -> None:
+        self.best, self.value = candidate.copy(), value
+        if self.on_progress is not None:
+            problem, pinned = self.problem, len(self.problem.pinned)
+            bound = self.bound if self.bound is not None else problem.trivial_bound()
+            self.on_progress(
+                SolveProgress(
+                    seconds=time.perf_counter() - self.started,
+                    placed=int(self.best.sum()) + pinned,
+                    score=int(problem.pairs.score[self.best].sum()),
+                    placed_bound=bound // problem.placement_weight + pinned,
+                )
+            )
+
+    def _meets(self, bound: int | None) -> bool:
+        """The best plan is as good as `bound`, or within `relative_gap` of it."""
+        if bound is None:
+            return False
+        return self.value >= bound - math.floor(self.options.relative_gap * bound)
+
+    def _refresh_bound(self) -> None:
+        # The cardinality LP runs beside the search; its bound is used for reports as soon as it is there.
+        if self.bound is None and self.cardinality is not None and self.cardinality.done():
+            self.bound = lp_bound(self.problem, self.weighted, self.cardinality.result())
+
+    def _remaining(self) -> float:
+        return max(self.deadline - time.perf_counter(), 0.01)
+
+    def _outcome(self, proven: bool) -> SolveOutcome:
+        final = self.lp_bound
+        if self.cardinality is not None:
+            final = lp_bound(self.problem, self.weighted, self.cardinality.result())
+        final = self.problem.trivial_bound() if final is None else final
+        proven = proven or self.value >= final
+        bound = self.value if proven else max(final, self.value)
+        return SolveOutcome(self.best, proven, True, bound, time.perf_counter() - self.built)
+
+    # -- the strategy
+
+    def run(self) -> SolveOutcome:
+        problem, model = self.problem, self.model
+        self.offer(greedy_by_score(problem))
+        if model.n_pairs == 0:
+            return SolveOutcome(self.best, True, True, 0, 0.0)
+        pool = ThreadPoolExecutor(max_workers=self.threads) if self.threads > 1 else None
         try:
-            last: HighsResult | None = whole.result()
+            weight = lp_weight(problem)
+            self.lp_objective = problem.two_level_coefficients(weight).astype(np.float64)
+            if weight != problem.fit_placement_weight and pool is not None:
+                # The bound on placements, on the other core while the weighted LP and the search run.
+                self.cardinality = pool.submit(
+                    solve_highs, model.matrix, model.upper, np.ones(model.n_pairs), integer=False,
+                    time_limit=self._remaining(), options=DUAL_SIMPLEX,
+                )  # fmt: skip
+            self.lp = solve_highs(
+                model.matrix, model.upper, self.lp_objective, integer=False, time_limit=self._remaining(),
+                options=DUAL_SIMPLEX,
+            )  # fmt: skip
+            self.weighted = self.lp if weight == problem.fit_placement_weight else None
+            self.lp_bound = self.bound = lp_bound(problem, self.weighted, None)
+            if self.lp.values is not None:
+                self.offer(round_lp(problem, self.lp.values))
+            if self._meets(self.lp_bound):
+                return self._outcome(False)  # proven when it meets the bound itself, not only the gap
+            if model.n_pairs <= self.limits.exact_max_pairs:
+                return self._prove_small()
+            if model.n_pairs <= self.limits.whole_mip_max_pairs and self.threads > 1:
+                self.whole = _in_background(
+                    solve_whole_model, problem, model, WHOLE_SHARE * self._remaining(), options=self.options
+                )
+            return self._search_areas(pool)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _take_whole(self, result: SolverResult) -> bool:
+        """A whole-model MIP's result. When it is proven optimal its plan becomes the result — even if the search
+        already had one as good — so the outcome does not depend on how far the search got; otherwise its best plan
+        is offered like any other. True when proven."""
+        if result.values is None:
+            return False
+        candidate = integral(result.values)
+        if not self.model.is_feasible(candidate):
+            return False
+        value = self.problem.objective(candidate)
+        if result.status == "optimal" and value >= self.value:
+            if not self.offer(candidate):
+                self.best, self.value = candidate.copy(), value
+            return True
+        self.offer(candidate)
+        return False
+
+    def _prove_small(self) -> SolveOutcome:
+        """SCIP on the whole model from the best plan (the better of LP rounding and greedy); should its plan fail the
+        exact check, HiGHS gets the time that is left."""
+        started, limit = time.perf_counter(), self._remaining()
+        result = solve_whole_model(self.problem, self.model, limit, hint=self.best, solver="scip", options=self.options)
+        if self._take_whole(result):
+            return self._outcome(True)
+        left = limit - (time.perf_counter() - started)
+        if result.status != "optimal" or left <= 0.05:
+            return self._outcome(False)
+        highs = solve_whole_model(self.problem, self.model, left, options=self.options)
+        return self._outcome(self._take_whole(highs))
+
+    def _whole_finished(self) -> SolverResult | None:
+        """The whole-model MIP's result once it has finished (then it no longer runs beside the search)."""
+        if self.whole is None or not self.whole.done():
+            return None
+        whole, self.whole = self.whole, None
+        try:
+            return whole.result()
         except Exception:  # a failed whole-model solve must not cost the plan the search has
-            last = None
-        if last is not None:
-            return finish(_take_whole(problem, model, search, last), solved + 1, passes)
-    return finish(False, solved, passes)
+            return None
+
+    def _search_areas(self, pool: ThreadPoolExecutor | None) -> SolveOutcome:
+        """Areas re-solved one grid after another. While the whole-model MIP runs (on the other core, for part of
+        the time), one area at a time until it finishes: a proof ends the search with its plan; otherwise the search
+        goes on from the better of the two plans, on both cores."""
+        problem, model, lp = self.problem, self.model, self.lp
+        plan = self.best.copy()  # the plan being improved; the best is offered each improvement
+        activity = model.activity(plan)
+        stale = 0
+        size = self.limits.area_km
+        grids = [grid(problem, size, 0.0), grid(problem, size, 0.5)]
+        while time.perf_counter() < self.deadline:
+            finished = self._whole_finished()
+            if finished is not None:
+                if self._take_whole(finished):
+                    return self._outcome(True)
+                if self.value > problem.objective(plan):
+                    plan = self.best.copy()
+                    activity = model.activity(plan)
+            if stale >= len(grids):  # a local optimum for this size: look wider
+                if size >= self.limits.area_max_km:
+                    break  # a local optimum of the largest areas
+                size = min(size * AREA_GROWTH, self.limits.area_max_km)
+                grids = [grid(problem, size, 0.0), grid(problem, size, 0.5)]
+                stale = 0
+            areas = [a for a in grids[self.passes % len(grids)] if _can_improve(problem, a, plan)]
+            if lp is not None and lp.values is not None:
+                # Most promising areas first: where the LP relaxation places more (or better) than the plan.
+                gain = self.lp_objective * (lp.values - plan)
+                potential = np.array([gain[a].sum() for a in areas])
+                areas = [areas[k] for k in np.argsort(-np.round(potential, 6), kind="stable")]
+            improved = False
+            i = 0
+            while i < len(areas) and time.perf_counter() < self.deadline:
+                if self.whole is not None and self.whole.done():
+                    break  # take its plan at the top of the next pass
+                two_cores = pool if self.whole is None else None  # the whole-model MIP has the other core meanwhile
+                batch = [areas[i]]
+                if (
+                    two_cores is not None
+                    and i + 1 < len(areas)
+                    and not (_rows_touched(model, areas[i]) & _rows_touched(model, areas[i + 1]))
+                ):
+                    batch.append(areas[i + 1])
+                cap = min(self.limits.area_time_cap_s, max(self.deadline - time.perf_counter(), 0.01))
+                if two_cores is not None and len(batch) > 1:
+                    futures = [
+                        two_cores.submit(_solve_area, problem, model, a, plan, activity, cap, self.area_options)
+                        for a in batch
+                    ]
+                    results = [f.result() for f in futures]
+                else:
+                    results = [_solve_area(problem, model, batch[0], plan, activity, cap, self.area_options)]
+                batch_improved = False
+                for result in results:  # independent areas: the order of applying them does not matter
+                    self.areas_solved += 1
+                    if result.chosen is not None:
+                        before = plan[result.free].astype(np.float64)
+                        plan[result.free] = result.chosen
+                        activity = activity + model.columns()[:, result.free] @ (result.chosen - before)
+                        batch_improved = improved = True
+                i += len(batch)
+                self._refresh_bound()
+                if batch_improved:
+                    self.offer(plan)
+                    if self._meets(self.lp_bound):
+                        return self._outcome(False)
+            self.passes += 1
+            stale = 0 if improved else stale + 1
+        if self.whole is not None:
+            # A local optimum (or out of time) before the whole-model MIP finished: it has until its own limit to
+            # prove or beat the plan.
+            whole, self.whole = self.whole, None
+            try:
+                last: SolverResult | None = whole.result()
+            except Exception:  # a failed whole-model solve must not cost the plan the search has
+                last = None
+            if last is not None:
+                return self._outcome(self._take_whole(last))
+        return self._outcome(False)

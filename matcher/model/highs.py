@@ -30,15 +30,13 @@ FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
-class HighsResult:
+class SolverResult:
+    """What HiGHS (LP or MIP) or SCIP returned."""
+
     status: str  # "optimal", "feasible" (stopped with a plan), "infeasible", "unknown" (stopped without a plan)
     values: FloatArray | None
     objective: float | None
     seconds: float
-
-    @property
-    def has_solution(self) -> bool:
-        return self.values is not None
 
 
 def _read_solution(path: str, n: int) -> tuple[str, FloatArray | None]:
@@ -95,15 +93,18 @@ def solve_scip(
     *,
     time_limit: float,
     hint: NDArray[np.bool_] | None = None,
-) -> HighsResult:
+    seed: int = 0,
+    relative_gap: float = 0.0,
+) -> SolverResult:
     """max objective @ x subject to matrix @ x <= upper, x binary, with SCIP from a start plan (`hint`).
 
     The objective must be integral: SCIP stops when its bound is within 0.5 of its plan, which then is a proof of
-    optimality (`limits/gap = 0` alone would still leave the wrapper's default relative gap of 1e-4 in charge)."""
+    optimality (`limits/gap = 0` alone would still leave the wrapper's default relative gap of 1e-4 in charge), or
+    within `relative_gap` of it. `seed` shifts SCIP's random seeds."""
     n = int(matrix.shape[1])
     started = time.perf_counter()
     if n == 0:
-        return HighsResult("optimal", np.zeros(0), 0.0, 0.0)
+        return SolverResult("optimal", np.zeros(0), 0.0, 0.0)
     model = _model(matrix, upper, objective, integer=True, lower=None, maximize=True)
     if hint is not None:
         for j, value in enumerate(hint.tolist()):
@@ -115,15 +116,18 @@ def solve_scip(
     # proofs slower, so callers check every plan exactly instead: a bound proven on the tolerant model is still a
     # bound, so an exactly feasible "optimal" plan is optimal, and an infeasible one is rejected (decompose.py then
     # hands the time left to HiGHS).
-    engine.set_solver_specific_parameters("limits/gap = 0\nlimits/absgap = 0.5")
+    parameters = [f"limits/gap = {relative_gap!r}", "limits/absgap = 0.5"]
+    if seed:
+        parameters.append(f"randomization/randomseedshift = {seed}")
+    engine.set_solver_specific_parameters("\n".join(parameters))
     engine.solve(model)
     status = engine.status()
     seconds = time.perf_counter() - started
     values = np.asarray(engine.variable_values(), dtype=np.float64) if engine.has_solution() else None
     if values is None:
-        return HighsResult("infeasible" if status == mbh.SolveStatus.INFEASIBLE else "unknown", None, None, seconds)
+        return SolverResult("infeasible" if status == mbh.SolveStatus.INFEASIBLE else "unknown", None, None, seconds)
     kind = "optimal" if status == mbh.SolveStatus.OPTIMAL else "feasible"
-    return HighsResult(kind, values, float(objective @ values), seconds)
+    return SolverResult(kind, values, float(objective @ values), seconds)
 
 
 def solve_highs(
@@ -138,12 +142,12 @@ def solve_highs(
     options: dict[str, str] | None = None,
     solver: str = "highs",
     log: bool = False,
-) -> HighsResult:
+) -> SolverResult:
     """max (or min) objective @ x subject to lower <= matrix @ x <= upper, 0 <= x <= 1, x binary when `integer`."""
     n = int(matrix.shape[1])
     started = time.perf_counter()
     if n == 0:
-        return HighsResult("optimal", np.zeros(0), 0.0, 0.0)
+        return SolverResult("optimal", np.zeros(0), 0.0, 0.0)
     model = _model(matrix, upper, objective, integer=integer, lower=lower, maximize=maximize)
     engine = mbh.ModelSolverHelper(solver)
     engine.set_time_limit_in_seconds(max(float(time_limit), 0.01))
@@ -178,12 +182,12 @@ def solve_highs(
     seconds = time.perf_counter() - started
     optimal = model_status == "Optimal" if path else status == mbh.SolveStatus.OPTIMAL
     if optimal and values is not None:
-        return HighsResult("optimal", values, float(objective @ values), seconds)
+        return SolverResult("optimal", values, float(objective @ values), seconds)
     if model_status == "Infeasible" or (not path and status == mbh.SolveStatus.INFEASIBLE):
-        return HighsResult("infeasible", None, None, seconds)
+        return SolverResult("infeasible", None, None, seconds)
     if values is not None:
-        return HighsResult("feasible", values, float(objective @ values), seconds)
-    return HighsResult("unknown", None, None, seconds)
+        return SolverResult("feasible", values, float(objective @ values), seconds)
+    return SolverResult("unknown", None, None, seconds)
 
 
 def integral(values: FloatArray) -> NDArray[np.bool_]:

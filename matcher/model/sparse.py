@@ -1,9 +1,10 @@
 """The assignment problem as one sparse matrix: built from arrays in one pass, never one Python object per term.
 
-Rows, all `A x <= upper` over the free pairs of an `AssignmentProblem`:
-- one per participant with two or more pairs (at most one place; a single pair needs no row, `x <= 1` is its bound);
+Rows, all `A x <= upper` over the free pairs of an `AssignmentProblem`, added by the capacity rules of
+`matcher.rules` (each says which of its rows can bind):
+- one per participant with two or more pairs (one place; a single pair needs no row, `x <= 1` is its bound);
 - one per slot that could be overfilled (seats left after pinned people);
-- one per site whose supervision could be overrun (scaled to exact integers, see `build_problem`).
+- one per site whose supervision could be overrun (scaled to exact integers, see `Supervision.scaled`).
 
 Everything is integral: coefficients, limits and objective, so any solver's plan can be checked exactly.
 """
@@ -18,8 +19,7 @@ from numpy.typing import NDArray
 
 from matcher.compiled import BoolArray, IntArray
 from matcher.model.problem import AssignmentProblem
-
-ROW_PARTICIPANT, ROW_SLOT, ROW_SITE = 0, 1, 2
+from matcher.rules import CAPACITY_RULES
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,7 +29,7 @@ class SparseModel:
     problem: AssignmentProblem
     matrix: sp.csr_matrix  # rows x pairs, integral float64 entries
     upper: NDArray[np.float64]  # integral
-    row_kind: NDArray[np.int8]  # ROW_PARTICIPANT, ROW_SLOT or ROW_SITE
+    row_kind: NDArray[np.int8]  # the index in CAPACITY_RULES of the rule that adds the row
     row_key: IntArray  # the participant, slot or site of each row
 
     @property
@@ -66,47 +66,29 @@ def _rows_of(keys: IntArray, select: BoolArray) -> tuple[IntArray, IntArray]:
 
 
 def build_sparse(problem: AssignmentProblem) -> SparseModel:
-    """The rows that can bind, in one vectorised pass."""
-    ci, pairs = problem.ci, problem.pairs
-    n = len(pairs)
-    person, slot = pairs.participant, pairs.slot
-    site = ci.s_site[slot]
-
-    per_person = np.bincount(person, minlength=ci.n_participants)
-    p_row, p_keys = _rows_of(person, per_person >= 2)
-
-    per_slot = np.bincount(slot, minlength=ci.n_slots)
-    s_row, s_keys = _rows_of(slot, problem.seats_left < per_slot)
-
-    use = problem.supervision_use
-    site_use = np.bincount(site, weights=use.astype(np.float64), minlength=ci.n_sites)
-    binding = (problem.supervision_left >= 0) & (site_use > problem.supervision_left)
-    t_row, t_keys = _rows_of(site, binding)
-
-    offsets = np.cumsum([0, len(p_keys), len(s_keys)])
+    """The rows that can bind, one block per capacity rule (`CAPACITY_RULES`, in its order), in one vectorised pass."""
+    n = len(problem.pairs)
     column = np.arange(n, dtype=np.int64)
-    parts_row, parts_col, parts_val = [], [], []
-    for rows, offset, values in ((p_row, offsets[0], None), (s_row, offsets[1], None), (t_row, offsets[2], use)):
-        has = rows >= 0
-        parts_row.append(rows[has] + offset)
+    parts_row, parts_col, parts_val, uppers, kinds, keys = [], [], [], [], [], []
+    offset = 0
+    for kind, rule in enumerate(CAPACITY_RULES):
+        rows = rule.rows(problem)
+        row, chosen_keys = _rows_of(rows.key, rows.binding)
+        has = row >= 0
+        parts_row.append(row[has] + offset)
         parts_col.append(column[has])
-        parts_val.append(np.ones(int(has.sum())) if values is None else values[has].astype(np.float64))
-    n_rows = int(offsets[2] + len(t_keys))
+        coefficient = rows.coefficient
+        parts_val.append(np.ones(int(has.sum())) if coefficient is None else coefficient[has].astype(np.float64))
+        uppers.append(rows.upper[chosen_keys].astype(np.float64))
+        kinds.append(np.full(len(chosen_keys), kind))
+        keys.append(chosen_keys)
+        offset += len(chosen_keys)
     matrix = sp.csr_matrix(
-        (np.concatenate(parts_val), (np.concatenate(parts_row), np.concatenate(parts_col))), shape=(n_rows, n)
+        (np.concatenate(parts_val), (np.concatenate(parts_row), np.concatenate(parts_col))), shape=(offset, n)
     )
     matrix.sum_duplicates()
-    upper = np.concatenate(
-        [
-            np.ones(len(p_keys)),
-            problem.seats_left[s_keys].astype(np.float64),
-            problem.supervision_left[t_keys].astype(np.float64),
-        ]
-    )
-    kind = np.concatenate(
-        [np.full(len(p_keys), ROW_PARTICIPANT), np.full(len(s_keys), ROW_SLOT), np.full(len(t_keys), ROW_SITE)]
-    ).astype(np.int8)
-    return SparseModel(problem, matrix, upper, kind, np.concatenate([p_keys, s_keys, t_keys]).astype(np.int64))
+    kind_of_row = np.concatenate(kinds).astype(np.int8)
+    return SparseModel(problem, matrix, np.concatenate(uppers), kind_of_row, np.concatenate(keys).astype(np.int64))
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,8 +110,3 @@ def sub_model(model: SparseModel, free: IntArray, chosen: BoolArray, activity: N
     rows = np.flatnonzero(np.diff(block.indptr) > 0)
     upper = model.upper[rows] - (activity[rows] - own[rows])
     return SubModel(free, block[rows], np.maximum(upper, 0.0))
-
-
-def objective_value(problem: AssignmentProblem, chosen: BoolArray) -> int:
-    """`placement_weight * placed + Σ value` over free pairs (placements, fit score, stays), in exact integers."""
-    return int(chosen.sum()) * problem.placement_weight + int(problem.value[chosen].sum())

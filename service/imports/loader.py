@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 import matcher
+from matcher.domain import WEEKDAYS
 from service.db import models as db
 
 
@@ -40,7 +41,7 @@ def insert_dataset(
     session.flush()
 
 
-WEEKDAY_ORDER = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_ORDER = WEEKDAYS
 UNORDERED_FIELDS = frozenset(
     {"accessibility", "days", "supports", "programmes", "days_available", "needs", "avoid_enterprises"}
 )

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import matcher
-from matcher import SUPERVISION_TOLERANCE
+from matcher import SEATS, SUPERVISION, SUPERVISION_TOLERANCE
 from service.access import visible_participant, visible_slot
 from service.catalogue import repository as catalogue
 from service.core_bridge import to_core_participant, to_core_site, to_core_slot
@@ -61,7 +61,7 @@ def take_seat(
         )
     taken = len(catalogue.active_placement_ids(session, fresh.id))
     if taken >= fresh.seats:
-        raise Conflict(f"slot '{fresh.id}' is full: {taken} of {fresh.seats} seats taken", reason="no_seats_left")
+        raise Conflict(f"slot '{fresh.id}' is full: {taken} of {fresh.seats} seats taken", reason=SEATS.label)
     if site.supervisor_hours is not None:
         used = repo.supervision_used(session, site.id)
         need = person.hours_per_week * fresh.supervision_ratio
@@ -69,7 +69,7 @@ def take_seat(
             raise Conflict(
                 f"site '{site.id}' has {max(site.supervisor_hours - used, 0):g} supervisor hours left; "
                 f"this placement needs {need:g}",
-                reason="supervision_full",
+                reason=SUPERVISION.label,
             )
     person_id = person.id
     placement = db.Placement(

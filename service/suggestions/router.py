@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from matcher import EXPLANATION_LABELS
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
@@ -18,7 +19,7 @@ router = APIRouter(tags=["suggestions"])
 
 
 class RuleFailureOut(BaseModel):
-    rule: str
+    rule: str = Field(json_schema_extra={"enum": list(EXPLANATION_LABELS)})  # the core's rule labels
     message: str
 
 

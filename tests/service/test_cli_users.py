@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.app import create_app
 from placement_cli import app as cli
+from service.app import create_app
 from service.settings import get_settings
 from tests.service.conftest import make_settings
 

