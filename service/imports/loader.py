@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 import matcher
-from matcher.domain import WEEKDAYS
+from matcher import WEEKDAYS
 from service.db import models as db
 
 
