@@ -90,8 +90,9 @@ def test_area_by_area_search_is_feasible_monotone_and_deterministic(scenario: st
     first, second = runs
     assert model.is_feasible(first.chosen)
     assert problem.objective(first.chosen) >= greedy_value
-    assert first.solve_seconds < 50  # converged (a local optimum for 10 km squares), not stopped by the limit
-    assert np.array_equal(first.chosen, second.chosen)  # so the same plan
+    # Two runs give the same plan: the search converged to a local optimum of its areas (the 60 s limit, which would
+    # stop each run at a load-dependent point, did not decide). No wall-clock assertion: the machines are shared.
+    assert np.array_equal(first.chosen, second.chosen)
     assert searches[0].areas_solved > 0
     assert problem.objective(first.chosen) <= first.objective_bound
     per_run = seen[: len(seen) // 2]
@@ -122,8 +123,7 @@ def test_whole_model_mip_beside_the_area_search_ends_the_search_with_its_proof()
     assert optimum.status == "optimal" and optimum.values is not None
     limits = SearchLimits(area_km=10, area_max_km=10, exact_max_pairs=0)
     outcome = AreaSearch(problem, 120, limits=limits).run()
-    assert outcome.proven_optimal
-    assert outcome.solve_seconds < 100  # ended by the proof, not by the limit
+    assert outcome.proven_optimal  # ended by the proof, not by the limit
     assert np.array_equal(outcome.chosen, integral(optimum.values))  # deterministic: the proven plan is HiGHS's
 
 
