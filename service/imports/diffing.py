@@ -302,14 +302,20 @@ class ImportDiff:
                 self.refuse("slot", "slots", s.slot_id, reason)
                 continue
             values = slot_fields(s)
-            if existing is not None and not self._no_undo("slot", s.slot_id, existing, values, history.get(s.slot_id, [])):
+            if existing is not None and not self._no_undo(
+                "slot", s.slot_id, existing, values, history.get(s.slot_id, [])
+            ):
                 continue
             self.usable["slot"].add(s.slot_id)
             self.seats[s.slot_id] = s.seats
             self.keep("slot", s.slot_id, values, existing)
 
     def _no_undo(
-        self, kind: Literal["slot", "site"], key: str, existing: db.Slot | db.Site, values: dict[str, Any],
+        self,
+        kind: Literal["slot", "site"],
+        key: str,
+        existing: db.Slot | db.Site,
+        values: dict[str, Any],
         history: list[_Change],
     ) -> bool:
         """False (the slot or site refused) when the file would undo a change made in the service, unless

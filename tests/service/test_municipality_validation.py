@@ -69,4 +69,3 @@ def test_a_name_that_is_no_municipality_is_422_with_the_readers_message(coord, s
     refused = assert_invalid(patch(coord, existing_path, {"municipality": sent}), "municipality")
     assert {"field": "municipality", "message": message} in refused["errors"]
     assert stored(service, model, key) == before
-
