@@ -29,7 +29,13 @@ def _official_municipality(text: str) -> str:
 
 Municipality = Annotated[
     str,
-    Field(min_length=1, max_length=100, description="one of Sweden's 290 municipalities (SCB), e.g. Sigtuna"),
+    Field(
+        min_length=1,
+        max_length=100,
+        description="one of Sweden's 290 municipalities (SCB); a near miss in case, hyphens or diacritics "
+        "(`upplands vasby`) is stored as the official name (`Upplands Väsby`), as an import reads it",
+        examples=["Sigtuna", "Upplands Väsby"],
+    ),
     AfterValidator(_official_municipality),
 ]
 
