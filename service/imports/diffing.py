@@ -220,6 +220,7 @@ class ImportDiff:
         self._plan_enterprises(inst.enterprises)
         self._plan_sites(inst.sites)
         self._plan_slots(inst.slots)
+        self._refuse_sites_below_supervision()
         self._plan_participants(inst.participants)
         self._plan_travel_times(inst.travel_times)
 
@@ -252,30 +253,44 @@ class ImportDiff:
                 continue
             self.usable["site"].add(t.site_id)
             values = site_fields(t)
-            if existing is not None and not self._within_supervision(t, existing):
-                continue
             if existing is not None and not self._no_undo(
                 "site", t.site_id, existing, values, history.get(t.site_id, [])
             ):
                 continue
             self.keep("site", t.site_id, values, existing)
 
-    def _within_supervision(self, t: matcher.Site, existing: db.Site) -> bool:
-        """False (the site refused) when the file lowers supervisor_hours below what its active placements need.
+    def _refuse_sites_below_supervision(self) -> None:
+        """Refuse the sites whose file lowers supervisor_hours below what their active placements need.
 
-        As PATCH /sites refuses it: the placements are facts, and only ending or moving them frees the hours. A
-        file that raises the hours, or leaves them, is not held back by a site that is over already."""
-        hours, before = t.supervisor_hours, existing.supervisor_hours
+        As PATCH /sites refuses it: the placements are facts, and only ending or moving them frees the hours. Checked
+        once the slots are planned, with the ratios the import leaves them, so a file that lowers a slot's
+        supervision_ratio and its site's hours together passes. A file that raises the hours, or leaves them, is not
+        held back by a site that is over already (check_merged warns)."""
+        ratios = {
+            s.slot_id: s.supervision_ratio
+            for s in self.upload.instance.slots
+            if s.slot_id not in self.refused_keys["slot"]
+        }
+        kept: list[Op] = []
+        for op in self.ops["site"]:
+            if op.existing is None or self._within_supervision(op.key, op.existing, op.values, ratios):
+                kept.append(op)
+        self.ops["site"] = kept
+
+    def _within_supervision(
+        self, site_id: str, existing: db.Site, values: dict[str, Any], ratios: dict[str, float]
+    ) -> bool:
+        hours, before = values["supervisor_hours"], existing.supervisor_hours
         if hours is None or _same("supervisor_hours", before, hours) or (before is not None and hours > before):
             return True
-        need, placement_ids = capacity.supervision_need(self.session, t.site_id)
+        need, placement_ids = capacity.supervision_need(self.session, site_id, ratio_of=ratios)
         if need <= hours + SUPERVISION_TOLERANCE:
             return True
         ids = ", ".join(str(i) for i in placement_ids)
         self.refuse(
             "site",
             "sites",
-            t.site_id,
+            site_id,
             f"the active placements {ids} need {need:g} supervisor hours a week, so supervisor_hours cannot go below "
             f"that (the file says {hours:g}); end or move those placements first",
         )

@@ -126,7 +126,8 @@ def import_dataset(
     (`not_in_upload` counts them).
 
     With `apply=true` everything not refused is written in one transaction, slot and site changes are kept in the
-    capacity history (as PATCH keeps them), and participant changes are audited; the answer is the same report with `applied: true`.
+    capacity history (as PATCH keeps them), and participant changes are audited; the answer is the same report with
+    `applied: true`.
     """
     return service.run_import(
         session, user, files, apply=apply, endpoint=request.url.path, overwrite=Overwrite.parse(overwrite or [])

@@ -661,3 +661,26 @@ def test_an_upload_as_swedish_excel_saves_it_reads_as_the_clean_one(service):
     assert report["summary"] == plain["summary"] and plain["warnings"] == []
     assert [(w["file"], w["row"]) for w in report["warnings"]] == [("enterprises.csv", 0), ("sites.csv", 0)]
     assert all("read as Windows-1252" in w["message"] for w in report["warnings"])
+
+
+def test_a_file_lowering_a_slots_ratio_and_its_sites_hours_together_is_applied(service):
+    """P2 (10 h) in shop at vk2 (ratio 0.25: 2.5 of vk2's 2.5 h): the file halves both, so P2 needs 1.25 of 1.25.
+    The site's hours are checked with the ratios the import leaves; a slot refused keeps its ratio, and so the need."""
+    add_placement(service, "P2", "shop")
+    tables = tiny_tables()
+    row(tables, "slots", "shop")["supervision_ratio"] = "0.125"
+    row(tables, "sites", "vk2")["supervisor_hours"] = "1.25"
+    row(tables, "participants", "P2")["current_slot_id"] = "shop"
+    report = upload(service, csv_files(tables), apply=True).json()
+    assert report["refused"] == [] and report["warnings"] == []
+    assert changed(report) == {
+        ("site", "vk2"): [("supervisor_hours", 2.5, 1.25)],
+        ("slot", "shop"): [("supervision_ratio", 0.25, 0.125)],
+    }
+
+    # The slot refused (seats below the one taken): its ratio stays 0.125, so 1.25 h is needed and 1 h is too few.
+    row(tables, "slots", "shop").update(supervision_ratio="0.1", seats="0")
+    row(tables, "sites", "vk2")["supervisor_hours"] = "1"
+    report = upload(service, csv_files(tables)).json()
+    assert [(r["kind"], r["id"]) for r in report["refused"]] == [("slot", "shop"), ("site", "vk2")]
+    assert "need 1.25 supervisor hours a week" in report["refused"][1]["reason"]
