@@ -61,13 +61,17 @@ def edited_sites(archive: zipfile.ZipFile, site_id: str, **values: str) -> bytes
 def test_an_applied_import_writes_the_sites_changes_to_its_history_as_patch_does(service):
     coordinator = service.user_ids["coordinator"]
     tables = tiny_tables()
-    row(tables, "sites", "vk2").update(supervisor_hours="4", name="Second hand")
+    row(tables, "sites", "vk2").update(supervisor_hours="4", name="Second hand", accessibility="wheelchair|ramp")
     row(tables, "sites", "vk1")["supervisor_hours"] = "3"  # from no limit
     before = fingerprint(service)
     dry = post_import(service, sites_csv(tables))
     assert changed(dry) == {
         ("site", "vk1"): [("supervisor_hours", None, 3.0)],
-        ("site", "vk2"): [("name", "Värmekällan Second hand", "Second hand"), ("supervisor_hours", 2.5, 4.0)],
+        ("site", "vk2"): [
+            ("name", "Värmekällan Second hand", "Second hand"),
+            ("accessibility", [], ["ramp", "wheelchair"]),
+            ("supervisor_hours", 2.5, 4.0),
+        ],
     }
     assert fingerprint(service) == before  # a dry run writes no history either
     tag = etag(service, "/sites/vk2")
@@ -75,6 +79,7 @@ def test_an_applied_import_writes_the_sites_changes_to_its_history_as_patch_does
     post_import(service, sites_csv(tables), apply="true")
     assert history_of(service, "vk2") == [
         ("name", "Värmekällan Second hand", "Second hand", coordinator),
+        ("accessibility", [], ["ramp", "wheelchair"], coordinator),
         ("supervisor_hours", 2.5, 4, coordinator),
     ]
     assert history_of(service, "vk1") == [("supervisor_hours", None, 3, coordinator)]
@@ -82,7 +87,7 @@ def test_an_applied_import_writes_the_sites_changes_to_its_history_as_patch_does
     assert etag(service, "/sites/vk2") != tag  # the ETag moved on, as after a PATCH
     # Unchanged since: importing the same file again writes nothing more.
     post_import(service, sites_csv(tables), apply="true")
-    assert len(site_history(service, "vk2")) == 2
+    assert len(site_history(service, "vk2")) == 3
 
 
 def test_a_site_created_by_an_import_starts_its_history_as_one_created_by_post(service):
