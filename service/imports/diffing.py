@@ -48,7 +48,9 @@ CAPACITY_HISTORY_FIELDS = (
 """The slot fields the capacity history keeps (every field a PATCH /slots or an import changes)."""
 SITE_HISTORY_FIELDS = ("enterprise_id", "name", "municipality", "lat", "lon", "accessibility", "supervisor_hours")
 """The site fields the capacity history keeps (every field a PATCH /sites or an import changes)."""
-HISTORY_FIELDS = {"slots": CAPACITY_HISTORY_FIELDS, "sites": SITE_HISTORY_FIELDS}
+HISTORY_FIELDS = {"slots": ("site_id", *CAPACITY_HISTORY_FIELDS), "sites": SITE_HISTORY_FIELDS}
+"""What `?overwrite=<table>:<field>` may name: every field an import changes, and so keeps in the history (an import
+may also move a slot to another site)."""
 FLOAT_TOLERANCE = 1e-12  # relative; differences below it are rounding, not changes
 TABLE_KINDS = {
     "enterprises": "enterprise",
@@ -125,8 +127,8 @@ class Overwrite:
                 continue
             raise InvalidInput(
                 f"overwrite '{item}' is not known: use all, slots, sites, slots:<field> with a field of slots.csv "
-                f"({', '.join(CAPACITY_HISTORY_FIELDS)}) or sites:<field> with a field of sites.csv "
-                f"({', '.join(SITE_HISTORY_FIELDS)})",
+                f"({', '.join(HISTORY_FIELDS['slots'])}) or sites:<field> with a field of sites.csv "
+                f"({', '.join(HISTORY_FIELDS['sites'])})",
                 field="overwrite",
             )
         return cls(frozenset(items))

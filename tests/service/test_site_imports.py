@@ -272,3 +272,17 @@ def test_a_data_set_made_through_the_api_exports_and_imports_back_as_a_no_op(ser
         assert report["summary"]["unchanged"] == 3 + 4 + 5 + 7  # enterprises, sites, slots, participants
         post_import(service, files, apply="true")
         assert fingerprint(service) == before
+
+
+def test_a_slot_moved_by_an_import_is_in_its_history_and_an_old_file_needs_slots_site_id(service):
+    tables = tiny_tables()
+    row(tables, "slots", "sew")["site_id"] = "vk2"
+    slots = [("files", ("slots.csv", csv_text(*tables["slots"]), "text/csv"))]
+    post_import(service, slots, apply="true")
+    history = call(service, "coordinator", "GET", "/slots/sew/history").json()
+    assert [(r["field"], r["old_value"], r["new_value"]) for r in history] == [("site_id", "vk1", "vk2")]
+    old = [("files", ("slots.csv", csv_text(*tiny_tables()["slots"]), "text/csv"))]
+    report = post_import(service, old)
+    assert [(c["field"], c["overwrite"]) for c in report["conflicts"]] == [("site_id", "slots:site_id")]
+    report = post_import(service, old, overwrite="slots:site_id")
+    assert report["refused"] == [] and changed(report) == {("slot", "sew"): [("site_id", "vk2", "vk1")]}
