@@ -4,13 +4,40 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+import matcher
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters but tab and line breaks
 Id = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
+
+
+def _official_municipality(text: str) -> str:
+    """The name an import would read (`upplands vasby` -> `Upplands Väsby`), with the reader's own function and
+    message, so the API stores nothing an import would refuse and an export imports back unchanged."""
+    try:
+        return matcher.official_name(text)
+    except ValueError as exc:
+        # The message as the reader words it ("'Sigtna' is not a Swedish municipality; did you mean Sigtuna?"),
+        # without pydantic's "Value error, " prefix; passed as context so braces in the text are not a template.
+        raise PydanticCustomError("municipality", "{reason}", {"reason": str(exc)}) from None
+
+
+Municipality = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        description="one of Sweden's 290 municipalities (SCB); a near miss in case, hyphens or diacritics "
+        "(`upplands vasby`) is stored as the official name (`Upplands Väsby`), as an import reads it",
+        examples=["Sigtuna", "Upplands Väsby"],
+    ),
+    AfterValidator(_official_municipality),
+]
 
 
 class Strict(BaseModel):
@@ -32,12 +59,12 @@ class Strict(BaseModel):
 class EnterpriseCreate(Strict):
     id: str = Id
     name: str = Field(min_length=1, max_length=200)
-    municipality: str = Field(min_length=1, max_length=100)
+    municipality: Municipality
 
 
 class EnterpriseUpdate(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
-    municipality: str | None = Field(None, min_length=1, max_length=100)
+    municipality: Municipality | None = None
 
 
 class EnterprisePublic(BaseModel):
@@ -49,7 +76,7 @@ class EnterprisePublic(BaseModel):
 
 class SiteFields(Strict):
     name: str = Field(min_length=1, max_length=200)
-    municipality: str = Field(min_length=1, max_length=100)
+    municipality: Municipality
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     accessibility: list[str] = Field(default_factory=list, max_length=50)
@@ -63,7 +90,7 @@ class SiteCreate(SiteFields):
 
 class SiteUpdate(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)
-    municipality: str | None = Field(None, min_length=1, max_length=100)
+    municipality: Municipality | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     accessibility: list[str] | None = Field(None, max_length=50)

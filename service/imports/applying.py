@@ -1,6 +1,7 @@
 """Writing a compared import: everything not refused, in the caller's transaction, parents before children.
 
-Slot changes are kept in the capacity history through `catalogue.capacity`, the one place that writes it.
+Slot and site changes are kept in the capacity history through `catalogue.capacity`, the one place that writes it:
+a new slot or site starts its history with its capacity fields, and every changed field gets a row, as PATCH does.
 """
 
 from __future__ import annotations
@@ -25,19 +26,12 @@ def apply_diff(diff: ImportDiff) -> None:
         for op in diff.ops["enterprise"]:
             _write(diff, op, lambda v: db.Enterprise(association_id=association, **v))
         repo.flush(session)
-        for op in diff.ops["site"]:
-            _write(diff, op, lambda v: db.Site(**v))
-        repo.flush(session)
+        created_sites = {op.key: _write(diff, op, lambda v: db.Site(**v)) for op in diff.ops["site"]}
+        repo.flush(session)  # the sites first: the capacity history refers to them
+        _record_history(diff, diff.ops["site"], created_sites)
         created_slots = {op.key: _write(diff, op, lambda v: db.Slot(**v)) for op in diff.ops["slot"]}
-        repo.flush(session)  # the slots first: the capacity history refers to them
-        for op in diff.ops["slot"]:
-            slot = created_slots[op.key] if op.existing is None else op.existing
-            assert isinstance(slot, db.Slot)
-            if op.existing is None:
-                capacity.record_created(session, user, slot)
-            else:
-                for change in op.changes:
-                    capacity.record_change(session, user, slot, change.field, change.old, change.new)
+        repo.flush(session)
+        _record_history(diff, diff.ops["slot"], created_slots)
         repo.flush(session)
         for op in diff.ops["participant"]:
             _write(diff, op, lambda v: db.Participant(association_id=association, **v))
@@ -52,6 +46,18 @@ def apply_diff(diff: ImportDiff) -> None:
         raise Conflict(
             "the data changed while the import was being written; nothing was written, run it again"
         ) from None
+
+
+def _record_history(diff: ImportDiff, ops: list[Op], created: dict[Any, db.Base | None]) -> None:
+    """The capacity history of the written slots or sites: a new one's first rows, an existing one's changes."""
+    for op in ops:
+        target = created[op.key] if op.existing is None else op.existing
+        assert isinstance(target, (db.Slot, db.Site))
+        if op.existing is None:
+            capacity.record_created(diff.session, diff.user, target)
+        else:
+            for change in op.changes:
+                capacity.record_change(diff.session, diff.user, target, change.field, change.old, change.new)
 
 
 def _write(diff: ImportDiff, op: Op, create: Callable[[dict[str, Any]], db.Base]) -> db.Base | None:

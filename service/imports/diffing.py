@@ -3,10 +3,11 @@
 Rules of an import (an upsert by id, never a delete):
 - A record whose id belongs to another association is refused, and so is a record that needs a refused one
   (a new site of a refused enterprise, a travel time of a refused participant, …).
-- Slots keep their capacity rules: seats may not drop below the seats taken by active placements (the slot is
-  refused), and every change is written to the capacity history (by `applying`, through `catalogue.capacity`).
-- A slot value that would undo a change made in the service since the file was exported is a conflict: the slot is
-  refused unless `?overwrite=` covers the field (see `ImportDiff._no_undo` and docs/service.md).
+- Slots and sites keep their capacity rules: seats may not drop below the seats taken by active placements, nor a
+  site's supervisor_hours below what its active placements need (the row is refused, naming them), and every change
+  is written to the capacity history (by `applying`, through `catalogue.capacity`, as PATCH does).
+- A slot or site value that would undo a change made in the service since the file was exported is a conflict: the
+  row is refused unless `?overwrite=` covers the field (see `ImportDiff._no_undo` and docs/service.md).
 - The service's placements are the truth. A `current_slot_id` that differs from the participant's active placement
   is a warning and the placement is kept; the import never ends or moves a placement. A `current_slot_id` without
   an active placement creates one (from `waiting_since`, or today) if the slot has a free seat (else the participant
@@ -21,12 +22,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
 import matcher
 from matcher import SUPERVISION_TOLERANCE, check_integrity
+from service.catalogue import capacity
 from service.core_bridge import load_instance
 from service.db import models as db
 from service.errors import InvalidInput
@@ -44,6 +46,11 @@ CAPACITY_HISTORY_FIELDS = (
     "women_only", "supervision_ratio", "available_from", "available_to",
 )  # fmt: skip
 """The slot fields the capacity history keeps (every field a PATCH /slots or an import changes)."""
+SITE_HISTORY_FIELDS = ("enterprise_id", "name", "municipality", "lat", "lon", "accessibility", "supervisor_hours")
+"""The site fields the capacity history keeps (every field a PATCH /sites or an import changes)."""
+HISTORY_FIELDS = {"slots": ("site_id", *CAPACITY_HISTORY_FIELDS), "sites": SITE_HISTORY_FIELDS}
+"""What `?overwrite=<table>:<field>` may name: every field an import changes, and so keeps in the history (an import
+may also move a slot to another site)."""
 FLOAT_TOLERANCE = 1e-12  # relative; differences below it are rounding, not changes
 TABLE_KINDS = {
     "enterprises": "enterprise",
@@ -92,12 +99,13 @@ class _Change:
     by: str | None
 
 
-def _history(session: Session, slot_ids: Sequence[str]) -> dict[str, list[_Change]]:
-    """slot -> its capacity history (every change made through the API or an import), oldest first."""
+def _history(session: Session, kind: Literal["slot", "site"], ids: Sequence[str]) -> dict[str, list[_Change]]:
+    """slot (or site) -> its capacity history (every change made through the API or an import), oldest first."""
     out: dict[str, list[_Change]] = {}
-    for change, name in repo.capacity_history(session, slot_ids):
-        assert change.slot_id is not None  # the rows were selected by slot
-        out.setdefault(change.slot_id, []).append(
+    for change, name in repo.capacity_history(session, kind, ids):
+        key = change.slot_id if kind == "slot" else change.site_id
+        assert key is not None  # the rows were selected by it
+        out.setdefault(key, []).append(
             _Change(change.id, change.field, change.old_value, change.new_value, change.changed_at, name)
         )
     return out
@@ -105,7 +113,8 @@ def _history(session: Session, slot_ids: Sequence[str]) -> dict[str, list[_Chang
 
 @dataclass(frozen=True)
 class Overwrite:
-    """`?overwrite=` parsed: `all`, a table (`slots`: every field) or `table:field` (`slots:seats`), comma-separated."""
+    """`?overwrite=` parsed: `all`, a table (`slots`, `sites`: every field) or `table:field` (`slots:seats`,
+    `sites:supervisor_hours`), comma-separated."""
 
     items: frozenset[str] = frozenset()
 
@@ -114,11 +123,12 @@ class Overwrite:
         items = {item.strip().lower() for value in values for item in value.split(",") if item.strip()}
         for item in sorted(items):
             table, _, field_name = item.partition(":")
-            if item == "all" or (table == "slots" and (not field_name or field_name in CAPACITY_HISTORY_FIELDS)):
+            if item == "all" or (table in HISTORY_FIELDS and (not field_name or field_name in HISTORY_FIELDS[table])):
                 continue
             raise InvalidInput(
-                f"overwrite '{item}' is not known: use all, slots or slots:<field> with a field of slots.csv "
-                f"({', '.join(CAPACITY_HISTORY_FIELDS)})",
+                f"overwrite '{item}' is not known: use all, slots, sites, slots:<field> with a field of slots.csv "
+                f"({', '.join(HISTORY_FIELDS['slots'])}) or sites:<field> with a field of sites.csv "
+                f"({', '.join(HISTORY_FIELDS['sites'])})",
                 field="overwrite",
             )
         return cls(frozenset(items))
@@ -212,6 +222,7 @@ class ImportDiff:
         self._plan_enterprises(inst.enterprises)
         self._plan_sites(inst.sites)
         self._plan_slots(inst.slots)
+        self._refuse_sites_below_supervision()
         self._plan_participants(inst.participants)
         self._plan_travel_times(inst.travel_times)
 
@@ -231,6 +242,7 @@ class ImportDiff:
 
     def _plan_sites(self, records: Sequence[matcher.Site]) -> None:
         found = repo.sites_with_owner(self.session, [t.site_id for t in records])
+        history = _history(self.session, "site", [t.site_id for t in records if t.site_id in found])
         for t in records:
             existing, owner = found.get(t.site_id, (None, None))
             if existing is not None and owner != self.association:
@@ -242,12 +254,54 @@ class ImportDiff:
                 self.refuse("site", "sites", t.site_id, f"its enterprise '{t.enterprise_id}' was refused")
                 continue
             self.usable["site"].add(t.site_id)
-            self.keep("site", t.site_id, site_fields(t), existing)
+            values = site_fields(t)
+            if existing is not None and not self._no_undo(
+                "site", t.site_id, existing, values, history.get(t.site_id, [])
+            ):
+                continue
+            self.keep("site", t.site_id, values, existing)
+
+    def _refuse_sites_below_supervision(self) -> None:
+        """Refuse the sites whose file lowers supervisor_hours below what their active placements need.
+
+        As PATCH /sites refuses it: the placements are facts, and only ending or moving them frees the hours. Checked
+        once the slots are planned, with the ratios the import leaves them, so a file that lowers a slot's
+        supervision_ratio and its site's hours together passes. A file that raises the hours, or leaves them, is not
+        held back by a site that is over already (check_merged warns)."""
+        ratios = {
+            s.slot_id: s.supervision_ratio
+            for s in self.upload.instance.slots
+            if s.slot_id not in self.refused_keys["slot"]
+        }
+        kept: list[Op] = []
+        for op in self.ops["site"]:
+            if op.existing is None or self._within_supervision(op.key, op.existing, op.values, ratios):
+                kept.append(op)
+        self.ops["site"] = kept
+
+    def _within_supervision(
+        self, site_id: str, existing: db.Site, values: dict[str, Any], ratios: dict[str, float]
+    ) -> bool:
+        hours, before = values["supervisor_hours"], existing.supervisor_hours
+        if hours is None or _same("supervisor_hours", before, hours) or (before is not None and hours > before):
+            return True
+        need, placement_ids = capacity.supervision_need(self.session, site_id, ratio_of=ratios)
+        if need <= hours + SUPERVISION_TOLERANCE:
+            return True
+        ids = ", ".join(str(i) for i in placement_ids)
+        self.refuse(
+            "site",
+            "sites",
+            site_id,
+            f"the active placements {ids} need {need:g} supervisor hours a week, so supervisor_hours cannot go below "
+            f"that (the file says {hours:g}); end or move those placements first",
+        )
+        return False
 
     def _plan_slots(self, records: Sequence[matcher.Slot]) -> None:
         found = repo.slots_with_owner(self.session, [s.slot_id for s in records])
         self.taken = repo.taken_seats(self.session, {s.slot_id for s in records} | set(self.seats))
-        history = _history(self.session, [s.slot_id for s in records if s.slot_id in found])
+        history = _history(self.session, "slot", [s.slot_id for s in records if s.slot_id in found])
         for s in records:
             existing, owner = found.get(s.slot_id, (None, None))
             if existing is not None and owner != self.association:
@@ -265,16 +319,27 @@ class ImportDiff:
                 self.refuse("slot", "slots", s.slot_id, reason)
                 continue
             values = slot_fields(s)
-            if existing is not None and not self._no_undo(s.slot_id, existing, values, history.get(s.slot_id, [])):
+            if existing is not None and not self._no_undo(
+                "slot", s.slot_id, existing, values, history.get(s.slot_id, [])
+            ):
                 continue
             self.usable["slot"].add(s.slot_id)
             self.seats[s.slot_id] = s.seats
             self.keep("slot", s.slot_id, values, existing)
 
-    def _no_undo(self, slot_id: str, existing: db.Slot, values: dict[str, Any], history: list[_Change]) -> bool:
-        """False (the slot refused) when the file would undo a change made in the service, unless `?overwrite=`."""
+    def _no_undo(
+        self,
+        kind: Literal["slot", "site"],
+        key: str,
+        existing: db.Slot | db.Site,
+        values: dict[str, Any],
+        history: list[_Change],
+    ) -> bool:
+        """False (the slot or site refused) when the file would undo a change made in the service, unless
+        `?overwrite=` covers the field."""
+        table = f"{kind}s"
         conflicts: list[ConflictRecord] = []
-        where = self.upload.where.of("slots", slot_id)
+        where = self.upload.where.of(table, key)
         file, row = where.file, where.row
         for change in _diff(existing, values):
             of_field = [h for h in history if h.field == change.field]
@@ -289,8 +354,8 @@ class ImportDiff:
             latest = max((h for h in history if h.field == change.field), key=lambda h: h.order)
             conflicts.append(
                 ConflictRecord(
-                    kind="slot",
-                    id=slot_id,
+                    kind=kind,
+                    id=key,
                     field=change.field,
                     file=file,
                     row=row,
@@ -298,8 +363,8 @@ class ImportDiff:
                     service_value=change.old,
                     changed_at=latest.at,
                     changed_by=latest.by,
-                    overwritten=self.overwrite.allows("slots", change.field),
-                    overwrite=f"slots:{change.field}",
+                    overwritten=self.overwrite.allows(table, change.field),
+                    overwrite=f"{table}:{change.field}",
                 )
             )
         self.conflicts += conflicts
@@ -314,12 +379,12 @@ class ImportDiff:
         )
         overwrite = ",".join(c.overwrite for c in blocked)
         self.refuse(
-            "slot",
-            "slots",
-            slot_id,
+            kind,
+            table,
+            key,
             f"would undo a change made in the service ({said}); send ?overwrite={overwrite} to apply the file",
         )
-        self.usable["slot"].add(slot_id)  # it exists and keeps the service's values
+        self.usable[kind].add(key)  # it exists and keeps the service's values
         return False
 
     def _plan_participants(self, records: Sequence[matcher.Participant]) -> None:

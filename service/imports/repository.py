@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -105,17 +105,20 @@ def taken_seats(session: Session, slot_ids: Iterable[str]) -> dict[str, int]:
     return {slot_id: int(n) for slot_id, n in rows}
 
 
-def capacity_history(session: Session, slot_ids: Iterable[str]) -> list[tuple[db.CapacityChange, str | None]]:
-    """The slots' capacity history with the login name of who made each change, oldest first."""
+def capacity_history(
+    session: Session, kind: Literal["slot", "site"], ids: Iterable[str]
+) -> list[tuple[db.CapacityChange, str | None]]:
+    """The slots' (or sites') capacity history with the login name of who made each change, oldest first."""
+    column = db.CapacityChange.slot_id if kind == "slot" else db.CapacityChange.site_id
     rows = _in_chunks(
         session,
         lambda c: (
             select(db.CapacityChange, db.User.name)
             .outerjoin(db.User, db.User.id == db.CapacityChange.user_id)
-            .where(db.CapacityChange.slot_id.in_(c))
+            .where(column.in_(c))
             .order_by(db.CapacityChange.id)
         ),
-        slot_ids,
+        ids,
     )
     return [(change, name) for change, name in rows]
 

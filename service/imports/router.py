@@ -98,8 +98,9 @@ def import_dataset(
     overwrite: Annotated[
         list[str] | None,
         Query(
-            description="apply values that would undo a change made in the service: `all`, `slots` or "
-            "`slots:<field>` (e.g. `slots:seats`), comma-separated or repeated"
+            description="apply values that would undo a change made in the service: `all`, `slots`, `sites`, "
+            "`slots:<field>` (e.g. `slots:seats`) or `sites:<field>` (e.g. `sites:supervisor_hours`), "
+            "comma-separated or repeated"
         ),
     ] = None,
 ) -> ImportReport:
@@ -114,16 +115,19 @@ def import_dataset(
 
     A valid set is compared with the association's data and the answer lists what is **created**, **changed**
     (field by field, old → new) and **refused**, with warnings. Refused: records whose id belongs to another
-    association (and records that need a refused one), slots whose seats would drop below the seats taken, and
-    slots whose file values would undo a change made in the service since (`conflicts`; `?overwrite=` applies them).
+    association (and records that need a refused one), slots whose seats would drop below the seats taken, sites
+    whose supervisor_hours would drop below what their active placements need (the reason names the placements),
+    and slots and sites whose file values would undo a change made in the service since (`conflicts`;
+    `?overwrite=` applies them).
     The service's placements are the truth: a `current_slot_id` that differs from the participant's active
     placement is a warning and the placement is kept (an import never ends or moves a placement). A
     `current_slot_id` with no active placement creates one from `waiting_since` (or today), if the slot has a free
     seat and the service did not end this person's placement there. Records the upload does not mention are kept
     (`not_in_upload` counts them).
 
-    With `apply=true` everything not refused is written in one transaction, slot changes are kept in the capacity
-    history, and participant changes are audited; the answer is the same report with `applied: true`.
+    With `apply=true` everything not refused is written in one transaction, slot and site changes are kept in the
+    capacity history (as PATCH keeps them), and participant changes are audited; the answer is the same report with
+    `applied: true`.
     """
     return service.run_import(
         session, user, files, apply=apply, endpoint=request.url.path, overwrite=Overwrite.parse(overwrite or [])

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.catalogue.schemas import Id, Strict, Weekday
+from service.catalogue.schemas import Id, Municipality, Strict, Weekday
 from service.db.models import MAX_INT
 
 Gender = Literal["f", "m", "x"]
@@ -16,7 +16,7 @@ TravelMode = Literal["transit", "car", "bike", "walk"]
 
 class ParticipantFields(Strict):
     programme: str = Field(min_length=1, max_length=64)
-    municipality: str = Field(min_length=1, max_length=100)
+    municipality: Municipality
     lat: float = Field(ge=-90, le=90, description="centre of the home area, not the address")
     lon: float = Field(ge=-180, le=180)
     age: int | None = Field(None, ge=0, le=150)
@@ -41,7 +41,7 @@ class ParticipantCreate(ParticipantFields):
 
 class ParticipantUpdate(Strict):
     programme: str | None = Field(None, min_length=1, max_length=64)
-    municipality: str | None = Field(None, min_length=1, max_length=100)
+    municipality: Municipality | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     age: int | None = Field(None, ge=0, le=150)

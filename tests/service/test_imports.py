@@ -212,15 +212,18 @@ def test_apply_writes_everything_and_a_second_import_changes_nothing(service):
         )  # fmt: skip
         assert session.get(db.TravelTime, ("P7", "hantverk")).minutes == 25  # type: ignore[union-attr]
         history = sorted(
-            (c.slot_id, c.field, c.old_value, c.new_value, c.user_id)
+            ("slot", c.slot_id, c.field, c.old_value, c.new_value, c.user_id)
+            if c.slot_id
+            else ("site", c.site_id, c.field, c.old_value, c.new_value, c.user_id)
             for c in session.scalars(select(db.CapacityChange))
         )
     assert history == [
-        ("bike", "days", None, ["mon", "wed"], coordinator),
-        ("bike", "max_hours", None, 30, coordinator),
-        ("bike", "min_hours", None, 5, coordinator),
-        ("bike", "seats", None, 2, coordinator),
-        ("shop", "seats", 3, 5, coordinator),
+        ("site", "nya1", "supervisor_hours", None, None, coordinator),  # a new site starts its history, as POST does
+        ("slot", "bike", "days", None, ["mon", "wed"], coordinator),
+        ("slot", "bike", "max_hours", None, 30, coordinator),
+        ("slot", "bike", "min_hours", None, 5, coordinator),
+        ("slot", "bike", "seats", None, 2, coordinator),
+        ("slot", "shop", "seats", 3, 5, coordinator),
     ]
     assert audit(service, "import") == [["P1", "P2", "P3", "P4", "P5", "P6", "P7"]]  # compared, changed or created
 
@@ -413,26 +416,82 @@ def test_current_slot_id_creates_placements_but_never_ends_or_moves_one(service)
     assert active == {"P1": "furn", "P3": "furn", "P5": "sew"}
 
 
-def test_the_data_after_the_import_must_keep_pinned_people_within_supervision(service):
-    """P2 (10 h at ratio 0.25) holds shop at vk2; the file, without P2, gives vk2 2 supervisor hours instead of 2.5."""
-    add_placement(service, "P2", "shop")
+def test_supervisor_hours_below_what_the_active_placements_need_are_refused(service):
+    """P2 (10 h at ratio 0.25) holds shop at vk2: 2.5 supervisor hours; the file, without P2, gives vk2 2 hours."""
+    held = add_placement(service, "P2", "shop")
     tables = tiny_tables()
     tables["participants"] = (
         tables["participants"][0],
         [r for r in tables["participants"][1] if r["participant_id"] != "P2"],
     )
     row(tables, "sites", "vk2")["supervisor_hours"] = "2"
+    row(tables, "sites", "vk2")["name"] = "Värmekällan Second hand (new sign)"
+    for pinned, seats in ((False, 4), (True, 5)):  # a placement is a fact whether it is pinned or not
+        row(tables, "slots", "shop")["seats"] = str(seats)
+        with transaction(service.factory) as session:
+            session.get(db.Participant, "P2").pinned = pinned  # type: ignore[union-attr]
+        before = fingerprint(service)
+        response = upload(service, csv_files(tables), apply=True)
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert refused(report) == [("site", "vk2", "sites.csv", 4)]  # the row, not only its hours: as for seats
+        reason = report["refused"][0]["reason"]
+        assert reason == (
+            f"the active placements {held} need 2.5 supervisor hours a week, so supervisor_hours cannot go below that "
+            "(the file says 2); end or move those placements first"
+        )
+        assert changed(report) == {("slot", "shop"): [("seats", seats - 1, seats)]}  # the rest is written
+        assert report["warnings"] == []
+        with transaction(service.factory) as session:
+            site = session.get(db.Site, "vk2")
+            assert site is not None and (site.supervisor_hours, site.version) == (2.5, 1)
+            assert session.scalars(select(db.CapacityChange).where(db.CapacityChange.site_id == "vk2")).all() == []
+        assert fingerprint(service)["sites"] == before["sites"]
+
+    row(tables, "sites", "vk2")["supervisor_hours"] = "2.5"  # exactly what P2 needs: allowed
+    report = upload(service, csv_files(tables)).json()
+    assert report["refused"] == [] and changed(report)[("site", "vk2")] == [
+        ("name", "Värmekällan Second hand", "Värmekällan Second hand (new sign)")
+    ]
+
+
+def test_supervisor_hours_of_a_site_already_over_may_stay_or_rise(service):
+    """vk2 has 2.5 hours and, by a ratio raised in the service, its placement needs 5: re-importing 2.5, or 3,
+    is no lowering and is not refused (the warning says the site is over); 2 is refused."""
+    held = add_placement(service, "P2", "shop")
+    with transaction(service.factory) as session:
+        session.get(db.Slot, "shop").supervision_ratio = 0.5  # type: ignore[union-attr]
+    tables = tiny_tables()
+    row(tables, "slots", "shop")["supervision_ratio"] = "0.5"
+    for hours, refusals in (("2.5", []), ("3", []), ("2", [("site", "vk2", "sites.csv", 4)])):
+        row(tables, "sites", "vk2")["supervisor_hours"] = hours
+        report = upload(service, csv_files(tables)).json()
+        assert refused(report) == refusals, hours
+        if refusals:
+            assert f"the active placements {held} need 5 supervisor hours" in report["refused"][0]["reason"]
+        else:
+            assert [(w["file"], w["column"]) for w in report["warnings"] if w["file"] == "sites.csv"] == [
+                ("sites.csv", "supervisor_hours")
+            ], hours
+
+
+def test_the_data_after_the_import_must_keep_pinned_people_within_supervision(service):
+    """P2 (10 h), pinned in shop at vk2 (2.5 h): a file raising shop's ratio to 0.5 makes P2 need 5 hours."""
+    add_placement(service, "P2", "shop")
+    tables = tiny_tables()
+    row(tables, "slots", "shop")["supervision_ratio"] = "0.5"
     report = upload(service, csv_files(tables)).json()  # not pinned: a warning, the seat is a fact
-    assert [(w["file"], w["row"], w["column"]) for w in report["warnings"]] == [("sites.csv", 4, "supervisor_hours")]
-    assert "use 2.5 supervisor hours, more than its 2" in report["warnings"][0]["message"]
-    assert report["not_in_upload"]["participants"] == 1
+    [warning] = [w for w in report["warnings"] if w["file"] == "sites.csv"]
+    assert (warning["row"], warning["column"]) == (4, "supervisor_hours")
+    assert "use 5 supervisor hours, more than its 2.5" in warning["message"]
 
     with transaction(service.factory) as session:
         session.get(db.Participant, "P2").pinned = True  # type: ignore[union-attr]
+    row(tables, "participants", "P2").update(pinned="true", current_slot_id="shop")
     before = fingerprint(service)
     body = assert_problem(upload(service, csv_files(tables), apply=True), 422)
     assert [(p["file"], p["row"], p["column"]) for p in body["problems"]] == [("sites.csv", 4, "supervisor_hours")]
-    assert "pinned participants (P2) alone need 2.5" in body["problems"][0]["message"]
+    assert "pinned participants (P2) alone need 5" in body["problems"][0]["message"]
     assert fingerprint(service) == before
 
 
@@ -602,3 +661,26 @@ def test_an_upload_as_swedish_excel_saves_it_reads_as_the_clean_one(service):
     assert report["summary"] == plain["summary"] and plain["warnings"] == []
     assert [(w["file"], w["row"]) for w in report["warnings"]] == [("enterprises.csv", 0), ("sites.csv", 0)]
     assert all("read as Windows-1252" in w["message"] for w in report["warnings"])
+
+
+def test_a_file_lowering_a_slots_ratio_and_its_sites_hours_together_is_applied(service):
+    """P2 (10 h) in shop at vk2 (ratio 0.25: 2.5 of vk2's 2.5 h): the file halves both, so P2 needs 1.25 of 1.25.
+    The site's hours are checked with the ratios the import leaves; a slot refused keeps its ratio, and so the need."""
+    add_placement(service, "P2", "shop")
+    tables = tiny_tables()
+    row(tables, "slots", "shop")["supervision_ratio"] = "0.125"
+    row(tables, "sites", "vk2")["supervisor_hours"] = "1.25"
+    row(tables, "participants", "P2")["current_slot_id"] = "shop"
+    report = upload(service, csv_files(tables), apply=True).json()
+    assert report["refused"] == [] and report["warnings"] == []
+    assert changed(report) == {
+        ("site", "vk2"): [("supervisor_hours", 2.5, 1.25)],
+        ("slot", "shop"): [("supervision_ratio", 0.25, 0.125)],
+    }
+
+    # The slot refused (seats below the one taken): its ratio stays 0.125, so 1.25 h is needed and 1 h is too few.
+    row(tables, "slots", "shop").update(supervision_ratio="0.1", seats="0")
+    row(tables, "sites", "vk2")["supervisor_hours"] = "1"
+    report = upload(service, csv_files(tables)).json()
+    assert [(r["kind"], r["id"]) for r in report["refused"]] == [("slot", "shop"), ("site", "vk2")]
+    assert "need 1.25 supervisor hours a week" in report["refused"][1]["reason"]

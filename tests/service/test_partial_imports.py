@@ -314,7 +314,7 @@ def test_a_new_value_that_undoes_nothing_is_applied(service):
     assert report["conflicts"] == [] and changed(report) == {("slot", "shop"): [("seats", 5, 6)]}
 
 
-@pytest.mark.parametrize("overwrite", ["everything", "sites", "slots:colour"])
+@pytest.mark.parametrize("overwrite", ["everything", "participants", "sites:colour", "slots:colour"])
 def test_an_unknown_overwrite_is_422_naming_the_parameter(service, overwrite):
     response = service.client.post(
         f"{API}/imports",
