@@ -287,10 +287,10 @@ def write_report(payload: dict[str, Any], path: Path, chart: Path) -> None:
         f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}",
         f"- **Versions:** Python {m['python']}, ortools {v['ortools']}, HiGHS {v['HiGHS']}, numpy {v['numpy']}, "
         f"scipy {v['scipy']}, matplotlib {v['matplotlib']}; code at commit {v['commit']}"
-        + {"no": " (no uncommitted changes to `matcher/` or `benchmarks/`)",
-           "yes": " **with uncommitted changes** to `matcher/` or `benchmarks/`"}.get(
-            v.get("uncommitted", ""), " (uncommitted changes not recorded)"
-        ),  # fmt: skip
+        + {
+            "no": " (no uncommitted changes to `matcher/` or `benchmarks/`)",
+            "yes": " **with uncommitted changes** to `matcher/` or `benchmarks/`",
+        }.get(v.get("uncommitted", ""), " (uncommitted changes not recorded)"),  # fmt: skip
         "- **Each method** runs in its own process, one after another, with the size's time limit; loading the CSV "
         "files is not counted. Every plan is checked by `matcher.check_plan` before it is scored.",
         "",

@@ -130,7 +130,9 @@ class CompiledInstance:
         return len(self.t_lat)
 
     def slot_available(self, on: date, slots: IntArray | None = None) -> BoolArray:
-        """Rule 9 per slot (all, or the given indices): the plan date lies in the slot's window (NaT bounds are open)."""
+        """Rule 9 per slot (all, or the given indices): the plan date lies in the slot's window.
+
+        NaT bounds are open."""
         start = self.s_available_from if slots is None else self.s_available_from[slots]
         end = self.s_available_to if slots is None else self.s_available_to[slots]
         day = np.datetime64(on, "D")

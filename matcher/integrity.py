@@ -131,7 +131,9 @@ def check_references(
             if unknown:
                 warnings.append(
                     Problem(
-                        loc.file("participants"), loc.row("participants", i), "avoid_enterprises",
+                        loc.file("participants"),
+                        loc.row("participants", i),
+                        "avoid_enterprises",
                         f"unknown enterprise(s) {', '.join(unknown)}",
                     )  # fmt: skip
                 )

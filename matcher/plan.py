@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
-class SolveStatus(str, Enum):
+class SolveStatus(str, Enum):  # noqa: UP042 -- StrEnum would change str(status), which outputs print
     OPTIMAL = "optimal"  # proven best for all three levels of the objective
     FEASIBLE = "feasible"  # a valid plan, not proven best (time limit)
     INFEASIBLE = "infeasible"  # cannot happen for a valid data set; kept so callers never guess

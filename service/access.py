@@ -30,8 +30,10 @@ def participant_filter(user: db.User) -> ColumnElement[bool]:
 
 def visible_enterprise(session: Session, user: db.User, enterprise_id: str) -> db.Enterprise:
     enterprise = session.get(db.Enterprise, enterprise_id)
-    if enterprise is None or enterprise.association_id != user.association_id or (
-        user.role is db.Role.enterprise_manager and enterprise.id != user.enterprise_id
+    if (
+        enterprise is None
+        or enterprise.association_id != user.association_id
+        or (user.role is db.Role.enterprise_manager and enterprise.id != user.enterprise_id)
     ):
         raise NotFound(f"no enterprise '{enterprise_id}'")
     return enterprise

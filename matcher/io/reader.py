@@ -198,9 +198,7 @@ def _record_locator(tables: dict[str, RawTable], parsed: dict[str, ParsedTable])
     rows: dict[str, dict[RecordKey, int]] = {}
     for name, table in parsed.items():
         if name == "travel_times":
-            keys: list[RecordKey] = list(
-                zip(table.values["participant_id"], table.values["site_id"], strict=True)
-            )
+            keys: list[RecordKey] = list(zip(table.values["participant_id"], table.values["site_id"], strict=True))
         else:
             keys = table.values[ID_COLUMN[name]]
         found: dict[RecordKey, int] = {}
@@ -235,9 +233,10 @@ def _parse_table(table: RawTable) -> ParsedTable:
         elif base in by_name:
             problems.append(
                 Problem(
-                    table.source, 1, base,
-                    f"column '{header}' repeats column '{first_header[base]}' (names ignore case and spaces); "
-                    "keep one",
+                    table.source,
+                    1,
+                    base,
+                    f"column '{header}' repeats column '{first_header[base]}' (names ignore case and spaces); keep one",
                 )  # fmt: skip
             )
         elif base == "":

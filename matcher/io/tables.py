@@ -143,9 +143,11 @@ def decode(source: str, data: bytes) -> tuple[str, list[Problem], list[Problem]]
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError as exc:
-        return "", [], [
-            Problem(source, 0, "", f"neither UTF-8 (byte {first_bad}) nor Windows-1252 text (byte {exc.start})")
-        ]
+        return (
+            "",
+            [],
+            [Problem(source, 0, "", f"neither UTF-8 (byte {first_bad}) nor Windows-1252 text (byte {exc.start})")],
+        )
     warning = Problem(
         source, 0, "", f"not UTF-8 (byte {first_bad}); read as Windows-1252, the encoding of Excel's semicolon CSV"
     )
@@ -221,7 +223,9 @@ def _extra_cells(source: str, text: str, separator: str) -> list[Problem]:
         return []
     return [
         Problem(
-            source, row, "",
+            source,
+            row,
+            "",
             f"{len(cells)} cells but the header names {width} columns (a cell holding '{separator}' must be quoted)",
         )  # fmt: skip
         for row, cells in longer
@@ -237,7 +241,7 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     blank = (frame == "").all(axis=1)
     if blank.any():
         last = blank[~blank].index.max() if (~blank).any() else -1
-        frame = frame.loc[: last]
+        frame = frame.loc[:last]
     return frame.reset_index(drop=True)
 
 

@@ -86,9 +86,7 @@ def _floor(value: float) -> int:
     return int(math.floor(value + 1e-7 * max(1.0, abs(value))))
 
 
-def lp_bound(
-    problem: AssignmentProblem, weighted: SolverResult | None, cardinality: SolverResult | None
-) -> int | None:
+def lp_bound(problem: AssignmentProblem, weighted: SolverResult | None, cardinality: SolverResult | None) -> int | None:
     """An upper bound on the three-level objective (free pairs), or None when no LP finished.
 
     From the LP with the exact two-level weight `W2`: its optimum rounded down, `Z`, bounds `W2 * placed + score`, so
@@ -177,9 +175,7 @@ def _solve_area(
         # those but with fewer stays is then simply not taken (the check below is on all three).
         objective = levels.two_level_coefficients(scores).astype(np.float64)
     current_value = levels.total(chosen[free], values)
-    result = solve_highs(
-        sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit, options=options.highs()
-    )
+    result = solve_highs(sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit, options=options.highs())
     if result.values is None:
         return _AreaResult(free, None)
     new = integral(result.values)

@@ -112,9 +112,7 @@ class Supervision(CapacityRule):
     def overrun(self, key: str, used: float, limit: float) -> str:
         return f"site {key}: supervision {used:.10g} h > {limit:.10g} h"  # :g hid 1e-6 gaps
 
-    def scaled(
-        self, ci: CompiledInstance, pairs: CandidatePairs, pinned: CandidatePairs
-    ) -> tuple[IntArray, IntArray]:
+    def scaled(self, ci: CompiledInstance, pairs: CandidatePairs, pinned: CandidatePairs) -> tuple[IntArray, IntArray]:
         """(use per pair of `pairs`, left per site after `pinned`; -1 = no limit) in units of 1 / 10^d hours, d the
         most decimals of a ratio or limit: exact integers, so any solver's plan can be checked exactly."""
         limited = np.isfinite(ci.t_supervisor_hours)

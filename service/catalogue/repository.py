@@ -40,9 +40,7 @@ def taken_seats(session: Session, slot_ids: list[str]) -> dict[str, int]:
 
 def active_placement_ids(session: Session, slot_id: str) -> list[int]:
     return list(
-        session.scalars(
-            select(db.Placement.id).where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None))
-        )
+        session.scalars(select(db.Placement.id).where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None)))
     )
 
 

@@ -12,7 +12,8 @@ from service.core_bridge import load_instance
 from service.db import models as db
 
 
-def suggestions(session: Session, user: db.User, participant_id: str, day: date, k: int, per_site: int | None = 2
+def suggestions(
+    session: Session, user: db.User, participant_id: str, day: date, k: int, per_site: int | None = 2
 ) -> matcher.Suggestions:
     person = visible_participant(session, user, participant_id)
     compiled = matcher.prepare(load_instance(session, user.association_id))
