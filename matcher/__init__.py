@@ -26,6 +26,7 @@ from matcher.settings import ScoreWeights, SolverSettings
 from matcher.solve import candidates, keep_current, prepare, solve
 from matcher.suggest import Occupancy, UnknownParticipant, suggest
 from matcher.validation import check_plan
+from matcher.whatif import Edit, WhatIf, WhatIfChange, apply_edits, what_if
 
 __all__ = [
     "COMMA",
@@ -47,6 +48,7 @@ __all__ = [
     "CompiledInstance",
     "CsvDialect",
     "Dataset",
+    "Edit",
     "Enterprise",
     "ExcludedSlot",
     "Instance",
@@ -73,6 +75,9 @@ __all__ = [
     "UnknownParticipant",
     "UnknownSlot",
     "Update",
+    "WhatIf",
+    "WhatIfChange",
+    "apply_edits",
     "candidates",
     "check_integrity",
     "check_plan",
@@ -97,6 +102,7 @@ __all__ = [
     "solve",
     "suggest",
     "synthetic_instance",
+    "what_if",
     "write_candidates",
     "write_dataset",
     "write_plan",
