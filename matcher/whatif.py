@@ -22,7 +22,9 @@ from matcher.suggest import Occupancy, UnknownParticipant
 from matcher.validation import estimated_minutes
 
 EditValue = int | float | str | bool | frozenset[str] | date | None
-DAY_NAMES = dict(zip(WEEKDAYS, ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")))
+DAY_NAMES = dict(
+    zip(WEEKDAYS, ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"), strict=True)
+)
 HOURS_STEP = 1e-6  # supervisor hours are proposed to the microhour, rounded up (the rule's tolerance is 1e-6 h)
 
 
@@ -130,7 +132,8 @@ def _pair_change(rule: str, reason: str, pair: PairContext, premises: frozenset[
                 Edit("participants", person.participant_id, "days_available", frozenset({first})),
             )  # fmt: skip
         return change(
-            f"the slot offering {DAY_NAMES[day]} (it runs {_days(slot.days)}; the person can {_days(person.days_available)})",
+            f"the slot offering {DAY_NAMES[day]} "
+            f"(it runs {_days(slot.days)}; the person can {_days(person.days_available)})",
             None, "", slot_edit("days", slot.days | {day}),
         )  # fmt: skip
     if rule == "needs_covered":
@@ -147,7 +150,8 @@ def _pair_change(rule: str, reason: str, pair: PairContext, premises: frozenset[
     if rule == "travel_ok":
         more = pair.minutes - person.max_travel_minutes
         return change(
-            f"{more} more minute{'s' if more != 1 else ''} of travel allowed ({pair.minutes} > {person.max_travel_minutes})",
+            f"{more} more minute{'s' if more != 1 else ''} of travel allowed "
+            f"({pair.minutes} > {person.max_travel_minutes})",
             more, "min", Edit("participants", person.participant_id, "max_travel_minutes", pair.minutes),
         )  # fmt: skip
     if rule == "programme_ok":
@@ -214,10 +218,14 @@ def _room_changes(
         more = taken + 1 - slot.seats
         changes.append(
             WhatIfChange(
-                SEATS.label, SEATS.refusal(taken, 1, slot.seats),
+                SEATS.label,
+                SEATS.refusal(taken, 1, slot.seats),
                 f"{'one more seat' if more == 1 else f'{more} more seats'} at {enterprise.name}'s {slot.activity} "
                 f"({site.name}; {taken} of {slot.seats} taken)",
-                more, "seats", (Edit("slots", slot.slot_id, "seats", taken + 1),), False,
+                more,
+                "seats",
+                (Edit("slots", slot.slot_id, "seats", taken + 1),),
+                False,
             )  # fmt: skip
         )
     limit = site.supervisor_hours
@@ -229,9 +237,14 @@ def _room_changes(
             extra = round(new_limit - limit, 6)
             changes.append(
                 WhatIfChange(
-                    SUPERVISION.label, SUPERVISION.refusal(used, need, limit),
-                    f"{extra:g} more supervisor hours at {site.name} ({used:g} h of {limit:g} h used, {need:g} h needed)",
-                    extra, "supervisor h", (Edit("sites", site.site_id, "supervisor_hours", new_limit),), False,
+                    SUPERVISION.label,
+                    SUPERVISION.refusal(used, need, limit),
+                    f"{extra:g} more supervisor hours at {site.name} "
+                    f"({used:g} h of {limit:g} h used, {need:g} h needed)",
+                    extra,
+                    "supervisor h",
+                    (Edit("sites", site.site_id, "supervisor_hours", new_limit),),
+                    False,
                 )  # fmt: skip
             )
     return changes
@@ -260,7 +273,9 @@ def what_if(
         (t.minutes for t in inst.travel_times if t.participant_id == participant_id and t.site_id == site.site_id),
         None,
     )
-    pair = PairContext(person, slot, site, enterprise, estimated_minutes(person, site) if minutes is None else minutes, on)
+    pair = PairContext(
+        person, slot, site, enterprise, estimated_minutes(person, site) if minutes is None else minutes, on
+    )
     premises = _accessibility_words(inst)
     changes: list[WhatIfChange] = []
     for rule in PAIR_RULES:
@@ -278,9 +293,12 @@ def what_if(
     else:
         explanation = (
             f"{participant_id} is kept out of {where} by {len(changes)} rules; "
-            + ("both changes are needed, neither suffices alone: " if len(changes) == 2
-               else f"all {len(changes)} changes are needed, none suffices alone: ")
-            + "; ".join(c.change for c in changes) + "."
+            + (
+                "both changes are needed, neither suffices alone: "
+                if len(changes) == 2
+                else f"all {len(changes)} changes are needed, none suffices alone: "
+            )
+            + "; ".join(c.change for c in changes)
+            + "."
         )
     return WhatIf(participant_id, slot_id, site.site_id, on, not changes, tuple(changes), explanation)
-

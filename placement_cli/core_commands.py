@@ -24,6 +24,7 @@ from matcher import (
     SolveProgress,
     SolverSettings,
     UnknownParticipant,
+    UnknownSlot,
     keep_current,
     parse_date,
     prepare,
@@ -36,6 +37,7 @@ from matcher import (
 from matcher import candidates as find_candidates
 from matcher import solve as solve_plan
 from matcher import suggest as suggest_slots
+from matcher import what_if
 
 app = typer.Typer(no_args_is_help=True)
 # In a pipe or a log, rich would cut tables at 80 columns; give them room instead.
@@ -284,6 +286,47 @@ def suggest(
             out.print(line, highlight=False, markup=False, soft_wrap=True)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def whatif(
+    data: DataArg,
+    participant_id: Annotated[str, typer.Argument(help="The participant's pseudonymous code.")],
+    slot_id: Annotated[str, typer.Argument(help="The slot the person is wanted in.")],
+    date_: DateOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What would make this place fit: the smallest change on each rule that keeps the person out of the slot (seats
+    and supervisor hours counted from the current_slot_ids), and whether that change alone would suffice."""
+    on = _plan_date(date_)
+    ci = _load(data, quiet_warnings=as_json)
+    try:
+        result = what_if(ci, participant_id, slot_id, on)
+    except UnknownParticipant:
+        _fail(f"no participant '{participant_id}' in {data}")
+    except UnknownSlot:
+        _fail(f"no slot '{slot_id}' in {data}")
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(result), ensure_ascii=False, indent=2, default=_json_default) + "\n")
+        return
+    table = Table(title=f"What would let {participant_id} into {slot_id} ({result.site_id}) on {on.isoformat()}")
+    for column in ("rule", "blocks now", "smallest change", "amount", "alone enough"):
+        table.add_column(column)
+    for change in result.changes:
+        amount = "" if change.amount is None else f"{change.amount:g} {change.unit}"
+        table.add_row(change.rule, change.reason, change.change, amount, "yes" if change.alone_suffices else "no")
+    if result.changes:
+        out.print(table, markup=False)
+    out.print(result.explanation, highlight=False, markup=False, soft_wrap=True)
+
+
+def _json_default(value: object) -> object:
+    """Dates as YYYY-MM-DD and sets as sorted lists, so the JSON is the same for the same data."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 @app.command()

@@ -14,6 +14,7 @@ import matcher
 from matcher.whatif import Edit, apply_edits, what_if
 
 ON = date(2026, 11, 23)
+KEYS = {"participants": "participant_id", "slots": "slot_id", "sites": "site_id"}
 
 
 def _failures(instance: matcher.Instance, person: str, slot: str) -> list[str]:
@@ -82,7 +83,7 @@ def test_each_change_is_exact_and_smallest(instance: matcher.Instance) -> None:
                 record = {"participants": instance.participants, "slots": instance.slots, "sites": instance.sites}
                 original = next(
                     getattr(r, edit.column) for r in record[edit.table]
-                    if getattr(r, {"participants": "participant_id", "slots": "slot_id", "sites": "site_id"}[edit.table]) == edit.key
+                    if getattr(r, KEYS[edit.table]) == edit.key
                 )  # fmt: skip
                 short = _smaller(edit, change.unit, original)
                 assert change.rule in _failures(apply_edits(instance, [short]), person, slot), change
@@ -98,8 +99,18 @@ def test_wording_in_the_rules_units() -> None:
         person, hours_per_week=slot.min_hours, days_available=frozenset({"tue"}), needs=frozenset({"wheelchair"}),
         max_travel_minutes=0, programme="SAMRE",
     )  # fmt: skip
-    slot = replace(slot, days=frozenset({"mon", "wed"}), seats=1, programmes=frozenset(), women_only=False,
-                   min_age=None, max_age=None, available_from=None, available_to=None, supports=frozenset())
+    slot = replace(
+        slot,
+        days=frozenset({"mon", "wed"}),
+        seats=1,
+        programmes=frozenset(),
+        women_only=False,
+        min_age=None,
+        max_age=None,
+        available_from=None,
+        available_to=None,
+        supports=frozenset(),
+    )
     site = replace(site, accessibility=frozenset({"quiet_room"}), supervisor_hours=None)
     holder = replace(inst.participants[1], current_slot_id=slot.slot_id, participant_id="HOLDER")
     others = tuple(p for p in inst.participants[2:] if p.current_slot_id is None)
