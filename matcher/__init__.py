@@ -5,8 +5,10 @@ surface (docs/core-api.md); the command line (`placement_cli`) and the service u
 benchmarks use it and `matcher.peers`. tests/test_core_surface.py holds them to that.
 """
 
+from matcher.capacity_value import CapacityValueReport, CapacityValueRow, IdleSeat, capacity_value
 from matcher.compiled import CompiledInstance, compile_instance
 from matcher.domain import WEEKDAYS, Enterprise, Instance, Participant, Site, Slot, TravelTime
+from matcher.fairness import FairnessGroup, FairnessReport, fairness
 from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.generate import DEFAULT_PLAN_DATE, SCENARIOS, sample_region, synthetic_instance
 from matcher.integrity import SUPERVISION_TOLERANCE
@@ -42,6 +44,8 @@ __all__ = [
     "TABLE_NAMES",
     "WEEKDAYS",
     "CandidatePairs",
+    "CapacityValueReport",
+    "CapacityValueRow",
     "CandidateRow",
     "Change",
     "ChangeKind",
@@ -51,6 +55,9 @@ __all__ = [
     "Edit",
     "Enterprise",
     "ExcludedSlot",
+    "FairnessGroup",
+    "FairnessReport",
+    "IdleSeat",
     "Instance",
     "InvalidDataset",
     "Location",
@@ -79,6 +86,7 @@ __all__ = [
     "WhatIfChange",
     "apply_edits",
     "candidates",
+    "capacity_value",
     "check_integrity",
     "check_plan",
     "compile_instance",
@@ -86,6 +94,7 @@ __all__ = [
     "dataset_files",
     "dependencies",
     "dependents",
+    "fairness",
     "feasible_pairs",
     "keep_current",
     "load_dataset",

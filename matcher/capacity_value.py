@@ -88,14 +88,19 @@ def _model(instance: Instance, on: date, weights: ScoreWeights | None) -> tuple[
 
 
 def _most_placed(model: SparseModel, time_limit: float, keep: BoolArray | None) -> tuple[int, BoolArray, bool]:
-    """The most free placements (exact when the third value is True) and a plan reaching them that keeps as many
-    pairs of `keep` as it can."""
+    """The most free placements (exact when the third value is True) and a plan reaching them that, among those,
+    leaves out as few of the people `keep` places as it can, then keeps as many of `keep`'s pairs."""
     n = model.n_pairs
-    objective = np.full(n, n + 1, dtype=np.int64)
+    people_weight = n + 1  # one more person kept placed beats any number of kept pairs
+    placement_weight = (n + 1) * (people_weight + 1)  # one more placement beats everything else
+    objective = np.full(n, placement_weight, dtype=np.int64)
     if keep is not None:
-        objective += keep.astype(np.int64)
+        person = model.problem.pairs.participant
+        kept_people = np.zeros(model.problem.ci.n_participants, dtype=np.bool_)
+        kept_people[person[keep]] = True
+        objective += people_weight * kept_people[person].astype(np.int64) + keep.astype(np.int64)
     result = solve_custom(model, objective, time_limit=time_limit, hint=keep)
-    return result.value // (n + 1), result.chosen, result.optimal
+    return result.value // placement_weight, result.chosen, result.optimal
 
 
 def _lp_most_placed(model: SparseModel, time_limit: float) -> int:
@@ -153,18 +158,21 @@ def capacity_value(
             more = placed - base_placed
             method = RESOLVED
             before = set(problem.pairs.participant[base_chosen].tolist())
-            newly = sorted(set(problem.pairs.participant[chosen].tolist()) - before)
+            after = set(problem.pairs.participant[chosen].tolist())
+            newly, dropped = sorted(after - before), len(before - after)
             programmes = _counts([people[p].programme for p in newly])
             municipalities = _counts([people[p].municipality for p in newly])
         else:
             more = max(_lp_most_placed(model, 5.0) - base_placed, 0)
-            method, programmes, municipalities = LP_BOUND, {}, {}
+            method, programmes, municipalities, dropped = LP_BOUND, {}, {}, 0
             if kind == "seat":
                 more = min(more, 1)  # one seat places at most one more person
         what = f"one more seat at {slot_id}" if kind == "seat" else f"{added:g} more supervisor hours at {site_id}"
         if method == RESOLVED:
             who = ", ".join(f"{n} {k}" for k, n in programmes.items())
             explanation = f"{what}: {more} more placed" + (f" ({who})" if more else " (nobody waiting can use it)")
+            if dropped:
+                explanation += f", {dropped} placed without it then left out"
         else:
             explanation = f"{what}: at most {more} more placed (an LP bound: re-solving did not fit in the time)"
         rows.append(

@@ -35,7 +35,9 @@ def test_each_row_is_the_difference_of_two_optimal_solves(seed: int) -> None:
             assert hours is not None
             edit = matcher.Edit("sites", row.site_id, "supervisor_hours", hours + row.added)
         assert row.more_placed == _most(matcher.apply_edits(instance, [edit])) - base, row
-        assert sum(row.programmes.values()) == row.more_placed == sum(row.municipalities.values())
+        # Who it would place: at least `more_placed` people the plan without it leaves out (more when a person
+        # placed without it has to give way, which the re-solve avoids whenever it can).
+        assert sum(row.programmes.values()) == sum(row.municipalities.values()) >= row.more_placed
     ranked = [r.more_placed for r in report.rows]
     assert ranked == sorted(ranked, reverse=True)
 

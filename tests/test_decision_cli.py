@@ -55,3 +55,42 @@ def test_whatif_table_and_unknown_ids() -> None:
     assert run("whatif", SAMPLE, "NOBODY", "ggg_gardening", "--date", ON).exit_code == 2
     missing = run("whatif", SAMPLE, "P0001", "no_such_slot", "--date", ON)
     assert missing.exit_code == 2 and "no slot 'no_such_slot'" in missing.stderr
+
+
+def _tiny(tmp_path: Path) -> Path:
+    from tests.tiny_random import tiny_instance
+
+    folder = tmp_path / "tiny"
+    matcher.write_dataset(tiny_instance(1, people=6), folder)
+    return folder
+
+
+def test_fairness_json_and_table(tmp_path: Path) -> None:
+    from matcher.fairness import fairness as report
+
+    folder = _tiny(tmp_path)
+    result = run("fairness", folder, "--date", ON, "--json", "--floor", "0.3")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    expected = report(matcher.load_dataset(folder), date(2026, 11, 23), floor=0.3)
+    assert answer["placed"] == expected.placed and answer["floor_total_placed"] == expected.floor_total_placed
+    assert [(g["dimension"], g["group"], g["placed"], g["possible"]) for g in answer["groups"]] == [
+        (g.dimension, g.group, g.placed, g.possible) for g in expected.groups
+    ]
+    assert isinstance(answer["groups"][0]["placed_share"], float)
+    table = run("fairness", folder, "--date", ON)
+    assert table.exit_code == 0 and "possible share" in table.stdout and "programme" in table.stdout
+    assert run("fairness", folder, "--floor", "2").exit_code == 2
+
+
+def test_capacity_value_json_and_table(tmp_path: Path) -> None:
+    folder = _tiny(tmp_path)
+    result = run("capacity-value", folder, "--date", ON, "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    expected = matcher.capacity_value(matcher.load_dataset(folder), date(2026, 11, 23))
+    assert [(r["kind"], r["slot_id"], r["site_id"], r["more_placed"], r["method"]) for r in answer["rows"]] == [
+        (r.kind, r.slot_id, r.site_id, r.more_placed, r.method) for r in expected.rows
+    ]
+    table = run("capacity-value", folder, "--date", ON)
+    assert table.exit_code == 0 and "more placed" in table.stdout and "re-solve" in table.stdout
