@@ -69,6 +69,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/exports"): frozenset({C}),
     ("GET", "/api/v1/reports/utilisation"): frozenset({C}),
     ("GET", "/api/v1/reports/outcomes"): frozenset({C}),
+    ("GET", "/api/v1/reports/capacity-value"): frozenset({C}),
+    ("GET", "/api/v1/reports/fairness"): frozenset({C}),
 }
 """(method, path template) -> the roles allowed. Every operation of the OpenAPI under /api/v1 but /health."""
 
@@ -310,6 +312,10 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
     ("GET", "/api/v1/exports"): lambda s, r: Call("/api/v1/exports?format=csv"),
     ("GET", "/api/v1/reports/utilisation"): lambda s, r: Call(f"/api/v1/reports/utilisation?on={PLAN_DATE}"),
     ("GET", "/api/v1/reports/outcomes"): lambda s, r: Call("/api/v1/reports/outcomes"),
+    ("GET", "/api/v1/reports/capacity-value"): lambda s, r: Call(
+        f"/api/v1/reports/capacity-value?on={PLAN_DATE}&time_limit_s=10"
+    ),
+    ("GET", "/api/v1/reports/fairness"): lambda s, r: Call(f"/api/v1/reports/fairness?on={PLAN_DATE}&time_limit_s=10"),
 }
 
 

@@ -52,3 +52,39 @@ def test_whatif_refusals(service, coach, coord, manager):  # noqa: F811
     assert_invalid(coord.get("/participants/P1/whatif"), "slot_id")
     assert_invalid(coord.get("/participants/P1/whatif?slot_id=sew&date=tomorrow"), "date")
     assert entries(service) == []  # nothing was read
+
+
+def test_capacity_value_report(coord):  # noqa: F811
+    response = coord.get(f"/reports/capacity-value?on={DAY}&time_limit_s=30")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # The tiny data set: four slots, and supervision limits at hantverk (20 h) and vk2 (2.5 h).
+    kinds = sorted((r["kind"], r["slot_id"] or r["site_id"], r["added"]) for r in body["rows"])
+    assert kinds == sorted(
+        [("seat", s, 1.0) for s in ("furn", "sew", "shop", "garden")]
+        + [("supervision", t, h) for t in ("hantverk", "vk2") for h in (1.0, 5.0)]
+    )
+    assert all(r["method"] == "re-solve" and r["estimate"] is False for r in body["rows"])
+    assert [r["more_placed"] for r in body["rows"]] == sorted((r["more_placed"] for r in body["rows"]), reverse=True)
+    assert isinstance(body["placed"], int) and body["estimate"] is False
+    assert_invalid(coord.get("/reports/capacity-value?time_limit_s=0"), "time_limit_s")
+
+
+def test_fairness_report(coord):  # noqa: F811
+    response = coord.get(f"/reports/fairness?on={DAY}&floor=0.5&time_limit_s=30")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["people"] == 6 and body["floor"] == 0.5
+    programmes = {g["group"]: g for g in body["groups"] if g["dimension"] == "programme"}
+    assert set(programmes) == {"SAMRE", "MIA"} and sum(g["people"] for g in programmes.values()) == 6
+    for group in body["groups"]:
+        assert group["placed"] <= group["possible"] <= group["people"]
+        assert group["shortfall"] == group["possible"] - group["placed"]
+    assert_invalid(coord.get("/reports/fairness?floor=1.5"), "floor")
+    assert_invalid(coord.get("/reports/fairness?on=someday"), "on")
+
+
+def test_reports_are_for_coordinators(coach, manager):  # noqa: F811
+    for path in ("/reports/capacity-value", "/reports/fairness"):
+        assert_problem(coach.get(path), 403)
+        assert_problem(manager.get(path), 403)
