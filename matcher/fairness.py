@@ -259,10 +259,16 @@ def fairness(
         ]
         out.append(
             FairnessGroup(
-                dimension=key[0], group=key[1], people=members, placed=placed,
-                placed_share=round(placed / members, 4), possible=possible[key],
-                possible_share=round(possible[key] / members, 4), shortfall=possible[key] - placed,
-                median_waiting_days=float(statistics.median(waiting)) if waiting else None, exact=exact[key],
+                dimension=key[0],
+                group=key[1],
+                people=members,
+                placed=placed,
+                placed_share=round(placed / members, 4),
+                possible=possible[key],
+                possible_share=round(possible[key] / members, 4),
+                shortfall=possible[key] - placed,
+                median_waiting_days=float(statistics.median(waiting)) if waiting else None,
+                exact=exact[key],
                 floor_placed=None if floor_mask is None else int((mask & floor_mask).sum()),
             )  # fmt: skip
         )

@@ -18,7 +18,7 @@ from matcher.domain import WEEKDAYS, Enterprise, Instance, Participant, Site, Sl
 from matcher.reasons import UnknownSlot
 from matcher.rules import SEATS, SUPERVISION, PairContext
 from matcher.rules.pair import PAIR_RULES
-from matcher.suggest import Occupancy, UnknownParticipant
+from matcher.suggest import Occupancy, UnknownParticipant, _Room  # room_failures' arithmetic (own seat is free)
 from matcher.validation import estimated_minutes
 
 EditValue = int | float | str | bool | frozenset[str] | date | None
@@ -209,8 +209,6 @@ def _room_changes(
     ci: CompiledInstance, p: int, s: int, occupancy: Occupancy, enterprise: Enterprise, site: Site, slot: Slot
 ) -> list[WhatIfChange]:
     """One more seat and the missing supervisor hours, counted as `room_failures` counts them."""
-    from matcher.suggest import _Room  # the same arithmetic as room_failures (the person's own seat is free)
-
     room = _Room(ci, p, occupancy.totals(ci))
     changes = []
     taken = room._taken(s)

@@ -73,9 +73,7 @@ def solve_custom(
     solver.parameters.interleave_search = workers > 1  # a fixed order of workers: the same answer each time
     status = solver.solve(cp)
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    chosen = (
-        np.array(solver.response_proto.solution, dtype=np.int64)[:n] > 0 if found else np.zeros(n, dtype=np.bool_)
-    )
+    chosen = np.array(solver.response_proto.solution, dtype=np.int64)[:n] > 0 if found else np.zeros(n, dtype=np.bool_)
     value = int(objective[chosen].sum())
     optimal = status == cp_model.OPTIMAL
     if optimal:
