@@ -155,19 +155,36 @@ def solve(
             "rule is kept with a warning).",
         ),
     ] = False,
+    fairness_floor: Annotated[
+        float,
+        typer.Option(
+            "--fairness-floor",
+            min=0.0,
+            max=1.0,
+            help="Give every group (programme, municipality, need, gender, age band) at least this share of what "
+            "capacity makes possible for it (docs/decision-support.md); needs --strategy cpsat.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Compute the best plan: most placements first, then the highest fit score, then the fewest holders of a
     current slot moved or taken out; writes plan.csv."""
     on = _plan_date(date_)
+    if fairness_floor and strategy != "cpsat":
+        _fail("--fairness-floor: only --strategy cpsat honours a fairness floor")
     ci = _load(data, pin_holders=keep)
-    settings = SolverSettings(time_limit_s=time_limit, workers=workers, strategy=strategy)
+    settings = SolverSettings(
+        time_limit_s=time_limit, workers=workers, strategy=strategy, fairness_floor=fairness_floor
+    )
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(f"solving (limit {time_limit:g} s)…")
 
         def report(progress: SolveProgress) -> None:
             bar.update(task, description=f"best plan: {progress.placed} placed (bound {progress.placed_bound})")
 
-        plan = solve_plan(ci, on, settings=settings, on_progress=report)
+        try:
+            plan = solve_plan(ci, on, settings=settings, on_progress=report)
+        except ValueError as refused:  # only a fairness floor that no plan keeps
+            _fail(f"--fairness-floor: {refused}")
     write_plan(plan, out_path)
     if show_table:
         _print_plan_table(plan)

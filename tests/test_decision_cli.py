@@ -94,3 +94,17 @@ def test_capacity_value_json_and_table(tmp_path: Path) -> None:
     ]
     table = run("capacity-value", folder, "--date", ON)
     assert table.exit_code == 0 and "more placed" in table.stdout and "re-solve" in table.stdout
+
+
+def test_solve_with_a_fairness_floor(tmp_path: Path) -> None:
+    folder = _tiny(tmp_path)
+    out = tmp_path / "plan.csv"
+    args = ("solve", folder, "--date", ON, "--out", out, "--no-table")
+    assert run(*args, "--fairness-floor", "0.3").exit_code == 2  # not with the default strategy
+    result = run(*args, "--strategy", "cpsat", "--fairness-floor", "0.3")
+    assert result.exit_code == 0, result.output
+    from matcher.fairness import fairness as report
+
+    expected = report(matcher.load_dataset(folder), date(2026, 11, 23), floor=0.3)
+    rows = [line for line in out.read_text(encoding="utf-8").splitlines()[1:] if line.split(",")[1]]
+    assert len(rows) == expected.floor_total_placed
