@@ -5,8 +5,10 @@ surface (docs/core-api.md); the command line (`placement_cli`) and the service u
 benchmarks use it and `matcher.peers`. tests/test_core_surface.py holds them to that.
 """
 
+from matcher.capacity_value import CapacityValueReport, CapacityValueRow, IdleSeat, capacity_value
 from matcher.compiled import CompiledInstance, compile_instance
 from matcher.domain import WEEKDAYS, Enterprise, Instance, Participant, Site, Slot, TravelTime
+from matcher.fairness import FairnessGroup, FairnessReport, fairness
 from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.generate import DEFAULT_PLAN_DATE, SCENARIOS, sample_region, synthetic_instance
 from matcher.integrity import SUPERVISION_TOLERANCE
@@ -27,6 +29,7 @@ from matcher.settings import ScoreWeights, SolverSettings
 from matcher.solve import candidates, keep_current, prepare, solve
 from matcher.suggest import Occupancy, UnknownParticipant, suggest
 from matcher.validation import check_plan
+from matcher.whatif import Edit, WhatIf, WhatIfChange, apply_edits, what_if
 
 __all__ = [
     "COMMA",
@@ -42,14 +45,20 @@ __all__ = [
     "TABLE_NAMES",
     "WEEKDAYS",
     "CandidatePairs",
+    "CapacityValueReport",
+    "CapacityValueRow",
     "CandidateRow",
     "Change",
     "ChangeKind",
     "CompiledInstance",
     "CsvDialect",
     "Dataset",
+    "Edit",
     "Enterprise",
     "ExcludedSlot",
+    "FairnessGroup",
+    "FairnessReport",
+    "IdleSeat",
     "Instance",
     "InvalidDataset",
     "Location",
@@ -74,7 +83,11 @@ __all__ = [
     "UnknownParticipant",
     "UnknownSlot",
     "Update",
+    "WhatIf",
+    "WhatIfChange",
+    "apply_edits",
     "candidates",
+    "capacity_value",
     "check_integrity",
     "check_plan",
     "compile_instance",
@@ -82,6 +95,7 @@ __all__ = [
     "dataset_files",
     "dependencies",
     "dependents",
+    "fairness",
     "feasible_pairs",
     "keep_current",
     "load_dataset",
@@ -99,6 +113,7 @@ __all__ = [
     "solve",
     "suggest",
     "synthetic_instance",
+    "what_if",
     "write_candidates",
     "write_dataset",
     "write_plan",

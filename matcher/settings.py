@@ -50,6 +50,14 @@ class SolverSettings(BaseModel):
         "first",
     )
     relative_gap: float = Field(0.0, ge=0.0, le=1.0, description="stop when proven this close to the bound")
+    fairness_floor: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="ask for at least this share of what capacity makes possible for every group (programme, "
+        "municipality, need, gender, age band; matcher.fairness), at a cost in placements; 0 = none. Honoured by "
+        "strategy 'cpsat' only (the exact whole model with extra rows)",
+    )
 
     @model_validator(mode="after")
     def _strategy_honours_every_setting(self) -> SolverSettings:
@@ -57,6 +65,8 @@ class SolverSettings(BaseModel):
         from matcher.model.strategies import STRATEGIES  # here, not at the top: the strategies read these settings
 
         rejected = STRATEGIES[self.strategy].rejected(self)
+        if self.fairness_floor and self.strategy != "cpsat":
+            rejected.append("fairness_floor (only strategy 'cpsat' does)")
         if rejected:
             unused = " or ".join(rejected)
             raise ValueError(f"strategy '{self.strategy}' does not use {unused}; leave it at its default")

@@ -73,12 +73,18 @@ def solve(
     compiled = time.perf_counter()
     problem = build_problem(ci, on, weights)
     budget = max(settings.time_limit_s - (time.perf_counter() - compiled), 0.01)
-    outcome = STRATEGIES[settings.strategy].solve(problem, settings, budget, on_progress)
+    if settings.fairness_floor:
+        from matcher.fairness import floor_outcome  # here: fairness solves through this module
+
+        outcome = floor_outcome(problem, settings, budget)  # ValueError when no plan keeps the floor
+    else:
+        outcome = STRATEGIES[settings.strategy].solve(problem, settings, budget, on_progress)
 
     hint = greedy_by_score(problem)  # the floor every strategy must reach
     chosen = outcome.chosen
     objective = problem.objective(chosen)
-    if not outcome.found or problem.objective(hint) > objective:
+    # The greedy plan need not keep a fairness floor, so it cannot stand in for a plan that does.
+    if not settings.fairness_floor and (not outcome.found or problem.objective(hint) > objective):
         chosen, objective = hint, problem.objective(hint)
     proven = outcome.proven_optimal and outcome.found
     bound = max(outcome.objective_bound, objective) if outcome.found else problem.trivial_bound()

@@ -24,16 +24,20 @@ from matcher import (
     SolveProgress,
     SolverSettings,
     UnknownParticipant,
+    UnknownSlot,
     keep_current,
     parse_date,
     prepare,
     read_dataset,
     sample_region,
+    what_if,
     write_candidates,
     write_dataset,
     write_plan,
 )
 from matcher import candidates as find_candidates
+from matcher import capacity_value as capacity_value_report
+from matcher import fairness as fairness_report
 from matcher import solve as solve_plan
 from matcher import suggest as suggest_slots
 
@@ -151,19 +155,36 @@ def solve(
             "rule is kept with a warning).",
         ),
     ] = False,
+    fairness_floor: Annotated[
+        float,
+        typer.Option(
+            "--fairness-floor",
+            min=0.0,
+            max=1.0,
+            help="Give every group (programme, municipality, need, gender, age band) at least this share of what "
+            "capacity makes possible for it (docs/decision-support.md); needs --strategy cpsat.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Compute the best plan: most placements first, then the highest fit score, then the fewest holders of a
     current slot moved or taken out; writes plan.csv."""
     on = _plan_date(date_)
+    if fairness_floor and strategy != "cpsat":
+        _fail("--fairness-floor: only --strategy cpsat honours a fairness floor")
     ci = _load(data, pin_holders=keep)
-    settings = SolverSettings(time_limit_s=time_limit, workers=workers, strategy=strategy)
+    settings = SolverSettings(
+        time_limit_s=time_limit, workers=workers, strategy=strategy, fairness_floor=fairness_floor
+    )
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
         task = bar.add_task(f"solving (limit {time_limit:g} s)…")
 
         def report(progress: SolveProgress) -> None:
             bar.update(task, description=f"best plan: {progress.placed} placed (bound {progress.placed_bound})")
 
-        plan = solve_plan(ci, on, settings=settings, on_progress=report)
+        try:
+            plan = solve_plan(ci, on, settings=settings, on_progress=report)
+        except ValueError as refused:  # only a fairness floor that no plan keeps
+            _fail(f"--fairness-floor: {refused}")
     write_plan(plan, out_path)
     if show_table:
         _print_plan_table(plan)
@@ -284,6 +305,132 @@ def suggest(
             out.print(line, highlight=False, markup=False, soft_wrap=True)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def whatif(
+    data: DataArg,
+    participant_id: Annotated[str, typer.Argument(help="The participant's pseudonymous code.")],
+    slot_id: Annotated[str, typer.Argument(help="The slot the person is wanted in.")],
+    date_: DateOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What would make this place fit: the smallest change on each rule that keeps the person out of the slot (seats
+    and supervisor hours counted from the current_slot_ids), and whether that change alone would suffice."""
+    on = _plan_date(date_)
+    ci = _load(data, quiet_warnings=as_json)
+    try:
+        result = what_if(ci, participant_id, slot_id, on)
+    except UnknownParticipant:
+        _fail(f"no participant '{participant_id}' in {data}")
+    except UnknownSlot:
+        _fail(f"no slot '{slot_id}' in {data}")
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(result), ensure_ascii=False, indent=2, default=_json_default) + "\n")
+        return
+    table = Table(title=f"What would let {participant_id} into {slot_id} ({result.site_id}) on {on.isoformat()}")
+    for column in ("rule", "blocks now", "smallest change", "amount", "alone enough"):
+        table.add_column(column)
+    for change in result.changes:
+        amount = "" if change.amount is None else f"{change.amount:g} {change.unit}"
+        table.add_row(change.rule, change.reason, change.change, amount, "yes" if change.alone_suffices else "no")
+    if result.changes:
+        out.print(table, markup=False)
+    out.print(result.explanation, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def fairness(
+    data: DataArg,
+    date_: DateOpt = None,
+    floor: Annotated[
+        float | None,
+        typer.Option("--floor", min=0.01, max=1.0, help="Also plan with at least this share of what is possible "
+                     "for every group, and say what it costs."),
+    ] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Seconds for the plan's solve, and "
+                                              "again for the groups' solves.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Who is left behind: for the optimal plan, placed share and median waiting days by programme, municipality,
+    need, gender and age band, beside the most of each group any plan placing as many people could place."""
+    on = _plan_date(date_)
+    ci = _load(data, quiet_warnings=as_json)
+    settings = SolverSettings(time_limit_s=time_limit)
+    result = fairness_report(ci, on, settings=settings, floor=floor, time_limit_s=time_limit)
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(result), ensure_ascii=False, indent=2, default=_json_default) + "\n")
+        return
+    title = f"Fairness of the plan on {on.isoformat()}: {result.placed} of {result.people} placed"
+    title += f" ({result.plan_status})"
+    table = Table(title=title)
+    columns = ["dimension", "group", "people", "placed", "share", "possible", "possible share", "shortfall",
+               "median wait (unplaced)"]  # fmt: skip
+    if floor is not None:
+        columns.append(f"placed with floor {floor:g}")
+    for column in columns:
+        table.add_column(column)
+    for g in result.groups:
+        wait = "" if g.median_waiting_days is None else f"{g.median_waiting_days:g} d"
+        possible = str(g.possible) if g.exact else f"≤ {g.possible}"
+        cells = [g.dimension, g.group, str(g.people), str(g.placed), f"{g.placed_share:.0%}", possible,
+                 f"{g.possible_share:.0%}", str(g.shortfall), wait]  # fmt: skip
+        if floor is not None:
+            cells.append("" if g.floor_placed is None else str(g.floor_placed))
+        table.add_row(*cells)
+    out.print(table, markup=False)
+    if floor is not None and result.floor_total_placed is not None:
+        out.print(
+            f"With a floor of {floor:.0%} of what is possible for every group: {result.floor_total_placed} placed, "
+            f"{result.floor_cost} fewer than the optimal plan.", highlight=False, markup=False, soft_wrap=True,
+        )  # fmt: skip
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("capacity-value")
+def capacity_value(
+    data: DataArg,
+    date_: DateOpt = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Seconds for all re-solves; rows "
+                                              "beyond it are LP bounds.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Where more capacity places most people: one more seat per slot, one and five more supervisor hours per site,
+    each measured by re-solving (or bounded by the LP past the time limit), ranked; and seats no plan would fill."""
+    on = _plan_date(date_)
+    ci = _load(data, quiet_warnings=as_json)
+    result = capacity_value_report(ci, on, time_limit_s=time_limit)
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(result), ensure_ascii=False, indent=2, default=_json_default) + "\n")
+        return
+    table = Table(title=f"Capacity value on {on.isoformat()}: {result.placed} placed without added capacity")
+    for column in ("added", "slot", "site", "more placed", "method", "programmes", "municipalities"):
+        table.add_column(column)
+    for row in result.rows:
+        added = "1 seat" if row.kind == "seat" else f"{row.added:g} supervisor h"
+        more = str(row.more_placed) if not row.estimate else f"≤ {row.more_placed}"
+        table.add_row(
+            added, row.slot_id or "", row.site_id, more, row.method,
+            ", ".join(f"{k} {n}" for k, n in row.programmes.items()),
+            ", ".join(f"{k} {n}" for k, n in row.municipalities.items()),
+        )  # fmt: skip
+    out.print(table, markup=False)
+    if result.idle:
+        out.print("Seats no plan would fill:", soft_wrap=True)
+    for seat in result.idle:
+        out.print(f"  {seat.explanation}", highlight=False, markup=False, soft_wrap=True)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _json_default(value: object) -> object:
+    """Dates as YYYY-MM-DD and sets as sorted lists, so the JSON is the same for the same data."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 @app.command()

@@ -135,8 +135,11 @@ def test_the_command_line_is_one_app_composed_outside_the_core() -> None:
     from placement_cli import app, core_commands
 
     listed = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
-    for command in ("check", "solve", "candidates", "suggest", "generate", "serve", "user", "db"):
+    for command in (
+        "check", "solve", "candidates", "suggest", "generate", "whatif", "fairness", "capacity-value", "serve", "user",
+        "db",
+    ):  # fmt: skip
         assert re.search(rf"│ {command}\b", listed), f"{command} is not listed:\n{listed}"
     core = {c.callback.__name__ for c in core_commands.app.registered_commands if c.callback}
-    assert core == {"check", "solve", "candidates", "suggest", "generate"}
+    assert core == {"check", "solve", "candidates", "suggest", "generate", "whatif", "fairness", "capacity_value"}
     assert core_commands.app.registered_groups == []  # nothing added to it from outside

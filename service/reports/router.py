@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Literal
 
@@ -15,7 +16,13 @@ from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
 from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.reports import service
-from service.reports.service import OUTCOMES_DEFINITION, UTILISATION_DEFINITION, Grouping
+from service.reports.service import (
+    CAPACITY_VALUE_DEFINITION,
+    FAIRNESS_DEFINITION,
+    OUTCOMES_DEFINITION,
+    UTILISATION_DEFINITION,
+    Grouping,
+)
 from service.reports.tables import ReportTable, to_csv, to_xlsx
 
 router = APIRouter(tags=["reports"])
@@ -165,3 +172,107 @@ def outcomes(
     period = "-".join(d.isoformat() for d in (ended_from, ended_to) if d is not None)
     name = "outcomes" + (f"-{programme}" if programme else "") + (f"-{period}" if period else "")
     return _table(service.outcomes_table(report, date.today()), fmt, dialect, re.sub(r"[^A-Za-z0-9_.-]", "_", name))
+
+
+# --- decision support --------------------------------------------------------------------------------------------
+
+
+class CapacityValueRowOut(BaseModel):
+    kind: Literal["seat", "supervision"]
+    slot_id: str | None = Field(description="the slot given one more seat; null for supervisor hours")
+    site_id: str
+    added: float = Field(description="1 (seat) or the supervisor hours added (1 or 5)")
+    more_placed: int = Field(description="how many more people the best plan places (at most, for an LP bound)")
+    method: Literal["re-solve", "LP bound"]
+    estimate: bool
+    programmes: dict[str, int] = Field(description="programme → people it would place (re-solve only)")
+    municipalities: dict[str, int]
+    explanation: str
+
+
+class IdleSeatOut(BaseModel):
+    slot_id: str
+    site_id: str
+    seats: int
+    idle: int = Field(description="seats no valid plan fills")
+    usable_by: int = Field(description="people (not pinned) who keep every rule 1–9 with the slot")
+    reasons: dict[str, int] = Field(description="rule label → people it keeps out of the slot")
+    explanation: str
+
+
+class CapacityValueOut(BaseModel):
+    on: date
+    placed: int = Field(description="the most placements without added capacity")
+    rows: list[CapacityValueRowOut]
+    idle: list[IdleSeatOut]
+    estimate: bool
+    notes: list[str]
+
+
+class FairnessGroupOut(BaseModel):
+    dimension: Literal["programme", "municipality", "need", "gender", "age_band"]
+    group: str
+    people: int
+    placed: int
+    placed_share: float = Field(description="placed / people, 0–1")
+    possible: int = Field(description="the most of the group any plan with as many placements could place")
+    possible_share: float
+    shortfall: int
+    median_waiting_days: float | None = Field(description="of the group's people the plan leaves unplaced")
+    exact: bool
+    floor_placed: int | None
+
+
+class FairnessOut(BaseModel):
+    on: date
+    people: int
+    placed: int
+    plan_status: str
+    groups: list[FairnessGroupOut]
+    floor: float | None
+    floor_feasible: bool | None
+    floor_total_placed: int | None
+    floor_cost: int | None
+    estimate: bool
+    notes: list[str]
+
+
+TimeLimit = Annotated[float, Query(gt=0, le=600, description="seconds for the solves (an answer past it is marked)")]
+AllowMoves = Annotated[bool, Query(description="let people with an active placement move (as a plan may)")]
+
+
+@router.get(
+    "/reports/capacity-value",
+    response_model=CapacityValueOut,
+    summary="Where one more seat or supervisor hour places most people, and seats no plan fills",
+    description=CAPACITY_VALUE_DEFINITION,
+    **COORDINATOR,
+)
+def capacity_value(
+    session: SessionDep,
+    user: CurrentUser,
+    on: Annotated[date | None, Query(description="the plan date; default today")] = None,
+    time_limit_s: TimeLimit = 60.0,
+    allow_moves: AllowMoves = False,
+) -> CapacityValueOut:
+    report = service.capacity_value(session, user.association_id, on or date.today(), time_limit_s, allow_moves)
+    return CapacityValueOut.model_validate(asdict(report))
+
+
+@router.get(
+    "/reports/fairness",
+    response_model=FairnessOut,
+    summary="Placed share by programme, municipality, need, gender and age band, beside what capacity allows",
+    description=FAIRNESS_DEFINITION,
+    **COORDINATOR,
+)
+def fairness(
+    session: SessionDep,
+    user: CurrentUser,
+    on: Annotated[date | None, Query(description="the plan date; default today")] = None,
+    floor: Annotated[float | None, Query(gt=0, le=1, description="also plan with this fairness floor")] = None,
+    time_limit_s: TimeLimit = 60.0,
+    allow_moves: AllowMoves = False,
+) -> FairnessOut:
+    report = service.fairness(session, user.association_id, on or date.today(), floor, time_limit_s, allow_moves)
+    return FairnessOut.model_validate(asdict(report))

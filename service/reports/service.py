@@ -15,7 +15,10 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+import matcher
+from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
+from service.errors import Conflict
 from service.reports import repository as repo
 from service.reports.tables import Kind, ReportTable, columns
 
@@ -329,3 +332,49 @@ def _period(start: date | None, end: date | None) -> str:
     if start is None and end is None:
         return "alla"
     return f"{start.isoformat() if start else '…'}–{end.isoformat() if end else '…'}"
+
+
+# --- decision support: capacity value and fairness (the core's reports over the database's state) ------------------
+
+CAPACITY_VALUE_DEFINITION = """\
+Where one more seat, or one (and five) more supervisor hours, would place most people: for every slot and every site
+with `supervisor_hours`, the most placements any plan reaches with the added capacity minus the most without it,
+measured by re-solving the whole model exactly from the plan without it (`method: re-solve`), or — past the time
+budget — bounded by the LP relaxation (`method: LP bound`, `estimate: true`: at most that many). Rows are ranked by
+`more_placed`; `programmes` and `municipalities` count the people the re-solve would place. `idle` lists seats no
+valid plan fills, with the rules that keep the others out (`reasons`: rule label → people). People holding an active
+placement keep it unless `allow_moves`.
+"""
+
+FAIRNESS_DEFINITION = """\
+Who the optimal plan leaves behind, per programme, municipality, need (one group per need; `none`), gender and age
+band: `people`, `placed` and `placed_share` in the plan, `possible` — the most of the group any plan with the same
+number of placements could place (one exact solve per group; `exact: false` when it stopped at its time limit and
+`possible` is an upper bound) — `shortfall` = possible − placed, and `median_waiting_days` of the group's people
+the plan leaves unplaced. With `floor` (0–1], also the best plan that gives every group at least `floor × possible`
+(rounded up): `floor_total_placed`, `floor_cost` (placements given up) and per group `floor_placed`. People holding an
+active placement keep it unless `allow_moves`.
+"""
+
+
+def _compiled(session: Session, association_id: str, allow_moves: bool) -> matcher.CompiledInstance:
+    instance = load_instance(session, association_id, keep_active=not allow_moves)
+    try:
+        return matcher.prepare(instance)
+    except matcher.InvalidDataset as invalid:
+        problems = describe_problems(session, association_id, list(invalid.problems))
+        raise Conflict("the association's data cannot be planned: " + "; ".join(problems), problems=problems) from None
+
+
+def capacity_value(
+    session: Session, association_id: str, day: date, time_limit_s: float, allow_moves: bool
+) -> matcher.CapacityValueReport:
+    return matcher.capacity_value(_compiled(session, association_id, allow_moves), day, time_limit_s=time_limit_s)
+
+
+def fairness(
+    session: Session, association_id: str, day: date, floor: float | None, time_limit_s: float, allow_moves: bool
+) -> matcher.FairnessReport:
+    compiled = _compiled(session, association_id, allow_moves)
+    settings = matcher.SolverSettings(time_limit_s=time_limit_s)
+    return matcher.fairness(compiled, day, settings=settings, floor=floor, time_limit_s=time_limit_s)

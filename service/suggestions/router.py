@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
@@ -81,3 +81,62 @@ def suggestions(
     result = service.suggestions(session, user, participant_id, day, k, per_site)
     record(session, user, "read", [result.participant_id], request)
     return SuggestionsOut.model_validate({**asdict(result), "date": day})
+
+
+class EditOut(BaseModel):
+    table: str = Field(description="participants, slots or sites")
+    key: str = Field(description="The record's id.")
+    column: str = Field(description="A column of the data format.")
+    value: Any = Field(description="The value the column would need.")
+
+
+class WhatIfChangeOut(BaseModel):
+    rule: str = Field(json_schema_extra={"enum": list(EXPLANATION_LABELS)})
+    reason: str = Field(description="Why the rule keeps the person out now, as the rule words it.")
+    change: str = Field(description="The smallest change that would satisfy the rule, in the rule's words.")
+    amount: float | None = Field(description="How much, in `unit`; null for a yes/no change.")
+    unit: str = Field(description="min, h/week, years, days, seats or supervisor h; empty for a yes/no change.")
+    edits: list[EditOut]
+    alone_suffices: bool = Field(description="This change alone would let the person in.")
+
+
+class WhatIfOut(BaseModel):
+    participant_id: str
+    slot_id: str
+    site_id: str
+    date: date
+    fits_now: bool
+    changes: list[WhatIfChangeOut]
+    explanation: str
+
+
+def _edit_value(value: object) -> object:
+    return sorted(value) if isinstance(value, frozenset) else value  # sets as sorted lists: the same JSON each time
+
+
+@router.get(
+    "/participants/{participant_id}/whatif",
+    response_model=WhatIfOut,
+    **roles(db.Role.coach, db.Role.coordinator),
+)
+def what_if(
+    participant_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    slot_id: Annotated[str, Query(min_length=1, description="The slot the person is wanted in.")],
+    on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
+) -> WhatIfOut:
+    day = on or date.today()
+    result = service.what_if(session, user, participant_id, slot_id, day)
+    record(session, user, "read", [result.participant_id], request)
+    changes = [
+        WhatIfChangeOut.model_validate(
+            {**asdict(c), "edits": [{**asdict(e), "value": _edit_value(e.value)} for e in c.edits]}
+        )
+        for c in result.changes
+    ]
+    return WhatIfOut(
+        participant_id=result.participant_id, slot_id=result.slot_id, site_id=result.site_id, date=day,
+        fits_now=result.fits_now, changes=changes, explanation=result.explanation,
+    )  # fmt: skip

@@ -10,6 +10,7 @@ import matcher
 from service.access import visible_participant
 from service.core_bridge import load_instance
 from service.db import models as db
+from service.errors import NotFound
 
 
 def suggestions(
@@ -18,3 +19,15 @@ def suggestions(
     person = visible_participant(session, user, participant_id)
     compiled = matcher.prepare(load_instance(session, user.association_id))
     return matcher.suggest(compiled, person.id, day, k=k, per_site=per_site)
+
+
+def what_if(session: Session, user: db.User, participant_id: str, slot_id: str, day: date) -> matcher.WhatIf:
+    """What would let the person into the slot: the core's smallest change per blocking rule, over the database's
+    state (seats and supervisor hours as the active placements hold them). 404 for a person outside the user's
+    view, or a slot the association lacks."""
+    person = visible_participant(session, user, participant_id)
+    compiled = matcher.prepare(load_instance(session, user.association_id))
+    try:
+        return matcher.what_if(compiled, person.id, slot_id, day)
+    except matcher.UnknownSlot:
+        raise NotFound(f"no slot '{slot_id}'") from None

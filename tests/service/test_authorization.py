@@ -55,6 +55,7 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/v1/participants/{participant_id}"): frozenset({C, K}),
     ("DELETE", "/api/v1/participants/{participant_id}"): frozenset({C}),
     ("GET", "/api/v1/participants/{participant_id}/suggestions"): frozenset({C, K}),
+    ("GET", "/api/v1/participants/{participant_id}/whatif"): frozenset({C, K}),
     ("POST", "/api/v1/placements"): frozenset({C, K}),
     ("GET", "/api/v1/placements"): frozenset({C, K}),
     ("GET", "/api/v1/placements/{placement_id}"): frozenset({C, K}),
@@ -68,6 +69,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/exports"): frozenset({C}),
     ("GET", "/api/v1/reports/utilisation"): frozenset({C}),
     ("GET", "/api/v1/reports/outcomes"): frozenset({C}),
+    ("GET", "/api/v1/reports/capacity-value"): frozenset({C}),
+    ("GET", "/api/v1/reports/fairness"): frozenset({C}),
 }
 """(method, path template) -> the roles allowed. Every operation of the OpenAPI under /api/v1 but /health."""
 
@@ -283,6 +286,9 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
     ("GET", "/api/v1/participants/{participant_id}/suggestions"): lambda s, r: Call(
         f"/api/v1/participants/P1/suggestions?date={PLAN_DATE}"
     ),
+    ("GET", "/api/v1/participants/{participant_id}/whatif"): lambda s, r: Call(
+        f"/api/v1/participants/P1/whatif?slot_id=sew&date={PLAN_DATE}"
+    ),
     ("POST", "/api/v1/placements"): lambda s, r: Call(
         "/api/v1/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": PLAN_DATE}
     ),
@@ -306,6 +312,10 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
     ("GET", "/api/v1/exports"): lambda s, r: Call("/api/v1/exports?format=csv"),
     ("GET", "/api/v1/reports/utilisation"): lambda s, r: Call(f"/api/v1/reports/utilisation?on={PLAN_DATE}"),
     ("GET", "/api/v1/reports/outcomes"): lambda s, r: Call("/api/v1/reports/outcomes"),
+    ("GET", "/api/v1/reports/capacity-value"): lambda s, r: Call(
+        f"/api/v1/reports/capacity-value?on={PLAN_DATE}&time_limit_s=10"
+    ),
+    ("GET", "/api/v1/reports/fairness"): lambda s, r: Call(f"/api/v1/reports/fairness?on={PLAN_DATE}&time_limit_s=10"),
 }
 
 
@@ -394,6 +404,8 @@ OUT_OF_VIEW: list[tuple[str, str, str, Any]] = [
     (K, "PATCH", "/api/v1/participants/P5", {"hours_per_week": 12}),
     (K, "GET", "/api/v1/participants/P4/suggestions", None),
     (K, "GET", "/api/v1/participants/P5/suggestions", None),
+    (K, "GET", "/api/v1/participants/P4/whatif?slot_id=sew", None),
+    (K, "GET", "/api/v1/participants/P5/whatif?slot_id=sew", None),
     (K, "POST", "/api/v1/placements", {"participant_id": "P4", "slot_id": "furn", "start_date": PLAN_DATE}),
     (K, "POST", "/api/v1/placements", {"participant_id": "P5", "slot_id": "furn", "start_date": PLAN_DATE}),
     (K, "GET", "/api/v1/placements/{P4_placement}", None),
@@ -430,6 +442,7 @@ OUT_OF_VIEW: list[tuple[str, str, str, Any]] = [
     ("foreign_coordinator", "PATCH", "/api/v1/participants/P1", {"hours_per_week": 12}),
     ("foreign_coordinator", "DELETE", "/api/v1/participants/P6", None),
     ("foreign_coordinator", "GET", "/api/v1/participants/P1/suggestions", None),
+    ("foreign_coordinator", "GET", "/api/v1/participants/P1/whatif?slot_id=sew", None),
     (
         "foreign_coordinator",
         "POST",
