@@ -1,0 +1,149 @@
+"""Every Swedish word the pages show for a code of the data: one mapping per kind, and the rules' reasons."""
+
+from __future__ import annotations
+
+import re
+
+from matcher import EXPLANATION_LABELS
+
+ROLE_SV = {"coach": "Handledare", "coordinator": "Samordnare", "enterprise_manager": "Verksamhetsansvarig"}
+
+RULE_SV: dict[str, str] = {
+    "hours_fit": "timmar per vecka passar",
+    "days_overlap": "gemensamma veckodagar",
+    "needs_covered": "stödbehov tillgodosedda",
+    "travel_ok": "resväg inom gränsen",
+    "programme_ok": "insatsen får platsen",
+    "age_ok": "ålder inom gränsen",
+    "gender_ok": "platsen är öppen för personen",
+    "not_avoided": "verksamheten undviks inte",
+    "date_ok": "platsen är öppen på datumet",
+    "seats_free": "lediga platser",
+    "supervision_free": "handledartid kvar",
+}
+assert set(RULE_SV) >= set(EXPLANATION_LABELS), set(EXPLANATION_LABELS) - set(RULE_SV)
+
+ACTIVITY_SV = {
+    "allotment_garden": "koloniträdgård",
+    "bakery": "bageri",
+    "cafe": "kafé",
+    "carpentry": "snickeri",
+    "catering": "catering",
+    "cleaning_service": "städservice",
+    "cooking": "matlagning",
+    "farm_shop": "gårdsbutik",
+    "food_packing": "livsmedelspackning",
+    "furniture_renovation": "möbelrenovering",
+    "garden_maintenance": "trädgårdsskötsel",
+    "greenhouse": "växthus",
+    "handicraft": "hantverk",
+    "home_help_service": "hemtjänst",
+    "light_assembly": "lättare montering",
+    "organic_growing": "ekologisk odling",
+    "property_maintenance": "fastighetsskötsel",
+    "reception": "reception",
+    "remake_workshop": "redesignverkstad",
+    "second_hand_shop": "secondhandbutik",
+    "sewing": "sömnad",
+}
+
+SUPPORT_SV = {
+    "wheelchair": "tillgängligt för rullstol",
+    "hearing_loop": "hörslinga",
+    "quiet_room": "tyst rum",
+    "sign_language": "teckenspråk",
+    "swedish_support": "stöd i svenska",
+    "npf_supervisor": "handledare med NPF-kunskap",
+}
+
+WEEKDAY_SV = {"mon": "mån", "tue": "tis", "wed": "ons", "thu": "tor", "fri": "fre", "sat": "lör", "sun": "sön"}
+
+END_REASON_SV = {
+    "work": "Arbete",
+    "studies": "Studier",
+    "other_programme": "Annan insats",
+    "moved": "Flyttat",
+    "dropped_out": "Avbrutit",
+    "health": "Hälsoskäl",
+    "completed": "Avslutad period",
+    "transferred": "Flyttad av en plan",
+}
+
+CHANGE_SV = {
+    "new": "Ny",
+    "moves": "Flyttas",
+    "leaves": "Lämnar",
+    "unchanged": "Behålls",
+    "still_waiting": "Oplacerad",
+}
+
+PLAN_STATUS_SV = {"queued": "I kö", "running": "Pågår", "done": "Klar", "failed": "Misslyckades"}
+
+ACTION_SV = {"read": "läste", "create": "skapade", "update": "ändrade", "delete": "tog bort", "import": "importerade"}
+
+ORDINAL_SV = {1: "förstahandsval", 2: "andrahandsval", 3: "tredjehandsval"}
+
+
+def activity(code: str) -> str:
+    return ACTIVITY_SV.get(code, code.replace("_", " "))
+
+
+def support(code: str) -> str:
+    return SUPPORT_SV.get(code, code.replace("_", " "))
+
+
+def days(codes: list[str]) -> str:
+    return ", ".join(WEEKDAY_SV.get(d, d) for d in codes)
+
+
+def preference(rank: int | None) -> str:
+    if rank is None:
+        return ""
+    return ORDINAL_SV.get(rank, f"önskemål nr {rank}")
+
+
+def _numbers(message: str) -> list[str]:
+    return re.findall(r"\d+(?:[.,]\d+)?", message)
+
+
+def reason(rule: str, message: str, names: dict[str, str] | None = None) -> str:
+    """The core's reason for a rule that fails, in Swedish; the figures are taken from the core's message."""
+    n = _numbers(message)
+    if rule == "travel_ok" and len(n) >= 2:
+        return f"Resan tar {n[0]} min, mer än {n[1]} min"
+    if rule == "hours_fit" and len(n) >= 3:
+        return f"Önskar {n[0]} timmar i veckan, platsen har {n[1]}–{n[2]} timmar"
+    if rule == "days_overlap":
+        return "Inga gemensamma veckodagar"
+    if rule == "needs_covered":
+        missing = message.removeprefix("needs ").split(" (")[0].split(", ")
+        return "Saknar stöd: " + ", ".join(support(m) for m in missing)
+    if rule == "programme_ok":
+        return "Platserna är reserverade för en annan insats"
+    if rule == "age_ok":
+        if "no age" in message:
+            return "Platsen har åldersgräns och personens ålder saknas"
+        return f"Ålder {n[0]} är utanför {n[1]}–{n[2]} år" if len(n) >= 3 else "Åldern är utanför gränsen"
+    if rule == "gender_ok":
+        return "Platsen är endast för kvinnor"
+    if rule == "not_avoided":
+        return "Personen vill undvika verksamheten"
+    if rule == "date_ok":
+        return "Platsen är inte öppen på datumet"
+    if rule == "seats_free":
+        return "Inga lediga platser"
+    if rule == "supervision_free":
+        return "Handledartiden är full" + (f" ({n[0]} tim kvar, {n[1]} tim behövs)" if len(n) >= 2 else "")
+    return RULE_SV.get(rule, rule).capitalize() + " uppfylls inte"
+
+
+ERROR_SV = {
+    400: "Förfrågan kunde inte utföras.",
+    401: "Du behöver logga in.",
+    403: "Din roll får inte göra detta.",
+    404: "Sidan eller uppgiften finns inte, eller så får du inte se den.",
+    409: "Ändringen krockar med något som har hänt under tiden.",
+    412: "Någon har ändrat uppgifterna sedan du öppnade sidan.",
+    422: "Uppgifterna är inte giltiga.",
+    428: "Sidan saknar versionsuppgift; ladda om sidan.",
+}
