@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.audit import service as audit
 from service.audit.log import record
 from service.catalogue import service as catalogue
 from service.db import models as db
@@ -16,7 +17,9 @@ from service.errors import NotFound, ServiceError
 from service.pagination import PageParams
 from service.plans import service as plans
 from service.plans.schemas import PlanApply, PlanCreate
+from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.reports import service as reports
+from service.reports.tables import to_xlsx
 from service.web import texts
 from service.web.rendering import error_page, render
 from service.web.security import check_csrf, session_user
@@ -136,3 +139,27 @@ async def apply_plan(plan_id: int, request: Request, session: SessionDep) -> Res
         return error_page(request, user, exc.status, "Planen kunde inte genomföras: " + texts.ERROR_SV[exc.status])
     record(session, user, "update", [o.participant_id for o in applied.outcomes if o.status == "applied"], request)
     return RedirectResponse(f"/planer/{plan_id}?klart={applied.applied}", status_code=303)
+
+
+@router.get("/oversikt/belaggning.xlsx", response_model=None)
+def utilisation_workbook(request: Request, session: SessionDep, by: str = "enterprise") -> Response:
+    """The utilisation report as the API's workbook (Swedish headings, totals row), for the shown grouping."""
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    by = by if by in GROUPINGS else "enterprise"
+    report = reports.utilisation(session, user.association_id, by, date.today())  # type: ignore[arg-type]
+    content = to_xlsx(reports.utilisation_table(report))
+    name = f"belaggning-per-{texts.GROUPING_FILE[by]}-{report['on'].isoformat()}.xlsx"
+    return Response(content, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/logg", response_class=HTMLResponse)
+def audit_log(request: Request, session: SessionDep, deltagare: str = "", sida: int = 0) -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    page = PageParams(limit=50, offset=max(sida, 0) * 50)
+    items, total = audit.entries(session, user, page, participant_id=deltagare.strip() or None)
+    return render(request, "audit.html", user, entries=items, total=total, sida=max(sida, 0),
+                  deltagare=deltagare, pages=(total + 49) // 50)

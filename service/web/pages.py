@@ -6,13 +6,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from service.web import coordinator_pages, manager_pages, participant_pages, session_pages
+from service.web import coordinator_pages, import_pages, manager_pages, participant_pages, session_pages
 from service.web.rendering import HERE
 from service.web.security import LoginRequired
 
 
 def install_web(app: FastAPI) -> None:
-    for module in (session_pages, participant_pages, manager_pages, coordinator_pages):
+    for module in (session_pages, participant_pages, manager_pages, coordinator_pages, import_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 

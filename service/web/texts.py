@@ -81,6 +81,8 @@ PLAN_STATUS_SV = {"queued": "I kö", "running": "Pågår", "done": "Klar", "fail
 
 ACTION_SV = {"read": "läste", "create": "skapade", "update": "ändrade", "delete": "tog bort", "import": "importerade"}
 
+GROUPING_FILE = {"enterprise": "verksamhet", "site": "arbetsplats", "programme": "insats", "municipality": "kommun"}
+
 ORDINAL_SV = {1: "förstahandsval", 2: "andrahandsval", 3: "tredjehandsval"}
 
 
@@ -147,3 +149,27 @@ ERROR_SV = {
     422: "Uppgifterna är inte giltiga.",
     428: "Sidan saknar versionsuppgift; ladda om sidan.",
 }
+
+
+IMPORT_PATTERNS: list[tuple[str, str]] = [
+    (r"^required file is missing(.*)$", "Filen saknas men behövs"),
+    (r"^unknown column, ignored(.*)$", "Okänd kolumn, den hoppas över"),
+    (r"^duplicate (.+) \(first on row (\d+)\)", r"Dubblett (första gången på rad \2)"),
+    (r"^file is empty", "Filen är tom; första raden ska ha kolumnernas namn"),
+    (r"^sheet is empty", "Bladet är tomt; första raden ska ha kolumnernas namn"),
+    (r"not an integer|whole number|an integer", "Ska vara ett heltal"),
+    (r"not a number", "Ska vara ett tal"),
+    (r"not a date|YYYY-MM-DD", "Ska vara ett datum (ÅÅÅÅ-MM-DD)"),
+    (r"is missing|required|must not be empty|empty", "Värdet saknas"),
+    (r"unknown (\w+) '([^']*)'", r"Okänt värde ’\2’"),
+    (r"must be|between|out of range|at least|at most", "Värdet är utanför det tillåtna"),
+]
+
+
+def import_problem(message: str) -> str:
+    """A reader's problem in Swedish: the kinds of problem named, with the reader's own words beside the rest."""
+    for pattern, swedish in IMPORT_PATTERNS:
+        match = re.search(pattern, message)
+        if match:
+            return match.expand(swedish) if "\\" in swedish else swedish
+    return f"Felaktigt värde ({message})"

@@ -153,3 +153,72 @@ def test_the_accessibility_check_finds_a_serious_violation_when_there_is_one(vis
     found = {p.split(": ")[1].split(" ")[0] for p in visit.axe_problems}
     assert {"label", "color-contrast"} <= found
     visit.axe_problems.clear()
+
+
+def test_a_coordinator_imports_a_file_with_an_error_sees_it_named_then_applies_a_good_one(
+    visit: Visit, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import ROOT
+
+    lines = (ROOT / "data" / "sample" / "slots.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    seats = header.index("seats")
+    row = lines[1].split(",")
+    bad, good = list(row), list(row)
+    bad[seats] = "många"
+    good[seats] = str(int(row[seats]) + 3)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad" / "slots.csv").write_text("\n".join([lines[0], ",".join(bad), *lines[2:]]) + "\n", "utf-8")
+    (tmp_path / "good" / "slots.csv").write_text("\n".join([lines[0], ",".join(good), *lines[2:]]) + "\n", "utf-8")
+    page = visit.page
+    visit.login("demo-coordinator")
+    page.get_by_role("navigation").get_by_role("link", name="Import").click()
+    visit.check("import")
+    page.get_by_label("CSV-filer eller en Excel-arbetsbok").set_input_files(str(tmp_path / "bad" / "slots.csv"))
+    page.get_by_role("button", name="Förhandsgranska").click()
+    expect(page.get_by_role("alert")).to_contain_text("inget har sparats")
+    problem = page.locator("#problems tbody tr").first
+    expect(problem).to_contain_text("slots.csv")
+    expect(problem.locator("td").nth(1)).to_have_text("2")
+    expect(problem.locator("td").nth(2)).to_have_text("seats")
+    expect(problem.locator("td").nth(3)).to_have_text("Ska vara ett heltal")
+    visit.check("import-fel")
+    page.get_by_label("CSV-filer eller en Excel-arbetsbok").set_input_files(str(tmp_path / "good" / "slots.csv"))
+    page.get_by_role("button", name="Förhandsgranska").click()
+    expect(page.get_by_role("heading", name=re.compile("Förhandsgranskning"))).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("skulle ändras: 1")
+    visit.check("import-forhandsgranskning")
+    page.get_by_role("button", name="Genomför importen").click()
+    expect(page.get_by_role("heading", name="Importen är genomförd")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("ändrade: 1")
+
+
+def test_a_coordinator_reads_the_audit_log_and_downloads_a_workbook(visit: Visit) -> None:
+    page = visit.page
+    visit.login("demo-coordinator")
+    page.get_by_role("navigation").get_by_role("link", name="Deltagare").click()  # a read that is audited
+    page.get_by_role("navigation").get_by_role("link", name="Logg").click()
+    expect(page.locator("tbody tr").first).to_contain_text("demo-coordinator")
+    expect(page.locator("tbody tr").first).to_contain_text("läste")
+    visit.check("logg")
+    page.get_by_role("navigation").get_by_role("link", name="Översikt").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("Ladda ner som Excel")).click()
+    assert download.value.suggested_filename.startswith("belaggning-per-verksamhet-")
+    assert download.value.suggested_filename.endswith(".xlsx")
+
+
+def test_pages_work_on_a_phone_sized_screen(browser, server: Server) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    try:
+        v = Visit(page, server, "telefon")
+        v.login("demo-coach")
+        expect(page.get_by_role("heading", name="Mina deltagare")).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 380  # no sideways scrolling of the page (wide tables scroll inside their box)
+        v.check("telefon")
+        assert v.axe_problems == [] and v.console_errors == []
+    finally:
+        context.close()
