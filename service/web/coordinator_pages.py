@@ -14,10 +14,10 @@ from service.catalogue import service as catalogue
 from service.db import models as db
 from service.deps import SessionDep
 from service.errors import NotFound, ServiceError
+from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.pagination import PageParams
 from service.plans import service as plans
 from service.plans.schemas import PlanApply, PlanCreate
-from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.reports import service as reports
 from service.reports.tables import to_xlsx
 from service.web import texts
@@ -106,6 +106,10 @@ def plan_page(plan_id: int, request: Request, session: SessionDep, klart: str = 
     except NotFound:
         return error_page(request, user, 404, "Planen finns inte.")
     names = _slot_names(session, user) if view["result"] else {}
+    if view["result"]:  # what changes first, then who stays unplaced, then who keeps their seat
+        order = {"new": 0, "moves": 1, "leaves": 2, "still_waiting": 3, "unchanged": 4}
+        proposals = sorted(view["result"]["proposals"], key=lambda p: (order.get(p["change"], 9), p["participant_id"]))
+        view["result"] = {**view["result"], "proposals": proposals}  # a copy: the stored result is left as it is
     return render(request, "plan.html", user, names=names, message=klart, **view)
 
 
@@ -151,7 +155,8 @@ def utilisation_workbook(request: Request, session: SessionDep, by: str = "enter
     report = reports.utilisation(session, user.association_id, by, date.today())  # type: ignore[arg-type]
     content = to_xlsx(reports.utilisation_table(report))
     name = f"belaggning-per-{texts.GROUPING_FILE[by]}-{report['on'].isoformat()}.xlsx"
-    return Response(content, media_type=XLSX_MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)
 
 
 @router.get("/logg", response_class=HTMLResponse)

@@ -7,9 +7,9 @@ catalogue's service, and the page shows what changed and the manager's own value
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -57,7 +57,7 @@ def slot_list(request: Request, session: SessionDep) -> Response:
     if user.role not in EDITORS:
         return error_page(request, user, 404)
     items, _ = catalogue.list_slots(session, user, EVERYTHING, None)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "slot": s, "taken": taken, "free": max(s.seats - taken, 0),
             "site": s.site.name, "enterprise": s.site.enterprise.name,

@@ -108,7 +108,7 @@ def _participant_page(
         wishes=", ".join(texts.activity(a) for a in person.preferences),
         needs=", ".join(texts.support(n) for n in person.needs),
         active=active[0] if active else None, suggestions=shown, excluded=excluded, today=today.isoformat(),
-        end_reasons=[(r.value, texts.END_REASON_SV[r.value]) for r in db.EndReason if r is not db.EndReason.transferred],
+        end_reasons=[(r.value, texts.END_REASON_SV[r.value]) for r in db.EndReason if r.value != "transferred"],
         message=message, error=error,
     )
 

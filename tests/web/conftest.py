@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +53,9 @@ class Server:
         self.base, self.tokens, self.database_url = base, tokens, database_url
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    work = tmp_path_factory.mktemp("web")
+@contextmanager
+def start_server(work: Path) -> Iterator[Server]:
+    """`placement serve` on a free loopback port over a new SQLite database in `work`, until the block ends."""
     port = _free_port()
     database_url = f"sqlite:///{work / 'web.db'}"
     env = {
@@ -95,6 +93,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    reason = _skip_reason()
+    if reason and os.environ.get("PLACEMENT_REQUIRE_BROWSER"):
+        pytest.fail(f"PLACEMENT_REQUIRE_BROWSER is set (CI) but {reason}")
+    if reason:
+        pytest.skip(reason)
+    with start_server(tmp_path_factory.mktemp("web")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
