@@ -17,6 +17,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
     activity=texts.activity,
+    field_sv=texts.field,
     support=texts.support,
     days=texts.days,
     role_sv=texts.ROLE_SV,

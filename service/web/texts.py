@@ -86,6 +86,21 @@ GROUPING_FILE = {"enterprise": "verksamhet", "site": "arbetsplats", "programme":
 ORDINAL_SV = {1: "förstahandsval", 2: "andrahandsval", 3: "tredjehandsval"}
 
 
+FIELD_SV = {
+    "name": "namn", "municipality": "kommun", "seats": "platser",
+    "min_hours": "minst timmar", "max_hours": "högst timmar",
+    "days": "dagar", "supports": "stöd", "programmes": "insatser", "activity": "aktivitet",
+    "available_from": "tillgänglig från", "available_to": "tillgänglig till", "supervision_ratio": "handledarandel",
+    "supervisor_hours": "handledartimmar", "accessibility": "tillgänglighet", "programme": "insats",
+    "hours_per_week": "timmar per vecka", "days_available": "dagar", "max_travel_minutes": "längsta resväg",
+    "preferences": "önskemål", "needs": "stödbehov", "waiting_since": "väntar sedan", "minutes": "minuter",
+}
+
+
+def field(code: str) -> str:
+    return FIELD_SV.get(code, code.replace("_", " "))
+
+
 def activity(code: str) -> str:
     return ACTIVITY_SV.get(code, code.replace("_", " "))
 
