@@ -42,13 +42,9 @@ def clear_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
-def login_csrf(request: Request, response: Response) -> str:
-    """The login form's CSRF value: a random value also set as a cookie (double submit)."""
-    value = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE, value, httponly=True, samesite="strict", secure=secure(request), path="/"
-    )
-    return value
+def login_csrf(request: Request) -> str:
+    """The login form's CSRF value: the browser's cookie's, or a new random one (set as a cookie with the form)."""
+    return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
 
 
 def check_login_csrf(request: Request, submitted: str) -> bool:

@@ -12,10 +12,12 @@ from service.db import models as db
 from service.deps import SessionDep
 from service.web.rendering import error_page, render
 from service.web.security import (
+    LOGIN_CSRF_COOKIE,
     check_csrf,
     check_login_csrf,
     clear_session,
     login_csrf,
+    secure,
     session_user,
     set_session,
 )
@@ -31,20 +33,15 @@ def home(request: Request, session: SessionDep) -> Response:
 
 
 def render_with_csrf(request: Request, value: str, error: str, status_code: int) -> Response:
+    """The login page with its CSRF value, also set as a cookie (the double submit that `check_login_csrf` checks)."""
     response = render(request, "login.html", None, status_code=status_code, error=error, login_csrf=value)
-    login_csrf_cookie(request, response, value)
-    return response
-
-
-def login_csrf_cookie(request: Request, response: Response, value: str) -> None:
-    from service.web.security import LOGIN_CSRF_COOKIE, secure
-
     response.set_cookie(LOGIN_CSRF_COOKIE, value, httponly=True, samesite="strict", secure=secure(request), path="/")
+    return response
 
 
 @router.get("/logga-in", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
-    return render_with_csrf(request, login_csrf(request, Response()), "", 200)
+    return render_with_csrf(request, login_csrf(request), "", 200)
 
 
 @router.post("/logga-in", response_model=None)
@@ -53,11 +50,11 @@ def login(
     token: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     if not check_login_csrf(request, csrf_token):
-        return render_with_csrf(request, login_csrf(request, Response()),
+        return render_with_csrf(request, login_csrf(request),
                                 "Formuläret var för gammalt. Försök igen.", 400)
     user = user_for_token(session, token.strip()) if token.strip() else None
     if user is None:
-        return render_with_csrf(request, login_csrf(request, Response()),
+        return render_with_csrf(request, login_csrf(request),
                                 "Nyckeln är okänd eller återkallad. Kontrollera den och försök igen.", 401)
     response = RedirectResponse(HOME[user.role], status_code=303)
     set_session(request, response, token.strip())
