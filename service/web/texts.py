@@ -167,17 +167,30 @@ ERROR_SV = {
 
 
 IMPORT_PATTERNS: list[tuple[str, str]] = [
-    (r"^required file is missing(.*)$", "Filen saknas men behövs"),
-    (r"^unknown column, ignored(.*)$", "Okänd kolumn, den hoppas över"),
+    (r"^required file is missing", "Filen saknas men behövs"),
+    (r"^required sheet '([^']*)' is missing", r"Bladet ’\1’ saknas men behövs"),
+    (r"^required column is missing; found '([^']*)', did you mean it\?", r"Kolumnen saknas; menade du ’\1’?"),
+    (r"^required column is missing", "Kolumnen saknas men behövs"),
+    (r"^unknown column, ignored", "Okänd kolumn, den hoppas över"),
+    (r"^a column without a name", "En kolumn utan namn, den hoppas över"),
     (r"^duplicate (.+) \(first on row (\d+)\)", r"Dubblett (första gången på rad \2)"),
     (r"^file is empty", "Filen är tom; första raden ska ha kolumnernas namn"),
     (r"^sheet is empty", "Bladet är tomt; första raden ska ha kolumnernas namn"),
-    (r"not an integer|whole number|an integer", "Ska vara ett heltal"),
-    (r"not a number", "Ska vara ett tal"),
-    (r"not a date|YYYY-MM-DD", "Ska vara ett datum (ÅÅÅÅ-MM-DD)"),
-    (r"is missing|required|must not be empty|empty", "Värdet saknas"),
-    (r"unknown (\w+) '([^']*)'", r"Okänt värde ’\2’"),
-    (r"must be|between|out of range|at least|at most", "Värdet är utanför det tillåtna"),
+    (r"^required value is empty", "Värdet saknas"),
+    (r"^'([^']*)' is not a whole number", r"’\1’ är inte ett heltal"),
+    (r"^'([^']*)' is not a number", r"’\1’ är inte ett tal"),
+    (r"^'([^']*)' is not a date", r"’\1’ är inte ett datum (ÅÅÅÅ-MM-DD)"),
+    (r"^'([^']*)' is not a yes/no value", r"’\1’ är inte ja eller nej (skriv ja/nej, sant/falskt eller 1/0)"),
+    (r"^unknown weekday '([^']*)'", r"Okänd veckodag ’\1’ (använd mon|tue|wed|thu|fri|sat|sun)"),
+    (r"^unknown site '([^']*)'", r"Okänd arbetsplats ’\1’"),
+    (r"^unknown enterprise '([^']*)'", r"Okänd verksamhet ’\1’"),
+    (r"^unknown slot '([^']*)'", r"Okänd plats ’\1’"),
+    (r"^unknown participant '([^']*)'", r"Okänd deltagare ’\1’"),
+    (r"^unknown (?:municipality|kommun) '([^']*)'", r"Okänd kommun ’\1’"),
+    (r"^unknown [\w ]+ '([^']*)'", r"Okänt värde ’\1’"),
+    (r"^must be at least (\S+), got (\S+)", r"Ska vara minst \1, är \2"),
+    (r"^must be at most (\S+), got (\S+)", r"Ska vara högst \1, är \2"),
+    (r"^must be between|out of range", "Värdet är utanför det tillåtna"),
 ]
 
 
@@ -186,5 +199,5 @@ def import_problem(message: str) -> str:
     for pattern, swedish in IMPORT_PATTERNS:
         match = re.search(pattern, message)
         if match:
-            return match.expand(swedish) if "\\" in swedish else swedish
-    return f"Felaktigt värde ({message})"
+            return match.expand(swedish)
+    return f"Felaktigt värde (läsarens ord: {message})"

@@ -182,7 +182,7 @@ def test_a_coordinator_imports_a_file_with_an_error_sees_it_named_then_applies_a
     expect(problem).to_contain_text("slots.csv")
     expect(problem.locator("td").nth(1)).to_have_text("2")
     expect(problem.locator("td").nth(2)).to_have_text("seats")
-    expect(problem.locator("td").nth(3)).to_have_text("Ska vara ett heltal")
+    expect(problem.locator("td").nth(3)).to_have_text("’många’ är inte ett heltal")
     visit.check("import-fel")
     page.get_by_label("CSV-filer eller en Excel-arbetsbok").set_input_files(str(tmp_path / "good" / "slots.csv"))
     page.get_by_role("button", name="Förhandsgranska").click()
