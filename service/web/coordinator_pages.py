@@ -35,15 +35,31 @@ def _coordinator(request: Request, session: SessionDep) -> db.User | Response:
     return user if user.role is db.Role.coordinator else error_page(request, user, 404)
 
 
+def _choices(session: SessionDep, user: db.User, by: str) -> list[str]:
+    """The municipalities or programmes of the association's slots and people (for the filters)."""
+    rows = reports.utilisation(session, user.association_id, by, date.today())["rows"]  # type: ignore[arg-type]
+    return sorted(str(r["key"]) for r in rows if r["key"])
+
+
 @router.get("/oversikt", response_class=HTMLResponse)
-def overview(request: Request, session: SessionDep, by: str = "enterprise") -> Response:
+def overview(
+    request: Request, session: SessionDep, by: str = "enterprise", kommun: str = "", insats: str = ""
+) -> Response:
     user = _coordinator(request, session)
     if isinstance(user, Response):
         return user
     by = by if by in GROUPINGS else "enterprise"
-    report = reports.utilisation(session, user.association_id, by, date.today())  # type: ignore[arg-type]
+    report = reports.utilisation(
+        session, user.association_id, by, date.today(), municipality=kommun or None, programme=insats or None  # type: ignore[arg-type]
+    )
+    if kommun or insats:  # under a filter, the groups with nothing in it are left out
+        report["rows"] = [r for r in report["rows"] if r["seats"] or r["waiting"]]
     top = max([r["seats"] for r in report["rows"]] + [1])
-    return render(request, "overview.html", user, report=report, by=by, groupings=GROUPINGS, top=top)
+    return render(
+        request, "overview.html", user, report=report, by=by, groupings=GROUPINGS, top=top, kommun=kommun,
+        insats=insats, municipalities=_choices(session, user, "municipality"),
+        programmes=_choices(session, user, "programme"),
+    )
 
 
 def _slot_names(session: SessionDep, user: db.User) -> dict[str, str]:
@@ -146,13 +162,17 @@ async def apply_plan(plan_id: int, request: Request, session: SessionDep) -> Res
 
 
 @router.get("/oversikt/belaggning.xlsx", response_model=None)
-def utilisation_workbook(request: Request, session: SessionDep, by: str = "enterprise") -> Response:
+def utilisation_workbook(
+    request: Request, session: SessionDep, by: str = "enterprise", kommun: str = "", insats: str = ""
+) -> Response:
     """The utilisation report as the API's workbook (Swedish headings, totals row), for the shown grouping."""
     user = _coordinator(request, session)
     if isinstance(user, Response):
         return user
     by = by if by in GROUPINGS else "enterprise"
-    report = reports.utilisation(session, user.association_id, by, date.today())  # type: ignore[arg-type]
+    report = reports.utilisation(
+        session, user.association_id, by, date.today(), municipality=kommun or None, programme=insats or None  # type: ignore[arg-type]
+    )
     content = to_xlsx(reports.utilisation_table(report))
     name = f"belaggning-per-{texts.GROUPING_FILE[by]}-{report['on'].isoformat()}.xlsx"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}

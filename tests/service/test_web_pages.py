@@ -150,3 +150,19 @@ def test_the_api_docs_need_no_cdn(service: Service) -> None:
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()
     for asset in re.findall(r'(?:src|href)="(/[^"]+)"', docs.text):
         assert service.client.get(asset).status_code == 200, asset
+
+
+def test_the_overview_filters_by_municipality_and_programme(service: Service) -> None:
+    _login(service, "coordinator")
+    everything = service.client.get("/oversikt")
+    assert everything.status_code == 200 and "VioNi" in everything.text and "Värmekällan" in everything.text
+    vasby = service.client.get("/oversikt", params={"kommun": "Upplands Väsby"})
+    table = vasby.text.split("<h2>Tabell</h2>")[1]
+    assert "Värmekällan" in table and "VioNi" not in table
+    # Site vk1 has 'sew' (1 seat, open to all) and 'garden' (4 seats, reserved for SAMRE): MIA sees 1 of its 5.
+    all_sites = service.client.get("/oversikt", params={"by": "site"}).text.split("<h2>Tabell")[1]
+    mia_sites = service.client.get("/oversikt", params={"insats": "MIA", "by": "site"}).text.split("<h2>Tabell")[1]
+    assert "<td>Värmekällan</td><td>5</td>" in all_sites
+    assert "<td>Värmekällan</td><td>1</td>" in mia_sites
+    workbook = service.client.get("/oversikt/belaggning.xlsx", params={"kommun": "Sigtuna"})
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
