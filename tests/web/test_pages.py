@@ -138,7 +138,10 @@ def test_a_coordinator_sees_utilisation_runs_a_plan_watches_it_and_applies_it(vi
     expect(page.get_by_role("button", name="Genomför alla")).to_be_visible(timeout=15_000)
     expect(page.locator("table")).to_contain_text("Ny")
     visit.check("plan-klar")
-    page.get_by_role("button", name="Genomför alla").click()
+    page.locator("tbody input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Genomför valda").click()
+    expect(page.get_by_role("status")).to_have_text("1 förslag genomförda.")
+    page.get_by_role("button", name="Genomför alla").click()  # the rest; the one applied is refused as done
     expect(page.get_by_role("status")).to_contain_text("förslag genomförda")
     visit.check("plan-genomford")
 
