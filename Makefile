@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean sample solve-sample
+.PHONY: run test lint clean sample solve-sample screenshot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ solve-sample: $(STAMP)
 ## Set up and run the tests.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+## The README's screenshot of a coordinator's page (docs/screenshot-coordinator.png), in headless Chromium.
+screenshot: $(STAMP)
+	$(BIN)/python -m tests.web.screenshot docs/screenshot-coordinator.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check matcher service placement_cli benchmarks tests

@@ -120,17 +120,17 @@ def serve(
         out.print(f"loaded the sample region from {settings.sample_data}", highlight=False)
     create_demo_users(factory, settings)
     tokens = read_demo_tokens(settings.demo_tokens_file)
-    if tokens:
-        table = Table(title=f"Demo users (tokens kept in {settings.demo_tokens_file})")
-        for column in ("user", "role", "token"):
-            table.add_column(column)
-        for name, role, token in tokens:
-            table.add_row(name, role, token)
-        out.print(table)
     bind_host, bind_port = host or settings.host, port or settings.port
+    if tokens:
+        # Whole tokens, one a line (a table would cut them to the terminal's width): copy one into "Logga in".
+        out.print(f"Demo users (tokens kept in {settings.demo_tokens_file}):", highlight=False)
+        for name, role, token in tokens:
+            print(f"  {name:<18} {role:<32} {token}")
     out.print(
+        f"Web pages on http://{bind_host}:{bind_port}/ (sign in with a token above); "
         f"API on http://{bind_host}:{bind_port}/api/v1 — docs at http://{bind_host}:{bind_port}/docs "
         f"(send 'Authorization: Bearer <token>')",
         highlight=False,
+        soft_wrap=True,
     )
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=settings.log_level.lower())

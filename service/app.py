@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline  # /docs and /redoc with their assets from the package, no CDN
 
 from service import health
 from service.catalogue.router import router as catalogue_router
@@ -39,7 +40,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         app.state.plan_runner.shutdown()
         engine.dispose()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Placement service",
         version="0.1.0",
         description="Matching participants to work-training places at social enterprises (ASF).",
@@ -67,6 +68,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(health.router, prefix=API)
     for router in (catalogue_router, participants_router, placements_router, suggestions_router, *_optional_routers()):
         app.include_router(router, prefix=API)
+    from service.web.pages import install_web  # the Swedish pages (docs/web.md)
+
+    install_web(app)
     return app
 
 

@@ -88,11 +88,21 @@ def _figures(
     }
 
 
-def utilisation(session: Session, association_id: str, by: Grouping, on: date) -> dict[str, Any]:
-    """`{by, on, rows, totals}`; see UTILISATION_DEFINITION."""
+def utilisation(
+    session: Session, association_id: str, by: Grouping, on: date,
+    municipality: str | None = None, programme: str | None = None,
+) -> dict[str, Any]:
+    """`{by, on, rows, totals}`; see UTILISATION_DEFINITION. `municipality` keeps the slots of sites there and the
+    people living there; `programme` the slots open to it (reserved for it or open to all) and its people."""
     slots = repo.slots(session, association_id)
     taken = repo.taken(session, association_id)
     waiting = repo.waiting(session, association_id, on)
+    if municipality:
+        slots = [s for s in slots if s.site_municipality == municipality]
+        waiting = [w for w in waiting if w.municipality == municipality]
+    if programme:
+        slots = [s for s in slots if not s.programmes or programme in s.programmes]
+        waiting = [w for w in waiting if w.programme == programme]
     seats = {s.slot_id: s.seats for s in slots}
     groups: dict[str | None, _Group] = {}
 

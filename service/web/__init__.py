@@ -1,0 +1,1 @@
+"""The web interface in Swedish: server-rendered pages over the feature services (docs/web.md)."""

@@ -1,0 +1,190 @@
+"""Pages of a coordinator: utilisation (table and chart), plans (start, follow live, review, apply)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from service.audit import service as audit
+from service.audit.log import record
+from service.catalogue import service as catalogue
+from service.db import models as db
+from service.deps import SessionDep
+from service.errors import NotFound, ServiceError
+from service.imports.exporting import XLSX_MEDIA_TYPE
+from service.pagination import PageParams
+from service.plans import service as plans
+from service.plans.schemas import PlanApply, PlanCreate
+from service.reports import service as reports
+from service.reports.tables import to_xlsx
+from service.web import texts
+from service.web.rendering import error_page, render
+from service.web.security import check_csrf, session_user
+
+router = APIRouter(include_in_schema=False)
+EVERYTHING = PageParams(limit=100_000, offset=0)
+GROUPINGS = {"enterprise": "Verksamhet", "site": "Arbetsplats", "programme": "Insats", "municipality": "Kommun"}
+WEB_PLAN_SECONDS = 10.0
+
+
+def _coordinator(request: Request, session: SessionDep) -> db.User | Response:
+    user = session_user(request, session)
+    return user if user.role is db.Role.coordinator else error_page(request, user, 404)
+
+
+def _choices(session: SessionDep, user: db.User, by: str) -> list[str]:
+    """The municipalities or programmes of the association's slots and people (for the filters)."""
+    rows = reports.utilisation(session, user.association_id, by, date.today())["rows"]  # type: ignore[arg-type]
+    return sorted(str(r["key"]) for r in rows if r["key"])
+
+
+@router.get("/oversikt", response_class=HTMLResponse)
+def overview(
+    request: Request, session: SessionDep, by: str = "enterprise", kommun: str = "", insats: str = ""
+) -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    by = by if by in GROUPINGS else "enterprise"
+    report = reports.utilisation(
+        session, user.association_id, by, date.today(), municipality=kommun or None, programme=insats or None  # type: ignore[arg-type]
+    )
+    if kommun or insats:  # under a filter, the groups with nothing in it are left out
+        report["rows"] = [r for r in report["rows"] if r["seats"] or r["waiting"]]
+    top = max([r["seats"] for r in report["rows"]] + [1])
+    return render(
+        request, "overview.html", user, report=report, by=by, groupings=GROUPINGS, top=top, kommun=kommun,
+        insats=insats, municipalities=_choices(session, user, "municipality"),
+        programmes=_choices(session, user, "programme"),
+    )
+
+
+def _slot_names(session: SessionDep, user: db.User) -> dict[str, str]:
+    items, _ = catalogue.list_slots(session, user, EVERYTHING, None)
+    return {s.id: f"{texts.activity(s.activity)} – {s.site.name}, {s.site.enterprise.name}" for s, _ in items}
+
+
+@router.get("/planer", response_class=HTMLResponse)
+def plan_list(request: Request, session: SessionDep) -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    items, _ = plans.list_plans(session, user, PageParams(limit=20, offset=0))
+    return render(request, "plans.html", user, plans=items, today=date.today().isoformat(), error="")
+
+
+@router.post("/planer", response_model=None)
+async def start_plan(request: Request, session: SessionDep, tasks: BackgroundTasks) -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    form = await request.form()
+    if not check_csrf(request, str(form.get("csrf_token", ""))):
+        return error_page(request, user, 403, "Formuläret är för gammalt. Ladda om sidan och försök igen.")
+    seconds = min(WEB_PLAN_SECONDS, request.app.state.settings.max_plan_seconds)
+    try:
+        day = date.fromisoformat(str(form.get("date", "")))
+    except ValueError:
+        items, _ = plans.list_plans(session, user, PageParams(limit=20, offset=0))
+        return render(request, "plans.html", user, status_code=422, plans=items, today=date.today().isoformat(),
+                      error="Ange datum som ÅÅÅÅ-MM-DD.")
+    try:
+        plan = plans.create_plan(
+            session, user, PlanCreate(date=day, time_limit_s=seconds, allow_moves=form.get("allow_moves") == "1"),
+            request.app.state.settings.max_plan_seconds,
+        )
+    except ServiceError as exc:
+        items, _ = plans.list_plans(session, user, PageParams(limit=20, offset=0))
+        text = "En plan räknas redan; vänta tills den är klar." if exc.status == 409 else texts.ERROR_SV[exc.status]
+        return render(request, "plans.html", user, status_code=exc.status, plans=items,
+                      today=date.today().isoformat(), error=text)
+    tasks.add_task(request.app.state.plan_runner.submit, plan.id)
+    return RedirectResponse(f"/planer/{plan.id}", status_code=303)
+
+
+def _plan_view(session: SessionDep, user: db.User, request: Request, plan_id: int) -> dict[str, Any]:
+    plan, result, participant_ids = plans.get_plan(session, user, plan_id, False)
+    if result is not None:
+        record(session, user, "read", participant_ids, request)
+    return {"plan": plan, "result": result}
+
+
+@router.get("/planer/{plan_id}", response_class=HTMLResponse)
+def plan_page(plan_id: int, request: Request, session: SessionDep, klart: str = "") -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    try:
+        view = _plan_view(session, user, request, plan_id)
+    except NotFound:
+        return error_page(request, user, 404, "Planen finns inte.")
+    names = _slot_names(session, user) if view["result"] else {}
+    if view["result"]:  # what changes first, then who stays unplaced, then who keeps their seat
+        order = {"new": 0, "moves": 1, "leaves": 2, "still_waiting": 3, "unchanged": 4}
+        proposals = sorted(view["result"]["proposals"], key=lambda p: (order.get(p["change"], 9), p["participant_id"]))
+        view["result"] = {**view["result"], "proposals": proposals}  # a copy: the stored result is left as it is
+    return render(request, "plan.html", user, names=names, message=klart, **view)
+
+
+@router.get("/planer/{plan_id}/status", response_class=HTMLResponse)
+def plan_status(plan_id: int, request: Request, session: SessionDep) -> Response:
+    """The live part of a plan's page, fetched every second by static/plan.js while the plan is being solved."""
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    try:
+        plan = plans.visible_plan(session, user, plan_id)
+    except NotFound:
+        return error_page(request, user, 404, "Planen finns inte.")
+    return render(request, "plan_status.html", user, plan=plan)
+
+
+@router.post("/planer/{plan_id}/tillampa", response_model=None)
+async def apply_plan(plan_id: int, request: Request, session: SessionDep) -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    form = await request.form()
+    if not check_csrf(request, str(form.get("csrf_token", ""))):
+        return error_page(request, user, 403, "Formuläret är för gammalt. Ladda om sidan och försök igen.")
+    chosen = [str(v) for v in form.getlist("participant_id")] if form.get("which") == "chosen" else None
+    try:
+        applied = plans.apply_plan(session, user, plan_id, PlanApply(participant_ids=chosen, include_dependencies=True))
+    except NotFound:
+        return error_page(request, user, 404, "Planen finns inte.")
+    except ServiceError as exc:
+        return error_page(request, user, exc.status, "Planen kunde inte genomföras: " + texts.ERROR_SV[exc.status])
+    record(session, user, "update", [o.participant_id for o in applied.outcomes if o.status == "applied"], request)
+    return RedirectResponse(f"/planer/{plan_id}?klart={applied.applied}", status_code=303)
+
+
+@router.get("/oversikt/belaggning.xlsx", response_model=None)
+def utilisation_workbook(
+    request: Request, session: SessionDep, by: str = "enterprise", kommun: str = "", insats: str = ""
+) -> Response:
+    """The utilisation report as the API's workbook (Swedish headings, totals row), for the shown grouping."""
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    by = by if by in GROUPINGS else "enterprise"
+    report = reports.utilisation(
+        session, user.association_id, by, date.today(), municipality=kommun or None, programme=insats or None  # type: ignore[arg-type]
+    )
+    content = to_xlsx(reports.utilisation_table(report))
+    name = f"belaggning-per-{texts.GROUPING_FILE[by]}-{report['on'].isoformat()}.xlsx"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)
+
+
+@router.get("/logg", response_class=HTMLResponse)
+def audit_log(request: Request, session: SessionDep, deltagare: str = "", sida: int = 0) -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    page = PageParams(limit=50, offset=max(sida, 0) * 50)
+    items, total = audit.entries(session, user, page, participant_id=deltagare.strip() or None)
+    return render(request, "audit.html", user, entries=items, total=total, sida=max(sida, 0),
+                  deltagare=deltagare, pages=(total + 49) // 50)

@@ -1,0 +1,176 @@
+"""Pages of an enterprise manager: the enterprise's slots with seats taken and free (never who), and changing one.
+
+A slot's form carries the version it was read at (its ETag): a change made meanwhile answers 412 from the
+catalogue's service, and the page shows what changed and the manager's own values to send again.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from service.catalogue import service as catalogue
+from service.catalogue.capacity import etag
+from service.catalogue.schemas import SlotUpdate
+from service.db import models as db
+from service.deps import SessionDep
+from service.errors import NotFound, PreconditionFailed, ServiceError
+from service.pagination import PageParams
+from service.web import texts
+from service.web.rendering import error_page, render
+from service.web.security import check_csrf, session_user
+
+router = APIRouter(include_in_schema=False)
+EVERYTHING = PageParams(limit=100_000, offset=0)
+EDITORS = (db.Role.enterprise_manager, db.Role.coordinator)
+WEEKDAYS = list(texts.WEEKDAY_SV)
+FIELDS_SV = {
+    "seats": "Platser",
+    "min_hours": "Minst timmar/vecka",
+    "max_hours": "Högst timmar/vecka",
+    "days": "Dagar",
+    "supports": "Stöd",
+    "available_from": "Tillgänglig från",
+    "available_to": "Tillgänglig till",
+}
+
+
+def _values(slot: db.Slot) -> dict[str, Any]:
+    return {
+        "seats": slot.seats,
+        "min_hours": slot.min_hours,
+        "max_hours": slot.max_hours,
+        "days": list(slot.days),
+        "supports": sorted(slot.supports),
+        "available_from": slot.available_from.isoformat() if slot.available_from else "",
+        "available_to": slot.available_to.isoformat() if slot.available_to else "",
+    }
+
+
+@router.get("/platser", response_class=HTMLResponse)
+def slot_list(request: Request, session: SessionDep) -> Response:
+    user = session_user(request, session)
+    if user.role not in EDITORS:
+        return error_page(request, user, 404)
+    items, _ = catalogue.list_slots(session, user, EVERYTHING, None)
+    rows: list[dict[str, Any]] = [
+        {
+            "slot": s, "taken": taken, "free": max(s.seats - taken, 0),
+            "site": s.site.name, "enterprise": s.site.enterprise.name,
+        }
+        for s, taken in items
+    ]
+    rows.sort(key=lambda r: (r["enterprise"], r["site"], texts.activity(r["slot"].activity)))
+    return render(request, "slots.html", user, rows=rows)
+
+
+def _form(
+    request: Request, user: db.User, slot: db.Slot, taken: int, values: dict[str, Any],
+    errors: dict[str, str] | None = None, stale: list[dict[str, Any]] | None = None, message: str = "",
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request, "slot.html", user, status_code=status_code, slot=slot, taken=taken, values=values,
+        version=etag(slot), errors=errors or {}, stale=stale or [], weekdays=WEEKDAYS,
+        supports=sorted(texts.SUPPORT_SV), message=message,
+    )
+
+
+@router.get("/platser/{slot_id}", response_class=HTMLResponse)
+def slot_page(slot_id: str, request: Request, session: SessionDep, klart: str = "") -> Response:
+    user = session_user(request, session)
+    if user.role not in EDITORS:
+        return error_page(request, user, 404)
+    try:
+        slot, taken = catalogue.get_slot(session, user, slot_id)
+    except NotFound:
+        return error_page(request, user, 404, "Platsen finns inte, eller så hör den inte till din verksamhet.")
+    return _form(request, user, slot, taken, _values(slot), message="Ändringen är sparad." if klart else "")
+
+
+def _parse(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The form's values as a SlotUpdate's fields, and a Swedish error per field that is not valid."""
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in ("seats", "min_hours", "max_hours"):
+        raw = str(form.get(name, "")).strip()
+        try:
+            values[name] = int(raw)
+        except ValueError:
+            errors[name] = "Ange ett heltal."
+            values[name] = raw
+    values["days"] = [d for d in form.get("days", []) if d in WEEKDAYS]
+    if not values["days"]:
+        errors["days"] = "Välj minst en dag."
+    values["supports"] = sorted(s for s in form.get("supports", []) if s in texts.SUPPORT_SV)
+    for name in ("available_from", "available_to"):
+        raw = str(form.get(name, "")).strip()
+        values[name] = raw
+        if raw:
+            try:
+                date.fromisoformat(raw)
+            except ValueError:
+                errors[name] = "Ange datum som ÅÅÅÅ-MM-DD."
+    if not errors:
+        if not 0 <= values["seats"] <= 10_000:
+            errors["seats"] = "Ange 0–10 000 platser."
+        for name in ("min_hours", "max_hours"):
+            if not 0 <= values[name] <= 40:
+                errors[name] = "Ange 0–40 timmar."
+        if not errors and values["min_hours"] > values["max_hours"]:
+            errors["max_hours"] = "Högst timmar får inte vara mindre än minst timmar."
+        if values["available_from"] and values["available_to"] and values["available_from"] > values["available_to"]:
+            errors["available_to"] = "Slutdatumet ligger före startdatumet."
+    return values, errors
+
+
+@router.post("/platser/{slot_id}", response_model=None)
+async def change_slot(slot_id: str, request: Request, session: SessionDep) -> Response:
+    form = await request.form()
+    data: dict[str, Any] = {k: form.get(k) for k in form}
+    data["days"], data["supports"] = form.getlist("days"), form.getlist("supports")
+    return _change(slot_id, request, session, data)
+
+
+def _change(slot_id: str, request: Request, session: SessionDep, data: dict[str, Any]) -> Response:
+    user = session_user(request, session)
+    if not check_csrf(request, str(data.get("csrf_token", ""))) or user.role not in EDITORS:
+        return error_page(request, user, 403, "Formuläret är för gammalt. Ladda om sidan och försök igen.")
+    try:
+        slot, taken = catalogue.get_slot(session, user, slot_id)
+    except NotFound:
+        return error_page(request, user, 404, "Platsen finns inte, eller så hör den inte till din verksamhet.")
+    values, errors = _parse(data)
+    if errors:
+        return _form(request, user, slot, taken, values, errors=errors, status_code=422)
+    before = _values(slot)
+    changes = {k: v for k, v in values.items() if v != before[k]}
+    for name in ("available_from", "available_to"):
+        if name in changes:
+            changes[name] = date.fromisoformat(changes[name]) if changes[name] else None
+    try:
+        body = SlotUpdate.model_validate(changes)
+        catalogue.update_slot(session, user, slot_id, body, str(data.get("version", "")))
+    except PreconditionFailed:
+        slot, taken = catalogue.get_slot(session, user, slot_id)
+        now = _values(slot)
+        stale = [
+            {"field": FIELDS_SV[k], "now": now[k], "yours": values[k]}
+            for k in FIELDS_SV if now[k] != values[k]
+        ]
+        return _form(request, user, slot, taken, values, stale=stale, status_code=412)
+    except ValidationError:
+        return _form(request, user, slot, taken, values, errors={"seats": "Uppgifterna är inte giltiga."},
+                     status_code=422)
+    except ServiceError as exc:
+        field = "seats" if "seat" in exc.detail else "max_hours" if "hour" in exc.detail else "seats"
+        text = (
+            f"Det finns {taken} aktiva placeringar; platserna kan inte bli färre än så."
+            if exc.status == 409 and "seat" in exc.detail else texts.ERROR_SV.get(exc.status, "Något gick fel.")
+        )
+        return _form(request, user, slot, taken, values, errors={field: text}, status_code=exc.status)
+    return RedirectResponse(f"/platser/{slot_id}?klart=1", status_code=303)

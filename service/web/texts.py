@@ -1,0 +1,203 @@
+"""Every Swedish word the pages show for a code of the data: one mapping per kind, and the rules' reasons."""
+
+from __future__ import annotations
+
+import re
+
+from matcher import EXPLANATION_LABELS
+
+ROLE_SV = {"coach": "Handledare", "coordinator": "Samordnare", "enterprise_manager": "Verksamhetsansvarig"}
+
+RULE_SV: dict[str, str] = {
+    "hours_fit": "timmar per vecka passar",
+    "days_overlap": "gemensamma veckodagar",
+    "needs_covered": "stödbehov tillgodosedda",
+    "travel_ok": "resväg inom gränsen",
+    "programme_ok": "insatsen får platsen",
+    "age_ok": "ålder inom gränsen",
+    "gender_ok": "platsen är öppen för personen",
+    "not_avoided": "verksamheten undviks inte",
+    "date_ok": "platsen är öppen på datumet",
+    "seats_free": "lediga platser",
+    "supervision_free": "handledartid kvar",
+}
+assert set(RULE_SV) >= set(EXPLANATION_LABELS), set(EXPLANATION_LABELS) - set(RULE_SV)
+
+ACTIVITY_SV = {
+    "allotment_garden": "koloniträdgård",
+    "bakery": "bageri",
+    "cafe": "kafé",
+    "carpentry": "snickeri",
+    "catering": "catering",
+    "cleaning_service": "städservice",
+    "cooking": "matlagning",
+    "farm_shop": "gårdsbutik",
+    "food_packing": "livsmedelspackning",
+    "furniture_renovation": "möbelrenovering",
+    "garden_maintenance": "trädgårdsskötsel",
+    "greenhouse": "växthus",
+    "handicraft": "hantverk",
+    "home_help_service": "hemtjänst",
+    "light_assembly": "lättare montering",
+    "organic_growing": "ekologisk odling",
+    "property_maintenance": "fastighetsskötsel",
+    "reception": "reception",
+    "remake_workshop": "redesignverkstad",
+    "second_hand_shop": "secondhandbutik",
+    "sewing": "sömnad",
+}
+
+SUPPORT_SV = {
+    "wheelchair": "tillgängligt för rullstol",
+    "hearing_loop": "hörslinga",
+    "quiet_room": "tyst rum",
+    "sign_language": "teckenspråk",
+    "swedish_support": "stöd i svenska",
+    "npf_supervisor": "handledare med NPF-kunskap",
+}
+
+WEEKDAY_SV = {"mon": "mån", "tue": "tis", "wed": "ons", "thu": "tor", "fri": "fre", "sat": "lör", "sun": "sön"}
+
+END_REASON_SV = {
+    "work": "Arbete",
+    "studies": "Studier",
+    "other_programme": "Annan insats",
+    "moved": "Flyttat",
+    "dropped_out": "Avbrutit",
+    "health": "Hälsoskäl",
+    "completed": "Avslutad period",
+    "transferred": "Flyttad av en plan",
+}
+
+CHANGE_SV = {
+    "new": "Ny",
+    "moves": "Flyttas",
+    "leaves": "Lämnar",
+    "unchanged": "Behålls",
+    "still_waiting": "Oplacerad",
+}
+
+PLAN_STATUS_SV = {"queued": "I kö", "running": "Pågår", "done": "Klar", "failed": "Misslyckades"}
+
+ACTION_SV = {"read": "läste", "create": "skapade", "update": "ändrade", "delete": "tog bort", "import": "importerade"}
+
+GROUPING_FILE = {"enterprise": "verksamhet", "site": "arbetsplats", "programme": "insats", "municipality": "kommun"}
+
+ORDINAL_SV = {1: "förstahandsval", 2: "andrahandsval", 3: "tredjehandsval"}
+
+
+FIELD_SV = {
+    "name": "namn", "municipality": "kommun", "seats": "platser",
+    "min_hours": "minst timmar", "max_hours": "högst timmar",
+    "days": "dagar", "supports": "stöd", "programmes": "insatser", "activity": "aktivitet",
+    "available_from": "tillgänglig från", "available_to": "tillgänglig till", "supervision_ratio": "handledarandel",
+    "supervisor_hours": "handledartimmar", "accessibility": "tillgänglighet", "programme": "insats",
+    "hours_per_week": "timmar per vecka", "days_available": "dagar", "max_travel_minutes": "längsta resväg",
+    "preferences": "önskemål", "needs": "stödbehov", "waiting_since": "väntar sedan", "minutes": "minuter",
+}
+
+
+def field(code: str) -> str:
+    return FIELD_SV.get(code, code.replace("_", " "))
+
+
+def activity(code: str) -> str:
+    return ACTIVITY_SV.get(code, code.replace("_", " "))
+
+
+def support(code: str) -> str:
+    return SUPPORT_SV.get(code, code.replace("_", " "))
+
+
+def days(codes: list[str]) -> str:
+    return ", ".join(WEEKDAY_SV.get(d, d) for d in codes)
+
+
+def preference(rank: int | None) -> str:
+    if rank is None:
+        return ""
+    return ORDINAL_SV.get(rank, f"önskemål nr {rank}")
+
+
+def _numbers(message: str) -> list[str]:
+    return re.findall(r"\d+(?:[.,]\d+)?", message)
+
+
+def reason(rule: str, message: str, names: dict[str, str] | None = None) -> str:
+    """The core's reason for a rule that fails, in Swedish; the figures are taken from the core's message."""
+    n = _numbers(message)
+    if rule == "travel_ok" and len(n) >= 2:
+        return f"Resan tar {n[0]} min, mer än {n[1]} min"
+    if rule == "hours_fit" and len(n) >= 3:
+        return f"Önskar {n[0]} timmar i veckan, platsen har {n[1]}–{n[2]} timmar"
+    if rule == "days_overlap":
+        return "Inga gemensamma veckodagar"
+    if rule == "needs_covered":
+        missing = message.removeprefix("needs ").split(" (")[0].split(", ")
+        return "Saknar stöd: " + ", ".join(support(m) for m in missing)
+    if rule == "programme_ok":
+        return "Platserna är reserverade för en annan insats"
+    if rule == "age_ok":
+        if "no age" in message:
+            return "Platsen har åldersgräns och personens ålder saknas"
+        return f"Ålder {n[0]} är utanför {n[1]}–{n[2]} år" if len(n) >= 3 else "Åldern är utanför gränsen"
+    if rule == "gender_ok":
+        return "Platsen är endast för kvinnor"
+    if rule == "not_avoided":
+        return "Personen vill undvika verksamheten"
+    if rule == "date_ok":
+        return "Platsen är inte öppen på datumet"
+    if rule == "seats_free":
+        return "Inga lediga platser"
+    if rule == "supervision_free":
+        return "Handledartiden är full" + (f" ({n[0]} tim kvar, {n[1]} tim behövs)" if len(n) >= 2 else "")
+    return RULE_SV.get(rule, rule).capitalize() + " uppfylls inte"
+
+
+ERROR_SV = {
+    400: "Förfrågan kunde inte utföras.",
+    401: "Du behöver logga in.",
+    403: "Din roll får inte göra detta.",
+    404: "Sidan eller uppgiften finns inte, eller så får du inte se den.",
+    409: "Ändringen krockar med något som har hänt under tiden.",
+    412: "Någon har ändrat uppgifterna sedan du öppnade sidan.",
+    422: "Uppgifterna är inte giltiga.",
+    428: "Sidan saknar versionsuppgift; ladda om sidan.",
+}
+
+
+IMPORT_PATTERNS: list[tuple[str, str]] = [
+    (r"^required file is missing", "Filen saknas men behövs"),
+    (r"^required sheet '([^']*)' is missing", r"Bladet ’\1’ saknas men behövs"),
+    (r"^required column is missing; found '([^']*)', did you mean it\?", r"Kolumnen saknas; menade du ’\1’?"),
+    (r"^required column is missing", "Kolumnen saknas men behövs"),
+    (r"^unknown column, ignored", "Okänd kolumn, den hoppas över"),
+    (r"^a column without a name", "En kolumn utan namn, den hoppas över"),
+    (r"^duplicate (.+) \(first on row (\d+)\)", r"Dubblett (första gången på rad \2)"),
+    (r"^file is empty", "Filen är tom; första raden ska ha kolumnernas namn"),
+    (r"^sheet is empty", "Bladet är tomt; första raden ska ha kolumnernas namn"),
+    (r"^required value is empty", "Värdet saknas"),
+    (r"^'([^']*)' is not a whole number", r"’\1’ är inte ett heltal"),
+    (r"^'([^']*)' is not a number", r"’\1’ är inte ett tal"),
+    (r"^'([^']*)' is not a date", r"’\1’ är inte ett datum (ÅÅÅÅ-MM-DD)"),
+    (r"^'([^']*)' is not a yes/no value", r"’\1’ är inte ja eller nej (skriv ja/nej, sant/falskt eller 1/0)"),
+    (r"^unknown weekday '([^']*)'", r"Okänd veckodag ’\1’ (använd mon|tue|wed|thu|fri|sat|sun)"),
+    (r"^unknown site '([^']*)'", r"Okänd arbetsplats ’\1’"),
+    (r"^unknown enterprise '([^']*)'", r"Okänd verksamhet ’\1’"),
+    (r"^unknown slot '([^']*)'", r"Okänd plats ’\1’"),
+    (r"^unknown participant '([^']*)'", r"Okänd deltagare ’\1’"),
+    (r"^unknown (?:municipality|kommun) '([^']*)'", r"Okänd kommun ’\1’"),
+    (r"^unknown [\w ]+ '([^']*)'", r"Okänt värde ’\1’"),
+    (r"^must be at least (\S+), got (\S+)", r"Ska vara minst \1, är \2"),
+    (r"^must be at most (\S+), got (\S+)", r"Ska vara högst \1, är \2"),
+    (r"^must be between|out of range", "Värdet är utanför det tillåtna"),
+]
+
+
+def import_problem(message: str) -> str:
+    """A reader's problem in Swedish: the kinds of problem named, with the reader's own words beside the rest."""
+    for pattern, swedish in IMPORT_PATTERNS:
+        match = re.search(pattern, message)
+        if match:
+            return match.expand(swedish)
+    return f"Felaktigt värde (läsarens ord: {message})"

@@ -1,0 +1,168 @@
+"""The Swedish pages without a browser: sign-in cookie and CSRF, what each role may open, the audit rows, and
+the stale slot form (the browser tests in tests/web cover the same paths in Chromium)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from service.db import models as db
+from tests.service.conftest import Service
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def _login(service: Service, who: str) -> None:
+    client = service.client
+    client.cookies.clear()
+    form = client.get("/logga-in")
+    response = client.post(
+        "/logga-in", data={"token": service.tokens[who], "csrf_token": _csrf(form.text)}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+
+
+def test_login_sets_an_httponly_strict_cookie_and_refuses_a_missing_csrf_token(service: Service) -> None:
+    client = service.client
+    form = client.get("/logga-in")
+    assert form.status_code == 200 and '<html lang="sv">' in form.text and "Logga in" in form.text
+    refused = client.post("/logga-in", data={"token": service.tokens["coach"], "csrf_token": "wrong"})
+    assert refused.status_code == 400 and "Formuläret var för gammalt" in refused.text
+    wrong = client.post("/logga-in", data={"token": "plc_nope", "csrf_token": _csrf(form.text)})
+    assert wrong.status_code == 401 and "Nyckeln är okänd" in wrong.text
+    ok = client.post(
+        "/logga-in", data={"token": service.tokens["coach"], "csrf_token": _csrf(form.text)}, follow_redirects=False
+    )
+    assert ok.status_code == 303 and ok.headers["location"] == "/deltagare"
+    cookie = next(c for c in ok.headers.get_list("set-cookie") if c.startswith("placement_session="))
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    assert "secure" not in cookie.lower()  # served over http here; Secure is set over https
+
+
+def test_pages_without_a_session_send_to_the_login_page(service: Service) -> None:
+    for path in ("/", "/deltagare", "/deltagare/P1", "/platser", "/oversikt", "/planer", "/import", "/logg"):
+        response = service.client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/logga-in", path
+
+
+def test_a_coach_sees_only_their_participants_and_gets_a_swedish_404_for_another_coachs(service: Service) -> None:
+    _login(service, "coach")
+    page = service.client.get("/deltagare")
+    assert [f"P{i}" in page.text for i in range(1, 7)] == [True, True, True, False, False, False]
+    other = service.client.get("/deltagare/P4")
+    assert other.status_code == 404 and "inte din deltagare" in other.text and "application/json" not in other.headers[
+        "content-type"
+    ]
+    for path in ("/oversikt", "/planer", "/import", "/logg", "/platser"):
+        assert service.client.get(path).status_code == 404, path
+
+
+def test_a_manager_sees_only_their_enterprises_slots_and_no_participants(service: Service) -> None:
+    _login(service, "enterprise_manager")
+    page = service.client.get("/platser")
+    assert page.status_code == 200
+    assert "sömnad" in page.text and "secondhandbutik" in page.text and "möbelrenovering" not in page.text
+    assert service.client.get("/platser/furn").status_code == 404
+    assert service.client.get("/deltagare").status_code == 404
+    assert service.client.get("/deltagare/P1").status_code == 404
+
+
+def test_a_participants_page_writes_the_audit_row_the_api_writes(service: Service) -> None:
+    _login(service, "coach")
+    assert service.client.get("/deltagare/P1").status_code == 200
+    with service.factory() as session:
+        entries = session.scalars(select(db.AuditEntry).where(db.AuditEntry.path == "/deltagare/P1")).all()
+        assert len(entries) == 1
+        entry = entries[0]
+        assert (entry.action, entry.method, entry.user_name) == ("read", "GET", "coach")
+        assert [p.participant_id for p in entry.participants] == ["P1"]
+
+
+def test_a_coach_places_and_ends_with_csrf_and_a_form_without_it_changes_nothing(service: Service) -> None:
+    _login(service, "coach")
+    page = service.client.get("/deltagare/P1")
+    assert "Passar:" in page.text
+    forged = service.client.post("/deltagare/P1/placera", data={"slot_id": "sew", "start_date": "2026-11-23"})
+    assert forged.status_code == 403
+    slot = re.search(r'name="slot_id" value="([^"]+)"', page.text)
+    assert slot
+    placed = service.client.post(
+        "/deltagare/P1/placera",
+        data={"slot_id": slot.group(1), "start_date": "2026-11-23", "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert placed.status_code == 303
+    with service.factory() as session:
+        active = session.scalars(
+            select(db.Placement).where(db.Placement.participant_id == "P1", db.Placement.end_date.is_(None))
+        ).all()
+        assert [p.slot_id for p in active] == [slot.group(1)]
+        placement_id = active[0].id
+    bad_date = service.client.post(
+        "/deltagare/P1/avsluta",
+        data={"placement_id": placement_id, "end_reason": "work", "end_date": "igår", "csrf_token": _csrf(page.text)},
+    )
+    assert bad_date.status_code == 422 and "Ange slutdatum" in bad_date.text
+    ended = service.client.post(
+        "/deltagare/P1/avsluta",
+        data={"placement_id": placement_id, "end_reason": "work", "end_date": "2026-11-30",
+              "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert ended.status_code == 303
+
+
+def test_a_stale_slot_form_shows_what_changed_and_overwrites_nothing(service: Service) -> None:
+    _login(service, "enterprise_manager")
+    form = service.client.get("/platser/sew").text
+    version = re.search(r'name="version" value="([^"]+)"', form)
+    assert version
+    fields = {"csrf_token": _csrf(form), "version": version.group(1).replace("&#34;", '"'), "min_hours": "5",
+              "days": ["mon", "thu"]}
+    first = service.client.post("/platser/sew", data={**fields, "seats": "2", "max_hours": "30"},
+                                follow_redirects=False)
+    assert first.status_code == 303
+    stale = service.client.post("/platser/sew", data={**fields, "seats": "5", "max_hours": "30"})
+    assert stale.status_code == 412 and "Någon annan har ändrat platsen" in stale.text
+    with service.factory() as session:
+        assert session.get(db.Slot, "sew").seats == 2  # type: ignore[union-attr]
+    invalid = service.client.post("/platser/sew", data={**fields, "seats": "två", "max_hours": "30"})
+    assert invalid.status_code == 422 and 'id="seats-error"' in invalid.text and "Ange ett heltal." in invalid.text
+
+
+def test_unknown_pages_and_bad_forms_answer_a_swedish_page_and_the_api_keeps_problem_details(service: Service) -> None:
+    _login(service, "coach")
+    page = service.client.get("/finns-inte")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"] and "Sidan finns inte" in page.text
+    bad = service.client.post("/deltagare/P1/avsluta", data={"placement_id": "x"})
+    assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
+    api = service.client.get("/api/v1/finns-inte")
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_api_docs_need_no_cdn(service: Service) -> None:
+    docs = service.client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text.lower()
+    for asset in re.findall(r'(?:src|href)="(/[^"]+)"', docs.text):
+        assert service.client.get(asset).status_code == 200, asset
+
+
+def test_the_overview_filters_by_municipality_and_programme(service: Service) -> None:
+    _login(service, "coordinator")
+    everything = service.client.get("/oversikt")
+    assert everything.status_code == 200 and "VioNi" in everything.text and "Värmekällan" in everything.text
+    vasby = service.client.get("/oversikt", params={"kommun": "Upplands Väsby"})
+    table = vasby.text.split("<h2>Tabell</h2>")[1]
+    assert "Värmekällan" in table and "VioNi" not in table
+    # Site vk1 has 'sew' (1 seat, open to all) and 'garden' (4 seats, reserved for SAMRE): MIA sees 1 of its 5.
+    all_sites = service.client.get("/oversikt", params={"by": "site"}).text.split("<h2>Tabell")[1]
+    mia_sites = service.client.get("/oversikt", params={"insats": "MIA", "by": "site"}).text.split("<h2>Tabell")[1]
+    assert "<td>Värmekällan</td><td>5</td>" in all_sites
+    assert "<td>Värmekällan</td><td>1</td>" in mia_sites
+    workbook = service.client.get("/oversikt/belaggning.xlsx", params={"kommun": "Sigtuna"})
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
