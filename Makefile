@@ -30,7 +30,8 @@ screenshot: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check matcher service placement_cli benchmarks tests
-	$(BIN)/mypy matcher service
+	$(BIN)/ruff format --check matcher service placement_cli benchmarks tests
+	$(BIN)/mypy matcher service placement_cli
 
 ## Regenerate the sample region from its seeded generator.
 sample: $(STAMP)

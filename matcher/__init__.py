@@ -2,7 +2,7 @@
 
 Pure and typed: no HTTP, no database, no printing, no command line. This module's `__all__` is the core's public
 surface (docs/core-api.md); the command line (`placement_cli`) and the service use nothing below it, and the
-benchmarks use it and `matcher.peers`. tests/test_core_surface.py holds them to that.
+benchmarks use it and `matcher.peers`. tests/matcher/test_surface.py holds them to that.
 """
 
 from matcher.capacity_value import CapacityValueReport, CapacityValueRow, IdleSeat, capacity_value

@@ -3,7 +3,7 @@
 Each change is worded in the rule's own terms and units ("10 more minutes of travel allowed (52 > 45)") and carries
 the edits of the data it stands for (`Edit`: a table, a record's key, a column, the new value), so the change is
 exact against the rule units: `apply_edits` makes the edited instance, and `pair_failures`/`room_failures` on it
-no longer name the rule (tests/test_whatif.py checks this, and that one unit less still fails).
+no longer name the rule (tests/matcher/test_whatif.py checks this, and that one unit less still fails).
 """
 
 from __future__ import annotations

@@ -142,8 +142,10 @@ def solve(
         str,
         typer.Option(
             help="How to solve: auto (the default, best measured), cpsat, mip or greedy (docs/solver.md).",
-            callback=lambda v: v if v in ("auto", "cpsat", "mip", "greedy") else _fail(
-                f"--strategy: '{v}' is not one of auto, cpsat, mip, greedy"
+            callback=lambda v: (
+                v
+                if v in ("auto", "cpsat", "mip", "greedy")
+                else _fail(f"--strategy: '{v}' is not one of auto, cpsat, mip, greedy")
             ),
         ),
     ] = "auto",
@@ -175,7 +177,9 @@ def solve(
     settings = SolverSettings(
         time_limit_s=time_limit, workers=workers, strategy=strategy, fairness_floor=fairness_floor
     )
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True) as bar:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as bar:
         task = bar.add_task(f"solving (limit {time_limit:g} s)…")
 
         def report(progress: SolveProgress) -> None:
@@ -281,7 +285,19 @@ def suggest(
         sys.stdout.write(json.dumps(asdict(result), ensure_ascii=False, indent=2) + "\n")
         return
     table = Table(title=f"Suggestions for {participant_id}")
-    for column in ("#", "slot", "activity", "enterprise", "travel min", "free", "score", "preference", "waiting", "travel", "continuity"):
+    for column in (
+        "#",
+        "slot",
+        "activity",
+        "enterprise",
+        "travel min",
+        "free",
+        "score",
+        "preference",
+        "waiting",
+        "travel",
+        "continuity",
+    ):
         table.add_column(column)
     for n, s in enumerate(result.suggestions, 1):
         parts = s.score_parts
@@ -345,11 +361,17 @@ def fairness(
     date_: DateOpt = None,
     floor: Annotated[
         float | None,
-        typer.Option("--floor", min=0.01, max=1.0, help="Also plan with at least this share of what is possible "
-                     "for every group, and say what it costs."),
+        typer.Option(
+            "--floor",
+            min=0.01,
+            max=1.0,
+            help="Also plan with at least this share of what is possible for every group, and say what it costs.",
+        ),
     ] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Seconds for the plan's solve, and "
-                                              "again for the groups' solves.")] = 60.0,
+    time_limit: Annotated[
+        float,
+        typer.Option("--time-limit", min=1, help="Seconds for the plan's solve, and again for the groups' solves."),
+    ] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Who is left behind: for the optimal plan, placed share and median waiting days by programme, municipality,
@@ -392,8 +414,9 @@ def fairness(
 def capacity_value(
     data: DataArg,
     date_: DateOpt = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Seconds for all re-solves; rows "
-                                              "beyond it are LP bounds.")] = 60.0,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=1, help="Seconds for all re-solves; rows beyond it are LP bounds.")
+    ] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Where more capacity places most people: one more seat per slot, one and five more supervisor hours per site,

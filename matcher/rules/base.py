@@ -1,5 +1,5 @@
 """What every rule unit carries: a label, its words, a scalar check and an array check (and, for a capacity rule,
-the model rows it adds). The tests fail when a unit lacks any part (tests/test_rule_units.py)."""
+the model rows it adds). The tests fail when a unit lacks any part (tests/matcher/rules/test_rule_units.py)."""
 
 from __future__ import annotations
 

@@ -89,8 +89,12 @@ def _figures(
 
 
 def utilisation(
-    session: Session, association_id: str, by: Grouping, on: date,
-    municipality: str | None = None, programme: str | None = None,
+    session: Session,
+    association_id: str,
+    by: Grouping,
+    on: date,
+    municipality: str | None = None,
+    programme: str | None = None,
 ) -> dict[str, Any]:
     """`{by, on, rows, totals}`; see UTILISATION_DEFINITION. `municipality` keeps the slots of sites there and the
     people living there; `programme` the slots open to it (reserved for it or open to all) and its people."""

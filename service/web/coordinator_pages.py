@@ -50,14 +50,27 @@ def overview(
         return user
     by = by if by in GROUPINGS else "enterprise"
     report = reports.utilisation(
-        session, user.association_id, by, date.today(), municipality=kommun or None, programme=insats or None  # type: ignore[arg-type]
+        session,
+        user.association_id,
+        by,  # type: ignore[arg-type]  # checked against GROUPINGS above
+        date.today(),
+        municipality=kommun or None,
+        programme=insats or None,
     )
     if kommun or insats:  # under a filter, the groups with nothing in it are left out
         report["rows"] = [r for r in report["rows"] if r["seats"] or r["waiting"]]
     top = max([r["seats"] for r in report["rows"]] + [1])
     return render(
-        request, "overview.html", user, report=report, by=by, groupings=GROUPINGS, top=top, kommun=kommun,
-        insats=insats, municipalities=_choices(session, user, "municipality"),
+        request,
+        "overview.html",
+        user,
+        report=report,
+        by=by,
+        groupings=GROUPINGS,
+        top=top,
+        kommun=kommun,
+        insats=insats,
+        municipalities=_choices(session, user, "municipality"),
         programmes=_choices(session, user, "programme"),
     )
 
@@ -89,18 +102,28 @@ async def start_plan(request: Request, session: SessionDep, tasks: BackgroundTas
         day = date.fromisoformat(str(form.get("date", "")))
     except ValueError:
         items, _ = plans.list_plans(session, user, PageParams(limit=20, offset=0))
-        return render(request, "plans.html", user, status_code=422, plans=items, today=date.today().isoformat(),
-                      error="Ange datum som ÅÅÅÅ-MM-DD.")
+        return render(
+            request,
+            "plans.html",
+            user,
+            status_code=422,
+            plans=items,
+            today=date.today().isoformat(),
+            error="Ange datum som ÅÅÅÅ-MM-DD.",
+        )
     try:
         plan = plans.create_plan(
-            session, user, PlanCreate(date=day, time_limit_s=seconds, allow_moves=form.get("allow_moves") == "1"),
+            session,
+            user,
+            PlanCreate(date=day, time_limit_s=seconds, allow_moves=form.get("allow_moves") == "1"),
             request.app.state.settings.max_plan_seconds,
         )
     except ServiceError as exc:
         items, _ = plans.list_plans(session, user, PageParams(limit=20, offset=0))
         text = "En plan räknas redan; vänta tills den är klar." if exc.status == 409 else texts.ERROR_SV[exc.status]
-        return render(request, "plans.html", user, status_code=exc.status, plans=items,
-                      today=date.today().isoformat(), error=text)
+        return render(
+            request, "plans.html", user, status_code=exc.status, plans=items, today=date.today().isoformat(), error=text
+        )
     tasks.add_task(request.app.state.plan_runner.submit, plan.id)
     return RedirectResponse(f"/planer/{plan.id}", status_code=303)
 
@@ -171,7 +194,12 @@ def utilisation_workbook(
         return user
     by = by if by in GROUPINGS else "enterprise"
     report = reports.utilisation(
-        session, user.association_id, by, date.today(), municipality=kommun or None, programme=insats or None  # type: ignore[arg-type]
+        session,
+        user.association_id,
+        by,  # type: ignore[arg-type]  # checked against GROUPINGS above
+        date.today(),
+        municipality=kommun or None,
+        programme=insats or None,
     )
     content = to_xlsx(reports.utilisation_table(report))
     name = f"belaggning-per-{texts.GROUPING_FILE[by]}-{report['on'].isoformat()}.xlsx"
@@ -186,5 +214,13 @@ def audit_log(request: Request, session: SessionDep, deltagare: str = "", sida: 
         return user
     page = PageParams(limit=50, offset=max(sida, 0) * 50)
     items, total = audit.entries(session, user, page, participant_id=deltagare.strip() or None)
-    return render(request, "audit.html", user, entries=items, total=total, sida=max(sida, 0),
-                  deltagare=deltagare, pages=(total + 49) // 50)
+    return render(
+        request,
+        "audit.html",
+        user,
+        entries=items,
+        total=total,
+        sida=max(sida, 0),
+        deltagare=deltagare,
+        pages=(total + 49) // 50,
+    )

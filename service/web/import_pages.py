@@ -25,8 +25,11 @@ from service.web.security import check_csrf, session_user
 
 router = APIRouter(include_in_schema=False)
 TABLE_SV = {
-    "enterprises": "Verksamheter", "sites": "Arbetsplatser", "slots": "Platser",
-    "participants": "Deltagare", "travel_times": "Restider",
+    "enterprises": "Verksamheter",
+    "sites": "Arbetsplatser",
+    "slots": "Platser",
+    "participants": "Deltagare",
+    "travel_times": "Restider",
 }
 
 
@@ -75,7 +78,8 @@ async def run_import(request: Request, session: SessionDep) -> Response:
         else:
             files = [
                 UploadedFile(v.filename or "", await v.read())
-                for v in form.getlist("files") if isinstance(v, UploadFile) and v.filename
+                for v in form.getlist("files")
+                if isinstance(v, UploadFile) and v.filename
             ]
     except (ValueError, KeyError, TypeError):
         return _page(request, user, 422, error="Uppladdningen gick inte att läsa. Välj filerna igen.")

@@ -59,8 +59,11 @@ def slot_list(request: Request, session: SessionDep) -> Response:
     items, _ = catalogue.list_slots(session, user, EVERYTHING, None)
     rows: list[dict[str, Any]] = [
         {
-            "slot": s, "taken": taken, "free": max(s.seats - taken, 0),
-            "site": s.site.name, "enterprise": s.site.enterprise.name,
+            "slot": s,
+            "taken": taken,
+            "free": max(s.seats - taken, 0),
+            "site": s.site.name,
+            "enterprise": s.site.enterprise.name,
         }
         for s, taken in items
     ]
@@ -69,14 +72,30 @@ def slot_list(request: Request, session: SessionDep) -> Response:
 
 
 def _form(
-    request: Request, user: db.User, slot: db.Slot, taken: int, values: dict[str, Any],
-    errors: dict[str, str] | None = None, stale: list[dict[str, Any]] | None = None, message: str = "",
+    request: Request,
+    user: db.User,
+    slot: db.Slot,
+    taken: int,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    stale: list[dict[str, Any]] | None = None,
+    message: str = "",
     status_code: int = 200,
 ) -> Response:
     return render(
-        request, "slot.html", user, status_code=status_code, slot=slot, taken=taken, values=values,
-        version=etag(slot), errors=errors or {}, stale=stale or [], weekdays=WEEKDAYS,
-        supports=sorted(texts.SUPPORT_SV), message=message,
+        request,
+        "slot.html",
+        user,
+        status_code=status_code,
+        slot=slot,
+        taken=taken,
+        values=values,
+        version=etag(slot),
+        errors=errors or {},
+        stale=stale or [],
+        weekdays=WEEKDAYS,
+        supports=sorted(texts.SUPPORT_SV),
+        message=message,
     )
 
 
@@ -158,19 +177,18 @@ def _change(slot_id: str, request: Request, session: SessionDep, data: dict[str,
     except PreconditionFailed:
         slot, taken = catalogue.get_slot(session, user, slot_id)
         now = _values(slot)
-        stale = [
-            {"field": FIELDS_SV[k], "now": now[k], "yours": values[k]}
-            for k in FIELDS_SV if now[k] != values[k]
-        ]
+        stale = [{"field": FIELDS_SV[k], "now": now[k], "yours": values[k]} for k in FIELDS_SV if now[k] != values[k]]
         return _form(request, user, slot, taken, values, stale=stale, status_code=412)
     except ValidationError:
-        return _form(request, user, slot, taken, values, errors={"seats": "Uppgifterna är inte giltiga."},
-                     status_code=422)
+        return _form(
+            request, user, slot, taken, values, errors={"seats": "Uppgifterna är inte giltiga."}, status_code=422
+        )
     except ServiceError as exc:
         field = "seats" if "seat" in exc.detail else "max_hours" if "hour" in exc.detail else "seats"
         text = (
             f"Det finns {taken} aktiva placeringar; platserna kan inte bli färre än så."
-            if exc.status == 409 and "seat" in exc.detail else texts.ERROR_SV.get(exc.status, "Något gick fel.")
+            if exc.status == 409 and "seat" in exc.detail
+            else texts.ERROR_SV.get(exc.status, "Något gick fel.")
         )
         return _form(request, user, slot, taken, values, errors={field: text}, status_code=exc.status)
     return RedirectResponse(f"/platser/{slot_id}?klart=1", status_code=303)

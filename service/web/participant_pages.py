@@ -72,14 +72,27 @@ def participant_list(
     else:
         rows.sort(key=lambda r: (r[sort], r["id"]))
     return render(
-        request, "participants.html", user, rows=rows, columns=COLUMNS, sort=sort,
-        sort_label=dict(COLUMNS)[sort].lower(), programme=programme, status=status, programmes=programmes,
+        request,
+        "participants.html",
+        user,
+        rows=rows,
+        columns=COLUMNS,
+        sort=sort,
+        sort_label=dict(COLUMNS)[sort].lower(),
+        programme=programme,
+        status=status,
+        programmes=programmes,
     )
 
 
 def _participant_page(
-    request: Request, session: SessionDep, user: db.User, participant_id: str,
-    message: str = "", error: str = "", status_code: int = 200,
+    request: Request,
+    session: SessionDep,
+    user: db.User,
+    participant_id: str,
+    message: str = "",
+    error: str = "",
+    status_code: int = 200,
 ) -> Response:
     try:
         person, current_slot = participants.get_participant(session, user, participant_id)
@@ -103,13 +116,21 @@ def _participant_page(
         for e in result.excluded
     ]
     return render(
-        request, "participant.html", user, status_code=status_code, person=person,
+        request,
+        "participant.html",
+        user,
+        status_code=status_code,
+        person=person,
         current=_slot_name(session, user, current_slot) if current_slot else "",
         wishes=", ".join(texts.activity(a) for a in person.preferences),
         needs=", ".join(texts.support(n) for n in person.needs),
-        active=active[0] if active else None, suggestions=shown, excluded=excluded, today=today.isoformat(),
+        active=active[0] if active else None,
+        suggestions=shown,
+        excluded=excluded,
+        today=today.isoformat(),
         end_reasons=[(r.value, texts.END_REASON_SV[r.value]) for r in db.EndReason if r.value != "transferred"],
-        message=message, error=error,
+        message=message,
+        error=error,
     )
 
 
@@ -123,8 +144,12 @@ def participant_page(participant_id: str, request: Request, session: SessionDep,
 
 @router.post("/deltagare/{participant_id}/placera", response_model=None)
 def place(
-    participant_id: str, request: Request, session: SessionDep,
-    slot_id: Annotated[str, Form()], start_date: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = "",
+    participant_id: str,
+    request: Request,
+    session: SessionDep,
+    slot_id: Annotated[str, Form()],
+    start_date: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     user = session_user(request, session)
     if not check_csrf(request, csrf_token) or user.role not in PEOPLE_ROLES:
@@ -132,25 +157,36 @@ def place(
     try:
         start = date.fromisoformat(start_date)
     except ValueError:
-        return _participant_page(request, session, user, participant_id, error="Ange startdatum som ÅÅÅÅ-MM-DD.",
-                                 status_code=422)
+        return _participant_page(
+            request, session, user, participant_id, error="Ange startdatum som ÅÅÅÅ-MM-DD.", status_code=422
+        )
     try:
         placement = placements.create_placement(session, user, participant_id, slot_id, start)
     except NotFound:
         return error_page(request, user, 404, "Deltagaren eller platsen finns inte.")
     except ServiceError as exc:
         session.rollback()
-        return _participant_page(request, session, user, participant_id, status_code=exc.status,
-                                 error="Placeringen gick inte: " + texts.ERROR_SV.get(exc.status, ""))
+        return _participant_page(
+            request,
+            session,
+            user,
+            participant_id,
+            status_code=exc.status,
+            error="Placeringen gick inte: " + texts.ERROR_SV.get(exc.status, ""),
+        )
     record(session, user, "create", [placement.participant_id], request)
     return RedirectResponse(f"/deltagare/{participant_id}?klart=placerad", status_code=303)
 
 
 @router.post("/deltagare/{participant_id}/avsluta", response_model=None)
 def end(
-    participant_id: str, request: Request, session: SessionDep,
-    placement_id: Annotated[int, Form()], end_reason: Annotated[str, Form()],
-    end_date: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
+    participant_id: str,
+    request: Request,
+    session: SessionDep,
+    placement_id: Annotated[int, Form()],
+    end_reason: Annotated[str, Form()],
+    end_date: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     user = session_user(request, session)
     if not check_csrf(request, csrf_token) or user.role not in PEOPLE_ROLES:
@@ -160,15 +196,22 @@ def end(
     try:
         day = date.fromisoformat(end_date) if end_date else None
     except ValueError:
-        return _participant_page(request, session, user, participant_id, error="Ange slutdatum som ÅÅÅÅ-MM-DD.",
-                                 status_code=422)
+        return _participant_page(
+            request, session, user, participant_id, error="Ange slutdatum som ÅÅÅÅ-MM-DD.", status_code=422
+        )
     try:
         placement = placements.end_placement(session, user, placement_id, end_reason, day)
     except NotFound:
         return error_page(request, user, 404)
     except ServiceError as exc:
         session.rollback()
-        return _participant_page(request, session, user, participant_id, status_code=exc.status,
-                                 error="Placeringen kunde inte avslutas: " + texts.ERROR_SV.get(exc.status, ""))
+        return _participant_page(
+            request,
+            session,
+            user,
+            participant_id,
+            status_code=exc.status,
+            error="Placeringen kunde inte avslutas: " + texts.ERROR_SV.get(exc.status, ""),
+        )
     record(session, user, "update", [placement.participant_id], request)
     return RedirectResponse(f"/deltagare/{participant_id}?klart=avslutad", status_code=303)

@@ -28,9 +28,7 @@ templates.env.globals.update(
 )
 
 
-def render(
-    request: Request, name: str, user: User | None, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, name: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     token = request.cookies.get(SESSION_COOKIE, "")
     context.update(user=user, csrf=csrf_for(token) if token else "")
     return templates.TemplateResponse(request, name, context, status_code=status_code)
@@ -38,6 +36,10 @@ def render(
 
 def error_page(request: Request, user: User | None, status: int, message: str | None = None) -> HTMLResponse:
     return render(
-        request, "error.html", user, status_code=status, status=status,
+        request,
+        "error.html",
+        user,
+        status_code=status,
+        status=status,
         message=message or texts.ERROR_SV.get(status, "Något gick fel."),
     )

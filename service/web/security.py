@@ -33,9 +33,7 @@ def secure(request: Request) -> bool:
 
 
 def set_session(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/"
-    )
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure(request), path="/")
 
 
 def clear_session(response: Response) -> None:

@@ -46,16 +46,18 @@ def login_form(request: Request) -> Response:
 
 @router.post("/logga-in", response_model=None)
 def login(
-    request: Request, session: SessionDep,
-    token: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     if not check_login_csrf(request, csrf_token):
-        return render_with_csrf(request, login_csrf(request),
-                                "Formuläret var för gammalt. Försök igen.", 400)
+        return render_with_csrf(request, login_csrf(request), "Formuläret var för gammalt. Försök igen.", 400)
     user = user_for_token(session, token.strip()) if token.strip() else None
     if user is None:
-        return render_with_csrf(request, login_csrf(request),
-                                "Nyckeln är okänd eller återkallad. Kontrollera den och försök igen.", 401)
+        return render_with_csrf(
+            request, login_csrf(request), "Nyckeln är okänd eller återkallad. Kontrollera den och försök igen.", 401
+        )
     response = RedirectResponse(HOME[user.role], status_code=303)
     set_session(request, response, token.strip())
     return response

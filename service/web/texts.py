@@ -87,13 +87,28 @@ ORDINAL_SV = {1: "förstahandsval", 2: "andrahandsval", 3: "tredjehandsval"}
 
 
 FIELD_SV = {
-    "name": "namn", "municipality": "kommun", "seats": "platser",
-    "min_hours": "minst timmar", "max_hours": "högst timmar",
-    "days": "dagar", "supports": "stöd", "programmes": "insatser", "activity": "aktivitet",
-    "available_from": "tillgänglig från", "available_to": "tillgänglig till", "supervision_ratio": "handledarandel",
-    "supervisor_hours": "handledartimmar", "accessibility": "tillgänglighet", "programme": "insats",
-    "hours_per_week": "timmar per vecka", "days_available": "dagar", "max_travel_minutes": "längsta resväg",
-    "preferences": "önskemål", "needs": "stödbehov", "waiting_since": "väntar sedan", "minutes": "minuter",
+    "name": "namn",
+    "municipality": "kommun",
+    "seats": "platser",
+    "min_hours": "minst timmar",
+    "max_hours": "högst timmar",
+    "days": "dagar",
+    "supports": "stöd",
+    "programmes": "insatser",
+    "activity": "aktivitet",
+    "available_from": "tillgänglig från",
+    "available_to": "tillgänglig till",
+    "supervision_ratio": "handledarandel",
+    "supervisor_hours": "handledartimmar",
+    "accessibility": "tillgänglighet",
+    "programme": "insats",
+    "hours_per_week": "timmar per vecka",
+    "days_available": "dagar",
+    "max_travel_minutes": "längsta resväg",
+    "preferences": "önskemål",
+    "needs": "stödbehov",
+    "waiting_since": "väntar sedan",
+    "minutes": "minuter",
 }
 
 

@@ -696,7 +696,7 @@ def test_suggestions_for_others_participants_are_404(coach):
         assert_problem(coach.get(f"/participants/{pid}/suggestions"), 404)
 
 
-# --- audit: tests/service/test_audit.py -------------------------------------------------------------------------
+# --- audit: tests/service/audit/test_audit.py -------------------------------------------------------------------------
 
 
 # --- errors outside the handlers are problem details too ---------------------------------------------------------

@@ -18,13 +18,19 @@ def test_every_rule_label_of_the_core_has_swedish_words() -> None:
     [
         ("travel_ok", "travel 52 min > 45 min", "Resan tar 52 min, mer än 45 min"),
         ("hours_fit", "30 h/week is outside the slot's 5–20 h", "Önskar 30 timmar i veckan, platsen har 5–20 timmar"),
-        ("needs_covered", "needs quiet_room, wheelchair (not offered here)",
-         "Saknar stöd: tyst rum, tillgängligt för rullstol"),
+        (
+            "needs_covered",
+            "needs quiet_room, wheelchair (not offered here)",
+            "Saknar stöd: tyst rum, tillgängligt för rullstol",
+        ),
         ("days_overlap", "no common weekday", "Inga gemensamma veckodagar"),
         ("age_ok", "age 17 outside 18–64", "Ålder 17 är utanför 18–64 år"),
         ("seats_free", "no seats left", "Inga lediga platser"),
-        ("supervision_free", "supervision full (1.5 h left, 3 h needed)",
-         "Handledartiden är full (1.5 tim kvar, 3 tim behövs)"),
+        (
+            "supervision_free",
+            "supervision full (1.5 h left, 3 h needed)",
+            "Handledartiden är full (1.5 tim kvar, 3 tim behövs)",
+        ),
     ],
 )
 def test_the_cores_reasons_in_swedish(rule: str, message: str, swedish: str) -> None:
@@ -39,8 +45,10 @@ def test_the_cores_reasons_in_swedish(rule: str, message: str, swedish: str) -> 
         ("must be at least 0, got -3", "Ska vara minst 0, är -3"),
         ("unknown site 'nowhere'", "Okänd arbetsplats ’nowhere’"),
         ("duplicate slot_id (first on row 2)", "Dubblett (första gången på rad 2)"),
-        ("required column is missing; found 'seatz', did you mean it? (columns found: 'seatz')",
-         "Kolumnen saknas; menade du ’seatz’?"),
+        (
+            "required column is missing; found 'seatz', did you mean it? (columns found: 'seatz')",
+            "Kolumnen saknas; menade du ’seatz’?",
+        ),
     ],
 )
 def test_the_readers_problems_in_swedish(message: str, swedish: str) -> None:

@@ -17,7 +17,11 @@ ALLOWED = "calls session.rollback()"
 
 def test_there_are_page_routers_to_check() -> None:
     assert {p.stem for p in PAGE_ROUTERS} >= {
-        "session_pages", "participant_pages", "manager_pages", "coordinator_pages", "import_pages"
+        "session_pages",
+        "participant_pages",
+        "manager_pages",
+        "coordinator_pages",
+        "import_pages",
     }
 
 
@@ -28,6 +32,8 @@ def test_page_router_leaves_the_database_to_the_services(module: Path) -> None:
 
 
 def test_the_check_sees_a_query_in_a_page_router() -> None:
-    bad = "from sqlalchemy import select\nfrom service.db import models as db\ndef f(session):\n" \
-          "    return session.scalars(select(db.Participant.id))\n"
+    bad = (
+        "from sqlalchemy import select\nfrom service.db import models as db\ndef f(session):\n"
+        "    return session.scalars(select(db.Participant.id))\n"
+    )
     assert len(violations(bad, "x_pages.py")) == 3

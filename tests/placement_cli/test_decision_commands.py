@@ -13,7 +13,7 @@ import matcher
 from placement_cli import app
 
 runner = CliRunner()
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 ON = "2026-11-23"
 
 

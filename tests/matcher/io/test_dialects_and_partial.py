@@ -11,7 +11,7 @@ from matcher import InvalidDataset, read_dataset, write_dataset
 from matcher.io.dialects import COMMA, SEMICOLON, cell_text, dataset_files
 from matcher.io.partial import SERVICE_FILE, read_partial
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
 
 
 def write_files(folder: Path, files: dict[str, bytes]) -> Path:

@@ -28,7 +28,7 @@ from matcher.rules import (
 )
 from matcher.rules.pinning import Pinning
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 PARTS: dict[type[Rule], tuple[str, ...]] = {
     PairRule: ("check", "holds"),
     CapacityRule: ("fits", "fits_many", "refusal", "overrun", "rows"),

@@ -26,10 +26,10 @@ from service.db import models as db
 from service.db.engine import make_session_factory, transaction
 from service.imports.loader import insert_dataset
 from tests.service.conftest import Service, _empty, make_settings
-from tests.service.test_concurrency import race
-from tests.service.test_plans import API, DAY, wait_for
+from tests.service.placements.test_concurrency import race
+from tests.service.plans.test_plans import API, DAY, wait_for
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
 
 HOLDERS = {"P1": "sew", "P3": "furn", "P5": "furn"}
 SEATS = {"furn": 2, "sew": 1, "shop": 3, "garden": 4}

@@ -1,6 +1,6 @@
 """Imports keep a site's capacity as PATCH /sites does: every change in the site's history, a file value that would
 undo a change made in the service is a conflict (`?overwrite=sites:<field>`), and supervisor hours cannot go below
-what the active placements need (in tests/service/test_imports.py, with the other refusals).
+what the active placements need (in tests/service/imports/test_imports.py, with the other refusals).
 
 The database holds the tiny data set of conftest; uploads are its tables, or an export, with a few cells changed."""
 
@@ -16,8 +16,8 @@ import pytest
 
 from service.db import models as db
 from service.db.engine import transaction
-from tests.service.test_imports import changed, created, csv_text, fingerprint, refused, row, tiny_tables
-from tests.service.test_site_capacity import call, etag, patch_site, site_history
+from tests.service.catalogue.test_site_capacity import call, etag, patch_site, site_history
+from tests.service.imports.test_imports import changed, created, csv_text, fingerprint, refused, row, tiny_tables
 
 API = "/api/v1"
 

@@ -374,7 +374,7 @@ def test_lowering_supervisor_hours_while_someone_takes_a_placement(service):
     """vk2 at 5 h holds P1 (2.5 h); the manager lowers it to 2.5 h while a coach places P2 (2.5 h) there.
 
     Either order is fine, but never both: the site never ends with more need than supervisor hours."""
-    from tests.service.test_concurrency import race
+    from tests.service.placements.test_concurrency import race
 
     for _ in range(5):
         with transaction(service.factory) as session:
@@ -406,7 +406,7 @@ def test_lowering_supervisor_hours_while_someone_takes_a_placement(service):
 
 def test_two_site_changes_with_the_same_etag(service):
     """The manager and the coordinator change vk1 with the same If-Match: one 200, one 412, one version step."""
-    from tests.service.test_concurrency import race
+    from tests.service.placements.test_concurrency import race
 
     for round_ in range(5):
         read = call(service, "coordinator", "GET", "/sites/vk1")

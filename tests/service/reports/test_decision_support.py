@@ -3,8 +3,8 @@ and the reports of capacity value and fairness (coordinator)."""
 
 from __future__ import annotations
 
+from tests.service.audit.test_audit import entries, touched
 from tests.service.test_api_errors import assert_invalid, assert_problem, coach, coord, manager, place  # noqa: F401
-from tests.service.test_audit import entries, touched
 
 API = "/api/v1"
 DAY = "2026-11-23"

@@ -15,7 +15,7 @@ from matcher.generate.synthetic import typical_hours
 from matcher.integrity import check_integrity
 from matcher.io import read_dataset, write_dataset
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parents[3] / "data" / "sample"
 
 
 def _round_trip(instance: Instance, folder: Path) -> None:

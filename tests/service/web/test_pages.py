@@ -55,9 +55,11 @@ def test_a_coach_sees_only_their_participants_and_gets_a_swedish_404_for_another
     page = service.client.get("/deltagare")
     assert [f"P{i}" in page.text for i in range(1, 7)] == [True, True, True, False, False, False]
     other = service.client.get("/deltagare/P4")
-    assert other.status_code == 404 and "inte din deltagare" in other.text and "application/json" not in other.headers[
-        "content-type"
-    ]
+    assert (
+        other.status_code == 404
+        and "inte din deltagare" in other.text
+        and "application/json" not in other.headers["content-type"]
+    )
     for path in ("/oversikt", "/planer", "/import", "/logg", "/platser"):
         assert service.client.get(path).status_code == 404, path
 
@@ -110,8 +112,12 @@ def test_a_coach_places_and_ends_with_csrf_and_a_form_without_it_changes_nothing
     assert bad_date.status_code == 422 and "Ange slutdatum" in bad_date.text
     ended = service.client.post(
         "/deltagare/P1/avsluta",
-        data={"placement_id": placement_id, "end_reason": "work", "end_date": "2026-11-30",
-              "csrf_token": _csrf(page.text)},
+        data={
+            "placement_id": placement_id,
+            "end_reason": "work",
+            "end_date": "2026-11-30",
+            "csrf_token": _csrf(page.text),
+        },
         follow_redirects=False,
     )
     assert ended.status_code == 303
@@ -122,10 +128,15 @@ def test_a_stale_slot_form_shows_what_changed_and_overwrites_nothing(service: Se
     form = service.client.get("/platser/sew").text
     version = re.search(r'name="version" value="([^"]+)"', form)
     assert version
-    fields = {"csrf_token": _csrf(form), "version": version.group(1).replace("&#34;", '"'), "min_hours": "5",
-              "days": ["mon", "thu"]}
-    first = service.client.post("/platser/sew", data={**fields, "seats": "2", "max_hours": "30"},
-                                follow_redirects=False)
+    fields = {
+        "csrf_token": _csrf(form),
+        "version": version.group(1).replace("&#34;", '"'),
+        "min_hours": "5",
+        "days": ["mon", "thu"],
+    }
+    first = service.client.post(
+        "/platser/sew", data={**fields, "seats": "2", "max_hours": "30"}, follow_redirects=False
+    )
     assert first.status_code == 303
     stale = service.client.post("/platser/sew", data={**fields, "seats": "5", "max_hours": "30"})
     assert stale.status_code == 412 and "Någon annan har ändrat platsen" in stale.text

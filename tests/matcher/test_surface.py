@@ -20,7 +20,7 @@ import pytest
 import matcher
 import matcher.peers
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SURFACE: dict[str, frozenset[str]] = {"matcher": frozenset(matcher.__all__)}
 PEERS: dict[str, frozenset[str]] = {**SURFACE, "matcher.peers": frozenset(matcher.peers.__all__)}
 ALLOWED: dict[str, dict[str, frozenset[str]]] = {"service": SURFACE, "placement_cli": SURFACE, "benchmarks": PEERS}

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service.db import models as db
 from service.db.engine import transaction
-from tests.service.test_imports import (
+from tests.service.imports.test_imports import (
     XLSX,
     Tables,
     assert_problem,
