@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from matcher import SUPERVISION_TOLERANCE
+from matcher import SUPERVISION
 from service.catalogue import repository as repo
 from service.db import models as db
 from service.errors import Conflict, PreconditionFailed, PreconditionRequired
@@ -182,7 +182,7 @@ def pinned_limit_problems(session: Session, association_id: str) -> list[str]:
     for site in sites:
         need, ids = supervision_need(session, site.id, pinned_only=True)
         assert site.supervisor_hours is not None
-        if need > site.supervisor_hours + SUPERVISION_TOLERANCE:
+        if not SUPERVISION.fits(0.0, need, site.supervisor_hours):
             problems.append(
                 f"site {site.name} ({site.id}): the pinned placements {_ids(ids)} need {need:g} supervisor hours a "
                 f"week, it has {site.supervisor_hours:g}; raise the site's supervisor_hours, or unpin or end some of "

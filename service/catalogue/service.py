@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from matcher import SUPERVISION_TOLERANCE
+from matcher import SUPERVISION
 from service.access import visible_enterprise, visible_site, visible_slot
 from service.catalogue import capacity
 from service.catalogue import repository as repo
@@ -112,7 +112,7 @@ def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate,
     hours = changes.get("supervisor_hours", site.supervisor_hours)
     if "supervisor_hours" in changes and hours is not None:
         need, placement_ids = capacity.supervision_need(session, site.id)
-        if need > hours + SUPERVISION_TOLERANCE:
+        if not SUPERVISION.fits(0.0, need, hours):
             raise capacity.refuse_hours_below_need(session, user, site, hours, need, placement_ids)
     capacity.apply_changes(session, user, site, changes)
     repo.flush(session)
@@ -188,7 +188,7 @@ def update_slot(
     if site is not None and site.supervisor_hours is not None and changes["supervision_ratio"] > slot.supervision_ratio:
         ratio = changes["supervision_ratio"]
         need, placement_ids = capacity.supervision_need(session, site.id, ratio_of={slot.id: ratio})
-        if need > site.supervisor_hours + SUPERVISION_TOLERANCE:
+        if not SUPERVISION.fits(0.0, need, site.supervisor_hours):
             raise capacity.refuse_ratio_above_supervision(session, user, slot, site, ratio, need, placement_ids)
     capacity.apply_changes(session, user, slot, changes)
     repo.flush(session)

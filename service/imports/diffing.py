@@ -27,7 +27,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 import matcher
-from matcher import SUPERVISION_TOLERANCE, check_integrity
+from matcher import SUPERVISION, check_integrity
 from service.catalogue import capacity
 from service.core_bridge import load_instance
 from service.db import models as db
@@ -286,7 +286,7 @@ class ImportDiff:
         if hours is None or _same("supervisor_hours", before, hours) or (before is not None and hours > before):
             return True
         need, placement_ids = capacity.supervision_need(self.session, site_id, ratio_of=ratios)
-        if need <= hours + SUPERVISION_TOLERANCE:
+        if SUPERVISION.fits(0.0, need, hours):
             return True
         ids = ", ".join(str(i) for i in placement_ids)
         self.refuse(
@@ -497,14 +497,12 @@ class ImportDiff:
         for p in merged.participants:
             if p.current_slot_id:
                 slot = slot_by_id[p.current_slot_id]
-                used[slot.site_id] = used.get(slot.site_id, 0.0) + p.hours_per_week * slot.supervision_ratio
+                used[slot.site_id] = used.get(slot.site_id, 0.0) + SUPERVISION.need(
+                    p.hours_per_week, slot.supervision_ratio
+                )
         for site in merged.sites:
             limit = site.supervisor_hours
-            if (
-                site.site_id in uploaded_sites
-                and limit is not None
-                and used.get(site.site_id, 0.0) > limit + SUPERVISION_TOLERANCE
-            ):
+            if site.site_id in uploaded_sites and not SUPERVISION.fits(0.0, used.get(site.site_id, 0.0), limit):
                 where = self.upload.where.of("sites", site.site_id)
                 file, row = where.file, where.row
                 warnings.append(

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import matcher
-from matcher import SEATS, SUPERVISION, SUPERVISION_TOLERANCE
+from matcher import SEATS, SUPERVISION
 from service.access import visible_participant, visible_slot
 from service.catalogue import repository as catalogue
 from service.core_bridge import to_core_participant, to_core_site, to_core_slot
@@ -64,8 +64,8 @@ def take_seat(
         raise Conflict(f"slot '{fresh.id}' is full: {taken} of {fresh.seats} seats taken", reason=SEATS.label)
     if site.supervisor_hours is not None:
         used = repo.supervision_used(session, site.id)
-        need = person.hours_per_week * fresh.supervision_ratio
-        if used + need > site.supervisor_hours + SUPERVISION_TOLERANCE:
+        need = SUPERVISION.need(person.hours_per_week, fresh.supervision_ratio)
+        if not SUPERVISION.fits(used, need, site.supervisor_hours):
             raise Conflict(
                 f"site '{site.id}' has {max(site.supervisor_hours - used, 0):g} supervisor hours left; "
                 f"this placement needs {need:g}",
