@@ -204,7 +204,7 @@ def test_cpsat_model_accepts_exactly_the_plans_the_sparse_model_does() -> None:
     solver.parameters.max_time_in_seconds = 60
     status = solver.solve(build_cpsat(model))
     assert status == cp_model.OPTIMAL
-    chosen = np.array(solver.response_proto.solution[: model.n_pairs], dtype=bool)
+    chosen = np.array(list(solver.response_proto.solution)[: model.n_pairs], dtype=bool)
     assert model.is_feasible(chosen)
     highs = solve_highs(model.matrix, model.upper, _coefficients(problem), integer=True, time_limit=60)
     assert highs.status == "optimal" and highs.values is not None
