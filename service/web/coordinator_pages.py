@@ -16,11 +16,14 @@ from service.deps import SessionDep
 from service.errors import NotFound, ServiceError
 from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.pagination import PageParams
+from service.participants import service as participants
 from service.plans import service as plans
 from service.plans.schemas import PlanApply, PlanCreate
 from service.reports import service as reports
 from service.reports.tables import to_xlsx
-from service.web import texts
+from service.suggestions import service as suggestions
+from service.web import plan_reasons, texts
+from service.web.plan_reasons import ReviewFacts
 from service.web.rendering import error_page, render
 from service.web.security import check_csrf, session_user
 
@@ -75,9 +78,18 @@ def overview(
     )
 
 
-def _slot_names(session: SessionDep, user: db.User) -> dict[str, str]:
-    items, _ = catalogue.list_slots(session, user, EVERYTHING, None)
-    return {s.id: f"{texts.activity(s.activity)} – {s.site.name}, {s.site.enterprise.name}" for s, _ in items}
+def _review_facts(session: SessionDep, user: db.User, plan: db.Plan, proposals: list[dict[str, Any]]) -> ReviewFacts:
+    """The names, wishes and, for the people left unplaced, the core's suggestions the reasons are worded from."""
+    slots = [s for s, _ in catalogue.list_slots(session, user, EVERYTHING, None)[0]]
+    people, _ = participants.list_participants(session, user, EVERYTHING)
+    waiting = [p["participant_id"] for p in proposals if p["change"] == "still_waiting"]
+    return ReviewFacts(
+        slot_names={s.id: f"{texts.activity(s.activity)} – {s.site.name}, {s.site.enterprise.name}" for s in slots},
+        slot_activities={s.id: s.activity for s in slots},
+        site_names={s.site_id: s.site.name for s in slots},
+        preferences={person.id: list(person.preferences) for person, _ in people},
+        unplaced=suggestions.for_many(session, user, waiting, plan.plan_date),
+    )
 
 
 @router.get("/planer", response_class=HTMLResponse)
@@ -144,12 +156,15 @@ def plan_page(plan_id: int, request: Request, session: SessionDep, klart: str = 
         view = _plan_view(session, user, request, plan_id)
     except NotFound:
         return error_page(request, user, 404, "Planen finns inte.")
-    names = _slot_names(session, user) if view["result"] else {}
+    names: dict[str, str] = {}
+    why: dict[str, str] = {}
     if view["result"]:  # what changes first, then who stays unplaced, then who keeps their seat
         order = {"new": 0, "moves": 1, "leaves": 2, "still_waiting": 3, "unchanged": 4}
         proposals = sorted(view["result"]["proposals"], key=lambda p: (order.get(p["change"], 9), p["participant_id"]))
         view["result"] = {**view["result"], "proposals": proposals}  # a copy: the stored result is left as it is
-    return render(request, "plan.html", user, names=names, message=klart, **view)
+        facts = _review_facts(session, user, view["plan"], proposals)
+        names, why = facts.slot_names, plan_reasons.reasons(proposals, facts)
+    return render(request, "plan.html", user, names=names, why=why, message=klart, **view)
 
 
 @router.get("/planer/{plan_id}/status", response_class=HTMLResponse)

@@ -7,8 +7,12 @@ import re
 
 from sqlalchemy import select
 
+import matcher
 from service.db import models as db
+from service.web import plan_reasons, texts
+from service.web.plan_reasons import ReviewFacts
 from tests.service.conftest import Service
+from tests.service.plans.test_plans import wait_for
 
 
 def _csrf(html: str) -> str:
@@ -177,3 +181,77 @@ def test_the_overview_filters_by_municipality_and_programme(service: Service) ->
     assert "<td>Värmekällan</td><td>1</td>" in mia_sites
     workbook = service.client.get("/oversikt/belaggning.xlsx", params={"kommun": "Sigtuna"})
     assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+
+
+def test_a_plans_review_says_per_person_why_including_why_someone_stays_unplaced(service: Service) -> None:
+    with service.factory() as session:  # P6 may travel 1 minute: no slot is in reach
+        session.get(db.Participant, "P6").max_travel_minutes = 1  # type: ignore[union-attr]
+        session.commit()
+    created = service.client.post(
+        "/api/v1/plans", json={"date": "2026-11-23", "time_limit_s": 5}, headers=service.auth("coordinator")
+    )
+    assert created.status_code == 202, created.text
+    plan_id = created.json()["id"]
+    body = wait_for(service.client, service.auth("coordinator"), plan_id)
+    assert body["status"] == "done", body
+    _login(service, "coordinator")
+    page = service.client.get(f"/planer/{plan_id}").text
+    rows = dict(re.findall(r'<td data-why="(P\d)">([^<]*)</td>', page))
+    assert set(rows) == {f"P{i}" for i in range(1, 7)}, page
+    assert re.fullmatch(r"Oplacerad: ingen plats inom 1 min \(den närmaste är \d+ min bort\)", rows["P6"]), rows
+    for pid, text in rows.items():
+        if pid != "P6" and text.startswith("Ny plats: "):
+            assert "min resväg" in text and ("handsval" in text or "inte bland önskemålen" in text), text
+    assert any(t.startswith("Ny plats: ") for t in rows.values()), rows
+
+
+def test_plan_reasons_name_what_a_move_frees_and_for_whom() -> None:
+    facts = ReviewFacts(
+        slot_names={"a": "sömnad – Väven, VioNi", "b": "kafé – Torget, VioNi"},
+        slot_activities={"a": "sewing", "b": "cafe"},
+        site_names={"s1": "Väven", "s2": "Torget"},
+        preferences={"P1": ["cafe", "sewing"], "P2": ["sewing"]},
+    )
+    seat = {"freed_by": "P1", "kind": "seat", "slot_id": "a", "site_id": "s1", "hours": 2.5, "text": ""}
+    hours = {"freed_by": "P1", "kind": "supervision", "slot_id": None, "site_id": "s1", "hours": 2.5, "text": ""}
+    base = {"pinned": False, "kept_despite": [], "needs": [], "freed_for": [], "travel_minutes": 25}
+    proposals = [
+        {
+            **base,
+            "participant_id": "P1",
+            "change": "moves",
+            "current_slot_id": "a",
+            "slot_id": "b",
+            "freed_for": ["P2"],
+        },
+        {**base, "participant_id": "P2", "change": "new", "current_slot_id": None, "slot_id": "a", "needs": [seat]},
+        {**base, "participant_id": "P3", "change": "new", "current_slot_id": None, "slot_id": "a", "needs": [hours]},
+        {**base, "participant_id": "P4", "change": "unchanged", "current_slot_id": "b", "slot_id": "b"},
+        {**base, "participant_id": "P5", "change": "still_waiting", "current_slot_id": None, "slot_id": None},
+    ]
+    near = matcher.ExcludedSlot("a", "s1", "e", "sewing", 1, (matcher.RuleFailure("seats_free", "no free seat"),))
+    facts.unplaced["P5"] = matcher.Suggestions("P5", (), (near,), ())
+    why = plan_reasons.reasons(proposals, facts)
+    assert why["P1"] == (
+        "Flyttas från sömnad – Väven, VioNi till kafé – Torget, VioNi: frigör en plats för P2 och "
+        "2,5 handledartimmar vid Väven för P3"
+    )
+    assert (
+        why["P2"]
+        == "Ny plats: sömnad – Väven, VioNi, förstahandsval, 25 min resväg; förutsätter att P1 flyttas eller lämnar"
+    )
+    assert why["P4"] == "Behåller kafé – Torget, VioNi"
+    assert why["P5"] == "Oplacerad: sömnad – : inga lediga platser"
+
+
+def test_refusals_of_the_service_are_worded_in_swedish_next_to_their_field() -> None:
+    assert texts.problem(409, "", {"reason": "seats_taken", "placements": [1, 2, 3, 4]}) == (
+        "seats",
+        "Platserna kan inte bli färre än de 4 som är tagna; samordnaren kan avsluta eller flytta placeringarna.",
+    )
+    field, text = texts.problem(409, "", {"reason": "supervision_needed", "supervisor_hours_needed": 7.5})
+    assert field == "supervision_ratio" and "7,5 handledartimmar" in text
+    field, text = texts.problem(409, "", {"rules": [{"rule": "travel_ok", "message": "travel 70 min > 60 min"}]})
+    assert (field, text) == ("slot_id", "Platsen passar inte personen: resan tar 70 min, mer än 60 min.")
+    assert texts.problem(409, "", {"reason": "seats_free"})[1].startswith("Platsen är full")
+    assert texts.problem(412, "", {})[0] == "version"
