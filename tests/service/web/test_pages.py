@@ -4,6 +4,7 @@ the stale slot form (the browser tests in tests/web cover the same paths in Chro
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import select
 
@@ -255,3 +256,32 @@ def test_refusals_of_the_service_are_worded_in_swedish_next_to_their_field() -> 
     assert (field, text) == ("slot_id", "Platsen passar inte personen: resan tar 70 min, mer än 60 min.")
     assert texts.problem(409, "", {"reason": "seats_free"})[1].startswith("Platsen är full")
     assert texts.problem(412, "", {})[0] == "version"
+
+
+def test_a_refused_slot_change_and_a_refused_end_say_why_in_swedish_next_to_the_field(service: Service) -> None:
+    with service.factory() as session:  # P1 holds the one seat of 'sew'; shop is then lowered below what it holds
+        session.add(db.Placement(participant_id="P1", slot_id="sew", start_date=date(2026, 11, 2)))
+        session.add(db.Placement(participant_id="P2", slot_id="shop", start_date=date(2026, 11, 2)))
+        session.add(db.Placement(participant_id="P3", slot_id="shop", start_date=date(2026, 11, 2)))
+        session.commit()
+        placement_id = session.scalars(select(db.Placement.id).where(db.Placement.participant_id == "P1")).one()
+    _login(service, "enterprise_manager")
+    form = service.client.get("/platser/shop").text
+    version = re.search(r'name="version" value="([^"]+)"', form)
+    assert version
+    fields = {"csrf_token": _csrf(form), "version": version.group(1).replace("&#34;", '"'), "days": ["mon"]}
+    fields |= {"min_hours": "5", "max_hours": "30"}
+    refused = service.client.post("/platser/shop", data={**fields, "seats": "1"})
+    assert refused.status_code == 409
+    error = re.search(r'<p id="seats-error" class="error">([^<]*)</p>', refused.text)
+    assert error and error.group(1) == (
+        "Platserna kan inte bli färre än de 2 som är tagna; samordnaren kan avsluta eller flytta placeringarna."
+    )
+    _login(service, "coach")
+    page = service.client.get("/deltagare/P1").text
+    early = service.client.post(
+        "/deltagare/P1/avsluta",
+        data={"placement_id": placement_id, "end_reason": "work", "end_date": "2026-10-01", "csrf_token": _csrf(page)},
+    )
+    assert early.status_code == 422
+    assert 'id="end_date-error" class="error">Slutdatumet ligger före placeringens startdatum.' in early.text
