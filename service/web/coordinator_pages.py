@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.audit import service as audit
 from service.audit.log import record
+from service.auth.users import list_users
 from service.catalogue import service as catalogue
 from service.db import models as db
 from service.deps import SessionDep
@@ -51,6 +54,19 @@ def overview(
     user = _coordinator(request, session)
     if isinstance(user, Response):
         return user
+    return _overview(request, session, user, by, kommun, insats)
+
+
+def _overview(
+    request: Request,
+    session: SessionDep,
+    user: db.User,
+    by: str,
+    kommun: str,
+    insats: str,
+    outcome_errors: dict[str, str] | None = None,
+    outcome_values: dict[str, str] | None = None,
+) -> Response:
     by = by if by in GROUPINGS else "enterprise"
     report = reports.utilisation(
         session,
@@ -67,6 +83,7 @@ def overview(
         request,
         "overview.html",
         user,
+        status_code=422 if outcome_errors else 200,
         report=report,
         by=by,
         groupings=GROUPINGS,
@@ -75,6 +92,8 @@ def overview(
         insats=insats,
         municipalities=_choices(session, user, "municipality"),
         programmes=_choices(session, user, "programme"),
+        errors=outcome_errors or {},
+        outcome=outcome_values or {"fran": "", "till": "", "insats": ""},
     )
 
 
@@ -223,19 +242,81 @@ def utilisation_workbook(
 
 
 @router.get("/logg", response_class=HTMLResponse)
-def audit_log(request: Request, session: SessionDep, deltagare: str = "", sida: int = 0) -> Response:
+def audit_log(
+    request: Request,
+    session: SessionDep,
+    deltagare: str = "",
+    anvandare: str = "",
+    fran: str = "",
+    till: str = "",
+    sida: int = 0,
+) -> Response:
+    """The audit log, newest first, filtered by participant, user and days (UTC, inclusive), 50 entries a page."""
     user = _coordinator(request, session)
     if isinstance(user, Response):
         return user
+    users = [u for u in list_users(session) if u.association_id == user.association_id]
+    errors: dict[str, str] = {}
+    start, end = _day(fran, errors, "fran"), _day(till, errors, "till")
+    if start is not None and end is not None and start > end:
+        errors["till"] = "Slutdatumet ligger före startdatumet."
+    chosen = int(anvandare) if anvandare.isdigit() else None
+    if anvandare and chosen is None:
+        errors["anvandare"] = "Välj en användare i listan."
     page = PageParams(limit=50, offset=max(sida, 0) * 50)
-    items, total = audit.entries(session, user, page, participant_id=deltagare.strip() or None)
+    items: list[db.AuditEntry] = []
+    total = 0
+    if not errors:
+        items, total = audit.entries(
+            session, user, page, participant_id=deltagare.strip() or None, user_id=chosen, date_from=start, date_to=end
+        )
+    filters = {"deltagare": deltagare, "anvandare": anvandare, "fran": fran, "till": till}
     return render(
         request,
         "audit.html",
         user,
+        status_code=422 if errors else 200,
         entries=items,
         total=total,
         sida=max(sida, 0),
-        deltagare=deltagare,
+        filters=filters,
+        query=urlencode(filters),
+        users=users,
+        errors=errors,
         pages=(total + 49) // 50,
     )
+
+
+def _day(text: str, errors: dict[str, str], name: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        errors[name] = "Ange datum som ÅÅÅÅ-MM-DD."
+        return None
+
+
+@router.get("/oversikt/utfall.xlsx", response_model=None)
+def outcomes_workbook(
+    request: Request, session: SessionDep, fran: str = "", till: str = "", insats: str = ""
+) -> Response:
+    """The outcomes report (how placements ended, by reason and programme) as the API's workbook, for the days and
+    programme chosen on the overview; a bad date sends the overview back with the error next to its field."""
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    errors: dict[str, str] = {}
+    start, end = _day(fran, errors, "fran"), _day(till, errors, "till")
+    if start is not None and end is not None and start > end:
+        errors["till"] = "Slutdatumet ligger före startdatumet."
+    if errors:
+        values = {"fran": fran, "till": till, "insats": insats}
+        return _overview(request, session, user, "enterprise", "", "", outcome_errors=errors, outcome_values=values)
+    report = reports.outcomes(session, user.association_id, insats or None, start, end)
+    content = to_xlsx(reports.outcomes_table(report, date.today()))
+    period = "-".join(d.isoformat() for d in (start, end) if d is not None)
+    name = "utfall" + (f"-{insats}" if insats else "") + (f"-{period}" if period else "") + ".xlsx"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)

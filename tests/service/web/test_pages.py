@@ -3,9 +3,11 @@ the stale slot form (the browser tests in tests/web cover the same paths in Chro
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
+import openpyxl
 from sqlalchemy import select
 
 import matcher
@@ -285,3 +287,54 @@ def test_a_refused_slot_change_and_a_refused_end_say_why_in_swedish_next_to_the_
     )
     assert early.status_code == 422
     assert 'id="end_date-error" class="error">Slutdatumet ligger före placeringens startdatum.' in early.text
+
+
+def test_the_outcomes_workbook_downloads_for_the_chosen_days_and_a_bad_range_is_shown_by_its_field(
+    service: Service,
+) -> None:
+    with service.factory() as session:
+        for pid, ended in (("P1", date(2026, 3, 10)), ("P2", date(2026, 6, 10))):
+            session.add(
+                db.Placement(
+                    participant_id=pid,
+                    slot_id="shop",
+                    start_date=date(2026, 2, 1),
+                    end_date=ended,
+                    end_reason=db.EndReason.work,
+                )
+            )
+        session.commit()
+    _login(service, "coordinator")
+    assert 'action="/oversikt/utfall.xlsx"' in service.client.get("/oversikt").text
+    workbook = service.client.get("/oversikt/utfall.xlsx", params={"fran": "2026-03-01", "till": "2026-03-31"})
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+    assert 'filename="utfall-2026-03-01-2026-03-31.xlsx"' in workbook.headers["content-disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).worksheets[0]
+    cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
+    api = service.client.get(
+        "/api/v1/reports/outcomes",
+        params={"from": "2026-03-01", "to": "2026-03-31"},
+        headers=service.auth("coordinator"),
+    ).json()
+    assert api["ended"] == 1 and "1" in cells
+    backwards = service.client.get("/oversikt/utfall.xlsx", params={"fran": "2026-04-01", "till": "2026-03-01"})
+    assert backwards.status_code == 422 and 'id="till-error"' in backwards.text
+    assert "Slutdatumet ligger före startdatumet." in backwards.text
+
+
+def test_the_audit_log_filters_by_participant_user_and_days(service: Service) -> None:
+    _login(service, "coach")
+    service.client.get("/deltagare/P1")
+    service.client.get("/deltagare/P2")
+    _login(service, "coordinator")
+    service.client.get("/deltagare/P3")
+    coach = str(service.user_ids["coach"])
+    by_coach = service.client.get("/logg", params={"anvandare": coach}).text
+    assert "2 poster." in by_coach and "/deltagare/P3" not in by_coach and "/deltagare/P1" in by_coach
+    one = service.client.get("/logg", params={"anvandare": coach, "deltagare": "P2"}).text
+    assert "1 poster." in one and "/deltagare/P2" in one
+    today = date.today().isoformat()
+    assert "0 poster." in service.client.get("/logg", params={"till": "2020-01-01"}).text
+    assert "/deltagare/P3" in service.client.get("/logg", params={"fran": today, "till": today}).text
+    bad = service.client.get("/logg", params={"fran": "igår"})
+    assert bad.status_code == 422 and 'id="fran-error"' in bad.text
