@@ -311,12 +311,10 @@ def test_the_outcomes_workbook_downloads_for_the_chosen_days_and_a_bad_range_is_
     assert 'filename="utfall-2026-03-01-2026-03-31.xlsx"' in workbook.headers["content-disposition"]
     sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).worksheets[0]
     cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
-    api = service.client.get(
-        "/api/v1/reports/outcomes",
-        params={"from": "2026-03-01", "to": "2026-03-31"},
-        headers=service.auth("coordinator"),
-    ).json()
-    assert api["ended"] == 1 and "1" in cells
+    assert "SAMRE" in cells and "MIA" not in cells  # P1 (SAMRE) ended in March, P2 (MIA) in June
+    everything = service.client.get("/oversikt/utfall.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(everything.content)).worksheets[0]
+    assert {"SAMRE", "MIA"} <= {str(c) for row in sheet.iter_rows(values_only=True) for c in row}
     backwards = service.client.get("/oversikt/utfall.xlsx", params={"fran": "2026-04-01", "till": "2026-03-01"})
     assert backwards.status_code == 422 and 'id="till-error"' in backwards.text
     assert "Slutdatumet ligger före startdatumet." in backwards.text
@@ -338,3 +336,16 @@ def test_the_audit_log_filters_by_participant_user_and_days(service: Service) ->
     assert "/deltagare/P3" in service.client.get("/logg", params={"fran": today, "till": today}).text
     bad = service.client.get("/logg", params={"fran": "igår"})
     assert bad.status_code == 422 and 'id="fran-error"' in bad.text
+
+
+def test_placing_on_a_full_slot_says_so_in_swedish(service: Service) -> None:
+    with service.factory() as session:  # P5 holds the one seat of 'sew'
+        session.add(db.Placement(participant_id="P5", slot_id="sew", start_date=date(2026, 11, 2)))
+        session.commit()
+    _login(service, "coach")
+    page = service.client.get("/deltagare/P1").text
+    full = service.client.post(
+        "/deltagare/P1/placera", data={"slot_id": "sew", "start_date": "2026-11-23", "csrf_token": _csrf(page)}
+    )
+    assert full.status_code == 409 and 'role="alert"' in full.text
+    assert "Placeringen gick inte. Platsen är full; välj en annan plats" in full.text
