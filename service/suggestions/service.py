@@ -31,3 +31,19 @@ def what_if(session: Session, user: db.User, participant_id: str, slot_id: str, 
         return matcher.what_if(compiled, person.id, slot_id, day)
     except matcher.UnknownSlot:
         raise NotFound(f"no slot '{slot_id}'") from None
+
+
+def for_many(
+    session: Session, user: db.User, participant_ids: list[str], day: date, k: int = 3
+) -> dict[str, matcher.Suggestions]:
+    """Suggestions for many people over one load of the data (a plan's unplaced people), for the ones in the user's
+    view and in the data; each says why the person gets no seat when fewer than `k` fit."""
+    compiled = matcher.prepare(load_instance(session, user.association_id))
+    found: dict[str, matcher.Suggestions] = {}
+    for participant_id in participant_ids:
+        try:
+            visible_participant(session, user, participant_id)
+            found[participant_id] = matcher.suggest(compiled, participant_id, day, k=k)
+        except (NotFound, matcher.UnknownParticipant):
+            continue  # removed since the plan was solved, or outside the view: no reason to give
+    return found

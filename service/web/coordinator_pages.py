@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.audit import service as audit
 from service.audit.log import record
+from service.auth.users import list_users
 from service.catalogue import service as catalogue
 from service.db import models as db
 from service.deps import SessionDep
 from service.errors import NotFound, ServiceError
 from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.pagination import PageParams
+from service.participants import service as participants
 from service.plans import service as plans
 from service.plans.schemas import PlanApply, PlanCreate
 from service.reports import service as reports
 from service.reports.tables import to_xlsx
-from service.web import texts
+from service.suggestions import service as suggestions
+from service.web import plan_reasons, texts
+from service.web.plan_reasons import ReviewFacts
 from service.web.rendering import error_page, render
 from service.web.security import check_csrf, session_user
 
@@ -48,6 +54,19 @@ def overview(
     user = _coordinator(request, session)
     if isinstance(user, Response):
         return user
+    return _overview(request, session, user, by, kommun, insats)
+
+
+def _overview(
+    request: Request,
+    session: SessionDep,
+    user: db.User,
+    by: str,
+    kommun: str,
+    insats: str,
+    outcome_errors: dict[str, str] | None = None,
+    outcome_values: dict[str, str] | None = None,
+) -> Response:
     by = by if by in GROUPINGS else "enterprise"
     report = reports.utilisation(
         session,
@@ -64,6 +83,7 @@ def overview(
         request,
         "overview.html",
         user,
+        status_code=422 if outcome_errors else 200,
         report=report,
         by=by,
         groupings=GROUPINGS,
@@ -72,12 +92,23 @@ def overview(
         insats=insats,
         municipalities=_choices(session, user, "municipality"),
         programmes=_choices(session, user, "programme"),
+        errors=outcome_errors or {},
+        outcome=outcome_values or {"fran": "", "till": "", "insats": ""},
     )
 
 
-def _slot_names(session: SessionDep, user: db.User) -> dict[str, str]:
-    items, _ = catalogue.list_slots(session, user, EVERYTHING, None)
-    return {s.id: f"{texts.activity(s.activity)} – {s.site.name}, {s.site.enterprise.name}" for s, _ in items}
+def _review_facts(session: SessionDep, user: db.User, plan: db.Plan, proposals: list[dict[str, Any]]) -> ReviewFacts:
+    """The names, wishes and, for the people left unplaced, the core's suggestions the reasons are worded from."""
+    slots = [s for s, _ in catalogue.list_slots(session, user, EVERYTHING, None)[0]]
+    people, _ = participants.list_participants(session, user, EVERYTHING)
+    waiting = [p["participant_id"] for p in proposals if p["change"] == "still_waiting"]
+    return ReviewFacts(
+        slot_names={s.id: f"{texts.activity(s.activity)} – {s.site.name}, {s.site.enterprise.name}" for s in slots},
+        slot_activities={s.id: s.activity for s in slots},
+        site_names={s.site_id: s.site.name for s in slots},
+        preferences={person.id: list(person.preferences) for person, _ in people},
+        unplaced=suggestions.for_many(session, user, waiting, plan.plan_date),
+    )
 
 
 @router.get("/planer", response_class=HTMLResponse)
@@ -144,12 +175,15 @@ def plan_page(plan_id: int, request: Request, session: SessionDep, klart: str = 
         view = _plan_view(session, user, request, plan_id)
     except NotFound:
         return error_page(request, user, 404, "Planen finns inte.")
-    names = _slot_names(session, user) if view["result"] else {}
+    names: dict[str, str] = {}
+    why: dict[str, str] = {}
     if view["result"]:  # what changes first, then who stays unplaced, then who keeps their seat
         order = {"new": 0, "moves": 1, "leaves": 2, "still_waiting": 3, "unchanged": 4}
         proposals = sorted(view["result"]["proposals"], key=lambda p: (order.get(p["change"], 9), p["participant_id"]))
         view["result"] = {**view["result"], "proposals": proposals}  # a copy: the stored result is left as it is
-    return render(request, "plan.html", user, names=names, message=klart, **view)
+        facts = _review_facts(session, user, view["plan"], proposals)
+        names, why = facts.slot_names, plan_reasons.reasons(proposals, facts)
+    return render(request, "plan.html", user, names=names, why=why, message=klart, **view)
 
 
 @router.get("/planer/{plan_id}/status", response_class=HTMLResponse)
@@ -208,19 +242,81 @@ def utilisation_workbook(
 
 
 @router.get("/logg", response_class=HTMLResponse)
-def audit_log(request: Request, session: SessionDep, deltagare: str = "", sida: int = 0) -> Response:
+def audit_log(
+    request: Request,
+    session: SessionDep,
+    deltagare: str = "",
+    anvandare: str = "",
+    fran: str = "",
+    till: str = "",
+    sida: int = 0,
+) -> Response:
+    """The audit log, newest first, filtered by participant, user and days (UTC, inclusive), 50 entries a page."""
     user = _coordinator(request, session)
     if isinstance(user, Response):
         return user
+    users = [u for u in list_users(session) if u.association_id == user.association_id]
+    errors: dict[str, str] = {}
+    start, end = _day(fran, errors, "fran"), _day(till, errors, "till")
+    if start is not None and end is not None and start > end:
+        errors["till"] = "Slutdatumet ligger före startdatumet."
+    chosen = int(anvandare) if anvandare.isdigit() else None
+    if anvandare and chosen is None:
+        errors["anvandare"] = "Välj en användare i listan."
     page = PageParams(limit=50, offset=max(sida, 0) * 50)
-    items, total = audit.entries(session, user, page, participant_id=deltagare.strip() or None)
+    items: list[db.AuditEntry] = []
+    total = 0
+    if not errors:
+        items, total = audit.entries(
+            session, user, page, participant_id=deltagare.strip() or None, user_id=chosen, date_from=start, date_to=end
+        )
+    filters = {"deltagare": deltagare, "anvandare": anvandare, "fran": fran, "till": till}
     return render(
         request,
         "audit.html",
         user,
+        status_code=422 if errors else 200,
         entries=items,
         total=total,
         sida=max(sida, 0),
-        deltagare=deltagare,
+        filters=filters,
+        query=urlencode(filters),
+        users=users,
+        errors=errors,
         pages=(total + 49) // 50,
     )
+
+
+def _day(text: str, errors: dict[str, str], name: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        errors[name] = "Ange datum som ÅÅÅÅ-MM-DD."
+        return None
+
+
+@router.get("/oversikt/utfall.xlsx", response_model=None)
+def outcomes_workbook(
+    request: Request, session: SessionDep, fran: str = "", till: str = "", insats: str = ""
+) -> Response:
+    """The outcomes report (how placements ended, by reason and programme) as the API's workbook, for the days and
+    programme chosen on the overview; a bad date sends the overview back with the error next to its field."""
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    errors: dict[str, str] = {}
+    start, end = _day(fran, errors, "fran"), _day(till, errors, "till")
+    if start is not None and end is not None and start > end:
+        errors["till"] = "Slutdatumet ligger före startdatumet."
+    if errors:
+        values = {"fran": fran, "till": till, "insats": insats}
+        return _overview(request, session, user, "enterprise", "", "", outcome_errors=errors, outcome_values=values)
+    report = reports.outcomes(session, user.association_id, insats or None, start, end)
+    content = to_xlsx(reports.outcomes_table(report, date.today()))
+    period = "-".join(d.isoformat() for d in (start, end) if d is not None)
+    name = "utfall" + (f"-{insats}" if insats else "") + (f"-{period}" if period else "") + ".xlsx"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)

@@ -184,11 +184,7 @@ def _change(slot_id: str, request: Request, session: SessionDep, data: dict[str,
             request, user, slot, taken, values, errors={"seats": "Uppgifterna är inte giltiga."}, status_code=422
         )
     except ServiceError as exc:
-        field = "seats" if "seat" in exc.detail else "max_hours" if "hour" in exc.detail else "seats"
-        text = (
-            f"Det finns {taken} aktiva placeringar; platserna kan inte bli färre än så."
-            if exc.status == 409 and "seat" in exc.detail
-            else texts.ERROR_SV.get(exc.status, "Något gick fel.")
-        )
+        field, text = texts.problem(exc.status, exc.detail, exc.extra)
+        field = field if field in FIELDS_SV else "seats"  # a refusal about a field this form lacks: by the seats
         return _form(request, user, slot, taken, values, errors={field: text}, status_code=exc.status)
     return RedirectResponse(f"/platser/{slot_id}?klart=1", status_code=303)

@@ -93,7 +93,10 @@ def _participant_page(
     message: str = "",
     error: str = "",
     status_code: int = 200,
+    errors: dict[str, str] | None = None,
 ) -> Response:
+    """`errors`: a Swedish message by the field it concerns: `end_date`, `end_reason`, or `slot:<id>` (that slot's
+    place form); one whose field is not on the page is shown above the forms."""
     try:
         person, current_slot = participants.get_participant(session, user, participant_id)
     except NotFound:
@@ -131,6 +134,7 @@ def _participant_page(
         end_reasons=[(r.value, texts.END_REASON_SV[r.value]) for r in db.EndReason if r.value != "transferred"],
         message=message,
         error=error,
+        errors=errors or {},
     )
 
 
@@ -166,13 +170,15 @@ def place(
         return error_page(request, user, 404, "Deltagaren eller platsen finns inte.")
     except ServiceError as exc:
         session.rollback()
+        _, text = texts.problem(exc.status, exc.detail, exc.extra)
         return _participant_page(
             request,
             session,
             user,
             participant_id,
             status_code=exc.status,
-            error="Placeringen gick inte: " + texts.ERROR_SV.get(exc.status, ""),
+            error="Placeringen gick inte.",
+            errors={f"slot:{slot_id}": text},
         )
     record(session, user, "create", [placement.participant_id], request)
     return RedirectResponse(f"/deltagare/{participant_id}?klart=placerad", status_code=303)
@@ -205,13 +211,15 @@ def end(
         return error_page(request, user, 404)
     except ServiceError as exc:
         session.rollback()
+        field, text = texts.problem(exc.status, exc.detail, exc.extra)
         return _participant_page(
             request,
             session,
             user,
             participant_id,
             status_code=exc.status,
-            error="Placeringen kunde inte avslutas: " + texts.ERROR_SV.get(exc.status, ""),
+            error="Placeringen kunde inte avslutas.",
+            errors={field if field in ("end_date", "end_reason") else "end_date": text},
         )
     record(session, user, "update", [placement.participant_id], request)
     return RedirectResponse(f"/deltagare/{participant_id}?klart=avslutad", status_code=303)

@@ -216,3 +216,94 @@ def import_problem(message: str) -> str:
         if match:
             return match.expand(swedish)
     return f"Felaktigt värde (läsarens ord: {message})"
+
+
+def hours(value: float) -> str:
+    """A number of hours the Swedish way: 2,5 (decimal comma), 3 (no trailing zeros)."""
+    return f"{value:g}".replace(".", ",")
+
+
+def joined(items: list[str]) -> str:
+    """'A', 'A och B', 'A, B och C'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1] if items else ""
+
+
+# What keeps a person from every slot in reach (the core's `Suggestions.notes`): the kind of note, its figures.
+NOTE_PATTERNS: list[tuple[str, str]] = [
+    (r"^no preferences recorded", "inga önskemål registrerade"),
+    (r"^no slots in the data", "det finns inga platser"),
+    (
+        r"^no slot within (\d+) min \(the nearest is (\d+) min away\)",
+        r"ingen plats inom \1 min (den närmaste är \2 min bort)",
+    ),
+    (r"^no slot within (\d+) min is open on (\S+)", r"ingen plats inom \1 min är öppen \2"),
+    (r"^no slot within (\d+) min offers (\d+) h/week", r"ingen plats inom \1 min med \2 tim/vecka"),
+    (r"^no slot within (\d+) min is on the person's days", r"ingen plats inom \1 min på personens veckodagar"),
+]
+
+
+def note(message: str) -> str:
+    for pattern, swedish in NOTE_PATTERNS:
+        match = re.search(pattern, message)
+        if match:
+            return match.expand(swedish)
+    return "ingen plats passar"
+
+
+# The service's refusals of a change (its problem `reason`, or the rule of a failed pair), in Swedish, by the form
+# field they concern; `{taken}`, `{needed}` and `{rules}` are filled in from the problem's fields.
+PROBLEM_SV: dict[str, tuple[str, str]] = {
+    "seats_taken": (
+        "seats",
+        "Platserna kan inte bli färre än de {taken} som är tagna; samordnaren kan avsluta eller flytta placeringarna.",
+    ),
+    "supervision_needed": (
+        "supervision_ratio",
+        "De aktiva placeringarna behöver {needed} handledartimmar i veckan; arbetsplatsen har för få. Höj "
+        "arbetsplatsens handledartimmar först, eller ändra när placeringarna har avslutats.",
+    ),
+    "seats_free": ("slot_id", "Platsen är full; välj en annan plats eller vänta tills en placering avslutas."),
+    "supervision_free": (
+        "slot_id",
+        "Arbetsplatsen har inte handledartid kvar för personens timmar; välj en annan plats.",
+    ),
+    "rules": ("slot_id", "Platsen passar inte personen: {rules}."),
+    "holds_seat": ("slot_id", "Deltagaren har redan en plats; avsluta den först."),
+    "ended_already": ("end_date", "Placeringen är redan avslutad."),
+    "end_before_start": ("end_date", "Slutdatumet ligger före placeringens startdatum."),
+    "stale": ("version", "Någon har ändrat uppgifterna sedan du öppnade sidan; ladda om sidan och försök igen."),
+}
+
+
+def problem(status: int, detail: str, extra: dict[str, object]) -> tuple[str, str]:
+    """The field a refused change concerns and the Swedish message for it, from the problem's reason and fields.
+
+    The kind of problem is read from its structured fields (`reason`, `rules`, `placement_id`); the detail text is
+    only consulted for the two refusals that carry no reason of their own (ended already, end before start)."""
+    reason = str(extra.get("reason", ""))
+    if status == 412:
+        reason = "stale"
+    elif "rules" in extra:
+        failures = extra["rules"]
+        said = [reason_of(f) for f in failures] if isinstance(failures, list) else []
+        field, text = PROBLEM_SV["rules"]
+        return field, text.format(rules="; ".join(s for s in said if s).lower() or "en regel uppfylls inte")
+    elif "placement_id" in extra and not reason:
+        reason = "holds_seat"
+    elif "ended already" in detail:
+        reason = "ended_already"
+    elif "before start_date" in detail:
+        reason = "end_before_start"
+    if reason not in PROBLEM_SV:
+        return "", ERROR_SV.get(status, "Något gick fel.")
+    field, text = PROBLEM_SV[reason]
+    placements = extra.get("placements")
+    taken = len(placements) if isinstance(placements, list) else "redan"
+    needed = extra.get("supervisor_hours_needed")
+    return field, text.format(taken=taken, needed=hours(float(needed)) if isinstance(needed, int | float) else "fler")
+
+
+def reason_of(failure: object) -> str:
+    if isinstance(failure, dict):
+        return reason(str(failure.get("rule", "")), str(failure.get("message", "")))
+    return ""

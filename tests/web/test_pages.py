@@ -141,6 +141,9 @@ def test_a_coordinator_sees_utilisation_runs_a_plan_watches_it_and_applies_it(vi
     expect(page.locator("#plan-state")).to_have_attribute("data-status", "done", timeout=60_000)
     expect(page.get_by_role("button", name="Genomför alla")).to_be_visible(timeout=15_000)
     expect(page.locator("table")).to_contain_text("Ny")
+    why = page.locator("td[data-why]")  # each proposal says why, in Swedish, the unplaced included
+    expect(why.filter(has_text=re.compile(r"^Ny plats: .+ min resväg")).first).to_be_visible()
+    expect(why.filter(has_text=re.compile(r"^Oplacerad: \S")).first).to_be_visible()
     visit.check("plan-klar")
     page.locator("tbody input[type=checkbox]").first.check()
     page.get_by_role("button", name="Genomför valda").click()
