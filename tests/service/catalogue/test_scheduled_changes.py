@@ -286,3 +286,18 @@ def test_the_preview_of_a_lowering_names_the_placements_that_would_have_to_move(
     # Saving the lowering is allowed (PATCH would refuse it): it is the way to lower seats from a date.
     saved = schedule(service, "enterprise_manager", "/slots/sew", {"effective_from": SOON.isoformat(), "seats": 1})
     assert saved.status_code == 201, saved.text
+
+
+def test_a_coordinators_preview_naming_participants_is_audited(service):
+    _only_sew(service)
+    preview = schedule(
+        service, "coordinator", "/slots/sew", {"effective_from": SOON.isoformat(), "seats": 3}, preview=True
+    )
+    named = set(preview.json()["gain_participant_ids"])
+    with transaction(service.factory) as session:
+        entries = session.scalars(select(db.AuditEntry).where(db.AuditEntry.path.like("%/scheduled-changes"))).all()
+        assert len(entries) == 1 and entries[0].action == "read"
+        linked = session.execute(
+            select(db.AuditParticipant.participant_id).where(db.AuditParticipant.audit_id == entries[0].id)
+        ).scalars()
+        assert set(linked) == named
