@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+from typing import TypeVar
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import matcher
+from service.catalogue import in_force
 from service.db import models as db
 
 
@@ -77,10 +82,14 @@ def to_core_site(row: db.Site) -> matcher.Site:
     )
 
 
-def load_instance(session: Session, association_id: str, keep_active: bool = False) -> matcher.Instance:
+def load_instance(
+    session: Session, association_id: str, keep_active: bool = False, on: date | None = None
+) -> matcher.Instance:
     """The association's whole data set as the core sees it; current_slot_id comes from active placements.
 
     `keep_active` pins everyone who holds a seat, so the plan only fills free seats (a plan without allow_moves).
+    `on`: slots and sites have the capacity in force on that date (scheduled changes effective by then applied);
+    only the instance gets it, the rows keep today's values.
     """
     enterprises = list(
         session.scalars(
@@ -105,15 +114,39 @@ def load_instance(session: Session, association_id: str, keep_active: bool = Fal
             .order_by(db.TravelTime.participant_id, db.TravelTime.site_id)
         )
     )
+    core_sites = [to_core_site(s) for s in sites]
+    core_slots = [to_core_slot(s) for s in slots]
+    if on is not None:
+        core_sites = _in_force(core_sites, in_force.scheduled_changes(session, site_ids=site_ids, on=on))
+        core_slots = _in_force(core_slots, in_force.scheduled_changes(session, slot_ids=[s.id for s in slots], on=on))
     return matcher.Instance(
         enterprises=tuple(matcher.Enterprise(e.id, e.name, e.municipality) for e in enterprises),
-        sites=tuple(to_core_site(s) for s in sites),
-        slots=tuple(to_core_slot(s) for s in slots),
+        sites=tuple(core_sites),
+        slots=tuple(core_slots),
         participants=tuple(
             to_core_participant(p, active[p.id].slot_id if p.id in active else None, keep_active) for p in people
         ),
         travel_times=tuple(matcher.TravelTime(t.participant_id, t.site_id, t.minutes) for t in travel),
     )
+
+
+CoreCapacity = TypeVar("CoreCapacity", matcher.Slot, matcher.Site)
+
+
+def _in_force(items: list[CoreCapacity], changes: dict[str, list[db.ScheduledCapacityChange]]) -> list[CoreCapacity]:
+    """Each core slot or site with its scheduled changes applied (the core's field names are the database's)."""
+    result = []
+    for item in items:
+        key = item.slot_id if isinstance(item, matcher.Slot) else item.site_id
+        dated = changes.get(key)
+        if not dated:
+            result.append(item)
+            continue
+        fields = in_force.apply({}, dated)
+        if "days" in fields:
+            fields["days"] = frozenset(fields["days"])
+        result.append(replace(item, **fields))
+    return result
 
 
 PROBLEM_SUBJECTS = {

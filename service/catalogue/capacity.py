@@ -137,7 +137,8 @@ def refuse_seats_below_taken(
         user,
         f"slot '{slot.id}' has {len(taken_ids)} seat(s) taken, so seats cannot go below that (asked {seats})",
         taken_ids,
-        "lower the seats when those placements have ended",
+        "lower the seats when those placements have ended, or schedule the lower seats from a date with "
+        f"POST /slots/{slot.id}/scheduled-changes",
         reason="seats_taken",
     )
 
@@ -151,7 +152,8 @@ def refuse_hours_below_need(
         f"site {site.name} ({site.id}): the active placements {_ids(placement_ids)} need {need:g} supervisor hours a "
         f"week, so supervisor_hours cannot go below that (asked {hours:g})",
         placement_ids,
-        "lower the supervisor hours when those placements have ended",
+        "lower the supervisor hours when those placements have ended, or schedule them from a date with "
+        f"POST /sites/{site.id}/scheduled-changes",
         reason="supervision_needed",
         supervisor_hours_needed=round(need, 6),
     )

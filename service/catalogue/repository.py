@@ -156,3 +156,23 @@ def association_slots(session: Session, association_id: str) -> list[db.Slot]:
             .order_by(db.Slot.id)
         )
     )
+
+
+def active_holders(session: Session, slot_ids: list[str]) -> list[tuple[int, str, str]]:
+    """(placement id, participant id, slot id) of the active placements in these slots."""
+    if not slot_ids:
+        return []
+    query = (
+        select(db.Placement.id, db.Placement.participant_id, db.Placement.slot_id)
+        .where(db.Placement.slot_id.in_(slot_ids), db.Placement.end_date.is_(None))
+        .order_by(db.Placement.id)
+    )
+    return [(int(pid), participant, slot) for pid, participant, slot in session.execute(query)]
+
+
+def scheduled_change(session: Session, change_id: int) -> db.ScheduledCapacityChange | None:
+    return session.get(db.ScheduledCapacityChange, change_id)
+
+
+def site_slot_ids(session: Session, site_id: str) -> list[str]:
+    return list(session.scalars(select(db.Slot.id).where(db.Slot.site_id == site_id).order_by(db.Slot.id)))

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from service.catalogue import capacity, service
+from service.audit.log import record
+from service.catalogue import capacity, scheduled, service
 from service.catalogue.schemas import (
     CapacityChangePublic,
     EnterpriseCreate,
     EnterprisePublic,
     EnterpriseUpdate,
+    ScheduledChangePreview,
+    ScheduledChangePublic,
+    ScheduledSiteChangeCreate,
+    ScheduledSlotChangeCreate,
     SiteCreate,
     SitePublic,
     SiteUpdate,
@@ -32,6 +38,17 @@ CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     428: {"description": "If-Match missing"},
 }
 IfMatch = Annotated[str | None, Header(description="The ETag from the last read.")]
+OnDate = Annotated[
+    date | None,
+    Query(description="the capacity in force on this date: today's with the scheduled changes effective by then"),
+]
+SCHEDULE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "another scheduled change sets the same field on the same date (it is named)"},
+    412: {"description": "stale If-Match"},
+    422: {"description": "effective_from not after today, no field, or inconsistent capacity on that date"},
+    428: {"description": "If-Match missing"},
+}
+Preview = Annotated[bool, Query(description="true: say what the change would do on its date, save nothing")]
 
 
 # --- enterprises -------------------------------------------------------------------------------------------------
@@ -85,10 +102,13 @@ def create_site(body: SiteCreate, session: SessionDep, user: CurrentUser, respon
 
 
 @router.get("/sites/{site_id}", response_model=SitePublic, **roles(*ALL_ROLES))
-def get_site(site_id: str, session: SessionDep, user: CurrentUser, response: Response) -> db.Site:
+def get_site(site_id: str, session: SessionDep, user: CurrentUser, response: Response, on: OnDate = None) -> SitePublic:
     site = service.get_site(session, user, site_id)
     response.headers["ETag"] = capacity.etag(site)
-    return site
+    public = SitePublic.model_validate(site)
+    if on is not None:
+        public = public.model_copy(update=scheduled.on_date(session, user, "site", site_id, on))
+    return public
 
 
 @router.patch("/sites/{site_id}", response_model=SitePublic, responses=CHANGE_RESPONSES, **roles(*EDITORS))
@@ -136,10 +156,13 @@ def create_slot(body: SlotCreate, session: SessionDep, user: CurrentUser, respon
 
 
 @router.get("/slots/{slot_id}", response_model=SlotPublic, **roles(*ALL_ROLES))
-def get_slot(slot_id: str, session: SessionDep, user: CurrentUser, response: Response) -> SlotPublic:
+def get_slot(slot_id: str, session: SessionDep, user: CurrentUser, response: Response, on: OnDate = None) -> SlotPublic:
     slot, taken = service.get_slot(session, user, slot_id)
     response.headers["ETag"] = capacity.etag(slot)
-    return _public(slot, taken)
+    public = _public(slot, taken)
+    if on is not None:
+        public = public.model_copy(update=scheduled.on_date(session, user, "slot", slot_id, on))
+    return public
 
 
 @router.patch("/slots/{slot_id}", response_model=SlotPublic, responses=CHANGE_RESPONSES, **roles(*EDITORS))
@@ -164,3 +187,96 @@ def delete_slot(slot_id: str, session: SessionDep, user: CurrentUser) -> Respons
 )
 def slot_history(slot_id: str, session: SessionDep, user: CurrentUser) -> list[db.CapacityChange]:
     return service.slot_history(session, user, slot_id)
+
+
+# --- scheduled (dated) capacity changes ---------------------------------------------------------------------------
+
+
+def _create_scheduled(
+    kind: str,
+    target_id: str,
+    body: ScheduledSlotChangeCreate | ScheduledSiteChangeCreate,
+    session: Any,
+    user: db.User,
+    request: Request,
+    response: Response,
+    if_match: str | None,
+    preview: bool,
+) -> db.ScheduledCapacityChange | ScheduledChangePreview:
+    result = scheduled.create(session, user, kind, target_id, body, if_match, preview)
+    if isinstance(result, ScheduledChangePreview):
+        response.status_code = 200
+        record(
+            session, user, "read", [*(result.gain_participant_ids or []), *(result.lose_participant_ids or [])], request
+        )
+    return result
+
+
+@router.post(
+    "/slots/{slot_id}/scheduled-changes",
+    status_code=201,
+    response_model=ScheduledChangePublic | ScheduledChangePreview,
+    responses=SCHEDULE_RESPONSES,
+    **roles(*EDITORS),
+)
+def create_slot_scheduled_change(
+    slot_id: str,
+    body: ScheduledSlotChangeCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+    preview: Preview = False,
+) -> db.ScheduledCapacityChange | ScheduledChangePreview:
+    return _create_scheduled("slot", slot_id, body, session, user, request, response, if_match, preview)
+
+
+@router.get("/slots/{slot_id}/scheduled-changes", response_model=list[ScheduledChangePublic], **roles(*EDITORS))
+def list_slot_scheduled_changes(
+    slot_id: str, session: SessionDep, user: CurrentUser
+) -> list[db.ScheduledCapacityChange]:
+    return scheduled.list_changes(session, user, "slot", slot_id)
+
+
+@router.delete("/slots/{slot_id}/scheduled-changes/{change_id}", status_code=204, **roles(*EDITORS))
+def delete_slot_scheduled_change(
+    slot_id: str, change_id: Annotated[int, Path(ge=1, le=db.MAX_INT)], session: SessionDep, user: CurrentUser
+) -> Response:
+    scheduled.delete(session, user, "slot", slot_id, change_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/sites/{site_id}/scheduled-changes",
+    status_code=201,
+    response_model=ScheduledChangePublic | ScheduledChangePreview,
+    responses=SCHEDULE_RESPONSES,
+    **roles(*EDITORS),
+)
+def create_site_scheduled_change(
+    site_id: str,
+    body: ScheduledSiteChangeCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+    preview: Preview = False,
+) -> db.ScheduledCapacityChange | ScheduledChangePreview:
+    return _create_scheduled("site", site_id, body, session, user, request, response, if_match, preview)
+
+
+@router.get("/sites/{site_id}/scheduled-changes", response_model=list[ScheduledChangePublic], **roles(*EDITORS))
+def list_site_scheduled_changes(
+    site_id: str, session: SessionDep, user: CurrentUser
+) -> list[db.ScheduledCapacityChange]:
+    return scheduled.list_changes(session, user, "site", site_id)
+
+
+@router.delete("/sites/{site_id}/scheduled-changes/{change_id}", status_code=204, **roles(*EDITORS))
+def delete_site_scheduled_change(
+    site_id: str, change_id: Annotated[int, Path(ge=1, le=db.MAX_INT)], session: SessionDep, user: CurrentUser
+) -> Response:
+    scheduled.delete(session, user, "site", site_id, change_id)
+    return Response(status_code=204)

@@ -205,3 +205,56 @@ class CapacityChangePublic(BaseModel):
     field: str
     old_value: object
     new_value: object
+
+
+class ScheduledSlotChangeCreate(Strict):
+    """Slot capacity from a date on: only the fields sent change (at least one)."""
+
+    effective_from: date = Field(description="the first day the change holds; tomorrow or later")
+    seats: int | None = Field(None, ge=0, le=10_000)
+    min_hours: int | None = Field(None, ge=0, le=40)
+    max_hours: int | None = Field(None, ge=0, le=40)
+    days: list[Weekday] | None = Field(None, min_length=1)
+    available_from: date | None = None
+    available_to: date | None = None
+
+
+class ScheduledSiteChangeCreate(Strict):
+    """Site capacity from a date on: supervisor_hours (null = no limit)."""
+
+    effective_from: date = Field(description="the first day the change holds; tomorrow or later")
+    supervisor_hours: float | None = Field(None, ge=0, le=10_000)
+
+
+class ScheduledChangePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    slot_id: str | None
+    site_id: str | None
+    effective_from: date
+    fields: dict[str, Any]
+    created_by: int | None
+    created_at: object
+    base_version: int
+    status: str
+
+
+class ScheduledChangePreview(BaseModel):
+    """What a dated change would do on its date: two solves of that day's plan (every active placement kept, but
+    for those a lowering leaves no seat), without and with the change. Participant ids only for coordinators."""
+
+    effective_from: date
+    fields: dict[str, Any]
+    placed_before: int
+    placed_after: int
+    would_gain_a_place: int
+    would_lose_a_place: int
+    gain_participant_ids: list[str] | None = Field(None, description="coordinators only")
+    lose_participant_ids: list[str] | None = Field(None, description="coordinators only")
+    active_placements: list[int] = Field(description="active placements of the slot (none ends on its own)")
+    over_by: int = Field(description="how many of them would have to move or end for a lowering of seats (0 if none)")
+    supervisor_hours_needed: float | None = Field(None, description="sites: what the active placements need a week")
+    would_have_to_move_or_end: list[int] = Field(
+        description="for a lowering: the active placements the plan with the change does not keep where they are"
+    )
+    solve_status: str

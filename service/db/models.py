@@ -228,6 +228,25 @@ class CapacityChange(Base):
     __table_args__ = (CheckConstraint("(slot_id IS NULL) <> (site_id IS NULL)", name="one_target"),)
 
 
+class ScheduledCapacityChange(Base):
+    """A capacity change that holds from `effective_from` on: a dated version of a slot (seats, hours, days,
+    availability) or of a site (supervisor hours). Exactly one of slot_id, site_id. The row itself is never applied:
+    the capacity in force on a date is computed (today's values with the changes effective by then, in date order),
+    so nothing is rewritten when the date arrives. `base_version` is the slot's or site's version the author saw."""
+
+    __tablename__ = "scheduled_capacity_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[str | None] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), nullable=True, index=True)
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=True, index=True)
+    effective_from: Mapped[date] = mapped_column(Date)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    base_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    __table_args__ = (CheckConstraint("(slot_id IS NULL) <> (site_id IS NULL)", name="one_target"),)
+
+
 class Plan(Base):
     __tablename__ = "plans"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

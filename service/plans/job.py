@@ -46,7 +46,8 @@ def _run(plan_id: int, factory: Any) -> None:
         allow_moves = plan.allow_moves
         weights = matcher.ScoreWeights(**(plan.weights or {}))
         # Without allow_moves everyone holding a seat keeps it: the plan only fills free seats.
-        instance = load_instance(session, association_id, keep_active=not allow_moves)
+        # The capacity in force on the plan's date: scheduled changes effective by then are applied.
+        instance = load_instance(session, association_id, keep_active=not allow_moves, on=plan_date)
         premise = read_premise(session, association_id)
         # Whether the plan, not the records, keeps someone in place: only then can allow_moves help a plan that fails.
         pinned_on_record = repo.pinned_on_record(session, association_id)

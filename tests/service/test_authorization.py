@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -30,6 +30,7 @@ C, K, M = "coordinator", "coach", "enterprise_manager"
 ALL = frozenset({C, K, M})
 ROLES = (C, K, M)
 PLAN_DATE = "2026-11-23"
+SCHEDULED_FROM = (date.today() + timedelta(days=10)).isoformat()  # a dated change holds from tomorrow at the earliest
 
 RULES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/enterprises"): ALL,
@@ -49,6 +50,12 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/v1/slots/{slot_id}"): frozenset({C, M}),
     ("DELETE", "/api/v1/slots/{slot_id}"): frozenset({C, M}),
     ("GET", "/api/v1/slots/{slot_id}/history"): frozenset({C, M}),
+    ("POST", "/api/v1/slots/{slot_id}/scheduled-changes"): frozenset({C, M}),
+    ("GET", "/api/v1/slots/{slot_id}/scheduled-changes"): frozenset({C, M}),
+    ("DELETE", "/api/v1/slots/{slot_id}/scheduled-changes/{change_id}"): frozenset({C, M}),
+    ("POST", "/api/v1/sites/{site_id}/scheduled-changes"): frozenset({C, M}),
+    ("GET", "/api/v1/sites/{site_id}/scheduled-changes"): frozenset({C, M}),
+    ("DELETE", "/api/v1/sites/{site_id}/scheduled-changes/{change_id}"): frozenset({C, M}),
     ("GET", "/api/v1/participants"): frozenset({C, K}),
     ("POST", "/api/v1/participants"): frozenset({C, K}),
     ("GET", "/api/v1/participants/{participant_id}"): frozenset({C, K}),
@@ -153,6 +160,21 @@ def add_empty_site(service: Any, site_id: str = "vk3", enterprise_id: str = "vk"
             )
         )
     return site_id
+
+
+def add_scheduled_change(service: Any, slot_id: str | None = None, site_id: str | None = None) -> int:
+    with transaction(service.factory) as session:
+        change = db.ScheduledCapacityChange(
+            slot_id=slot_id,
+            site_id=site_id,
+            effective_from=date.today() + timedelta(days=10),
+            fields={"seats": 3} if slot_id else {"supervisor_hours": 4},
+            base_version=1,
+            status="scheduled",
+        )
+        session.add(change)
+        session.flush()
+        return change.id
 
 
 def add_foreign_slot(service: Any) -> None:
@@ -276,6 +298,22 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
     ),
     ("DELETE", "/api/v1/slots/{slot_id}"): lambda s, r: Call("/api/v1/slots/sew"),
     ("GET", "/api/v1/slots/{slot_id}/history"): lambda s, r: Call("/api/v1/slots/sew/history"),
+    ("POST", "/api/v1/slots/{slot_id}/scheduled-changes"): lambda s, r: Call(
+        "/api/v1/slots/sew/scheduled-changes", {"effective_from": SCHEDULED_FROM, "seats": 3}, {"If-Match": '"sew.v1"'}
+    ),
+    ("GET", "/api/v1/slots/{slot_id}/scheduled-changes"): lambda s, r: Call("/api/v1/slots/sew/scheduled-changes"),
+    ("DELETE", "/api/v1/slots/{slot_id}/scheduled-changes/{change_id}"): lambda s, r: Call(
+        f"/api/v1/slots/sew/scheduled-changes/{add_scheduled_change(s, slot_id='sew')}"
+    ),
+    ("POST", "/api/v1/sites/{site_id}/scheduled-changes"): lambda s, r: Call(
+        "/api/v1/sites/vk1/scheduled-changes",
+        {"effective_from": SCHEDULED_FROM, "supervisor_hours": 4},
+        {"If-Match": '"vk1.v1"'},
+    ),
+    ("GET", "/api/v1/sites/{site_id}/scheduled-changes"): lambda s, r: Call("/api/v1/sites/vk1/scheduled-changes"),
+    ("DELETE", "/api/v1/sites/{site_id}/scheduled-changes/{change_id}"): lambda s, r: Call(
+        f"/api/v1/sites/vk1/scheduled-changes/{add_scheduled_change(s, site_id='vk1')}"
+    ),
     ("GET", "/api/v1/participants"): lambda s, r: Call("/api/v1/participants"),
     ("POST", "/api/v1/participants"): lambda s, r: Call("/api/v1/participants", PARTICIPANT_BODY),
     ("GET", "/api/v1/participants/{participant_id}"): lambda s, r: Call("/api/v1/participants/P1"),
@@ -415,6 +453,10 @@ OUT_OF_VIEW: list[tuple[str, str, str, Any]] = [
     (M, "PATCH", "/api/v1/slots/furn", {"seats": 5}),
     (M, "DELETE", "/api/v1/slots/furn", None),
     (M, "GET", "/api/v1/slots/furn/history", None),
+    (M, "GET", "/api/v1/slots/furn/scheduled-changes", None),
+    (M, "POST", "/api/v1/slots/furn/scheduled-changes", {"effective_from": SCHEDULED_FROM, "seats": 5}),
+    (M, "GET", "/api/v1/sites/hantverk/scheduled-changes", None),
+    (M, "POST", "/api/v1/sites/hantverk/scheduled-changes", {"effective_from": SCHEDULED_FROM, "supervisor_hours": 5}),
     (M, "GET", "/api/v1/sites/hantverk", None),
     (M, "PATCH", "/api/v1/sites/hantverk", {"name": "Mine now"}),
     (M, "DELETE", "/api/v1/sites/hantverk", None),
@@ -437,6 +479,14 @@ OUT_OF_VIEW: list[tuple[str, str, str, Any]] = [
     ("foreign_coordinator", "PATCH", "/api/v1/slots/sew", {"seats": 5}),
     ("foreign_coordinator", "DELETE", "/api/v1/slots/sew", None),
     ("foreign_coordinator", "GET", "/api/v1/slots/sew/history", None),
+    ("foreign_coordinator", "GET", "/api/v1/slots/sew/scheduled-changes", None),
+    (
+        "foreign_coordinator",
+        "POST",
+        "/api/v1/slots/sew/scheduled-changes",
+        {"effective_from": SCHEDULED_FROM, "seats": 5},
+    ),
+    ("foreign_coordinator", "GET", "/api/v1/sites/vk1/scheduled-changes", None),
     ("foreign_coordinator", "POST", "/api/v1/slots", _slot_body("vk1", "intruder")),
     ("foreign_coordinator", "GET", "/api/v1/participants/P1", None),
     ("foreign_coordinator", "PATCH", "/api/v1/participants/P1", {"hours_per_week": 12}),

@@ -161,7 +161,10 @@ def test_the_managers_409_says_who_may_act_and_what_the_manager_can_do(service, 
         f"can be ended or moved by the coordinator or each participant's coach (coach: {p1}; other_coach: {p4})"
         in detail
     )
-    assert "You can lower the supervisor hours when those placements have ended, or ask the coordinator." in detail
+    assert (
+        "You can lower the supervisor hours when those placements have ended, or schedule them from a date with "
+        "POST /sites/vk2/scheduled-changes, or ask the coordinator." in detail
+    )
     assert "first" not in detail  # not told to do what a manager may not do
     assert body["who_can_act"] == [
         {"role": "coordinator", "placements": [p1, p4]},
@@ -187,7 +190,10 @@ def test_the_managers_409_for_seats_names_who_may_act(service):
     )
     assert body["placements"] == [p4] and body["reason"] == "seats_taken"
     assert f"the coordinator or each participant's coach (other_coach: {p4})" in body["detail"]
-    assert "You can lower the seats when those placements have ended, or ask the coordinator." in body["detail"]
+    assert (
+        "You can lower the seats when those placements have ended, or schedule the lower seats from a date with "
+        "POST /slots/sew/scheduled-changes, or ask the coordinator." in body["detail"]
+    )
     assert "first" not in body["detail"] and "P4" not in repr(body)
     assert [a["role"] for a in body["who_can_act"]] == ["coordinator", "coach"]
     # A placement whose participant has no coach: only the coordinator is named.

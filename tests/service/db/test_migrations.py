@@ -135,3 +135,33 @@ def test_the_active_placement_index_is_partial_and_unique(fresh_url, fresh_engin
         conn.execute(insert, {"s": "2026-03-02", "e": None, "c": now})
     with pytest.raises(Exception, match="(?i)unique"), fresh_engine.begin() as conn:
         conn.execute(insert, {"s": "2026-04-01", "e": None, "c": now})
+
+
+def test_0004_dated_adds_and_drops_only_its_table_and_keeps_the_slots(fresh_url, fresh_engine):
+    upgrade(fresh_url)
+    with fresh_engine.begin() as conn:
+        conn.execute(text("INSERT INTO associations (id, name) VALUES ('a', 'A')"))
+        conn.execute(
+            text("INSERT INTO enterprises (id, association_id, name, municipality) VALUES ('e', 'a', 'E', 'Sigtuna')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO sites (id, enterprise_id, name, municipality, lat, lon, accessibility, version) "
+                "VALUES ('s', 'e', 'S', 'Sigtuna', 59.6, 17.8, '[]', 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO scheduled_capacity_changes (site_id, effective_from, fields, created_at, base_version, "
+                "status) VALUES ('s', '2030-03-01', '{\"supervisor_hours\": 4}', '2026-12-01 10:00:00', 1, 'scheduled')"
+            )
+        )
+    command.downgrade(alembic_config(fresh_url), "0003_capacity")
+    assert "scheduled_capacity_changes" not in _tables(fresh_engine)
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sites")).scalar_one() == 1
+    upgrade(fresh_url)
+    assert _differences(fresh_engine) == []
+    with fresh_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM scheduled_capacity_changes")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM sites")).scalar_one() == 1

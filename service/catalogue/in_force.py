@@ -1,0 +1,67 @@
+"""The capacity in force on a date: today's values with every scheduled change effective on or before that date
+applied in date order (then in the order they were entered). Always computed, never written back: when a change's
+date arrives nothing needs to run, and a plan or a read for any date sees the same capacity."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db import models as db
+
+SLOT_FIELDS = ("seats", "min_hours", "max_hours", "days", "available_from", "available_to")
+SITE_FIELDS = ("supervisor_hours",)
+DATE_FIELDS = frozenset({"available_from", "available_to"})
+SCHEDULED = "scheduled"
+
+
+def encode(fields: dict[str, Any]) -> dict[str, Any]:
+    """The JSON a change keeps (dates as ISO text)."""
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in fields.items()}
+
+
+def decode(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: (date.fromisoformat(v) if k in DATE_FIELDS and isinstance(v, str) else v) for k, v in fields.items()}
+
+
+def scheduled_changes(
+    session: Session, *, slot_ids: Iterable[str] = (), site_ids: Iterable[str] = (), on: date | None = None
+) -> dict[str, list[db.ScheduledCapacityChange]]:
+    """slot or site id -> its scheduled changes (effective on or before `on` when given), in the order they apply."""
+    slot_list, site_list = list(slot_ids), list(site_ids)
+    if not slot_list and not site_list:
+        return {}
+    Change = db.ScheduledCapacityChange
+    target = Change.slot_id.in_(slot_list) | Change.site_id.in_(site_list)
+    query = select(Change).where(target, Change.status == SCHEDULED).order_by(Change.effective_from, Change.id)
+    if on is not None:
+        query = query.where(Change.effective_from <= on)
+    found: dict[str, list[db.ScheduledCapacityChange]] = defaultdict(list)
+    for change in session.scalars(query):
+        found[change.slot_id or change.site_id or ""].append(change)
+    return dict(found)
+
+
+def apply(values: dict[str, Any], changes: Iterable[db.ScheduledCapacityChange]) -> dict[str, Any]:
+    """`values` with the changes' fields set, in the order given (callers pass them in date order)."""
+    merged = dict(values)
+    for change in changes:
+        merged.update(decode(change.fields))
+    return merged
+
+
+def current(target: db.Slot | db.Site) -> dict[str, Any]:
+    fields = SLOT_FIELDS if isinstance(target, db.Slot) else SITE_FIELDS
+    return {f: getattr(target, f) for f in fields}
+
+
+def in_force(session: Session, target: db.Slot | db.Site, on: date) -> dict[str, Any]:
+    """The slot's or site's dated fields in force on `on`."""
+    key = {"slot_ids": [target.id]} if isinstance(target, db.Slot) else {"site_ids": [target.id]}
+    changes = scheduled_changes(session, on=on, **key)
+    return apply(current(target), changes.get(target.id, []))
