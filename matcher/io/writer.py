@@ -5,33 +5,15 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from matcher.domain import WEEKDAYS, Enterprise, Instance, Participant, Site, Slot, TravelTime
+from matcher.domain import Enterprise, Instance, Participant, Site, Slot, TravelTime
+from matcher.io.dialects import COMMA, cell_text
 from matcher.plan import CandidateRow, Plan
 
 PLAN_COLUMNS = ("participant_id", "slot_id", "site_id", "enterprise_id", "hours_per_week", "travel_minutes", "score")
 CANDIDATE_COLUMNS = ("participant_id", "slot_id", "travel_minutes", "score")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, frozenset):
-        # Weekdays in calendar order, other sets sorted, so files are stable across runs.
-        items = [d for d in WEEKDAYS if d in value] if value and value <= set(WEEKDAYS) else sorted(value)
-        return "|".join(items)
-    if isinstance(value, tuple):
-        return "|".join(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -40,7 +22,7 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows([_cell(v) for v in row] for row in rows)
+        writer.writerows([cell_text(v, COMMA) for v in row] for row in rows)
     tmp.replace(path)  # never leave a half-written file behind
 
 
