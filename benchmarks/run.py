@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     work = RUNS / ("smoke" if args.smoke else stamp)
     work.mkdir(parents=True, exist_ok=True)
     report_path = Path(args.out) if args.out else (work / "RESULTS.md" if args.smoke else HERE / "RESULTS.md")
+    report_path.parent.mkdir(parents=True, exist_ok=True)  # a --out in a folder that does not exist yet
     chart_path = report_path.with_name("results.png")
     command = args.command or " ".join(["python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])])
     began = time.perf_counter()
