@@ -57,6 +57,23 @@ def overview(
     return _overview(request, session, user, by, kommun, insats)
 
 
+def _utilisation(session: SessionDep, user: db.User, by: str, kommun: str, insats: str) -> tuple[str, dict[str, Any]]:
+    """The utilisation report as the overview shows it (and its workbook holds): an unknown grouping is by enterprise,
+    and under a filter the groups with nothing in it are left out."""
+    by = by if by in GROUPINGS else "enterprise"
+    report = reports.utilisation(
+        session,
+        user.association_id,
+        by,  # type: ignore[arg-type]  # checked against GROUPINGS above
+        date.today(),
+        municipality=kommun or None,
+        programme=insats or None,
+    )
+    if kommun or insats:
+        report["rows"] = [r for r in report["rows"] if r["seats"] or r["waiting"]]
+    return by, report
+
+
 def _overview(
     request: Request,
     session: SessionDep,
@@ -67,17 +84,7 @@ def _overview(
     outcome_errors: dict[str, str] | None = None,
     outcome_values: dict[str, str] | None = None,
 ) -> Response:
-    by = by if by in GROUPINGS else "enterprise"
-    report = reports.utilisation(
-        session,
-        user.association_id,
-        by,  # type: ignore[arg-type]  # checked against GROUPINGS above
-        date.today(),
-        municipality=kommun or None,
-        programme=insats or None,
-    )
-    if kommun or insats:  # under a filter, the groups with nothing in it are left out
-        report["rows"] = [r for r in report["rows"] if r["seats"] or r["waiting"]]
+    by, report = _utilisation(session, user, by, kommun, insats)
     top = max([r["seats"] for r in report["rows"]] + [1])
     return render(
         request,
@@ -226,15 +233,7 @@ def utilisation_workbook(
     user = _coordinator(request, session)
     if isinstance(user, Response):
         return user
-    by = by if by in GROUPINGS else "enterprise"
-    report = reports.utilisation(
-        session,
-        user.association_id,
-        by,  # type: ignore[arg-type]  # checked against GROUPINGS above
-        date.today(),
-        municipality=kommun or None,
-        programme=insats or None,
-    )
+    by, report = _utilisation(session, user, by, kommun, insats)
     content = to_xlsx(reports.utilisation_table(report))
     name = f"belaggning-per-{texts.GROUPING_FILE[by]}-{report['on'].isoformat()}.xlsx"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
