@@ -105,7 +105,7 @@ def check(data: DataArg) -> None:
             highlight=False,
             soft_wrap=True,
         )
-        _print_warnings(invalid.warnings)
+        _print_warnings(invalid.warnings, refused=True)
         raise typer.Exit(EXIT_INVALID) from None
     out.print(
         f"{data}: valid — {len(instance.enterprises)} enterprises, {len(instance.sites)} sites, "
@@ -117,12 +117,15 @@ def check(data: DataArg) -> None:
     _print_warnings(warnings)
 
 
-def _print_warnings(warnings: list[Problem]) -> None:
+def _print_warnings(warnings: list[Problem], refused: bool = False) -> None:
     """Warnings in a section of their own, after the verdict, so they are not read as errors."""
     if not warnings:
         return
+    said = (
+        "besides the problems above; look at these rows too" if refused else "the data set is read; look at these rows"
+    )
     err.print(
-        f"[yellow]{len(warnings)} warning(s)[/yellow] (the data set is read; look at these rows):",
+        f"[yellow]{len(warnings)} warning(s)[/yellow] ({said}):",
         highlight=False,
         soft_wrap=True,
     )

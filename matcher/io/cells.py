@@ -30,7 +30,11 @@ def to_float(text: str, decimal_comma: bool) -> float:
     try:
         value = float(candidate)
     except ValueError:
-        hint = " (a comma decimal is allowed only in a file separated by ';' or a tab)" if "," in text else ""
+        hint = (
+            " (a comma decimal is allowed only in a file separated by ';' or a tab)"
+            if "," in text and not decimal_comma
+            else ""
+        )
         raise ValueError(f"'{text}' is not a number{hint}") from None
     if not math.isfinite(value):
         raise ValueError(f"'{text}' is not a finite number")

@@ -244,7 +244,7 @@ def test_check_prints_warnings_in_a_section_apart_from_the_errors(tmp_path: Path
     assert result.stderr.splitlines() == [
         "sites.csv:2:municipality: 'Sigtna' is not a Swedish municipality; did you mean Sigtuna?",
         f"1 problem(s) in {tmp_path / 'bad'}; nothing was planned.",
-        "1 warning(s) (the data set is read; look at these rows):",
+        "1 warning(s) (besides the problems above; look at these rows too):",
         "warning: enterprises.csv:3:municipality: 'upplands vasby' read as 'Upplands Väsby'",
     ]
 

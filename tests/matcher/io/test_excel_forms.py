@@ -406,3 +406,14 @@ def test_a_byte_order_mark_that_lies_is_a_problem(tmp_path: Path) -> None:
     (folder / "enterprises.csv").write_bytes(b"\xef\xbb\xbfenterprise_id,name,municipality\nvioni,V\xe4rme,Sigtuna\n")
     problems, _ = problems_and_warnings(folder)
     assert problems == ["enterprises.csv:0:: starts as UTF-8 but is not UTF-8 text (byte 42)"]
+
+
+def test_the_comma_decimal_hint_is_given_only_where_a_comma_decimal_is_not_allowed() -> None:
+    from matcher.io.cells import to_float
+
+    with pytest.raises(ValueError) as in_comma_file:
+        to_float("59,x", False)
+    assert "allowed only in a file separated by ';'" in str(in_comma_file.value)
+    with pytest.raises(ValueError) as in_semicolon_file:
+        to_float("59,x", True)
+    assert str(in_semicolon_file.value) == "'59,x' is not a number"
