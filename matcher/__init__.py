@@ -14,6 +14,7 @@ from matcher.generate import DEFAULT_PLAN_DATE, SCENARIOS, sample_region, synthe
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.io import load_dataset, read_dataset, write_candidates, write_dataset, write_plan
 from matcher.io.dialects import COMMA, DIALECTS, SEMICOLON, CsvDialect, csv_bytes, dataset_files
+from matcher.io.limits import ReadLimits
 from matcher.io.locator import Location, Locator, check_integrity
 from matcher.io.municipalities import official_name
 from matcher.io.reader import Dataset, parse_date, read
@@ -70,6 +71,7 @@ __all__ = [
     "Plan",
     "PlanRow",
     "Problem",
+    "ReadLimits",
     "RuleFailure",
     "ScoreWeights",
     "Site",

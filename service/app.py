@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline  # /docs and /redoc with their assets from the package, no CDN
 
 from service import health
+from service.body_limit import BodyLimit
 from service.catalogue.router import router as catalogue_router
 from service.db.engine import make_engine, make_session_factory
 from service.errors import install_error_handlers
@@ -65,6 +66,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             },
         )
         return response
+
+    # Outermost of the app's middlewares (added last): the body is counted before anything reads it.
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        by_path={
+            f"{API}/imports": settings.max_upload_bytes,
+            # The web page posts the upload again, packed twice in base64, to apply it, and says "too large" in
+            # Swedish itself for a declared length (service/web/import_pages.py); this catches the undeclared.
+            "/import": 2 * settings.max_upload_bytes + 1024 * 1024,
+        },
+    )
 
     app.include_router(health.router, prefix=API)
     for router in (catalogue_router, participants_router, placements_router, suggestions_router, *_optional_routers()):

@@ -23,6 +23,7 @@ from matcher.domain import (
 from matcher.integrity import RowLocator, check_integrity, check_references
 from matcher.io import cells
 from matcher.io.codes import code_warnings
+from matcher.io.limits import ReadLimits
 from matcher.io.locator import Locator, RecordKey
 from matcher.io.tables import RawTable, did_you_mean, header_key, read_tables
 from matcher.problems import InvalidDataset, Problem
@@ -143,19 +144,20 @@ class Dataset:
     locator: Locator
 
 
-def read(path: Path | str) -> Dataset:
+def read(path: Path | str, limits: ReadLimits | None = None) -> Dataset:
     """Read and validate a data set; return it with its warnings and locator, or raise `InvalidDataset` with all
     problems.
 
     All problems means all: a bad cell in one file does not hide an unknown reference in another. References are
-    checked on every row whose key cells parse.
+    checked on every row whose key cells parse. A file over one of `limits` (default `ReadLimits()`) is a problem,
+    found before it is held whole.
     """
-    return read_raw_tables(*read_tables(Path(path)))
+    return read_raw_tables(*read_tables(Path(path), limits))
 
 
-def read_dataset(path: Path | str) -> tuple[Instance, list[Problem]]:
+def read_dataset(path: Path | str, limits: ReadLimits | None = None) -> tuple[Instance, list[Problem]]:
     """`read` as (instance, warnings)."""
-    dataset = read(path)
+    dataset = read(path, limits)
     return dataset.instance, dataset.warnings
 
 

@@ -15,12 +15,11 @@ from service.errors import InvalidInput
 from service.imports import service
 from service.imports.diffing import Overwrite
 from service.imports.exporting import XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE
-from service.imports.reading import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, ContentTooLarge, UploadedFile
+from service.imports.reading import MAX_UPLOAD_FILES, ContentTooLarge, UploadedFile
 from service.imports.schemas import ImportReport
 
 router = APIRouter(tags=["imports"])
 Role = db.Role
-LIMIT_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
 
 
 def _with_body(route: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -50,17 +49,22 @@ UPLOAD_BODY = {
 
 
 async def uploaded_files(request: Request) -> list[UploadedFile]:
-    """The files of a multipart body, read with a hard size limit (413) before anything is parsed."""
+    """The files of a multipart body, read with a hard size limit (413) before anything is parsed.
+
+    The app's `BodyLimit` counts the body as it arrives, too; this is the same limit, said in the import's words.
+    """
+    limit = request.app.state.settings.max_upload_bytes
+    too_large = f"the upload is larger than {limit / (1024 * 1024):g} MB"
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
-        raise ContentTooLarge(f"the upload is larger than {LIMIT_MB} MB", limit_bytes=MAX_UPLOAD_BYTES)
+    if length.isdigit() and int(length) > limit:
+        raise ContentTooLarge(too_large, limit_bytes=limit)
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise InvalidInput("send the data set as multipart/form-data, one part per file (field name 'files')")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise ContentTooLarge(f"the upload is larger than {LIMIT_MB} MB", limit_bytes=MAX_UPLOAD_BYTES)
+        if len(body) > limit:
+            raise ContentTooLarge(too_large, limit_bytes=limit)
     request._body = bytes(body)  # what Request.body() keeps: form() below parses it instead of the consumed stream
     try:
         form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=MAX_UPLOAD_FILES)
@@ -81,8 +85,11 @@ async def uploaded_files(request: Request) -> list[UploadedFile]:
     response_model=ImportReport,
     summary="Import a data set (dry run unless apply=true)",
     responses={
-        413: {"description": f"the upload is larger than {LIMIT_MB} MB"},
-        422: {"description": "a file that does not belong to a data set, or an invalid data set (`problems`)"},
+        413: {"description": "the upload is larger than `PLACEMENT_MAX_UPLOAD_BYTES` (20 MB by default)"},
+        422: {
+            "description": "a file that does not belong to a data set, or an invalid data set (`problems`), a file "
+            "over a limit included (rows, columns, cell length, a workbook's unzipped size; docs/service.md)"
+        },
         409: {"description": "the data changed while the import was written; nothing was written"},
     },
     **_with_body(roles(Role.coordinator), UPLOAD_BODY),
@@ -130,7 +137,13 @@ def import_dataset(
     `applied: true`.
     """
     return service.run_import(
-        session, user, files, apply=apply, endpoint=request.url.path, overwrite=Overwrite.parse(overwrite or [])
+        session,
+        user,
+        files,
+        apply=apply,
+        endpoint=request.url.path,
+        overwrite=Overwrite.parse(overwrite or []),
+        limits=request.app.state.settings.read_limits(),
     )
 
 

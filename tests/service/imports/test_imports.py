@@ -522,9 +522,7 @@ def test_an_upload_without_files_or_not_multipart_is_422(service):
 
 
 def test_an_upload_over_the_limit_is_413(service, monkeypatch):
-    import service.imports.router as imports_router
-
-    monkeypatch.setattr(imports_router, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(service.client.app.state.settings, "max_upload_bytes", 1000)  # type: ignore[attr-defined]
     body = assert_problem(upload(service, [("files", ("slots.csv", b"x" * 2000, "text/csv"))]), 413)
     assert body["limit_bytes"] == 1000
 
