@@ -52,6 +52,19 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
 
+    # The innermost middleware (added first): the body is counted as the app reads it. Inside `log_requests`, whose
+    # BaseHTTPMiddleware would wrap the 413 raised from `receive` in an exception group.
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        by_path={
+            f"{API}/imports": settings.max_upload_bytes,
+            # The web page posts the upload again, packed twice in base64, to apply it, and says "too large" in
+            # Swedish itself for a declared length (service/web/import_pages.py); this catches the undeclared.
+            "/import": 2 * settings.max_upload_bytes + 1024 * 1024,
+        },
+    )
+
     @app.middleware("http")
     async def log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
@@ -66,18 +79,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             },
         )
         return response
-
-    # Outermost of the app's middlewares (added last): the body is counted before anything reads it.
-    app.add_middleware(
-        BodyLimit,
-        limit=settings.max_body_bytes,
-        by_path={
-            f"{API}/imports": settings.max_upload_bytes,
-            # The web page posts the upload again, packed twice in base64, to apply it, and says "too large" in
-            # Swedish itself for a declared length (service/web/import_pages.py); this catches the undeclared.
-            "/import": 2 * settings.max_upload_bytes + 1024 * 1024,
-        },
-    )
 
     app.include_router(health.router, prefix=API)
     for router in (catalogue_router, participants_router, placements_router, suggestions_router, *_optional_routers()):
