@@ -15,6 +15,7 @@ from service.body_limit import BodyLimit
 from service.catalogue.router import router as catalogue_router
 from service.db.engine import make_engine, make_session_factory
 from service.errors import install_error_handlers
+from service.idempotency.http import install_idempotency
 from service.logging import configure_logging
 from service.participants.router import router as participants_router
 from service.placements.router import router as placements_router
@@ -64,6 +65,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             "/import": 2 * settings.max_upload_bytes + 1024 * 1024,
         },
     )
+
+    install_idempotency(app)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

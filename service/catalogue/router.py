@@ -27,6 +27,7 @@ from service.catalogue.schemas import (
 )
 from service.db import models as db
 from service.deps import ALL_ROLES, CurrentUser, SessionDep, roles
+from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
 
 router = APIRouter(tags=["places"])
@@ -60,7 +61,7 @@ def list_enterprises(session: SessionDep, user: CurrentUser, page: PageDep) -> P
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/enterprises", status_code=201, response_model=EnterprisePublic, **roles(Role.coordinator))
+@router.post("/enterprises", status_code=201, response_model=EnterprisePublic, **idempotent(roles(Role.coordinator)))
 def create_enterprise(body: EnterpriseCreate, session: SessionDep, user: CurrentUser) -> db.Enterprise:
     return service.create_enterprise(session, user, body)
 
@@ -94,7 +95,7 @@ def list_sites(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/sites", status_code=201, response_model=SitePublic, **roles(*EDITORS))
+@router.post("/sites", status_code=201, response_model=SitePublic, **idempotent(roles(*EDITORS)))
 def create_site(body: SiteCreate, session: SessionDep, user: CurrentUser, response: Response) -> db.Site:
     site = service.create_site(session, user, body)
     response.headers["ETag"] = capacity.etag(site)
@@ -148,7 +149,7 @@ def list_slots(
     return Page(items=[_public(s, taken) for s, taken in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/slots", status_code=201, response_model=SlotPublic, **roles(*EDITORS))
+@router.post("/slots", status_code=201, response_model=SlotPublic, **idempotent(roles(*EDITORS)))
 def create_slot(body: SlotCreate, session: SessionDep, user: CurrentUser, response: Response) -> SlotPublic:
     slot = service.create_slot(session, user, body)
     response.headers["ETag"] = capacity.etag(slot)
@@ -217,7 +218,7 @@ def _create_scheduled(
     status_code=201,
     response_model=ScheduledChangePublic | ScheduledChangePreview,
     responses=SCHEDULE_RESPONSES,
-    **roles(*EDITORS),
+    **idempotent(roles(*EDITORS)),
 )
 def create_slot_scheduled_change(
     slot_id: str,
@@ -252,7 +253,7 @@ def delete_slot_scheduled_change(
     status_code=201,
     response_model=ScheduledChangePublic | ScheduledChangePreview,
     responses=SCHEDULE_RESPONSES,
-    **roles(*EDITORS),
+    **idempotent(roles(*EDITORS)),
 )
 def create_site_scheduled_change(
     site_id: str,

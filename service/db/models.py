@@ -289,3 +289,22 @@ class AuditParticipant(Base):
     __tablename__ = "audit_participants"
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
     participant_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class IdempotencyKey(Base):
+    """A POST sent with an `Idempotency-Key`: the request it named and the first answer, replayed to a retry.
+
+    The primary key is (user, key): a key is the caller's own. The row is added in the transaction that creates the
+    resource, so a retry arriving meanwhile waits on it (the unique key), and the answer is written once the response
+    is known, before it is sent. `status` None: the first request is still being answered.
+    """
+
+    __tablename__ = "idempotency_keys"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the method, path, query and body
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -12,6 +12,7 @@ from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
+from service.idempotency.http import idempotent
 from service.imports import service
 from service.imports.diffing import Overwrite
 from service.imports.exporting import XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE
@@ -92,7 +93,7 @@ async def uploaded_files(request: Request) -> list[UploadedFile]:
         },
         409: {"description": "the data changed while the import was written; nothing was written"},
     },
-    **_with_body(roles(Role.coordinator), UPLOAD_BODY),
+    **_with_body(idempotent(roles(Role.coordinator)), UPLOAD_BODY),
 )
 def import_dataset(
     files: Annotated[list[UploadedFile], Depends(uploaded_files)],

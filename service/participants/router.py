@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
 from service.participants import service
 from service.participants.schemas import ParticipantCreate, ParticipantPublic, ParticipantUpdate
@@ -29,7 +30,12 @@ def list_participants(
     return Page(items=[_public(p, slot_id) for p, slot_id in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/participants", status_code=201, response_model=ParticipantPublic, **roles(Role.coach, Role.coordinator))
+@router.post(
+    "/participants",
+    status_code=201,
+    response_model=ParticipantPublic,
+    **idempotent(roles(Role.coach, Role.coordinator)),
+)
 def create_participant(
     body: ParticipantCreate, session: SessionDep, user: CurrentUser, request: Request
 ) -> ParticipantPublic:

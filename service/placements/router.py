@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
 from service.placements import service
 from service.placements.schemas import PlacementCreate, PlacementEnd, PlacementPublic
@@ -23,7 +24,7 @@ PlacementId = Annotated[int, Path(ge=1, le=db.MAX_INT)]
     status_code=201,
     response_model=PlacementPublic,
     responses={409: {"description": "the slot is full, the pair is not feasible, or the person holds a seat"}},
-    **roles(Role.coach, Role.coordinator),
+    **idempotent(roles(Role.coach, Role.coordinator)),
 )
 def create_placement(body: PlacementCreate, session: SessionDep, user: CurrentUser, request: Request) -> db.Placement:
     placement = service.create_placement(session, user, body.participant_id, body.slot_id, body.start_date)
