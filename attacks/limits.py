@@ -11,6 +11,7 @@ generator (the client holds one chunk), and sending stops as soon as the server 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -68,8 +69,17 @@ class Server:
         self.port = free_port()
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "service.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "service.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
             ],  # fmt: skip
             cwd=ROOT,
             env=env,
@@ -178,10 +188,8 @@ def stream(
             break
         sent += len(chunk)
     if finished and declared is None:
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError):
-            pass
     data = b""
     try:
         while chunk := sock.recv(65536):
@@ -329,12 +337,11 @@ def cases(book: bytes) -> list[tuple[str, str, object]]:
             yield from repeat(10**9, b"a")
             yield b"\n" + part_tail()
 
-        status, body, _ = stream(
-            server.port, "/api/v1/imports", {**auth, "Content-Type": MULTIPART}, chunks()
-        )
+        status, body, _ = stream(server.port, "/api/v1/imports", {**auth, "Content-Type": MULTIPART}, chunks())
         return status, body
 
     header, rows = wide_header(), million_rows()
+    at_limit = b"participant_id,site_id,minutes\n" + b"".join(b"p%d,s1,5\n" % i for i in range(100_000))
     return [
         ("POST /slots, 50 list items of 10 MB, streamed", "500 MB, chunked", streamed_json),
         ("POST /slots, the same with its Content-Length", "500 MB declared", declared_json),
@@ -346,6 +353,11 @@ def cases(book: bytes) -> list[tuple[str, str, object]]:
         ),
         ("import: one cell of 10^9 characters, streamed", "10^9 bytes, chunked", giant_cell),
         ("import: 1,000,000 rows", f"{len(rows) / MB:.1f} MB", upload("travel_times.csv", rows)),
+        (
+            "import: 100,000 rows (at the limit), each refused",
+            f"{len(at_limit) / MB:.1f} MB",
+            upload("travel_times.csv", at_limit),
+        ),
     ]
 
 
