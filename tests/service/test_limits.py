@@ -137,3 +137,18 @@ def test_an_import_with_a_long_cell_names_file_row_and_column(small: tuple[TestC
     [(file, row, column, message)] = problems(upload(client, service, [("files", ("slots.csv", text))]))
     assert (file, row, column) == ("slots.csv", 2, "activity")
     assert "31 characters; at most 30" in message
+
+
+def test_a_workbook_too_large_unzipped_is_422_before_it_is_opened(small: tuple[TestClient, Service]) -> None:
+    import io
+    import zipfile
+
+    client, service = small
+    book = io.BytesIO()
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", "<worksheet>" + " " * 200_000 + "</worksheet>")
+    assert len(book.getvalue()) < 4096  # within the upload limit: only its unzipped size is over
+    files = [("files", ("book.xlsx", book.getvalue()))]
+    [(file, row, _, message)] = problems(upload(client, service, files))
+    assert (file, row) == ("book.xlsx", 0) and "larger than 100,000 bytes once unzipped" in message
