@@ -407,4 +407,7 @@ def run(results: Path) -> None:
 
 
 if __name__ == "__main__":
-    run(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "results")
+    # `python -m attacks.limits [folder]` alone; `python -m attacks limits` assembles docs/reliability.md.
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir()) / "attacks"
+    run(folder)
+    print((folder / "limits.md").read_text(encoding="utf-8"))
