@@ -242,17 +242,17 @@ def _scan_csv(source: str, text: str, separator: str, limits: ReadLimits) -> lis
         for row, cells in enumerate(records, start=2):
             if row - 1 > limits.max_rows:
                 return [Problem(source, row, "", f"more than {limits.max_rows:,} rows; at most that many are read")]
-            if len(cells) > limits.max_columns:
-                message = f"{len(cells):,} cells; at most {limits.max_columns:,} columns are read"
+            n = len(cells)
+            if n > limits.max_columns:
+                message = f"{n:,} cells; at most {limits.max_columns:,} columns are read"
                 return [Problem(source, row, "", message)]
-            long_cell = _long_cell(source, row, cells, header, limits)
-            if long_cell:
-                return long_cell
-            if not any(c.strip() for c in cells):
+            if n and max(map(len, cells)) > limits.max_cell_chars:
+                return _long_cell(source, row, cells, header, limits)
+            if not "".join(cells).strip():
                 continue
             filled += 1
-            if len(cells) > width:
-                longer.append((row, len(cells), not any(c.strip() for c in cells[width:])))
+            if n > width:
+                longer.append((row, n, not "".join(cells[width:]).strip()))
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             message = f"a cell is longer than {min(limits.max_cell_chars, csv.field_size_limit()):,} characters"
