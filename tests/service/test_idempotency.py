@@ -117,3 +117,16 @@ def test_concurrent_replays_create_exactly_one(service: Service) -> None:
     assert sum("idempotent-replayed" not in a.headers for a in created) == 1  # one ran, the others replayed
     with transaction(service.factory) as session:
         assert session.scalar(select(func.count()).select_from(db.Slot).where(db.Slot.id == "bake")) == 1
+
+
+def test_every_post_of_the_api_takes_the_key(service: Service) -> None:
+    """Every POST under /api/v1 creates something (or applies an import or a plan): each takes the header."""
+    spec = service.client.get("/openapi.json").json()
+    posts = {path: op for path, item in spec["paths"].items() for method, op in item.items() if method == "post"}
+    assert len(posts) >= 10
+    without = [
+        path
+        for path, op in posts.items()
+        if path.startswith(API) and not any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
+    ]
+    assert without == []
