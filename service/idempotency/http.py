@@ -34,8 +34,22 @@ async def request_fingerprint(request: Request) -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.url.path, request.url.query):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
-    digest.update(await request.body())
+    body = await request.body()
+    boundary = _boundary(request.headers.get("content-type", ""))
+    if boundary:  # a client retrying an upload draws a new multipart boundary: the same files are the same request
+        body = body.replace(b"--" + boundary, b"--boundary")
+    digest.update(body)
     return digest.hexdigest()
+
+
+def _boundary(content_type: str) -> bytes:
+    if not content_type.lower().startswith("multipart/"):
+        return b""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value.strip('"'):
+            return value.strip('"').encode("latin-1", "replace")
+    return b""
 
 
 def claim_key(

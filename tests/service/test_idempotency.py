@@ -130,3 +130,25 @@ def test_every_post_of_the_api_takes_the_key(service: Service) -> None:
         if path.startswith(API) and not any(p["name"] == "Idempotency-Key" for p in op.get("parameters", []))
     ]
     assert without == []
+
+
+def test_an_upload_retried_with_a_new_multipart_boundary_is_replayed(service: Service) -> None:
+    text = b"slot_id,site_id,activity,seats,min_hours,max_hours,days\nbake,hantverk,bakery,1,5,20,mon\n"
+
+    def send(boundary: str) -> Any:
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="slots.csv"\r\n\r\n'.encode()
+            + text
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        headers = service.auth("coordinator") | {
+            "Idempotency-Key": "upload-1",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
+        return service.client.post(f"{API}/imports?apply=true", content=body, headers=headers)
+
+    first = send("first1234")
+    assert first.status_code == 200, first.text
+    replay = send("second5678")
+    assert replay.status_code == 200 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == first.json()
