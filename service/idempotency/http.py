@@ -9,6 +9,7 @@ two users names two requests. A replay answers the first answer's status, body a
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from service.deps import CurrentUser, SessionDep
 from service.idempotency import service
 from service.idempotency.service import Answer, Replay
 
+log = logging.getLogger("service")
 STATE = "idempotency"
 """Where the dependency leaves (user id, key) in the request's state for the middleware."""
 HEADER = b"idempotency-key"
@@ -124,7 +126,10 @@ async def _keep(scope: Scope, claimed: tuple[int, str], held: list[Message]) -> 
     body = b"".join(m.get("body", b"") for m in held[1:]).decode("utf-8", "replace")
     answer = Answer(int(start["status"]), headers, body)
     factory = scope["app"].state.session_factory
-    await to_thread.run_sync(service.finish, factory, claimed[0], claimed[1], answer)
+    try:
+        await to_thread.run_sync(service.finish, factory, claimed[0], claimed[1], answer)
+    except Exception:  # the request succeeded and is answered; its retries get 409 until the key expires
+        log.exception("the answer of Idempotency-Key %r could not be kept", claimed[1])
 
 
 def install_idempotency(app: FastAPI) -> None:
