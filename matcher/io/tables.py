@@ -344,9 +344,9 @@ def _read_workbook(path: Path, limits: ReadLimits) -> tuple[dict[str, RawTable],
 def _sheet_rows(sheet: Any, source: str, limits: ReadLimits) -> tuple[list[list[str]], list[Problem]]:
     """A sheet's cells as text, up to its last row with a value, or a problem at the first limit exceeded.
 
-    The sheet's declared dimension (`A1:XFD1048576`) is ignored: openpyxl would pad every row to its width and
-    the sheet to its height. Rows are read as the XML holds them, cut one column past the limit; blank rows are
-    counted, not held, until a row with a value follows them (trailing blank rows cost nothing).
+    The sheet's declared dimension (`A1:XFD1048576`) is ignored: openpyxl would pad every row to its declared width
+    (16,384 cells a row: 3 GB for a workbook of 28 KB). Rows are read as the XML holds them, cut one column past the
+    limit; blank rows are counted, not held, until a row with a value follows them (trailing ones cost nothing).
     """
     sheet.reset_dimensions()
     rows: list[list[str]] = []

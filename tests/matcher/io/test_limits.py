@@ -114,7 +114,9 @@ def rewrite_member(book: Path, out: Path, name_part: str, edit) -> Path:  # type
     return out
 
 
-def test_a_declared_dimension_of_the_whole_sheet_is_not_trusted(tmp_path: Path) -> None:
+def test_a_declared_dimension_of_the_whole_sheet_is_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     book = workbook(tmp_path)
     expected, _ = read_dataset(book, SMALL)
 
@@ -123,8 +125,23 @@ def test_a_declared_dimension_of_the_whole_sheet_is_not_trusted(tmp_path: Path) 
 
     hostile = rewrite_member(book, tmp_path / "hostile.xlsx", "worksheets/sheet", declare_everything)
     assert b"XFD1048576" in zipfile.ZipFile(hostile).read("xl/worksheets/sheet1.xml")
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    real = ReadOnlyWorksheet._cells_by_row
+    widest = 0
+    rows = 0
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal widest, rows
+        for row in real(*args, **kwargs):
+            rows += 1
+            widest = max(widest, len(row))
+            yield row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "_cells_by_row", counting)
     instance, _ = read_dataset(hostile, SMALL)  # would pad each sheet to 16,384 columns x 1,048,576 rows
     assert instance == expected
+    assert widest <= SMALL.max_columns + 1 and rows < 20  # the rows the sheets hold, cut a column past the limit
 
 
 def test_a_workbook_too_large_unzipped_is_refused_before_openpyxl(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
