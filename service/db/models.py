@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     Enum,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    and_,
     false,
     text,
 )
@@ -379,3 +381,21 @@ class AuditParticipant(Base):
     __tablename__ = "audit_participants"
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
     participant_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+# Join conditions over the composite keys, for queries that join explicitly (a join on the id alone would match
+# another association's row of the same id).
+def placement_participant() -> ColumnElement[bool]:
+    return and_(Participant.association_id == Placement.association_id, Participant.id == Placement.participant_id)
+
+
+def placement_slot() -> ColumnElement[bool]:
+    return and_(Slot.association_id == Placement.association_id, Slot.id == Placement.slot_id)
+
+
+def slot_site() -> ColumnElement[bool]:
+    return and_(Site.association_id == Slot.association_id, Site.id == Slot.site_id)
+
+
+def site_enterprise() -> ColumnElement[bool]:
+    return and_(Enterprise.association_id == Site.association_id, Enterprise.id == Site.enterprise_id)

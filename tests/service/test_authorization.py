@@ -123,7 +123,9 @@ def add_placement(service: Any, participant_id: str, slot_id: str, start: date =
         )
         if active is not None:
             return active
-        placement = db.Placement(participant_id=participant_id, slot_id=slot_id, start_date=start)
+        placement = db.Placement(
+            association_id="default", participant_id=participant_id, slot_id=slot_id, start_date=start
+        )
         session.add(placement)
         session.flush()
         return placement.id
@@ -143,7 +145,7 @@ def add_plan(service: Any, association: str = "default", status: db.PlanStatus =
 
 def add_empty_enterprise(service: Any, enterprise_id: str = "empty", association: str = "default") -> str:
     with transaction(service.factory) as session:
-        if session.get(db.Enterprise, enterprise_id) is None:
+        if session.get(db.Enterprise, (association, enterprise_id)) is None:
             session.add(
                 db.Enterprise(id=enterprise_id, association_id=association, name="Empty", municipality="Sigtuna")
             )
@@ -152,11 +154,17 @@ def add_empty_enterprise(service: Any, enterprise_id: str = "empty", association
 
 def add_empty_site(service: Any, site_id: str = "vk3", enterprise_id: str = "vk") -> str:
     with transaction(service.factory) as session:
-        if session.get(db.Site, site_id) is not None:
+        if session.get(db.Site, ("default", site_id)) is not None:
             return site_id
         session.add(
             db.Site(
-                id=site_id, enterprise_id=enterprise_id, name="Annex", municipality="Upplands Väsby", lat=59.5, lon=17.9
+                association_id="default",
+                id=site_id,
+                enterprise_id=enterprise_id,
+                name="Annex",
+                municipality="Upplands Väsby",
+                lat=59.5,
+                lon=17.9,
             )
         )
     return site_id
@@ -165,6 +173,7 @@ def add_empty_site(service: Any, site_id: str = "vk3", enterprise_id: str = "vk"
 def add_scheduled_change(service: Any, slot_id: str | None = None, site_id: str | None = None) -> int:
     with transaction(service.factory) as session:
         change = db.ScheduledCapacityChange(
+            association_id="default",
             slot_id=slot_id,
             site_id=site_id,
             effective_from=date.today() + timedelta(days=10),
@@ -180,10 +189,21 @@ def add_scheduled_change(service: Any, slot_id: str | None = None, site_id: str 
 def add_foreign_slot(service: Any) -> None:
     """A site and slot of the other association's enterprise 'far'."""
     with transaction(service.factory) as session:
-        session.add(db.Site(id="far_site", enterprise_id="far", name="Far", municipality="Luleå", lat=65.58, lon=22.15))
+        session.add(
+            db.Site(
+                association_id="other",
+                id="far_site",
+                enterprise_id="far",
+                name="Far",
+                municipality="Luleå",
+                lat=65.58,
+                lon=22.15,
+            )
+        )
         session.flush()
         session.add(
             db.Slot(
+                association_id="other",
                 id="far_slot",
                 site_id="far_site",
                 activity="sewing",

@@ -80,10 +80,10 @@ def _sqlite_between_transactions(statement: str) -> None:
     begin hook issues BEGIN IMMEDIATE on every begin)."""
     driver = op.get_bind().connection.dbapi_connection
     assert driver is not None
-    if driver.in_transaction:  # type: ignore[attr-defined]
-        driver.execute("COMMIT")  # type: ignore[attr-defined]
-    driver.execute(statement)  # type: ignore[attr-defined]
-    driver.execute("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+    if driver.in_transaction:
+        driver.execute("COMMIT")
+    driver.execute(statement)
+    driver.execute("BEGIN IMMEDIATE")
 
 
 @contextmanager
