@@ -182,11 +182,13 @@ def _populate_at_0004(engine: Engine) -> None:
         run = conn.exec_driver_sql
         run("INSERT INTO associations (id, name) VALUES ('a', 'A'), ('b', 'B')")
         run(
-            "INSERT INTO enterprises (id, association_id, name, municipality) VALUES ('e', 'a', 'E', 'S'), ('f', 'b', 'F', 'S')"
+            "INSERT INTO enterprises (id, association_id, name, municipality) "
+            "VALUES ('e', 'a', 'E', 'S'), ('f', 'b', 'F', 'S')"
         )
         run(
             "INSERT INTO users (name, role, association_id, enterprise_id, token_hash, created_at) "
-            f"VALUES ('m', 'enterprise_manager', 'a', 'e', 'h1', '{now}'), ('c', 'coordinator', 'b', NULL, 'h2', '{now}')"
+            f"VALUES ('m', 'enterprise_manager', 'a', 'e', 'h1', '{now}'), "
+            f"('c', 'coordinator', 'b', NULL, 'h2', '{now}')"
         )
         person = "'SAMRE', 'Sigtuna', 59.6, 17.9, 10, '[]', 60, 'transit', '[]', '[]', '[]', false"
         run(f"INSERT INTO participants ({PARTICIPANT_COLUMNS}) VALUES ('P1', 'a', {person}), ('P2', 'b', {person})")
@@ -209,7 +211,8 @@ def _populate_at_0004(engine: Engine) -> None:
             f"VALUES ('x', NULL, '{now}', 'seats', '1', '2'), (NULL, 't', '{now}', 'supervisor_hours', '1', '2')"
         )
         run(
-            "INSERT INTO scheduled_capacity_changes (site_id, effective_from, fields, created_at, base_version, status) "
+            "INSERT INTO scheduled_capacity_changes "
+            "(site_id, effective_from, fields, created_at, base_version, status) "
             f"VALUES ('s', '2030-03-01', '{{}}', '{now}', 1, 'scheduled')"
         )
 
