@@ -122,8 +122,9 @@ def import_dataset(
     are, and the upload's references are checked against them (`partial: true`, and `tables` says so per table).
 
     A valid set is compared with the association's data and the answer lists what is **created**, **changed**
-    (field by field, old → new) and **refused**, with warnings. Refused: records whose id belongs to another
-    association (and records that need a refused one), slots whose seats would drop below the seats taken, sites
+    (field by field, old → new) and **refused**, with warnings. Ids are the association's own: other associations
+    may hold the same ids, which an import never looks at nor mentions. Refused: records that need a refused one,
+    slots whose seats would drop below the seats taken, sites
     whose supervisor_hours would drop below what their active placements need (the reason names the placements),
     and slots and sites whose file values would undo a change made in the service since (`conflicts`;
     `?overwrite=` applies them).

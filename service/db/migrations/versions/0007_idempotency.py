@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_idempotency"
-down_revision = "0004_dated"
+down_revision = "0006_tenancy"
 branch_labels = None
 depends_on = None
 
