@@ -12,6 +12,7 @@ from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
+from service.fields import attachment
 from service.imports import service
 from service.imports.diffing import Overwrite
 from service.imports.exporting import XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE
@@ -168,5 +169,5 @@ def export_dataset(
     return Response(
         content=export.content,
         media_type=export.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+        headers=attachment(export.filename),
     )

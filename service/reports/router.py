@@ -14,6 +14,7 @@ from matcher import DIALECTS
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
+from service.fields import attachment
 from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.reports import service
 from service.reports.service import (
@@ -96,9 +97,7 @@ class OutcomesReport(OutcomeFigures, OutcomesFilter):
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        content=content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return Response(content=content, media_type=media_type, headers=attachment(filename))
 
 
 Format = Annotated[
