@@ -3,16 +3,21 @@ rule, answers 422 with the reader's reason where it does not, never 500, and enc
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+import matcher
 from service.catalogue.capacity import etag
 from service.db import models as db
 from service.db.engine import transaction
 from service.fields import MAX_CODES, MAX_DAYS, MAX_ID_LENGTH, MAX_NAME_LENGTH, attachment
-from tests.service.imports.test_imports import csv_files, row, tiny_tables, upload
+from tests.service.imports.test_imports import XLSX, csv_files, row, tiny_tables, upload
 from tests.service.test_api_errors import ENTERPRISE, PARTICIPANT, SITE, Api, assert_invalid
 
 SLOT = {
@@ -207,3 +212,77 @@ def test_an_import_refuses_what_the_api_refuses_naming_file_row_and_column(servi
     assert response.status_code == 422, response.text
     problems = [(p["file"], p["row"], p["column"]) for p in response.json()["problems"]]
     assert ("participants.csv", 4, "participant_id") in problems, response.json()
+
+
+# --- one validation for both paths: what the API stores exports and imports back unchanged -----------------------
+
+# Text a coordinator's tools produce, and the characters the rules are about.
+TEXT = st.text(
+    alphabet=st.one_of(
+        st.characters(exclude_categories=("Cs",)),  # a lone surrogate cannot be sent as UTF-8 at all
+        st.sampled_from("aZ09_.-åäöÅÄÖé \t\n\r\u00a0\u0085\x7f\u200b\u202e\u2028\ufeff;,|\"'=+"),
+    ),
+    max_size=24,
+)
+EXPORTS = [("csv", "semicolon"), ("csv", "comma"), ("xlsx", "semicolon")]
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
+)
+
+
+def export_files(service: Any, fmt: str, dialect: str) -> list[tuple[str, tuple[str, bytes, str]]]:
+    response = service.client.get(
+        "/api/v1/exports", params={"format": fmt, "dialect": dialect}, headers=service.auth("coordinator")
+    )
+    assert response.status_code == 200, response.text
+    if fmt == "xlsx":
+        return [("files", ("export.xlsx", response.content, XLSX))]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    return [("files", (name, archive.read(name), "text/csv")) for name in archive.namelist()]
+
+
+def assert_round_trip(service: Any) -> None:
+    for fmt, dialect in EXPORTS:
+        report = upload(service, export_files(service, fmt, dialect))
+        assert report.status_code == 200, (fmt, dialect, report.text)
+        body = report.json()
+        assert (body["created"], body["changed"], body["refused"]) == ([], [], []), (fmt, dialect, body)
+
+
+@SETTINGS
+@given(name=TEXT)
+@example(name="=1+1")
+@example(name="a\rb\r\nc")
+@example(name=" x ")
+@example(name="'0042")
+@example(name="TRUE")
+def test_a_name_the_api_accepts_exports_and_imports_back_unchanged_and_one_it_refuses_the_import_refuses(service, name):
+    response = Api(service, "coordinator").patch("/enterprises/vk", {"name": name})
+    tables = tiny_tables()
+    row(tables, "enterprises", "vk")["name"] = name
+    if response.status_code == 200:
+        assert response.json()["name"] == matcher.clean_text(name)
+        assert_round_trip(service)
+    else:
+        assert response.status_code == 422, response.text
+        imported = upload(service, csv_files({"enterprises": tables["enterprises"]}))
+        assert imported.status_code == 422, (name, imported.text)
+
+
+@SETTINGS
+@given(code=TEXT)
+@example(code="=A1")
+@example(code="1e5")
+@example(code="-1")
+@example(code="MIA.")
+def test_a_code_the_api_accepts_exports_and_imports_back_unchanged_and_one_it_refuses_the_import_refuses(service, code):
+    response = Api(service, "coordinator").patch("/participants/P1", {"programme": code})
+    tables = tiny_tables()
+    row(tables, "participants", "P1")["programme"] = code
+    if response.status_code == 200:
+        assert response.json()["programme"] == code
+        assert_round_trip(service)
+    else:
+        assert response.status_code == 422, response.text
+        imported = upload(service, csv_files({"participants": tables["participants"]}))
+        assert imported.status_code == 422, (code, imported.text)
