@@ -286,3 +286,17 @@ def test_a_code_the_api_accepts_exports_and_imports_back_unchanged_and_one_it_re
         assert response.status_code == 422, response.text
         imported = upload(service, csv_files({"participants": tables["participants"]}))
         assert imported.status_code == 422, (code, imported.text)
+
+
+def test_every_string_parameter_has_a_limit_in_the_openapi(service):
+    unlimited = []
+    for path, operations in service.client.get("/openapi.json").json()["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                for option in parameter["schema"].get("anyOf", [parameter["schema"]]):
+                    plain_string = option.get("type") == "string" and "enum" not in option and "format" not in option
+                    if (plain_string and "maxLength" not in option) or (
+                        option.get("type") == "array" and "maxItems" not in option
+                    ):
+                        unlimited.append(f"{method} {path} {parameter['name']}")
+    assert unlimited == []
