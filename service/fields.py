@@ -42,10 +42,11 @@ def _reason(exc: ValueError) -> PydanticCustomError:
 
 
 def _id(value: Any) -> Any:
+    # Surrounding whitespace is stripped, as the reader strips every cell: the API stores what an import would read.
     if not isinstance(value, str):
         return value  # the str schema refuses it with its own message
     try:
-        return matcher.check_id(value)
+        return matcher.check_id(value.strip())
     except ValueError as exc:
         raise _reason(exc) from None
 
@@ -54,7 +55,7 @@ def _participant_id(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return matcher.check_id(value, personal=True)
+        return matcher.check_id(value.strip(), personal=True)
     except ValueError as exc:
         raise _reason(exc) from None
 
