@@ -42,11 +42,11 @@ def _reason(exc: ValueError) -> PydanticCustomError:
 
 
 def _id(value: Any) -> Any:
-    # Surrounding whitespace is stripped, as the reader strips every cell: the API stores what an import would read.
+    # Not stripped: the OpenAPI's pattern is exactly what is taken (the reader strips a cell, and then checks the same).
     if not isinstance(value, str):
         return value  # the str schema refuses it with its own message
     try:
-        return matcher.check_id(value.strip())
+        return matcher.check_id(value)
     except ValueError as exc:
         raise _reason(exc) from None
 
@@ -55,7 +55,7 @@ def _participant_id(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return matcher.check_id(value.strip(), personal=True)
+        return matcher.check_id(value, personal=True)
     except ValueError as exc:
         raise _reason(exc) from None
 
@@ -69,23 +69,35 @@ def _name(value: Any) -> Any:
         raise _reason(exc) from None
 
 
-def _id_field(description: str) -> Any:
-    return Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN, description=description)
+# What the pattern lets through but the rules refuse, as `not` patterns, so the OpenAPI says all of it.
+NOT_PERSONAL_NUMBER: dict[str, Any] = {"not": {"pattern": matcher.PERSONAL_NUMBER_PATTERN}}
+NOT_PERSONAL: dict[str, Any] = {
+    "not": {"anyOf": [{"pattern": matcher.PERSONAL_NUMBER_PATTERN}, {"pattern": matcher.PERSONAL_NAME_ID_PATTERN}]}
+}
 
 
-Id = Annotated[str, BeforeValidator(_id), _id_field(ID_DESCRIPTION)]
+def _id_field(description: str, refused: dict[str, Any]) -> Any:
+    return Field(
+        min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN, description=description, json_schema_extra=refused
+    )
+
+
+Id = Annotated[str, _id_field(ID_DESCRIPTION, NOT_PERSONAL_NUMBER), BeforeValidator(_id)]
 """An id or code of an enterprise, site, slot, activity, programme, need, support or accessibility."""
-ParticipantId = Annotated[str, BeforeValidator(_participant_id), _id_field(PARTICIPANT_ID_DESCRIPTION)]
+ParticipantId = Annotated[str, _id_field(PARTICIPANT_ID_DESCRIPTION, NOT_PERSONAL), BeforeValidator(_participant_id)]
 """A participant's id or one of a participant's codes (programme, needs, preferences): not like a name either."""
+# The Field before the validator: pydantic leaves a `pattern` out of the JSON schema when a BeforeValidator comes
+# first; the validator runs before the constraints either way.
 Name = Annotated[
     str,
-    BeforeValidator(_name),
     Field(
         min_length=1,
         max_length=MAX_NAME_LENGTH,
         description="stored as NFC without surrounding whitespace; no control, zero-width or bidi characters, "
         "nothing shaped like a personal identity number",
+        json_schema_extra=NOT_PERSONAL_NUMBER,
     ),
+    BeforeValidator(_name),
 ]
 
 # Paths and queries: the pattern alone (an id that cannot exist answers 422 before anything is looked up).

@@ -34,9 +34,13 @@ ID_SAFE_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _DAY = r"(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])"  # 61-91: a coordination number's day + 60
-_PERSONAL_NUMBER = re.compile(
+PERSONAL_NUMBER_PATTERN = (
     rf"(?<![0-9])(?:(?:18|19|20)[0-9]{{2}}|[0-9]{{2}})(?:0[1-9]|1[0-2]){_DAY}[-+]?[0-9]{{4}}(?![0-9])"
 )
+"""Something shaped like a Swedish personal identity or coordination number, anywhere in a value."""
+_PERSONAL_NUMBER = re.compile(PERSONAL_NUMBER_PATTERN)
+PERSONAL_NAME_ID_PATTERN = r"^[A-Z][a-z]+(?:[_.\-]+[A-Z][a-z]+)+$"
+"""The ids of the alphabet that `looks_like_personal_name` refuses for a participant (the rule over ASCII)."""
 _WORD_SEPARATOR = re.compile(r"[\s_.\-]+")
 # Unicode categories never allowed in stored text: controls, format characters (zero-width, bidi), surrogates,
 # private use, unassigned, and line/paragraph separators (a one-line value split in two by an export).
