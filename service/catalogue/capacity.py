@@ -12,6 +12,7 @@ from matcher import SUPERVISION
 from service.catalogue import repository as repo
 from service.db import models as db
 from service.errors import Conflict, PreconditionFailed, PreconditionRequired
+from service.fields import header_text
 
 Versioned = db.Slot | db.Site
 SLOT_FIELDS_ON_CREATE = ("seats", "min_hours", "max_hours", "days")  # the first rows of a new slot's history
@@ -23,7 +24,9 @@ def _noun(target: Versioned) -> str:
 
 
 def etag(target: Versioned) -> str:
-    return f'"{target.id}.v{target.version}"'
+    """`"<id>.v<version>"`; an id outside the id alphabet (stored before it was enforced) is percent-encoded, so the
+    header always encodes (an id of the alphabet is as it is)."""
+    return f'"{header_text(target.id)}.v{target.version}"'
 
 
 def require_if_match(if_match: str | None) -> str:

@@ -12,6 +12,7 @@ from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
+from service.fields import MAX_QUERY_ITEMS, attachment
 from service.idempotency.http import idempotent
 from service.imports import service
 from service.imports.diffing import Overwrite
@@ -106,9 +107,10 @@ def import_dataset(
     overwrite: Annotated[
         list[str] | None,
         Query(
+            max_length=MAX_QUERY_ITEMS,
             description="apply values that would undo a change made in the service: `all`, `slots`, `sites`, "
             "`slots:<field>` (e.g. `slots:seats`) or `sites:<field>` (e.g. `sites:supervisor_hours`), "
-            "comma-separated or repeated"
+            "comma-separated or repeated",
         ),
     ] = None,
 ) -> ImportReport:
@@ -183,5 +185,5 @@ def export_dataset(
     return Response(
         content=export.content,
         media_type=export.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+        headers=attachment(export.filename),
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.fields import IdQuery
 from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
 from service.placements import service
@@ -38,8 +39,8 @@ def list_placements(
     user: CurrentUser,
     page: PageDep,
     request: Request,
-    participant_id: Annotated[str | None, Query()] = None,
-    slot_id: Annotated[str | None, Query()] = None,
+    participant_id: IdQuery = None,
+    slot_id: IdQuery = None,
     active: Annotated[bool | None, Query(description="true: only active; false: only ended")] = None,
 ) -> Page[PlacementPublic]:
     items, total = service.list_placements(session, user, page, participant_id, slot_id, active)
