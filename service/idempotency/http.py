@@ -63,6 +63,7 @@ def claim_key(
         str | None,
         Header(
             alias="Idempotency-Key",
+            max_length=service.MAX_KEY_LENGTH,
             description="A key of your own (a UUID) that makes a retry safe: the same key with the same request "
             "answers the first answer and creates nothing; with another request, 422. Kept for "
             "`PLACEMENT_IDEMPOTENCY_KEY_HOURS` (24 h by default).",

@@ -100,11 +100,11 @@ def test_a_stored_id_outside_the_alphabet_never_breaks_a_header(coord, service):
     with transaction(service.factory) as session:
         fields = {"activity": "cafe", "seats": 1, "min_hours": 5, "max_hours": 20, "days": ["mon"], "supports": [],
                   "programmes": [], "women_only": False, "supervision_ratio": 0.25}  # fmt: skip
-        session.add(db.Slot(id="kafe_ā", site_id="vk1", **fields))
+        session.add(db.Slot(association_id="default", id="kafe_ā", site_id="vk1", **fields))
     response = coord.get("/slots")
     assert response.status_code == 200 and "kafe_ā" in response.text
     with transaction(service.factory) as session:
-        slot = session.get(db.Slot, "kafe_ā")
+        slot = session.get(db.Slot, ("default", "kafe_ā"))
         assert slot is not None
         tag = etag(slot)
     assert tag == '"kafe_%C4%81.v1"' and tag.encode("latin-1")
