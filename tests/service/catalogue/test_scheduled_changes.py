@@ -378,3 +378,23 @@ def test_the_utilisation_report_counts_the_seats_in_force_on_its_date(service):
         return int(next(r["seats"] for r in rows if r["key"] == "sew"))
 
     assert (seats(TODAY), seats(SOON - timedelta(days=1)), seats(SOON)) == (1, 1, 3)
+
+
+def test_suggestions_and_whatif_use_the_capacity_in_force_on_their_date(service):
+    place(service, "P1", "sew")  # sew's one seat is taken today
+    assert (
+        schedule(
+            service, "coordinator", "/slots/sew", {"effective_from": SOON.isoformat(), "seats_delta": 1}
+        ).status_code
+        == 201
+    )
+    today = call(service, "coordinator", "GET", f"/participants/P3/whatif?slot_id=sew&date={TODAY.isoformat()}").json()
+    assert "seats_free" in {c["rule"] for c in today["changes"]}, today
+    soon = call(service, "coordinator", "GET", f"/participants/P3/whatif?slot_id=sew&date={SOON.isoformat()}").json()
+    assert "seats_free" not in {c["rule"] for c in soon["changes"]}, soon
+
+    def suggested(day: date) -> set[str]:
+        body = call(service, "coordinator", "GET", f"/participants/P3/suggestions?k=10&date={day.isoformat()}").json()
+        return {s["slot_id"] for s in body["suggestions"]}
+
+    assert "sew" not in suggested(TODAY) and "sew" in suggested(SOON)
