@@ -39,8 +39,9 @@ NOT_RECORDED = "not_recorded"
 UTILISATION_DEFINITION = """\
 One row per group of the association, and totals that count every seat and person once.
 
-- **seats**: the seats of the group's slots in force on `on` (scheduled changes effective by then); **taken**: the active placements (no end date) in those slots;
-  **free**: seats − taken (never below 0); **utilisation_pct**: taken / seats × 100, one decimal (0 when no seats).
+- **seats**: the seats of the group's slots in force on `on` (scheduled changes effective by then); **taken**: the
+  active placements (no end date) in those slots; **free**: seats − taken (never below 0); **utilisation_pct**:
+  taken / seats × 100, one decimal (0 when no seats).
 - **waiting**: participants with no active placement. By `programme` or `municipality` they are grouped by their own
   programme or municipality. By `enterprise`, `site` or `slot`, a waiting person counts in every group that offers
   an activity (a slot's `activity`) listed in the person's `preferences`, so one person may count in several rows.
