@@ -170,16 +170,22 @@ def _possible_all(
     return possible, exact
 
 
-def floor_outcome(problem: AssignmentProblem, settings: SolverSettings, budget: float) -> SolveOutcome:
-    """The plan keeping `settings.fairness_floor` for every group (solve() with a floor): the best plan, each group's
-    possible figure, then the best plan subject to the floor rows. Raises ValueError when no plan keeps the floor."""
+def floor_outcome(problem: AssignmentProblem, settings: SolverSettings, budget: float) -> tuple[SolveOutcome, int]:
+    """The plan keeping `settings.fairness_floor` for every group (solve() with a floor): the best plan without the
+    floor (by `settings.strategy`: auto, cpsat or mip), each group's possible figure, then the best plan subject to
+    the floor rows (CP-SAT on the whole model with one row per group, whatever the strategy). Returns it and the free
+    placements of the plan without the floor (the cost is their difference). Raises ValueError when no plan keeps
+    the floor."""
     from matcher.model.greedy import greedy_by_score
     from matcher.model.strategies import STRATEGIES
 
     started = time.perf_counter()
     model = build_sparse(problem)
-    base = STRATEGIES["cpsat"].solve(problem, settings, budget * 0.3, None)
+    base = STRATEGIES[settings.strategy].solve(problem, settings, budget * 0.3, None)
     chosen = base.chosen if base.found else greedy_by_score(problem)
+    hint = greedy_by_score(problem)
+    if problem.objective(hint) > problem.objective(chosen):  # as solve() does: the greedy plan is the floor
+        chosen = hint
     groups = groups_of(problem.ci)
     possible, exact = _possible_all(model, groups, int(chosen.sum()), budget * 0.3, chosen)
     rows = floor_rows(problem, groups, possible, settings.fairness_floor)
@@ -194,7 +200,8 @@ def floor_outcome(problem: AssignmentProblem, settings: SolverSettings, budget: 
     if not result.found:
         raise ValueError(f"no plan keeping the fairness floor {settings.fairness_floor:.0%} found in the time limit")
     proven = result.optimal and base.proven_optimal and all(exact.values())
-    return SolveOutcome(result.chosen, proven, result.found, result.bound, time.perf_counter() - started)
+    outcome = SolveOutcome(result.chosen, proven, result.found, result.bound, time.perf_counter() - started)
+    return outcome, int(chosen.sum())
 
 
 def fairness(
