@@ -51,3 +51,46 @@ def test_an_unknown_slot_is_named_by_the_choice_and_another_coachs_person_is_404
     assert service.client.get("/deltagare/P4?vad_om=sew").status_code == 404
     _login(service, "enterprise_manager")
     assert service.client.get("/deltagare/P2?vad_om=garden").status_code == 404
+
+
+def test_the_coordinator_reads_where_one_more_seat_helps_most(service: Service) -> None:
+    _login(service, "coordinator")
+    page = service.client.get("/oversikt/kapacitet?datum=2026-11-23")
+    assert page.status_code == 200, page.text
+    text = _text(page.text)
+    assert "Var gör en plats till mest nytta?" in text and "placerade utan tillskott den 2026-11-23" in text
+    assert "Alla rader är uträknade exakt." in text and "omräknad" in text
+    # One row per slot and two per site with a supervision limit (the tiny data: 4 slots, 2 such sites).
+    body = page.text.split("<tbody>")[1].split("</tbody>")[0]
+    assert body.count("<tr>") == 4 + 2 * 2
+    assert "Platser som ingen plan fyller" in text
+    book = service.client.get("/oversikt/kapacitet.xlsx?datum=2026-11-23")
+    assert book.status_code == 200 and book.headers["content-disposition"].endswith('kapacitetsvarde-2026-11-23.xlsx"')
+    bad = service.client.get("/oversikt/kapacitet?datum=igår")
+    assert bad.status_code == 422 and 'id="datum-error"' in bad.text
+
+
+def test_the_coordinator_reads_who_is_left_behind_with_a_floor(service: Service) -> None:
+    _login(service, "coordinator")
+    page = service.client.get("/oversikt/rattvisa?datum=2026-11-23&golv=50")
+    assert page.status_code == 200, page.text
+    text = _text(page.text)
+    assert "Vem blir kvar?" in text and "av 6 placerade den 2026-11-23" in text
+    assert "Med ett golv på 50 %" in text and "Placerade med golv" in text
+    assert "Insats" in text and "Åldersgrupp" in text and "Alla siffror är exakta." in text
+    assert service.client.get("/oversikt/rattvisa.xlsx?datum=2026-11-23&golv=50").status_code == 200
+    for golv in ("0", "150", "hälften"):
+        bad = service.client.get(f"/oversikt/rattvisa?golv={golv}")
+        assert bad.status_code == 422 and "Ange golvet i procent, 1–100." in bad.text, golv
+
+
+def test_only_the_coordinator_opens_the_decision_pages(service: Service) -> None:
+    for who in ("coach", "enterprise_manager"):
+        _login(service, who)
+        for path in (
+            "/oversikt/kapacitet",
+            "/oversikt/rattvisa",
+            "/oversikt/kapacitet.xlsx",
+            "/oversikt/rattvisa.xlsx",
+        ):
+            assert service.client.get(path).status_code == 404, (who, path)
