@@ -4,6 +4,7 @@ the slot page of an enterprise manager; each role's refusals."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -94,3 +95,75 @@ def test_only_the_coordinator_opens_the_decision_pages(service: Service) -> None
             "/oversikt/rattvisa.xlsx",
         ):
             assert service.client.get(path).status_code == 404, (who, path)
+
+
+SOON = (date.today() + timedelta(days=10)).isoformat()
+
+
+def _dated(service: Service, slot: str, **form: str) -> object:
+    page = service.client.get(f"/platser/{slot}")
+    assert page.status_code == 200, page.text
+    version = re.search(r'name="version" value="([^"]*)"', page.text)
+    assert version
+    data = {"csrf_token": _csrf(page.text), "version": html.unescape(version.group(1)), **form}
+    return service.client.post(f"/platser/{slot}/fran-datum", data=data, follow_redirects=False)
+
+
+def test_a_manager_previews_more_seats_from_a_date_then_saves_them(service: Service) -> None:
+    _login(service, "enterprise_manager")
+    page = service.client.get("/platser/sew")
+    assert "Ändra antalet platser från ett datum" in page.text and 'value="spara"' not in page.text
+    preview = _dated(service, "sew", effective_from=SOON, mode="relative", amount="2", action="forhandsgranska")
+    assert preview.status_code == 200, preview.text
+    text = _text(preview.text)
+    assert f"Så här skulle det bli den {SOON}" in text and "1 → 3 platser" in text
+    assert "placerade utan ändringen" in text and 'value="spara"' in preview.text
+    assert "förlorar den säkert" not in text  # a raise takes nobody's place
+    assert "Planerade ändringar" not in text  # the preview saved nothing
+    saved = _dated(service, "sew", effective_from=SOON, mode="relative", amount="2", action="spara")
+    assert saved.status_code == 303 and saved.headers["location"] == "/platser/sew?klart=datum"
+    after = _text(service.client.get("/platser/sew?klart=datum").text)
+    assert "Ändringen från datumet är sparad." in after and f"Från {SOON}: +2 platser" in after
+    # The same field on the same date again: refused by the date field, naming the change there.
+    again = _dated(service, "sew", effective_from=SOON, mode="absolute", amount="5", action="forhandsgranska")
+    assert again.status_code == 409 and "Det finns redan en ändring av platserna från det datumet" in again.text
+
+
+def test_a_lowering_below_the_holders_says_who_certainly_loses_the_place(service: Service) -> None:
+    _login(service, "coordinator")
+    page = service.client.get("/deltagare/P1")
+    placed = service.client.post(
+        "/deltagare/P1/placera",
+        data={"slot_id": "sew", "start_date": date.today().isoformat(), "csrf_token": _csrf(page.text)},
+        follow_redirects=False,
+    )
+    assert placed.status_code == 303
+    _login(service, "enterprise_manager")
+    preview = _dated(service, "sew", effective_from=SOON, mode="absolute", amount="0", action="forhandsgranska")
+    text = _text(preview.text)
+    assert preview.status_code == 200 and "1 → 0 platser" in text
+    assert "1 med en placering här förlorar den säkert" in text
+
+
+def test_bad_dated_forms_are_named_by_their_field_in_swedish(service: Service) -> None:
+    _login(service, "enterprise_manager")
+    today = _dated(service, "sew", effective_from=date.today().isoformat(), mode="absolute", amount="2")
+    assert (
+        today.status_code == 422 and 'id="effective_from-error"' in today.text and "i morgon eller senare" in today.text
+    )
+    word = _dated(service, "sew", effective_from=SOON, mode="absolute", amount="två")
+    assert word.status_code == 422 and 'id="amount-error"' in word.text and "Ange ett heltal." in word.text
+    below = _dated(service, "sew", effective_from=SOON, mode="relative", amount="-5", action="forhandsgranska")
+    assert below.status_code == 422 and "färre än 0 platser" in below.text
+    no_token = service.client.post(
+        "/platser/sew/fran-datum", data={"effective_from": SOON, "amount": "2"}, follow_redirects=False
+    )
+    assert no_token.status_code == 403
+    assert "Från " not in _text(service.client.get("/platser/sew").text)  # nothing saved
+    assert _dated_status(service, "furn") == 404  # another enterprise's slot
+    _login(service, "coach")
+    assert service.client.post("/platser/sew/fran-datum", data={"amount": "2"}).status_code == 403
+
+
+def _dated_status(service: Service, slot: str) -> int:
+    return int(service.client.get(f"/platser/{slot}").status_code)
