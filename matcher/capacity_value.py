@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -195,14 +196,16 @@ def _solve_variants(
     workers: int,
 ) -> list[_Solved]:
     """Every variant's answer, in the variants' order whatever order the processes finish in. With one worker (or
-    one variant) in this process; otherwise a pool of `workers` spawned processes (spawn: no forked solver
-    threads), each given the instance once."""
+    one variant) in this process; otherwise a pool of `workers` processes, each given the instance once."""
     if workers <= 1 or len(variants) <= 1:
         return [
             _solve_variant(inst, on, weights, v[4], base_chosen, base_exact, deadline, solve_time_limit_s)
             for v in variants
         ]
-    context = multiprocessing.get_context("spawn")
+    # fork when this process runs no other thread (the command line): the workers start at once, with the modules
+    # loaded; otherwise (a web server's threads may hold locks or run solver threads) spawn, which starts clean.
+    alone = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if alone else "spawn")
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
