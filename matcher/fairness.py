@@ -168,7 +168,9 @@ def _possible_all(
         left = max(budget - (time.perf_counter() - started), 0.05)
         result = possible_for(model, mask, placed_free, left / (len(groups) - n), hint)
         pinned = int(mask[problem.pinned.participant].sum())
-        possible[key] = pinned + (result.value if result.optimal else result.bound)
+        # A bound is capped by what is trivially true: no more than the group's people, nor than the placements.
+        cap = min(int(mask.sum()), placed_free + len(problem.pinned))
+        possible[key] = min(pinned + (result.value if result.optimal else result.bound), cap)
         exact[key] = result.optimal
         reached[key] = pinned + (result.value if result.found else int(mask[problem.pairs.participant[hint]].sum()))
     return possible, exact, reached
