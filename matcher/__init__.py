@@ -37,7 +37,7 @@ from matcher.plan_changes import Change, ChangeKind, Need, NeedKind, dependencie
 from matcher.problems import InvalidDataset, Problem
 from matcher.reasons import UnknownSlot, pair_failures, room_failures
 from matcher.rules import EXPLANATION_LABELS, RULES, SEATS, SUPERVISION
-from matcher.settings import ScoreWeights, SolverSettings
+from matcher.settings import FLOOR_STRATEGIES, ScoreWeights, SolverSettings
 from matcher.solve import candidates, keep_current, prepare, solve
 from matcher.suggest import Occupancy, UnknownParticipant, suggest
 from matcher.validation import check_plan
@@ -96,6 +96,7 @@ __all__ = [
     "SolveProgress",
     "SolveStatus",
     "SolverSettings",
+    "FLOOR_STRATEGIES",
     "Suggestion",
     "Suggestions",
     "TravelTime",

@@ -220,9 +220,12 @@ def _create_scheduled(
     result = scheduled.create(session, user, kind, target_id, body, if_match, preview)
     if isinstance(result, ScheduledChangePreview):
         response.status_code = 200
-        record(
-            session, user, "read", [*(result.gain_participant_ids or []), *(result.lose_participant_ids or [])], request
-        )
+        named = [
+            *(result.gain_participant_ids or []),
+            *(result.certainly_lose_participant_ids or []),
+            *(result.placed_only_without_change_ids or []),
+        ]
+        record(session, user, "read", named, request)
     return result
 
 

@@ -223,6 +223,13 @@ class ScheduledSlotChangeCreate(Strict):
 
     effective_from: date = Field(description="the first day the change holds; tomorrow or later")
     seats: int | None = Field(None, ge=0, le=10_000)
+    seats_delta: int | None = Field(
+        None,
+        ge=-10_000,
+        le=10_000,
+        description="relative: this many seats more (or fewer, negative) than whatever is in force on the date, "
+        "earlier dated changes included; not with `seats`",
+    )
     min_hours: int | None = Field(None, ge=0, le=40)
     max_hours: int | None = Field(None, ge=0, le=40)
     days: list[Weekday] | None = Field(None, min_length=1, max_length=MAX_DAYS)
@@ -231,10 +238,17 @@ class ScheduledSlotChangeCreate(Strict):
 
 
 class ScheduledSiteChangeCreate(Strict):
-    """Site capacity from a date on: supervisor_hours (null = no limit)."""
+    """Site capacity from a date on: supervisor_hours (null = no limit), or supervisor_hours_delta."""
 
     effective_from: date = Field(description="the first day the change holds; tomorrow or later")
     supervisor_hours: float | None = Field(None, ge=0, le=10_000)
+    supervisor_hours_delta: float | None = Field(
+        None,
+        ge=-10_000,
+        le=10_000,
+        description="relative: this many supervisor hours more (or fewer) than are in force on the date; the site "
+        "must have a limit then; not with `supervisor_hours`",
+    )
 
 
 class ScheduledChangePublic(BaseModel):
@@ -258,14 +272,35 @@ class ScheduledChangePreview(BaseModel):
     fields: dict[str, Any]
     placed_before: int
     placed_after: int
-    would_gain_a_place: int
-    would_lose_a_place: int
+    in_force_before: dict[str, Any] = Field(description="the changed fields in force on the date without the change")
+    in_force_after: dict[str, Any] = Field(
+        description="the same fields with it (a relative change resolved against what is in force then)"
+    )
+    would_gain_a_place: int = Field(
+        description="people placed in the plan with the change and not in the one without (for a raise, the new "
+        "seats' people; two equally good plans may also swap a few waiting people, see placed_only_without_change)"
+    )
+    certainly_lose_a_place: int = Field(
+        description="holders of an active placement here whose placement ends or must move because the lowered "
+        "capacity cannot hold them (the count is forced; which of them, the plan with the change picks); 0 for a raise"
+    )
+    placed_only_without_change: int = Field(
+        description="waiting people (no active placement) whom the optimal plan without the change places and the "
+        "optimal plan with it does not: another equally good plan may place them, so this is not a loss the change "
+        "causes to anyone holding a place"
+    )
     gain_participant_ids: list[str] | None = Field(None, description="coordinators only")
-    lose_participant_ids: list[str] | None = Field(None, description="coordinators only")
-    active_placements: list[int] = Field(description="active placements of the slot (none ends on its own)")
-    over_by: int = Field(description="how many of them would have to move or end for a lowering of seats (0 if none)")
+    certainly_lose_participant_ids: list[str] | None = Field(None, description="coordinators only")
+    placed_only_without_change_ids: list[str] | None = Field(None, description="coordinators only")
+    active_placements: list[int] = Field(
+        description="active placements of the slot (or of the site's slots) today; none has an end date of its own"
+    )
+    over_by: int = Field(
+        description="how many of them a lowering of seats leaves without a seat: at least this many must move or end"
+    )
     supervisor_hours_needed: float | None = Field(None, description="sites: what the active placements need a week")
     would_have_to_move_or_end: list[int] = Field(
-        description="for a lowering: the active placements the plan with the change does not keep where they are"
+        description="for a lowering: the active placements the plan with the change does not keep where they are "
+        "(their holders are the ones counted in certainly_lose_a_place)"
     )
     solve_status: str
