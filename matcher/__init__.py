@@ -15,7 +15,7 @@ from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.io import load_dataset, read_dataset, write_candidates, write_dataset, write_plan
 from matcher.io.dialects import COMMA, DIALECTS, SEMICOLON, CsvDialect, csv_bytes, dataset_files
 from matcher.io.locator import Location, Locator, check_integrity
-from matcher.io.municipalities import official_name
+from matcher.io.municipalities import municipality_names, official_name
 from matcher.io.reader import Dataset, parse_date, read
 from matcher.io.tables import TABLE_NAMES
 from matcher.io.update import Update, read_update
@@ -99,6 +99,7 @@ __all__ = [
     "feasible_pairs",
     "keep_current",
     "load_dataset",
+    "municipality_names",
     "needs_graph",
     "official_name",
     "pair_failures",

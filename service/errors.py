@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("service")
@@ -53,10 +55,14 @@ class InvalidInput(ServiceError):
     status, title = 422, "Invalid input"
 
 
-def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, instance: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    sent = dict(headers or {})
+    if status == 401:
+        sent.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=sent or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -85,12 +91,25 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail), request.url.path)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: `Allow` lists every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail), request.url.path, headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of every route whose path matches the request's (HEAD with GET, as Starlette answers it)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _title(status: int) -> str:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.catalogue.schemas import Id, Municipality, Strict, Weekday
+from service.catalogue.schemas import Id, Municipality, Patch, Strict, Weekday
 from service.db.models import MAX_INT
 
 Gender = Literal["f", "m", "x"]
@@ -39,7 +39,9 @@ class ParticipantCreate(ParticipantFields):
     id: str = Id
 
 
-class ParticipantUpdate(Strict):
+class ParticipantUpdate(Patch):
+    nullable = frozenset({"age", "gender", "waiting_since", "coach_id"})
+
     programme: str | None = Field(None, min_length=1, max_length=64)
     municipality: Municipality | None = None
     lat: float | None = Field(None, ge=-90, le=90)

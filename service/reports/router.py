@@ -15,6 +15,7 @@ from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
 from service.imports.exporting import XLSX_MEDIA_TYPE
+from service.params import Day
 from service.reports import service
 from service.reports.service import (
     CAPACITY_VALUE_DEFINITION,
@@ -138,7 +139,7 @@ def utilisation(
     user: CurrentUser,
     by: Annotated[Grouping, Query(description="the grouping of the rows")] = "enterprise",
     fmt: Format = "json",
-    on: Annotated[date | None, Query(description="the day waiting days are counted to; default today")] = None,
+    on: Annotated[Day | None, Query(description="the day waiting days are counted to; default today")] = None,
     dialect: Dialect = "semicolon",
 ) -> UtilisationReport | Response:
     report = service.utilisation(session, user.association_id, by, on or date.today())
@@ -159,8 +160,8 @@ def outcomes(
     session: SessionDep,
     user: CurrentUser,
     programme: Annotated[str | None, Query(description="only participants of this programme")] = None,
-    ended_from: Annotated[date | None, Query(alias="from", description="placements ended on or after this day")] = None,
-    ended_to: Annotated[date | None, Query(alias="to", description="placements ended on or before this day")] = None,
+    ended_from: Annotated[Day | None, Query(alias="from", description="placements ended on or after this day")] = None,
+    ended_to: Annotated[Day | None, Query(alias="to", description="placements ended on or before this day")] = None,
     fmt: Format = "json",
     dialect: Dialect = "semicolon",
 ) -> OutcomesReport | Response:
@@ -251,7 +252,7 @@ AllowMoves = Annotated[bool, Query(description="let people with an active placem
 def capacity_value(
     session: SessionDep,
     user: CurrentUser,
-    on: Annotated[date | None, Query(description="the plan date; default today")] = None,
+    on: Annotated[Day | None, Query(description="the plan date; default today")] = None,
     time_limit_s: TimeLimit = 60.0,
     allow_moves: AllowMoves = False,
 ) -> CapacityValueOut:
@@ -269,7 +270,7 @@ def capacity_value(
 def fairness(
     session: SessionDep,
     user: CurrentUser,
-    on: Annotated[date | None, Query(description="the plan date; default today")] = None,
+    on: Annotated[Day | None, Query(description="the plan date; default today")] = None,
     floor: Annotated[float | None, Query(gt=0, le=1, description="also plan with this fairness floor")] = None,
     time_limit_s: TimeLimit = 60.0,
     allow_moves: AllowMoves = False,

@@ -13,6 +13,7 @@ from matcher import EXPLANATION_LABELS
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.params import Day
 from service.suggestions import service
 
 router = APIRouter(tags=["suggestions"])
@@ -75,7 +76,7 @@ def suggestions(
     request: Request,
     k: Annotated[int, Query(ge=1, le=50, description="How many suggestions.")] = 5,
     per_site: Annotated[int, Query(ge=1, le=50, description="At most this many suggestions from one site.")] = 2,
-    on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
+    on: Annotated[Day | None, Query(alias="date", description="Plan date (default: today).")] = None,
 ) -> SuggestionsOut:
     day = on or date.today()
     result = service.suggestions(session, user, participant_id, day, k, per_site)
@@ -125,7 +126,7 @@ def what_if(
     user: CurrentUser,
     request: Request,
     slot_id: Annotated[str, Query(min_length=1, description="The slot the person is wanted in.")],
-    on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
+    on: Annotated[Day | None, Query(alias="date", description="Plan date (default: today).")] = None,
 ) -> WhatIfOut:
     day = on or date.today()
     result = service.what_if(session, user, participant_id, slot_id, day)
