@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             section.write_text(f"## {name}\n\n**The attack wrote no section.**\n", encoding="utf-8")
         stamp(name, section, time.monotonic() - started)
-        print(f"   {section.relative_to(ROOT)} ({time.monotonic() - started:.0f} s)", flush=True)
-    print(f"wrote {assemble().relative_to(ROOT)}")
+        print(f"   {section} ({time.monotonic() - started:.0f} s)", flush=True)
+    print(f"wrote {assemble()}")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
