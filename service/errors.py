@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("service")
@@ -93,7 +93,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # RFC 9110: `Allow` lists every method of the path, not only the first route's
-            headers["Allow"] = ", ".join(allowed_methods(request))
+            allow = allowed_methods(app, request, headers.get("Allow") or headers.get("allow"))
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+            if allow:
+                headers["Allow"] = allow
         return problem(exc.status_code, _title(exc.status_code), str(exc.detail), request.url.path, headers)
 
     @app.exception_handler(Exception)
@@ -102,14 +105,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """The methods of every route whose path matches the request's (HEAD with GET, as Starlette answers it)."""
+def allowed_methods(app: FastAPI, request: Request, fallback: str | None) -> str | None:
+    """Every method the OpenAPI documents for the request's path (with HEAD beside GET, as Starlette answers it);
+    `fallback`, Starlette's own list for the one route it found, for a path the OpenAPI does not describe."""
+    path = request.scope.get("path", request.url.path)
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    for template, item in app.openapi().get("paths", {}).items():
+        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in _PARTS.split(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in item if m.upper() in _METHODS}
+    if not methods:
+        return fallback
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+_PARTS = re.compile(r"(\{[^}]+\})")
+_METHODS = {"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
 
 
 def _title(status: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,9 @@ def _noun(target: Versioned) -> str:
 
 
 def etag(target: Versioned) -> str:
-    return f'"{target.id}.v{target.version}"'
+    """`"<id>.v<version>"`, the id percent-encoded: a header holds ASCII only (an id such as `kafe_ā` would make
+    the answer fail to encode), and the safe ids of the data format are unchanged by it."""
+    return f'"{quote(target.id, safe="")}.v{target.version}"'
 
 
 def require_if_match(if_match: str | None) -> str:
