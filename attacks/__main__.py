@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import platform
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", nargs="*", default=[], help="attacks not to run")
     parser.add_argument("--list", action="store_true", help="list the attacks and exit")
     args = parser.parse_args(argv)
+    # SIGTERM ends the run as an exception would: each attack's `finally` stops the server it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     attacks = discover()
     if args.list:
         print("\n".join(ordered(list(attacks))))

@@ -60,6 +60,8 @@ def shows_participants(method: str, path: str, status: int, body: bytes) -> bool
         return False
     if method == "DELETE" and path.startswith("/api/v1/participants/"):
         return True
+    if path.startswith("/api/v1/audit"):
+        return False  # the audit log itself: reading it is not a read of participant data that needs an entry
     if path.startswith("/api/v1/exports"):
         return b"participant" in body.lower()
     try:
@@ -95,6 +97,7 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     row = {
         "method": method,
         "path": path,
+        "operation": case.operation.path,
         "status": response.status_code,
         "participants": shows_participants(method, path, response.status_code, response.content or b""),
     }

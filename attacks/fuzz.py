@@ -63,11 +63,18 @@ def summary(output: str) -> dict[str, object]:
         "failures": number(r"(\d+) unique failures"),
         "errors": number(r"(\d+) errored"),
         "by_check": {k: int(v) for k, v in failures.items()},
+        "links": _text(r"API Links:\s+(.+)", output),
+        "scenarios": number(r"Scenarios:\s+(\d+)"),
         "phases": re.findall(r"(✅|❌|🚫|⏭)\s+(Examples|Coverage|Fuzzing|Stateful)", tail),
     }
 
 
-def audit_check(database_url: str, role: str, log: Path) -> dict[str, int]:
+def _text(pattern: str, output: str) -> str:
+    found = re.search(pattern, output)
+    return found.group(1).strip() if found else ""
+
+
+def audit_check(database_url: str, role: str, log: Path) -> dict[str, object]:
     """Requests that showed or changed participant data (from the hook's log) against the audit entries of the
     role's user: every such request must have its entry (same method and path)."""
     from sqlalchemy import select
@@ -85,7 +92,10 @@ def audit_check(database_url: str, role: str, log: Path) -> dict[str, int]:
     engine.dispose()
     entries = Counter((m, unquote(p)) for m, p in rows)
     missing = shown - entries
+    operation = {(c["method"], unquote(c["path"])[:200]): c.get("operation", c["path"]) for c in calls}
+    by_operation = Counter(f"{m} {operation[(m, p)]}" for (m, p), n in missing.items() for _ in range(n))
     return {
+        "missing_by_operation": dict(by_operation),
         "requests": len(calls),
         "participant_requests": sum(shown.values()),
         "audit_rows": len(rows),
@@ -95,7 +105,7 @@ def audit_check(database_url: str, role: str, log: Path) -> dict[str, int]:
 
 
 def run(results: Path) -> None:
-    rows: list[tuple[str, dict[str, object], dict[str, int], int]] = []
+    rows: list[tuple[str, dict[str, object], dict[str, object], int]] = []
     details: list[str] = []
     for role in ROLES:
         with tempfile.TemporaryDirectory(prefix=f"fuzz-{role}-") as folder:
@@ -118,15 +128,16 @@ def run(results: Path) -> None:
         f"operation, seed {SEED}, against a live uvicorn over SQLite holding the tests' tiny region, one fresh "
         "database per role.",
         "",
-        "| role | operations | cases | failures | errors | by check | requests | showing participant data | "
-        "audit rows | without an audit row |",
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| role | operations | cases | failures | errors | by check | stateful scenarios | links covered "
+        "| requests | showing participant data | audit rows | without an audit row |",
+        "|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|",
     ]
     for role, figures, audit, _code in rows:
         by_check = ", ".join(f"{k}: {v}" for k, v in figures["by_check"].items()) or "none"  # type: ignore[attr-defined]
         lines.append(
             f"| {role} | {figures['operations']}/{figures['selected']} | {figures['cases']} | {figures['failures']} "
-            f"| {figures['errors']} | {by_check} | {audit['requests']} | {audit['participant_requests']} "
+            f"| {figures['errors']} | {by_check} | {figures['scenarios']} | {figures['links']} "
+            f"| {audit['requests']} | {audit['participant_requests']} "
             f"| {audit['audit_rows']} | {audit['missing']} |"
         )
     lines += [
@@ -139,6 +150,11 @@ def run(results: Path) -> None:
         "Reproduce: `python -m attacks fuzz` (part of `make attack`); in CI, `tests/service/test_fuzz.py` runs the "
         "same checks in-process with fewer examples.",
     ]
+    for role, _figures, audit, _code in rows:
+        missing = audit["missing_by_operation"]
+        if missing:
+            listed = ", ".join(f"`{k}` {v}" for k, v in sorted(missing.items()))  # type: ignore[attr-defined]
+            lines += ["", f"Requests without an audit row as {role}: {listed}."]
     if details:
         lines += ["", *details]
     (results / "fuzz.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
