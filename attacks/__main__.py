@@ -72,9 +72,7 @@ def machine() -> str:
         memory = f", {kb / 1024 / 1024:.1f} GB memory"
     except (OSError, ValueError, IndexError):
         pass
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = f", load average {os.getloadavg()[0]:.1f} when assembled"
+    load = f"{_load()} when assembled"
     return (
         f"{os.cpu_count()} CPUs ({cpu}){memory}, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}{load}"
@@ -87,9 +85,13 @@ def stamp(name: str, section: Path, seconds: float) -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text += (
         f"\n\n*Measured by `python -m attacks {name}` in {seconds:.0f} s, at commit {commit()}, {when}, "
-        f"on {os.cpu_count()} CPUs.*\n"
+        f"on {os.cpu_count()} CPUs{_load()}.*\n"
     )
     section.write_text(text, encoding="utf-8")
+
+
+def _load() -> str:
+    return f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
 
 
 def assemble() -> Path:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from attacks import ROOT
@@ -16,6 +18,8 @@ from attacks._server import serve
 USERS = int(os.environ.get("PLACEMENT_LOAD_USERS", "50"))
 SPAWN_RATE = 10
 DURATION = os.environ.get("PLACEMENT_LOAD_TIME", "2m")
+# The last line of a traceback, in the plain log or inside a JSON log line (where line breaks are `\n`).
+EXCEPTION = re.compile(r"(?:\\n|\n)(\w+(?:\.\w+)*(?:Error|Exception): [^\\\n\"]*)")
 LOCUSTFILE = ROOT / "attacks" / "_locustfile.py"
 
 
@@ -50,6 +54,7 @@ def run(results: Path) -> None:
         tmp = Path(folder)
         with serve(f"sqlite:///{tmp / 'placement.db'}", tmp, sample=True) as server:
             rows = run_locust(server.url, server.tokens["coordinator"], tmp)
+        server_errors = _server_errors(tmp)
         failures = (
             (tmp / "load_failures.csv").read_text(encoding="utf-8") if (tmp / "load_failures.csv").exists() else ""
         )
@@ -71,10 +76,24 @@ def run(results: Path) -> None:
             f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {float(row['Requests/s']):.1f} "
             f"| {row['50%']} | {row['95%']} | {row['99%']} | {float(row['Max Response Time']):.0f} |"
         )
+    if server_errors:
+        listed = "; ".join(f"`{message}` ×{n}" for message, n in server_errors.most_common(5))
+        lines += ["", f"The server's log of the run: {listed}."]
     if failures.count("\n") > 1:
         lines += ["", "Errors (locust's failures.csv):", "", "```", failures.strip()[:3000], "```"]
     lines += ["", "Reproduce: `make load` (`python -m attacks load`); not part of `make attack` or CI."]
     (results / "load.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _server_errors(folder: Path) -> Counter[str]:
+    """The exceptions the server logged (the last line of each traceback), by message."""
+    found: Counter[str] = Counter()
+    for log in folder.glob("server-*.log"):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        found.update(
+            m.strip()[:160] for m in re.findall(r"(?:\\n|\n)(\w+(?:\.\w+)*(?:Error|Exception): [^\\\n\"]*)", text)
+        )
+    return found
 
 
 def _version() -> str:
