@@ -24,7 +24,7 @@ from attacks._server import ROLES, tiny_database  # noqa: E402
 from service.app import create_app  # noqa: E402
 from tests.service.conftest import make_settings  # noqa: E402
 
-EXAMPLES = 3
+EXAMPLES = 2
 STATEFUL_EXAMPLES = 5
 CONFIG = ROOT / "attacks" / "schemathesis.toml"
 
@@ -54,7 +54,8 @@ def fuzz_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="module")
 def fuzz_schema(fuzz_app: Any) -> Any:
     # The token as a configured header (as the CLI's -H), so the generator knows every request carries it.
-    header = f'headers = {{ Authorization = "Bearer {fuzz_app.state.fuzz_token}" }}\n'
+    # A generous timeout: on a loaded CI machine the app's start (its solve pool) can take more than the default 10 s.
+    header = f'request-timeout = 120\nheaders = {{ Authorization = "Bearer {fuzz_app.state.fuzz_token}" }}\n'
     config = SchemathesisConfig.from_str(header + CONFIG.read_text(encoding="utf-8"))
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app, config=config)  # starts the app's lifespan
     real = fuzz_app.state.plan_runner
