@@ -145,7 +145,8 @@ def run(results: Path) -> None:
         "*Audit*: every request of the run is logged by the hook in `attacks/_st_hooks.py`; a 2xx answer that shows "
         "or changes participant data must have its audit entry (same method and path). *Without an audit row* "
         "counts those that have none (target 0); audit rows beyond them are entries of requests the hook does not "
-        "count (a denied read, when those are audited, or a request whose answer names nobody).",
+        "count (a denied read, when those are audited, or a request whose answer names nobody). Reading the audit "
+        "log itself is not counted as a read of participant data.",
         "",
         "Reproduce: `python -m attacks fuzz` (part of `make attack`); in CI, `tests/service/test_fuzz.py` runs the "
         "same checks in-process with fewer examples.",
