@@ -16,7 +16,7 @@ from matcher.io import load_dataset, read_dataset, write_candidates, write_datas
 from matcher.io.dialects import COMMA, DIALECTS, SEMICOLON, CsvDialect, csv_bytes, dataset_files
 from matcher.io.limits import ReadLimits
 from matcher.io.locator import Location, Locator, check_integrity
-from matcher.io.municipalities import official_name
+from matcher.io.municipalities import municipality_names, official_name
 from matcher.io.reader import Dataset, parse_date, read
 from matcher.io.tables import TABLE_NAMES
 from matcher.io.text import (
@@ -26,6 +26,7 @@ from matcher.io.text import (
     MAX_TEXT_LENGTH,
     PERSONAL_NAME_ID_PATTERN,
     PERSONAL_NUMBER_PATTERN,
+    UNSAFE_TEXT_CLASS,
     check_id,
     clean_text,
     unsafe_character,
@@ -121,6 +122,7 @@ __all__ = [
     "feasible_pairs",
     "keep_current",
     "load_dataset",
+    "municipality_names",
     "needs_graph",
     "official_name",
     "pair_failures",
@@ -136,6 +138,7 @@ __all__ = [
     "suggest",
     "synthetic_instance",
     "unsafe_character",
+    "UNSAFE_TEXT_CLASS",
     "what_if",
     "write_candidates",
     "write_dataset",

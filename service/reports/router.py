@@ -16,6 +16,7 @@ from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
 from service.fields import ID_PATTERN, MAX_ID_LENGTH, attachment
 from service.imports.exporting import XLSX_MEDIA_TYPE
+from service.params import Day
 from service.reports import service
 from service.reports.service import (
     CAPACITY_VALUE_DEFINITION,
@@ -137,7 +138,7 @@ def utilisation(
     user: CurrentUser,
     by: Annotated[Grouping, Query(description="the grouping of the rows")] = "enterprise",
     fmt: Format = "json",
-    on: Annotated[date | None, Query(description="the day waiting days are counted to; default today")] = None,
+    on: Annotated[Day | None, Query(description="the day waiting days are counted to; default today")] = None,
     dialect: Dialect = "semicolon",
 ) -> UtilisationReport | Response:
     report = service.utilisation(session, user.association_id, by, on or date.today())
@@ -161,8 +162,8 @@ def outcomes(
         str | None,
         Query(max_length=MAX_ID_LENGTH, pattern=ID_PATTERN, description="only participants of this programme"),
     ] = None,
-    ended_from: Annotated[date | None, Query(alias="from", description="placements ended on or after this day")] = None,
-    ended_to: Annotated[date | None, Query(alias="to", description="placements ended on or before this day")] = None,
+    ended_from: Annotated[Day | None, Query(alias="from", description="placements ended on or after this day")] = None,
+    ended_to: Annotated[Day | None, Query(alias="to", description="placements ended on or before this day")] = None,
     fmt: Format = "json",
     dialect: Dialect = "semicolon",
 ) -> OutcomesReport | Response:
@@ -241,7 +242,7 @@ class FairnessOut(BaseModel):
 
 TimeLimit = Annotated[float, Query(gt=0, le=600, description="seconds for the solves (an answer past it is marked)")]
 PlanDay = Annotated[
-    date | None,
+    Day | None,
     Query(description="the plan date (the capacity in force then: scheduled changes effective by it); default today"),
 ]
 DECISION_DOWNLOADS = (

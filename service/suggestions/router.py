@@ -14,6 +14,7 @@ from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.fields import ID_PATTERN, MAX_ID_LENGTH, IdPath
+from service.params import Day
 from service.suggestions import service
 
 router = APIRouter(tags=["suggestions"])
@@ -77,7 +78,7 @@ def suggestions(
     k: Annotated[int, Query(ge=1, le=50, description="How many suggestions.")] = 5,
     per_site: Annotated[int, Query(ge=1, le=50, description="At most this many suggestions from one site.")] = 2,
     on: Annotated[
-        date | None,
+        Day | None,
         Query(alias="date", description="Plan date (default: today); the capacity in force then (dated changes)."),
     ] = None,
 ) -> SuggestionsOut:
@@ -135,7 +136,7 @@ def what_if(
         ),
     ],
     on: Annotated[
-        date | None,
+        Day | None,
         Query(alias="date", description="Plan date (default: today); the capacity in force then (dated changes)."),
     ] = None,
 ) -> WhatIfOut:
