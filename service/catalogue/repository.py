@@ -176,3 +176,43 @@ def scheduled_change(session: Session, change_id: int) -> db.ScheduledCapacityCh
 
 def site_slot_ids(session: Session, site_id: str) -> list[str]:
     return list(session.scalars(select(db.Slot.id).where(db.Slot.site_id == site_id).order_by(db.Slot.id)))
+
+
+def holders_with_people(session: Session, slot_id: str) -> list[tuple[db.Placement, db.Participant]]:
+    """The slot's active placements, each with its participant, in placement order."""
+    rows = session.execute(
+        select(db.Placement, db.Participant)
+        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
+        .where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None))
+        .order_by(db.Placement.id)
+    )
+    return [(placement, person) for placement, person in rows.tuples()]
+
+
+def travel_minutes(session: Session, participant_ids: list[str], site_id: str) -> dict[str, int]:
+    """participant id -> the travel_times minutes to the site, for those that have a row."""
+    if not participant_ids:
+        return {}
+    rows = session.execute(
+        select(db.TravelTime.participant_id, db.TravelTime.minutes).where(
+            db.TravelTime.participant_id.in_(participant_ids), db.TravelTime.site_id == site_id
+        )
+    )
+    return {pid: int(minutes) for pid, minutes in rows}
+
+
+def warnings_of(session: Session, placement_ids: list[int]) -> list[db.PlacementWarning]:
+    if not placement_ids:
+        return []
+    return list(
+        session.scalars(
+            select(db.PlacementWarning)
+            .where(db.PlacementWarning.placement_id.in_(placement_ids))
+            .order_by(db.PlacementWarning.id)
+        )
+    )
+
+
+def add_all(session: Session, rows: list[db.PlacementWarning]) -> None:
+    session.add_all(rows)
+    session.flush()
