@@ -186,7 +186,7 @@ def holders_with_people(session: Session, slot_id: str) -> list[tuple[db.Placeme
         .where(db.Placement.slot_id == slot_id, db.Placement.end_date.is_(None))
         .order_by(db.Placement.id)
     )
-    return [(placement, person) for placement, person in rows.tuples()]
+    return [(placement, person) for placement, person in rows]
 
 
 def travel_minutes(session: Session, participant_ids: list[str], site_id: str) -> dict[str, int]:

@@ -67,6 +67,24 @@ def taken(session: Session, association_id: str) -> dict[str, int]:
     return {slot_id: int(n) for slot_id, n in rows}
 
 
+def warned(session: Session, association_id: str) -> dict[str, int]:
+    """slot id -> its active placements that have a warning (a rule broken since the slot changed under them)."""
+    warned = select(db.PlacementWarning.placement_id)
+    rows = session.execute(
+        select(db.Placement.slot_id, func.count())
+        .join(db.Slot, db.Slot.id == db.Placement.slot_id)
+        .join(db.Site, db.Site.id == db.Slot.site_id)
+        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
+        .where(
+            db.Enterprise.association_id == association_id,
+            db.Placement.end_date.is_(None),
+            db.Placement.id.in_(warned),
+        )
+        .group_by(db.Placement.slot_id)
+    )
+    return {slot_id: int(n) for slot_id, n in rows}
+
+
 def waiting(session: Session, association_id: str, on: date) -> list[WaitingPerson]:
     active = aliased(db.Placement)
     holds_a_seat = exists().where(and_(active.participant_id == db.Participant.id, active.end_date.is_(None)))

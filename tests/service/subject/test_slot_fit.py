@@ -1,0 +1,185 @@
+"""Slot changes under active placements (issue 14, item 9): a change that makes an active placement break a rule of
+a feasible pair is refused with a 409 naming the placements and rules, or made with `?force=true` and kept as
+warnings on those placements, shown in the placements API, the coordinator's page and the utilisation report."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from service.db import models as db
+from service.db.engine import transaction
+
+API = "/api/v1"
+TODAY = date.today()
+SOON = TODAY + timedelta(days=10)
+
+
+def call(service: Any, who: str, method: str, path: str, json: Any = None, **headers: str) -> Any:
+    return service.client.request(method, API + path, json=json, headers={**service.auth(who), **headers})
+
+
+def etag(service: Any, path: str, who: str = "coordinator") -> str:
+    response = call(service, who, "GET", path)
+    assert response.status_code == 200, response.text
+    return str(response.headers["etag"])
+
+
+def patch_slot(service: Any, who: str, body: dict[str, Any], slot: str = "furn", force: bool = False) -> Any:
+    query = "?force=true" if force else ""
+    return call(service, who, "PATCH", f"/slots/{slot}{query}", body, **{"If-Match": etag(service, f"/slots/{slot}")})
+
+
+def place(service: Any, participant: str, slot: str) -> int:
+    body = {"participant_id": participant, "slot_id": slot, "start_date": TODAY.isoformat()}
+    response = call(service, "coordinator", "POST", "/placements", body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def warnings(service: Any, placement_id: int) -> list[dict[str, Any]]:
+    response = call(service, "coordinator", "GET", f"/placements/{placement_id}")
+    assert response.status_code == 200, response.text
+    return list(response.json()["warnings"])
+
+
+def warning_rows(service: Any) -> int:
+    with transaction(service.factory) as session:
+        return int(session.scalar(select(func.count()).select_from(db.PlacementWarning)) or 0)
+
+
+def test_raising_min_hours_above_a_placements_hours_is_refused_naming_it_and_the_rule(service):
+    first, second = place(service, "P1", "furn"), place(service, "P2", "furn")
+    response = patch_slot(service, "coordinator", {"min_hours": 15})
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["reason"] == "placements_break_rules"
+    assert [p["placement_id"] for p in body["placements"]] == [first, second]
+    assert {r["rule"] for p in body["placements"] for r in p["rules"]} == {"hours_fit"}
+    assert f"placement {first} (hours_fit" in body["detail"] and "force=true" in body["detail"]
+    assert call(service, "coordinator", "GET", "/slots/furn").json()["min_hours"] == 5  # nothing changed
+    assert warning_rows(service) == 0
+
+
+def test_days_without_a_common_weekday_are_refused_and_a_change_that_keeps_one_passes(service):
+    placement = place(service, "P1", "furn")  # P1 comes mon, tue, thu; furn is mon, tue, wed
+    response = patch_slot(service, "coordinator", {"days": ["wed", "fri"]})
+    assert response.status_code == 409, response.text
+    assert response.json()["placements"][0]["rules"][0]["rule"] == "days_overlap"
+    assert patch_slot(service, "coordinator", {"days": ["tue", "wed"]}).status_code == 200
+    assert warnings(service, placement) == []
+
+
+def test_other_pair_fields_are_checked_too(service):
+    place(service, "P2", "furn")  # P2: MIA, age 32, gender m
+    for body, rule in (
+        ({"programmes": ["SAMRE"]}, "programme_ok"),
+        ({"min_age": 40}, "age_ok"),
+        ({"women_only": True}, "gender_ok"),
+        ({"available_to": (TODAY - timedelta(days=1)).isoformat(), "available_from": None}, "date_ok"),
+    ):
+        response = patch_slot(service, "coordinator", body)
+        assert response.status_code == 409, (body, response.text)
+        assert [r["rule"] for r in response.json()["placements"][0]["rules"]] == [rule]
+
+
+def test_force_makes_the_change_and_keeps_the_broken_rule_as_a_warning_until_it_holds_again(service):
+    placement = place(service, "P1", "furn")
+    response = patch_slot(service, "coordinator", {"min_hours": 15}, force=True)
+    assert response.status_code == 200, response.text
+    assert response.json()["min_hours"] == 15
+    [warning] = warnings(service, placement)
+    assert warning["rule"] == "hours_fit" and warning["source"] == "slot_change" and warning["slot_id"] == "furn"
+    assert "10 h/week" in warning["message"] and warning["effective_from"] is None
+    listed = call(service, "coordinator", "GET", "/placements?active=true").json()["items"]
+    assert [w["rule"] for w in listed[0]["warnings"]] == ["hours_fit"]
+    # A second forced change does not repeat the warning; an unrelated change leaves it.
+    assert patch_slot(service, "coordinator", {"min_hours": 16}, force=True).status_code == 200
+    assert patch_slot(service, "coordinator", {"activity": "furniture"}).status_code == 200
+    assert len(warnings(service, placement)) == 1
+    # The report shows it to the coordinator.
+    report = call(service, "coordinator", "GET", "/reports/utilisation?by=slot").json()
+    assert report["placements_with_warnings"] == 1
+    # Back within the rule: the warning goes.
+    assert patch_slot(service, "coordinator", {"min_hours": 5}).status_code == 200
+    assert warnings(service, placement) == []
+    assert call(service, "coordinator", "GET", "/reports/utilisation").json()["placements_with_warnings"] == 0
+
+
+def test_a_rule_broken_before_the_change_neither_blocks_it_nor_becomes_a_warning(service):
+    placement = place(service, "P1", "furn")
+    with transaction(service.factory) as session:
+        session.get(db.Participant, "P1").hours_per_week = 30  # type: ignore[union-attr]  # outside 5–20 already
+    assert patch_slot(service, "coordinator", {"max_hours": 25}).status_code == 200
+    assert warnings(service, placement) == []
+
+
+def test_a_manager_is_refused_with_rule_labels_only_and_no_participant_id(service):
+    place(service, "P1", "shop")  # vk2 is the manager's enterprise
+    response = call(
+        service,
+        "enterprise_manager",
+        "PATCH",
+        "/slots/shop",
+        {"min_hours": 15},
+        **{"If-Match": etag(service, "/slots/shop", "enterprise_manager")},
+    )
+    assert response.status_code == 409, response.text
+    assert "P1" not in response.text and "10 h/week" not in response.text
+    assert response.json()["placements"][0]["rules"] == [{"rule": "hours_fit"}]
+
+
+def test_a_slot_without_active_placements_changes_freely(service):
+    placement = place(service, "P1", "furn")
+    assert call(service, "coordinator", "PATCH", f"/placements/{placement}", {"end_reason": "work"}).status_code == 200
+    assert patch_slot(service, "coordinator", {"min_hours": 15}).status_code == 200
+
+
+def test_seats_are_never_forced(service):
+    place(service, "P1", "sew")
+    response = patch_slot(service, "coordinator", {"seats": 0}, slot="sew", force=True)
+    assert response.status_code == 409 and response.json()["reason"] == "seats_taken"
+
+
+# --- scheduled changes --------------------------------------------------------------------------------------------
+
+
+def schedule(service: Any, body: dict[str, Any], force: bool = False, slot: str = "furn") -> Any:
+    query = "?force=true" if force else ""
+    path = f"/slots/{slot}"
+    return call(
+        service, "coordinator", "POST", f"{path}/scheduled-changes{query}", body, **{"If-Match": etag(service, path)}
+    )
+
+
+def test_a_scheduled_change_that_would_break_a_placement_on_its_date_is_refused_or_forced(service):
+    placement = place(service, "P1", "furn")
+    body = {"effective_from": SOON.isoformat(), "max_hours": 8}
+    refused = schedule(service, body)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["reason"] == "placements_break_rules" and SOON.isoformat() in refused.json()["detail"]
+    forced = schedule(service, body, force=True)
+    assert forced.status_code == 201, forced.text
+    [warning] = warnings(service, placement)
+    assert warning["source"] == "scheduled" and warning["effective_from"] == SOON.isoformat()
+    assert warning["scheduled_change_id"] == forced.json()["id"] and warning["message"].startswith("from ")
+    # Today's slot still fits, so an unrelated PATCH keeps the dated warning.
+    assert patch_slot(service, "coordinator", {"max_hours": 21}).status_code == 200
+    assert len(warnings(service, placement)) == 1
+    # Deleting the change deletes its warnings.
+    change_id = forced.json()["id"]
+    assert call(service, "coordinator", "DELETE", f"/slots/furn/scheduled-changes/{change_id}").status_code == 204
+    assert warnings(service, placement) == []
+
+
+def test_a_scheduled_change_checks_against_the_capacity_in_force_on_its_date(service):
+    place(service, "P1", "furn")
+    later = SOON + timedelta(days=5)
+    # From SOON the slot opens only on wednesdays (forced); a change from later that only moves max_hours breaks
+    # nothing new on its date, so it is not refused for the days.
+    assert schedule(service, {"effective_from": SOON.isoformat(), "days": ["wed"]}, force=True).status_code == 201
+    response = schedule(service, {"effective_from": later.isoformat(), "max_hours": 25})
+    assert response.status_code == 201, response.text
