@@ -35,10 +35,11 @@ def run_import(
     endpoint: str,
     today: date | None = None,
     overwrite: Overwrite | None = None,
+    force: bool = False,
 ) -> ImportReport:
     """Read, compare and (when `apply`) write an upload in the caller's transaction; the report says what was done."""
     upload = read_upload(files, lambda: load_instance(session, user.association_id))
-    diff = ImportDiff(session, user, upload, today or date.today(), overwrite)
+    diff = ImportDiff(session, user, upload, today or date.today(), overwrite, force)
     diff.plan(lock=apply)
     warnings = upload.warnings + diff.notes + diff.check_merged()
     if apply:

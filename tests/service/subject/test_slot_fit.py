@@ -183,3 +183,45 @@ def test_a_scheduled_change_checks_against_the_capacity_in_force_on_its_date(ser
     assert schedule(service, {"effective_from": SOON.isoformat(), "days": ["wed"]}, force=True).status_code == 201
     response = schedule(service, {"effective_from": later.isoformat(), "max_hours": 25})
     assert response.status_code == 201, response.text
+
+
+# --- imports ------------------------------------------------------------------------------------------------------
+
+
+def import_slots(service: Any, apply: bool, force: bool, overwrite: str = "", **furn: str) -> dict[str, Any]:
+    from tests.service.imports.test_imports import csv_text, row, tiny_tables
+
+    tables = tiny_tables()
+    row(tables, "slots", "furn").update(furn)
+    params = {
+        "apply": str(apply).lower(),
+        "force": str(force).lower(),
+        **({"overwrite": overwrite} if overwrite else {}),
+    }
+    files = [("files", ("slots.csv", csv_text(*tables["slots"]), "text/csv"))]
+    response = service.client.post(f"{API}/imports", files=files, params=params, headers=service.auth("coordinator"))
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_an_import_that_breaks_a_placement_refuses_the_row_naming_it_or_applies_it_with_force(service):
+    placement = place(service, "P1", "furn")
+    report = import_slots(service, apply=True, force=False, min_hours="15")
+    [refusal] = [r for r in report["refused"] if r["id"] == "furn"]
+    assert refusal["file"] == "slots.csv" and refusal["row"] >= 2
+    assert f"placement {placement} (hours_fit" in refusal["reason"] and "force=true" in refusal["reason"]
+    assert call(service, "coordinator", "GET", "/slots/furn").json()["min_hours"] == 5
+    assert warnings(service, placement) == []
+    # A dry run with force says what it would do, and writes nothing.
+    dry = import_slots(service, apply=False, force=True, min_hours="15")
+    assert not [r for r in dry["refused"] if r["id"] == "furn"]
+    assert any("furn" in w["message"] and "force" in w["message"] for w in dry["warnings"]), dry["warnings"]
+    assert warnings(service, placement) == []
+    report = import_slots(service, apply=True, force=True, min_hours="15")
+    assert call(service, "coordinator", "GET", "/slots/furn").json()["min_hours"] == 15
+    [warning] = warnings(service, placement)
+    assert warning["source"] == "import" and warning["rule"] == "hours_fit"
+    # The file back within the rule (undoing the import's own change, so with overwrite) drops the warning.
+    report = import_slots(service, apply=True, force=False, overwrite="slots:min_hours", min_hours="5")
+    assert not report["refused"], report["refused"]
+    assert warnings(service, placement) == []
