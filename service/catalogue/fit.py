@@ -176,7 +176,7 @@ def record_warnings(
             placement_id=b.placement_id,
             slot_id=slot_id,
             rule=f.rule,
-            message=f.message if effective_from is None else f"from {effective_from.isoformat()}: {f.message}",
+            message=f.message,
             source=source,
             scheduled_change_id=scheduled_change_id,
             effective_from=effective_from,

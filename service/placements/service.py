@@ -137,3 +137,8 @@ def end_placement(
     if person is not None and person.pinned:
         person.pinned = False  # nothing left to keep
     return placement
+
+
+def warned_placements(session: Session, user: db.User) -> list[db.Placement]:
+    """Active placements (of the user's view) that break a rule since their slot was changed under them."""
+    return list(session.scalars(repo.warned_placements(user)))

@@ -165,7 +165,7 @@ def test_a_scheduled_change_that_would_break_a_placement_on_its_date_is_refused_
     assert forced.status_code == 201, forced.text
     [warning] = warnings(service, placement)
     assert warning["source"] == "scheduled" and warning["effective_from"] == SOON.isoformat()
-    assert warning["scheduled_change_id"] == forced.json()["id"] and warning["message"].startswith("from ")
+    assert warning["scheduled_change_id"] == forced.json()["id"] and "h/week" in warning["message"]
     # Today's slot still fits, so an unrelated PATCH keeps the dated warning.
     assert patch_slot(service, "coordinator", {"max_hours": 21}).status_code == 200
     assert len(warnings(service, placement)) == 1
@@ -225,3 +225,16 @@ def test_an_import_that_breaks_a_placement_refuses_the_row_naming_it_or_applies_
     report = import_slots(service, apply=True, force=False, overwrite="slots:min_hours", min_hours="5")
     assert not report["refused"], report["refused"]
     assert warnings(service, placement) == []
+
+
+def test_the_coordinators_overview_lists_the_warned_placements_in_swedish(service):
+    from tests.service.web.test_pages import _login
+
+    placement = place(service, "P1", "furn")
+    assert patch_slot(service, "coordinator", {"min_hours": 15}, force=True).status_code == 200
+    _login(service, "coordinator")
+    page = service.client.get("/oversikt")
+    assert page.status_code == 200
+    assert "Placeringar med varningar" in page.text
+    assert "Önskar 10 timmar i veckan, platsen har 15–20 timmar" in page.text
+    assert f"<td>{placement}</td>" in page.text and "ändring av platsen" in page.text
