@@ -20,7 +20,7 @@ def enterprise_filter(user: db.User) -> ColumnElement[bool]:
 
 
 def participant_filter(user: db.User) -> ColumnElement[bool]:
-    condition = db.Participant.association_id == user.association_id
+    condition = and_(db.Participant.association_id == user.association_id, db.Participant.erased_at.is_(None))
     if user.role is db.Role.coach:
         return and_(condition, db.Participant.coach_id == user.id)
     if user.role is db.Role.enterprise_manager:
@@ -66,6 +66,7 @@ def visible_participant(session: Session, user: db.User, participant_id: str) ->
     if (
         person is None
         or person.association_id != user.association_id
+        or person.erased_at is not None
         or user.role is db.Role.enterprise_manager
         or (user.role is db.Role.coach and person.coach_id != user.id)
     ):

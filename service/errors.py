@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
@@ -62,6 +63,9 @@ def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        hook = getattr(request.app.state, "on_error", None)  # the audit of denied reads (service.audit.denied)
+        if hook is not None and exc.status in (403, 404):
+            await run_in_threadpool(hook, request, exc.status)
         return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
 
     @app.exception_handler(RequestValidationError)

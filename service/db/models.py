@@ -177,6 +177,9 @@ class Participant(Base):
     avoid_enterprises: Mapped[list[str]] = mapped_column(JSON, default=list)
     waiting_since: Mapped[date | None] = mapped_column(Date, nullable=True)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by an erasure: the row's id is then a pseudonym and its personal fields are blank; it stays only so the
+    # placements of an erased person keep counting in the aggregate reports. No route shows it, no plan uses it.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class TravelTime(Base):

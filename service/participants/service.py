@@ -76,5 +76,10 @@ def update_participant(
 def delete_participant(session: Session, user: db.User, participant_id: str) -> None:
     person = visible_participant(session, user, participant_id)
     if repo.has_placements(session, person.id):
-        raise Conflict(f"participant '{participant_id}' has placements kept for follow-up; they cannot be deleted")
+        raise Conflict(
+            f"participant '{participant_id}' has placements kept for follow-up, so the participant cannot be deleted; "
+            f"to remove their personal data, erase them: POST /participants/{participant_id}/erasure (their id is "
+            "replaced by a pseudonym everywhere and the placements stay, anonymous, in the reports)",
+            erasure=f"/api/v1/participants/{participant_id}/erasure",
+        )
     repo.delete_participant(session, person)

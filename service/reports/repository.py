@@ -95,7 +95,7 @@ def waiting(session: Session, association_id: str, on: date) -> list[WaitingPers
             db.Participant.preferences,
             db.Participant.waiting_since,
         )
-        .where(db.Participant.association_id == association_id, ~holds_a_seat)
+        .where(db.Participant.association_id == association_id, db.Participant.erased_at.is_(None), ~holds_a_seat)
         .order_by(db.Participant.id)
     )
     return [

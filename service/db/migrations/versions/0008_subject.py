@@ -1,6 +1,6 @@
 """Data-subject rights and slot changes under placements: `placement_warnings` (rules an active placement breaks
 after a forced slot change), `erasures` (the pseudonyms of erased participants) and `audit_log.status` (the status
-of a denied attempt to read participant data).
+of a denied attempt to read participant data) and `participants.erased_at` (an erased participant's anonymous row).
 
 New tables and one nullable column (SQLite adds it in place, no batch rebuild).
 
@@ -21,6 +21,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("audit_log", sa.Column("status", sa.Integer(), nullable=True))
+    op.add_column("participants", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "placement_warnings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -76,5 +77,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_placement_warnings_scheduled_change_id"), table_name="placement_warnings")
     op.drop_index(op.f("ix_placement_warnings_placement_id"), table_name="placement_warnings")
     op.drop_table("placement_warnings")
+    with op.batch_alter_table("participants") as batch:
+        batch.drop_column("erased_at")
     with op.batch_alter_table("audit_log") as batch:
         batch.drop_column("status")
