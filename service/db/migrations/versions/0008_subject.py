@@ -77,7 +77,10 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_placement_warnings_scheduled_change_id"), table_name="placement_warnings")
     op.drop_index(op.f("ix_placement_warnings_placement_id"), table_name="placement_warnings")
     op.drop_table("placement_warnings")
-    with op.batch_alter_table("participants") as batch:
-        batch.drop_column("erased_at")
-    with op.batch_alter_table("audit_log") as batch:
-        batch.drop_column("status")
+    # Not a batch rebuild on SQLite: dropping the rebuilt table would cascade to the rows that refer to it
+    # (audit_participants, placements). SQLite 3.35+ drops a plain column in place.
+    for table, column in (("participants", "erased_at"), ("audit_log", "status")):
+        if op.get_bind().dialect.name == "sqlite":
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        else:
+            op.drop_column(table, column)
