@@ -37,7 +37,12 @@ def list_participants(
     return [(p, active[p.id].slot_id if p.id in active else None) for p in items], total
 
 
+ERASED_PREFIX = "ERASED-"  # the pseudonyms of erasures (service.subject); never a new participant's code
+
+
 def create_participant(session: Session, user: db.User, body: ParticipantCreate) -> db.Participant:
+    if body.id.upper().startswith(ERASED_PREFIX):
+        raise InvalidInput(f"id: codes starting with {ERASED_PREFIX} are kept for erased participants", field="id")
     if repo.participant(session, body.id) is not None:
         raise Conflict(f"participant '{body.id}' exists already")
     coach_id = body.coach_id if body.coach_id is not None or user.role is not Role.coach else user.id

@@ -342,3 +342,12 @@ def test_gallra_lists_participants_never_placed_but_does_not_erase_them(service,
 def test_gallra_refuses_a_period_without_unit(service, gallra):
     result = gallra("--older-than", "24")
     assert result.exit_code == 2 and "months or days" in result.output
+
+
+def test_a_new_participant_cannot_take_a_pseudonyms_code(service):
+    body = {
+        "id": "ERASED-0123456789AB", "programme": "SAMRE", "municipality": "Sigtuna", "lat": 59.6, "lon": 17.8,
+        "hours_per_week": 10, "days_available": ["mon"], "max_travel_minutes": 60,
+    }  # fmt: skip
+    response = call(service, "coordinator", "POST", "/participants", body)
+    assert response.status_code == 422 and "ERASED-" in response.json()["detail"]
