@@ -31,6 +31,8 @@ PAIR_FIELDS = (
 )  # fmt: skip
 """The slot fields a feasible pair depends on (seats and supervision_ratio are the capacity rules')."""
 SET_FIELDS = frozenset({"days", "supports", "programmes"})
+SITE_PAIR_FIELDS = ("accessibility", "lat", "lon", "enterprise_id")
+"""The site fields a feasible pair depends on: needs_covered, travel_ok (the estimate), not_avoided."""
 SOURCES = ("slot_change", "import", "scheduled")
 
 
@@ -45,6 +47,14 @@ class Broken:
 
 def touches_pairs(slot: db.Slot, values: dict[str, Any]) -> bool:
     return any(f in values and values[f] != getattr(slot, f) for f in PAIR_FIELDS)
+
+
+def site_with(site: db.Site, values: dict[str, Any]) -> matcher.Site:
+    """The site as the core sees it with `values` (field -> new value) set."""
+    changes: dict[str, Any] = {f: values[f] for f in SITE_PAIR_FIELDS if f in values}
+    if "accessibility" in changes:
+        changes["accessibility"] = frozenset(changes["accessibility"])
+    return replace(to_core_site(site), **changes)
 
 
 def _core_slot(base: matcher.Slot, values: dict[str, Any]) -> matcher.Slot:
@@ -99,7 +109,7 @@ def broken_placements(
     caller will leave it (an import changing the site too), else the database's."""
     base = _core_slot(to_core_slot(slot), before or {})
     old_slot, new_slot = base, _core_slot(base, after)
-    if old_slot == new_slot:
+    if old_slot == new_slot and site is None:
         return []
     holders = repo.holders_with_people(session, slot.id)
     if not holders:

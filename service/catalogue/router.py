@@ -127,9 +127,15 @@ def get_site(site_id: str, session: SessionDep, user: CurrentUser, response: Res
 
 @router.patch("/sites/{site_id}", response_model=SitePublic, responses=CHANGE_RESPONSES, **roles(*EDITORS))
 def update_site(
-    site_id: str, body: SiteUpdate, session: SessionDep, user: CurrentUser, response: Response, if_match: IfMatch = None
+    site_id: str,
+    body: SiteUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
+    force: Force = False,
 ) -> db.Site:
-    site = service.update_site(session, user, site_id, body, if_match)
+    site = service.update_site(session, user, site_id, body, if_match, force)
     response.headers["ETag"] = capacity.etag(site)
     return site
 

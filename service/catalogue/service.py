@@ -103,7 +103,9 @@ def get_site(session: Session, user: db.User, site_id: str) -> db.Site:
     return visible_site(session, user, site_id)
 
 
-def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate, if_match: str | None) -> db.Site:
+def update_site(
+    session: Session, user: db.User, site_id: str, body: SiteUpdate, if_match: str | None, force: bool = False
+) -> db.Site:
     visible = visible_site(session, user, site_id)
     _may_edit(user, visible.enterprise_id)
     expected = capacity.require_if_match(if_match)
@@ -121,8 +123,25 @@ def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate,
         need, placement_ids = capacity.supervision_need(session, site.id)
         if not SUPERVISION.fits(0.0, need, hours):
             raise capacity.refuse_hours_below_need(session, user, site, hours, need, placement_ids)
+    # Accessibility, place (travel) and enterprise (avoided) are rules of a pair too: checked slot by slot.
+    pair_fields = {f: v for f, v in changes.items() if f in fit.SITE_PAIR_FIELDS and v != getattr(site, f)}
+    broken: list[tuple[db.Slot, list[fit.Broken]]] = []
+    if pair_fields:
+        moved = fit.site_with(site, pair_fields)
+        for slot in site.slots:
+            found = fit.broken_placements(session, slot, {}, today(), site=moved)
+            if found:
+                broken.append((slot, found))
+    if broken and not force:
+        everyone = [b for _, found in broken for b in found]
+        raise fit.refusal(user, f"changing site '{site.id}'", everyone, f"send PATCH /sites/{site.id}?force=true")
     capacity.apply_changes(session, user, site, changes)
     repo.flush(session)
+    for slot, found in broken:
+        fit.record_warnings(session, user, slot.id, found, "slot_change")
+    if pair_fields:
+        for slot in site.slots:
+            fit.clear_resolved(session, slot, today())
     return site
 
 

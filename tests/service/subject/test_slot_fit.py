@@ -238,3 +238,26 @@ def test_the_coordinators_overview_lists_the_warned_placements_in_swedish(servic
     assert "Placeringar med varningar" in page.text
     assert "Önskar 10 timmar i veckan, platsen har 15–20 timmar" in page.text
     assert f"<td>{placement}</td>" in page.text and "ändring av platsen" in page.text
+
+
+def patch_site(service: Any, body: dict[str, Any], site: str = "hantverk", force: bool = False) -> Any:
+    query = "?force=true" if force else ""
+    path = f"/sites/{site}"
+    return call(service, "coordinator", "PATCH", f"{path}{query}", body, **{"If-Match": etag(service, path)})
+
+
+def test_a_site_change_that_leaves_a_placements_needs_or_travel_unmet_is_refused_or_forced(service):
+    with transaction(service.factory) as session:
+        session.get(db.Participant, "P1").needs = ["wheelchair"]  # type: ignore[union-attr]
+    placement = place(service, "P1", "furn")  # at hantverk, which has wheelchair access
+    refused = patch_site(service, {"accessibility": []})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["placements"][0]["rules"][0]["rule"] == "needs_covered"
+    far = patch_site(service, {"lat": 65.58, "lon": 22.15})  # Luleå: far beyond P1's 60 minutes
+    assert far.status_code == 409 and far.json()["placements"][0]["rules"][0]["rule"] == "travel_ok"
+    assert patch_site(service, {"name": "Hantverkshuset"}).status_code == 200  # not a rule of a pair
+    assert patch_site(service, {"accessibility": []}, force=True).status_code == 200
+    [warning] = warnings(service, placement)
+    assert warning["rule"] == "needs_covered" and warning["slot_id"] == "furn"
+    assert patch_site(service, {"accessibility": ["wheelchair"]}).status_code == 200
+    assert warnings(service, placement) == []
