@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, true
 from sqlalchemy.orm import Session
 
 from service.db import models as db
-from service.errors import NotFound
+from service.errors import NotFound, ParticipantNotFound
 
 
 def enterprise_filter(user: db.User) -> ColumnElement[bool]:
@@ -70,5 +70,5 @@ def visible_participant(session: Session, user: db.User, participant_id: str) ->
         or user.role is db.Role.enterprise_manager
         or (user.role is db.Role.coach and person.coach_id != user.id)
     ):
-        raise NotFound(f"no participant '{participant_id}'")
+        raise ParticipantNotFound(f"no participant '{participant_id}'")
     return person

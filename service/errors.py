@@ -30,6 +30,10 @@ class NotFound(ServiceError):
     status, title = 404, "Not found"
 
 
+class ParticipantNotFound(NotFound):
+    """A participant (or a placement, participant data too) outside the caller's view: audited as denied."""
+
+
 class Unauthorized(ServiceError):
     status, title = 401, "Authentication required"
 
@@ -64,7 +68,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         hook = getattr(request.app.state, "on_error", None)  # the audit of denied reads (service.audit.denied)
-        if hook is not None and exc.status in (403, 404):
+        if hook is not None and (exc.status == 403 or isinstance(exc, ParticipantNotFound)):
             await run_in_threadpool(hook, request, exc.status)
         return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
 

@@ -1,5 +1,6 @@
-"""Denied attempts to read participant data: a 403 or 404 on a participant route is audited too, with the caller,
-the requested participant id (from the path) and the status.
+"""Denied attempts to read participant data: a 403 on a participant route, or a 404 for a participant or placement
+outside the caller's view (`ParticipantNotFound`) on one, is audited too, with the caller, the requested
+participant id (from the path) and the status. A 404 for something else (an unknown slot) is not a denied read.
 
 The request's own transaction is rolled back with the error, so the entry is written in a transaction of its own
 after it. Nothing is written for a caller without a valid token (401: there is no caller to name)."""

@@ -27,15 +27,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.db import models as db
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, ParticipantNotFound
 from service.subject import repository as repo
 
 PSEUDONYM_PREFIX = "ERASED-"
 ID_CHARS = r"A-Za-z0-9_\-"
 
 
-def _not_found(participant_id: str) -> NotFound:
-    return NotFound(f"no participant '{participant_id}'")
+def _not_found(participant_id: str) -> ParticipantNotFound:
+    return ParticipantNotFound(f"no participant '{participant_id}'")
 
 
 def _visible(session: Session, user: db.User, participant_id: str) -> db.Participant:
