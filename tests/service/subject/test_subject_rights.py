@@ -351,3 +351,19 @@ def test_a_new_participant_cannot_take_a_pseudonyms_code(service):
     }  # fmt: skip
     response = call(service, "coordinator", "POST", "/participants", body)
     assert response.status_code == 422 and "ERASED-" in response.json()["detail"]
+
+
+def test_a_plan_computed_before_an_erasure_never_places_the_erased_person(service):
+    from tests.service.plans.test_apply import apply, proposals, solve
+
+    plan = solve(service, allow_moves=False)
+    new = sorted(pid for pid, p in proposals(plan).items() if p["change"] == "new")
+    assert new, plan["result"]
+    erased = call(service, "coordinator", "POST", f"/participants/{new[0]}/erasure").json()["pseudonym"]
+    response = apply(service, plan["id"])
+    assert response.status_code == 200, response.text
+    outcomes = {o["participant_id"]: o for o in response.json()["outcomes"]}
+    assert new[0] not in outcomes and outcomes[erased]["status"] == "refused"
+    assert "no longer exists" in outcomes[erased]["reason"]
+    with transaction(service.factory) as session:
+        assert not list(session.scalars(select(db.Placement).where(db.Placement.participant_id == erased)))
