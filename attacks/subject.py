@@ -102,7 +102,11 @@ def run(results: pathlib.Path) -> None:
                     )  # fmt: skip
                 )
                 for pid in ended:
-                    session.add(db.TravelTime(participant_id=pid, site_id=instance.sites[0].site_id, minutes=30))
+                    session.add(
+                        db.TravelTime(
+                            association_id="default", participant_id=pid, site_id=instance.sites[0].site_id, minutes=30
+                        )
+                    )
 
             def reports() -> dict[str, Any]:
                 got = {by: client.get(f"{api}/reports/utilisation?by={by}", headers=headers).json()

@@ -64,17 +64,17 @@ def _core_slot(base: matcher.Slot, values: dict[str, Any]) -> matcher.Slot:
     return replace(base, **changes)
 
 
-def _enterprise(session: Session, enterprise_id: str) -> matcher.Enterprise:
-    row = session.get(db.Enterprise, enterprise_id)
+def _enterprise(session: Session, association_id: str, enterprise_id: str) -> matcher.Enterprise:
+    row = session.get(db.Enterprise, (association_id, enterprise_id))
     if row is None:  # created by the same import: its name is not needed by any rule but `not_avoided`'s message
         return matcher.Enterprise(enterprise_id, enterprise_id, "")
     return matcher.Enterprise(row.id, row.name, row.municipality)
 
 
-def _site(session: Session, site_id: str, given: matcher.Site | None) -> matcher.Site | None:
+def _site(session: Session, association_id: str, site_id: str, given: matcher.Site | None) -> matcher.Site | None:
     if given is not None and given.site_id == site_id:
         return given
-    row = session.get(db.Site, site_id)
+    row = session.get(db.Site, (association_id, site_id))
     return to_core_site(row) if row is not None else None
 
 
@@ -87,7 +87,7 @@ def _failures(
     on: date,
 ) -> list[matcher.RuleFailure]:
     pair = matcher.Instance(
-        enterprises=(_enterprise(session, site.enterprise_id),),
+        enterprises=(_enterprise(session, person.association_id, site.enterprise_id),),
         sites=(site,),
         slots=(slot,),
         participants=(to_core_participant(person, None),),
@@ -111,17 +111,17 @@ def broken_placements(
     old_slot, new_slot = base, _core_slot(base, after)
     if old_slot == new_slot and site is None:
         return []
-    holders = repo.holders_with_people(session, slot.id)
+    holders = repo.holders_with_people(session, slot.association_id, slot.id)
     if not holders:
         return []
-    old_site = _site(session, old_slot.site_id, None)
-    new_site = _site(session, new_slot.site_id, site)
+    old_site = _site(session, slot.association_id, old_slot.site_id, None)
+    new_site = _site(session, slot.association_id, new_slot.site_id, site)
     if old_site is None or new_site is None:
         return []  # a site not stored yet and not given: nothing to compare with
     people = [person.id for _, person in holders]
-    old_minutes = repo.travel_minutes(session, people, old_site.site_id)
+    old_minutes = repo.travel_minutes(session, slot.association_id, people, old_site.site_id)
     moved = new_site.site_id != old_site.site_id
-    new_minutes = repo.travel_minutes(session, people, new_site.site_id) if moved else old_minutes
+    new_minutes = repo.travel_minutes(session, slot.association_id, people, new_site.site_id) if moved else old_minutes
     broken = []
     for placement, person in holders:
         kept = {f.rule for f in _failures(session, person, old_slot, old_site, old_minutes.get(person.id), on)}
@@ -201,13 +201,13 @@ def record_warnings(
 
 def clear_resolved(session: Session, slot: db.Slot, on: date) -> None:
     """Drop the warnings (not a scheduled change's) of the slot's active placements whose rule holds again now."""
-    holders = repo.holders_with_people(session, slot.id)
+    holders = repo.holders_with_people(session, slot.association_id, slot.id)
     warnings = [w for w in repo.warnings_of(session, [p.id for p, _ in holders]) if w.scheduled_change_id is None]
     if not warnings:
         return
     site = to_core_site(slot.site)
     core = to_core_slot(slot)
-    minutes = repo.travel_minutes(session, [person.id for _, person in holders], site.site_id)
+    minutes = repo.travel_minutes(session, slot.association_id, [person.id for _, person in holders], site.site_id)
     failing = {
         placement.id: {f.rule for f in _failures(session, person, core, site, minutes.get(person.id), on)}
         for placement, person in holders

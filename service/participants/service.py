@@ -43,7 +43,7 @@ ERASED_PREFIX = "ERASED-"  # the pseudonyms of erasures (service.subject); never
 def create_participant(session: Session, user: db.User, body: ParticipantCreate) -> db.Participant:
     if body.id.upper().startswith(ERASED_PREFIX):
         raise InvalidInput(f"id: codes starting with {ERASED_PREFIX} are kept for erased participants", field="id")
-    if repo.participant(session, body.id) is not None:
+    if repo.participant(session, user.association_id, body.id) is not None:
         raise Conflict(f"participant '{body.id}' exists already")
     coach_id = body.coach_id if body.coach_id is not None or user.role is not Role.coach else user.id
     _check_coach(session, user, coach_id)
@@ -57,7 +57,7 @@ def create_participant(session: Session, user: db.User, body: ParticipantCreate)
 def get_participant(session: Session, user: db.User, participant_id: str) -> tuple[db.Participant, str | None]:
     """The participant and the slot of their active placement."""
     person = visible_participant(session, user, participant_id)
-    return person, repo.current_slot(session, person.id)
+    return person, repo.current_slot(session, person.association_id, person.id)
 
 
 def update_participant(
@@ -70,7 +70,7 @@ def update_participant(
             raise InvalidInput(f"{field} cannot be null")
     if "coach_id" in changes:
         _check_coach(session, user, changes["coach_id"])
-    current = repo.current_slot(session, person.id)
+    current = repo.current_slot(session, person.association_id, person.id)
     if changes.get("pinned") and current is None:
         raise InvalidInput("pinned: the participant holds no seat to keep")
     for field, value in changes.items():
@@ -80,7 +80,7 @@ def update_participant(
 
 def delete_participant(session: Session, user: db.User, participant_id: str) -> None:
     person = visible_participant(session, user, participant_id)
-    if repo.has_placements(session, person.id):
+    if repo.has_placements(session, person.association_id, person.id):
         raise Conflict(
             f"participant '{participant_id}' has placements kept for follow-up, so the participant cannot be deleted; "
             f"to remove their personal data, erase them: POST /participants/{participant_id}/erasure (their id is "

@@ -22,20 +22,18 @@ def participant(session: Session, association_id: str, participant_id: str) -> d
     )
 
 
-def travel_times(session: Session, participant_id: str) -> list[db.TravelTime]:
-    return list(
-        session.scalars(
-            select(db.TravelTime).where(db.TravelTime.participant_id == participant_id).order_by(db.TravelTime.site_id)
-        )
+def travel_times(session: Session, association_id: str, participant_id: str) -> list[db.TravelTime]:
+    query = select(db.TravelTime).where(
+        db.TravelTime.association_id == association_id, db.TravelTime.participant_id == participant_id
     )
+    return list(session.scalars(query.order_by(db.TravelTime.site_id)))
 
 
-def placements(session: Session, participant_id: str) -> list[db.Placement]:
-    return list(
-        session.scalars(
-            select(db.Placement).where(db.Placement.participant_id == participant_id).order_by(db.Placement.id)
-        )
+def placements(session: Session, association_id: str, participant_id: str) -> list[db.Placement]:
+    query = select(db.Placement).where(
+        db.Placement.association_id == association_id, db.Placement.participant_id == participant_id
     )
+    return list(session.scalars(query.order_by(db.Placement.id)))
 
 
 def plans(session: Session, association_id: str) -> list[db.Plan]:
@@ -74,20 +72,20 @@ def add(session: Session, row: db.Base) -> None:
     session.flush()
 
 
-def move_placements(session: Session, old_id: str, new_id: str) -> int:
+def move_placements(session: Session, association_id: str, old_id: str, new_id: str) -> int:
     result = session.execute(
         update(db.Placement)
-        .where(db.Placement.participant_id == old_id)
+        .where(db.Placement.association_id == association_id, db.Placement.participant_id == old_id)
         .values(participant_id=new_id)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def delete_travel_times(session: Session, participant_id: str) -> int:
+def delete_travel_times(session: Session, association_id: str, participant_id: str) -> int:
     result = session.execute(
         delete(db.TravelTime)
-        .where(db.TravelTime.participant_id == participant_id)
+        .where(db.TravelTime.association_id == association_id, db.TravelTime.participant_id == participant_id)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -132,11 +130,15 @@ def retention_candidates(session: Session, association_id: str, cutoff: date) ->
     """(participant id, end of their last placement) of the association's participants with placements, none of
     them active, the last ended before `cutoff`; oldest first."""
     active = aliased(db.Placement)
-    holds_a_seat = exists().where(active.participant_id == db.Participant.id, active.end_date.is_(None))
+    holds_a_seat = exists().where(
+        active.association_id == db.Participant.association_id,
+        active.participant_id == db.Participant.id,
+        active.end_date.is_(None),
+    )
     last_end = func.max(db.Placement.end_date)
     rows = session.execute(
         select(db.Participant.id, last_end)
-        .join(db.Placement, db.Placement.participant_id == db.Participant.id)
+        .join(db.Placement, db.placement_participant())
         .where(
             db.Participant.association_id == association_id,
             db.Participant.erased_at.is_(None),
@@ -152,7 +154,7 @@ def retention_candidates(session: Session, association_id: str, cutoff: date) ->
 def never_placed_waiting_since_before(session: Session, association_id: str, cutoff: date) -> list[tuple[str, date]]:
     """(participant id, waiting_since) of the association's participants never placed, waiting since before
     `cutoff`."""
-    placed = exists().where(db.Placement.participant_id == db.Participant.id)
+    placed = exists().where(db.placement_participant())
     rows = session.execute(
         select(db.Participant.id, db.Participant.waiting_since)
         .where(
@@ -164,3 +166,23 @@ def never_placed_waiting_since_before(session: Session, association_id: str, cut
         .order_by(db.Participant.waiting_since, db.Participant.id)
     )
     return [(pid, since) for pid, since in rows if since is not None]
+
+
+def idempotency_bodies_naming(session: Session, association_id: str, participant_id: str) -> list[db.IdempotencyKey]:
+    """The kept answers (idempotency keys of the association's users) whose stored body contains the id; the caller
+    checks it as a whole word."""
+    users = select(db.User.id).where(db.User.association_id == association_id)
+    return list(
+        session.scalars(
+            select(db.IdempotencyKey).where(
+                db.IdempotencyKey.user_id.in_(users),
+                db.IdempotencyKey.body.contains(participant_id, autoescape=True),
+            )
+        )
+    )
+
+
+def delete_rows(session: Session, rows: list[db.IdempotencyKey]) -> None:
+    for row in rows:
+        session.delete(row)
+    session.flush()

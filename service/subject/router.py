@@ -15,6 +15,7 @@ from service.audit.log import record
 from service.audit.router import AuditEntryPublic, public_entry
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.fields import IdPath
 from service.placements.schemas import PlacementPublic
 from service.subject import service
 
@@ -66,7 +67,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {404: {"description": "no such part
     summary="Everything stored about one participant (a subject access request)",
     **roles(db.Role.coordinator),
 )
-def subject_record(participant_id: str, session: SessionDep, user: CurrentUser, request: Request) -> SubjectRecord:
+def subject_record(participant_id: IdPath, session: SessionDep, user: CurrentUser, request: Request) -> SubjectRecord:
     """The participant's row, travel times, placements, the plans naming them and the audit entries about them, as
     JSON. The request is itself audited (a read of the participant; it is not in its own answer)."""
     found = service.record(session, user, participant_id)
@@ -87,7 +88,7 @@ def subject_record(participant_id: str, session: SessionDep, user: CurrentUser, 
     summary="Erase a participant: their id replaced everywhere by a pseudonym, personal fields removed",
     **roles(db.Role.coordinator),
 )
-def erase_participant(participant_id: str, session: SessionDep, user: CurrentUser) -> ErasureResult:
+def erase_participant(participant_id: IdPath, session: SessionDep, user: CurrentUser) -> ErasureResult:
     """Anonymise the participant everywhere (placements, plans, audit entries): their id becomes a pseudonym
     `ERASED-…` of this erasure, their row keeps only programme and hours per week (for the aggregate reports) and
     no route shows it again; travel times are deleted. Refused (409) while a placement is active. Audited under the

@@ -7,7 +7,9 @@
   every text that names the id) and in the association's audit entries (the participants they name and their
   paths). The participant row is replaced by an anonymous one under the pseudonym that keeps only what the
   aggregate reports count (programme, hours per week) and is flagged erased: no route shows it, no plan uses it,
-  and it no longer counts as waiting. Travel times are deleted. The erased id is kept nowhere; `erasures` keeps the
+  and it no longer counts as waiting. Travel times are deleted, and so are the kept `Idempotency-Key` replies of
+  the association's users that name the id. Only the association's rows are read or written: another association
+  may hold a participant of the same id, who is a different person. The erased id is kept nowhere; `erasures` keeps the
   pseudonym, when, by whom and why. A participant with an active placement is refused (409): end it first, with
   its reason, so the outcome figures stay right.
 - `retention`: `placement gallra`: the participants whose last placement ended before a cut-off, erased (dry run
@@ -100,13 +102,16 @@ def record(session: Session, user: db.User, participant_id: str) -> dict[str, An
                 }
             )
     participant = {c.name: getattr(person, c.name) for c in db.Participant.__table__.columns if c.name != "erased_at"}
-    placements = repo.placements(session, person.id)
+    placements = repo.placements(session, user.association_id, person.id)
     return {
         "participant_id": person.id,
         "generated_at": datetime.now(UTC),
         "participant": participant,
         "current_slot_id": next((p.slot_id for p in placements if p.end_date is None), None),
-        "travel_times": [{"site_id": t.site_id, "minutes": t.minutes} for t in repo.travel_times(session, person.id)],
+        "travel_times": [
+            {"site_id": t.site_id, "minutes": t.minutes}
+            for t in repo.travel_times(session, user.association_id, person.id)
+        ],
         "placements": placements,
         "plans": plans,
         "audit": repo.audit_entries(session, user.association_id, person.id),
@@ -183,8 +188,8 @@ def erase_person(
         erased_at=datetime.now(UTC),
     )
     repo.add(session, anonymous)
-    placements = repo.move_placements(session, old_id, pseudonym)
-    travel = repo.delete_travel_times(session, old_id)
+    placements = repo.move_placements(session, association_id, old_id, pseudonym)
+    travel = repo.delete_travel_times(session, association_id, old_id)
     repo.delete_participant(session, person)
     plans = 0
     for plan in repo.plans(session, association_id):
@@ -205,6 +210,14 @@ def erase_person(
         entries[entry.id] = entry
     for entry in entries.values():
         entry.path = pattern.sub(pseudonym, entry.path)[:200]
+    # A kept answer to an Idempotency-Key retry may hold the id (a created placement, an import's report): it goes,
+    # so a late retry runs afresh instead of replaying the erased id.
+    answers = [
+        row
+        for row in repo.idempotency_bodies_naming(session, association_id, old_id)
+        if row.body is not None and pattern.search(row.body)
+    ]
+    repo.delete_rows(session, answers)
     repo.add(
         session,
         db.Erasure(
@@ -220,7 +233,7 @@ def erase_person(
 def erase(session: Session, user: db.User, participant_id: str) -> Erased:
     """A coordinator's erasure of one participant (a data subject's request); 409 while a placement is active."""
     person = _visible(session, user, participant_id)
-    active = [p for p in repo.placements(session, person.id) if p.end_date is None]
+    active = [p for p in repo.placements(session, user.association_id, person.id) if p.end_date is None]
     if active:
         raise Conflict(
             f"participant '{participant_id}' holds placement {active[0].id} in slot '{active[0].slot_id}'; end it "

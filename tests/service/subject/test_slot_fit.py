@@ -112,7 +112,7 @@ def test_force_makes_the_change_and_keeps_the_broken_rule_as_a_warning_until_it_
 def test_a_rule_broken_before_the_change_neither_blocks_it_nor_becomes_a_warning(service):
     placement = place(service, "P1", "furn")
     with transaction(service.factory) as session:
-        session.get(db.Participant, "P1").hours_per_week = 30  # type: ignore[union-attr]  # outside 5–20 already
+        session.get(db.Participant, ("default", "P1")).hours_per_week = 30  # type: ignore[union-attr]  # outside 5–20 already
     assert patch_slot(service, "coordinator", {"max_hours": 25}).status_code == 200
     assert warnings(service, placement) == []
 
@@ -248,7 +248,7 @@ def patch_site(service: Any, body: dict[str, Any], site: str = "hantverk", force
 
 def test_a_site_change_that_leaves_a_placements_needs_or_travel_unmet_is_refused_or_forced(service):
     with transaction(service.factory) as session:
-        session.get(db.Participant, "P1").needs = ["wheelchair"]  # type: ignore[union-attr]
+        session.get(db.Participant, ("default", "P1")).needs = ["wheelchair"]  # type: ignore[union-attr]
     placement = place(service, "P1", "furn")  # at hantverk, which has wheelchair access
     refused = patch_site(service, {"accessibility": []})
     assert refused.status_code == 409, refused.text

@@ -76,7 +76,7 @@ def audit_rows(service: Any, action: str | None = None) -> list[db.AuditEntry]:
 def test_the_record_holds_everything_stored_about_the_participant_and_is_audited(service):
     placement = placed_and_ended(service, "P1", "furn", "2025-01-01", "2025-06-30")
     with transaction(service.factory) as session:
-        session.add(db.TravelTime(participant_id="P1", site_id="hantverk", minutes=25))
+        session.add(db.TravelTime(association_id="default", participant_id="P1", site_id="hantverk", minutes=25))
     plan_id = add_plan(service)
     assert call(service, "coach", "GET", "/participants/P1").status_code == 200  # one more audit entry about P1
     response = call(service, "coordinator", "GET", "/participants/P1/record")
@@ -178,7 +178,7 @@ def test_erasure_replaces_the_id_everywhere_and_leaves_the_aggregate_reports_as_
     )
     assert current.status_code == 201
     with transaction(service.factory) as session:
-        session.add(db.TravelTime(participant_id="P1", site_id="hantverk", minutes=25))
+        session.add(db.TravelTime(association_id="default", participant_id="P1", site_id="hantverk", minutes=25))
     plan_id = add_plan(service)
     assert call(service, "coach", "GET", "/participants/P1").status_code == 200
     assert call(service, "other_coach", "GET", "/participants/P1").status_code == 404  # a denied read, audited
@@ -201,8 +201,8 @@ def test_erasure_replaces_the_id_everywhere_and_leaves_the_aggregate_reports_as_
 
     # The id is nowhere: not in placements, plans, the association's audit trail, travel times or participants.
     with transaction(service.factory) as session:
-        assert session.get(db.Participant, "P1") is None
-        row = session.get(db.Participant, pseudonym)
+        assert session.get(db.Participant, ("default", "P1")) is None
+        row = session.get(db.Participant, ("default", pseudonym))
         assert row is not None and row.erased_at is not None and row.programme == "SAMRE"
         assert (row.age, row.gender, row.lat, row.lon, row.needs, row.coach_id, row.municipality) == (
             None, None, 0.0, 0.0, [], None, "",
@@ -367,3 +367,125 @@ def test_a_plan_computed_before_an_erasure_never_places_the_erased_person(servic
     assert "no longer exists" in outcomes[erased]["reason"]
     with transaction(service.factory) as session:
         assert not list(session.scalars(select(db.Placement).where(db.Placement.participant_id == erased)))
+
+
+# --- two associations sharing an id -------------------------------------------------------------------------------
+
+B = "foreign_coordinator"  # association 'other', which creates its own P1 (and vk, vk1, sew) below
+
+
+def _b_has_its_own_p1(service: Any) -> None:
+    for path, body in (
+        ("/enterprises", {"id": "vk", "name": "B:s Värmekällan", "municipality": "Luleå"}),
+        ("/sites", {"id": "vk1", "enterprise_id": "vk", "name": "B", "municipality": "Luleå", "lat": 65.6,
+                    "lon": 22.1}),
+        ("/slots", {"id": "sew", "site_id": "vk1", "activity": "cafe", "seats": 2, "min_hours": 5, "max_hours": 20,
+                    "days": ["mon"]}),
+        ("/participants", {"id": "P1", "programme": "MIA", "municipality": "Luleå", "lat": 65.6, "lon": 22.1,
+                           "hours_per_week": 15, "days_available": ["mon"], "max_travel_minutes": 30}),
+    ):  # fmt: skip
+        response = call(service, B, "POST", path, body)
+        assert response.status_code == 201, (path, response.text)
+
+
+def _placed_with_key(
+    service: Any, who: str, participant: str, slot: str, key: str, end: str | None, start: str = "2025-01-01"
+) -> int:
+    body = {"participant_id": participant, "slot_id": slot, "start_date": start}
+    headers = {**service.auth(who), "Idempotency-Key": key}
+    response = service.client.post(f"{API}/placements", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    placement = int(response.json()["id"])
+    if end is not None:
+        patch = {"end_reason": "work", "end_date": end}
+        assert call(service, who, "PATCH", f"/placements/{placement}", patch).status_code == 200
+    return placement
+
+
+def _keys(service: Any) -> dict[str, str | None]:
+    with transaction(service.factory) as session:
+        return {row.key: row.body for row in session.scalars(select(db.IdempotencyKey))}
+
+
+def test_the_record_and_the_erasure_of_a_s_p1_never_touch_b_s_p1(service):
+    """Ids are per association: A's P1 and B's P1 are two people. A's record shows none of B's rows, and A's erasure
+    of P1 leaves B's P1, placement, travel time, plan, audit entries and kept idempotent answers as they were."""
+    _b_has_its_own_p1(service)
+    a_placement = _placed_with_key(service, "coordinator", "P1", "furn", "a-p1", "2025-06-30")
+    _placed_with_key(service, "coordinator", "P2", "furn", "a-p2", None)
+    b_placement = _placed_with_key(service, B, "P1", "sew", "b-p1", "2025-06-30")
+    with transaction(service.factory) as session:
+        session.add(db.TravelTime(association_id="default", participant_id="P1", site_id="hantverk", minutes=25))
+        session.add(db.TravelTime(association_id="other", participant_id="P1", site_id="vk1", minutes=12))
+        b_plan = db.Plan(
+            association_id="other",
+            status=db.PlanStatus.done,
+            plan_date=date(2026, 11, 23),
+            time_limit_s=5.0,
+            result={"proposals": [{"participant_id": "P1", "slot_id": "sew", "change": "new"}], "notes": ["P1: B"]},
+        )
+        session.add(b_plan)
+        session.flush()
+        b_plan_id = b_plan.id
+    a_plan_id = add_plan(service)
+    assert call(service, B, "GET", "/participants/P1").status_code == 200  # B's read of its P1, audited in B
+    assert set(_keys(service)) == {"a-p1", "a-p2", "b-p1"}
+
+    got = call(service, "coordinator", "GET", "/participants/P1/record")
+    assert got.status_code == 200, got.text
+    mine = got.json()
+    assert [p["id"] for p in mine["placements"]] == [a_placement]
+    assert mine["travel_times"] == [{"site_id": "hantverk", "minutes": 25}]
+    assert [p["plan_id"] for p in mine["plans"]] == [a_plan_id]
+    assert mine["audit"] and B not in {e["user_name"] for e in mine["audit"]}
+    assert mine["participant"]["association_id"] == "default"
+    theirs = call(service, B, "GET", "/participants/P1/record").json()
+    assert [p["id"] for p in theirs["placements"]] == [b_placement]
+    assert theirs["travel_times"] == [{"site_id": "vk1", "minutes": 12}]
+    assert [p["plan_id"] for p in theirs["plans"]] == [b_plan_id]
+    assert {e["user_name"] for e in theirs["audit"]} == {B}
+
+    erased = call(service, "coordinator", "POST", "/participants/P1/erasure")
+    assert erased.status_code == 200, erased.text
+    pseudonym = erased.json()["pseudonym"]
+    assert erased.json()["placements"] == 1 and erased.json()["travel_times"] == 1 and erased.json()["plans"] == 1
+
+    with transaction(service.factory) as session:
+        assert session.get(db.Participant, ("default", "P1")) is None
+        b_p1 = session.get(db.Participant, ("other", "P1"))
+        assert b_p1 is not None and b_p1.erased_at is None and b_p1.municipality == "Luleå"
+        assert session.get(db.Placement, a_placement).participant_id == pseudonym  # type: ignore[union-attr]
+        assert session.get(db.Placement, b_placement).participant_id == "P1"  # type: ignore[union-attr]
+        assert session.get(db.TravelTime, ("default", "P1", "hantverk")) is None
+        assert session.get(db.TravelTime, ("other", "P1", "vk1")) is not None
+        b_result = session.get(db.Plan, b_plan_id).result  # type: ignore[union-attr]
+        assert b_result["proposals"][0]["participant_id"] == "P1" and b_result["notes"] == ["P1: B"]
+        a_result = session.get(db.Plan, a_plan_id).result  # type: ignore[union-attr]
+        assert a_result["proposals"][0]["participant_id"] == pseudonym
+    # A's kept answer naming P1 is gone (a retry runs afresh); A's other answer and B's answer for its P1 stay.
+    keys = _keys(service)
+    assert set(keys) == {"a-p2", "b-p1"} and '"P1"' in (keys["b-p1"] or "")
+    # B's audit trail still names its P1, on its path; A's names P1 nowhere.
+    b_entries = [e for e in audit_rows(service) if e.user_name == B]
+    assert any("P1" in [p.participant_id for p in e.participants] for e in b_entries)
+    assert any(e.path == f"{API}/participants/P1" for e in b_entries)
+    a_entries = [e for e in audit_rows(service) if e.user_name != B]
+    assert not any("P1" in [p.participant_id for p in e.participants] or "/P1" in e.path for e in a_entries)
+    # B still reads and places its P1; A no longer has one.
+    assert call(service, B, "GET", "/participants/P1").status_code == 200
+    assert call(service, "coordinator", "GET", "/participants/P1").status_code == 404
+    assert [p["id"] for p in call(service, B, "GET", "/participants/P1/record").json()["placements"]] == [b_placement]
+
+
+def test_gallra_of_one_association_leaves_the_other_s_same_id(service, gallra):
+    """The CLI's association (default) is gallrad; B's P1, whose placement ended as long ago, is not touched."""
+    _b_has_its_own_p1(service)
+    _placed_with_key(service, "coordinator", "P1", "furn", "a-p1", "2020-06-30", start="2020-01-01")
+    b_placement = _placed_with_key(service, B, "P1", "sew", "b-p1", "2020-06-30", start="2020-01-01")
+    result = gallra("--older-than", "24m", "--today", "2026-11-23", "--apply")
+    assert result.exit_code == 0, result.output
+    assert "erased P1" in result.output
+    with transaction(service.factory) as session:
+        assert session.get(db.Participant, ("default", "P1")) is None
+        assert session.get(db.Participant, ("other", "P1")) is not None
+        assert session.get(db.Placement, b_placement).participant_id == "P1"  # type: ignore[union-attr]

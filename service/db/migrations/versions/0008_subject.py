@@ -5,7 +5,7 @@ of a denied attempt to read participant data) and `participants.erased_at` (an e
 New tables and one nullable column (SQLite adds it in place, no batch rebuild).
 
 Revision ID: 0008_subject
-Revises: 0004_dated
+Revises: 0007_idempotency
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_subject"
-down_revision = "0004_dated"
+down_revision = "0007_idempotency"
 branch_labels = None
 depends_on = None
 
