@@ -16,6 +16,7 @@ from service.audit.router import AuditEntryPublic, public_entry
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.fields import IdPath
+from service.idempotency.http import idempotent
 from service.placements.schemas import PlacementPublic
 from service.subject import service
 
@@ -86,13 +87,14 @@ def subject_record(participant_id: IdPath, session: SessionDep, user: CurrentUse
     response_model=ErasureResult,
     responses={**RESPONSES, 409: {"description": "the participant holds an active placement; end it first"}},
     summary="Erase a participant: their id replaced everywhere by a pseudonym, personal fields removed",
-    **roles(db.Role.coordinator),
+    **idempotent(roles(db.Role.coordinator)),
 )
 def erase_participant(participant_id: IdPath, session: SessionDep, user: CurrentUser) -> ErasureResult:
     """Anonymise the participant everywhere (placements, plans, audit entries): their id becomes a pseudonym
     `ERASED-…` of this erasure, their row keeps only programme and hours per week (for the aggregate reports) and
     no route shows it again; travel times are deleted. Refused (409) while a placement is active. Audited under the
-    pseudonym. A plain `DELETE /participants/{id}` still removes a participant without placements."""
+    pseudonym. A plain `DELETE /participants/{id}` still removes a participant without placements. A retry with the
+    same `Idempotency-Key` gets the first answer (the pseudonym) again."""
     erased = service.erase(session, user, participant_id)
     record(session, user, "erase", [erased.pseudonym], f"{API}/participants/{erased.pseudonym}/erasure", "POST")
     return ErasureResult(**vars(erased))

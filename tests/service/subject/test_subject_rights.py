@@ -489,3 +489,15 @@ def test_gallra_of_one_association_leaves_the_other_s_same_id(service, gallra):
         assert session.get(db.Participant, ("default", "P1")) is None
         assert session.get(db.Participant, ("other", "P1")) is not None
         assert session.get(db.Placement, b_placement).participant_id == "P1"  # type: ignore[union-attr]
+
+
+def test_an_erasure_retried_with_its_idempotency_key_answers_the_same_pseudonym(service):
+    placed_and_ended(service, "P1", "furn", "2025-01-01", "2025-06-30")
+    headers = {**service.auth("coordinator"), "Idempotency-Key": "erase-p1"}
+    first = service.client.post(f"{API}/participants/P1/erasure", headers=headers)
+    again = service.client.post(f"{API}/participants/P1/erasure", headers=headers)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert again.json()["pseudonym"] == first.json()["pseudonym"]
+    assert "P1" not in (_keys(service)["erase-p1"] or "x-P1")  # the kept answer names only the pseudonym
+    without_key = call(service, "coordinator", "POST", "/participants/P1/erasure")
+    assert without_key.status_code == 404  # a new request: P1 is no one now
