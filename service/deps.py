@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from service.audit.denied import remember_caller
 from service.auth.users import user_for_token
 from service.db.engine import transaction
 from service.db.models import Role, User
@@ -28,13 +29,16 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def current_user(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("send 'Authorization: Bearer <token>'; tokens come from `placement user add`")
     user = user_for_token(session, credentials.credentials)
     if user is None:
         raise Unauthorized("the token is unknown or revoked")
+    remember_caller(request, user.id, user.name, user.role.value)  # for the audit of a denied attempt
     return user
 
 

@@ -36,11 +36,12 @@ def run_import(
     endpoint: str,
     today: date | None = None,
     overwrite: Overwrite | None = None,
+    force: bool = False,
     limits: matcher.ReadLimits | None = None,
 ) -> ImportReport:
     """Read, compare and (when `apply`) write an upload in the caller's transaction; the report says what was done."""
     upload = read_upload(files, lambda: load_instance(session, user.association_id), limits)
-    diff = ImportDiff(session, user, upload, today or date.today(), overwrite)
+    diff = ImportDiff(session, user, upload, today or date.today(), overwrite, force)
     diff.plan(lock=apply)
     warnings = upload.warnings + diff.notes + diff.check_merged()
     if apply:
