@@ -12,6 +12,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+import service.db.data_version  # noqa: F401  (its listeners move the data version in every session's flush)
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)

@@ -289,3 +289,17 @@ class AuditParticipant(Base):
     __tablename__ = "audit_participants"
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
     participant_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class DataVersion(Base):
+    """How often the data the core sees has changed, per association: the key of the compiled instance kept for
+    suggestions (`service/db/data_version.py` moves it in every flush that changes such rows, in that flush's
+    transaction, so every server process sees a write by the version it moved). `catalogue` moves with
+    participants, travel times, enterprises, sites, slots and scheduled changes; `occupancy` with placements
+    (seats taken), which change more often and are cheap to reapply. No foreign key: the row may be written in the
+    same flush as a new association, before it."""
+
+    __tablename__ = "data_versions"
+    association_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    catalogue: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    occupancy: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

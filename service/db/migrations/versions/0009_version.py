@@ -1,0 +1,33 @@
+"""Data versions: `data_versions` counts the changes to what the core sees, per association (see
+`service/db/data_version.py`), so a server process can keep the compiled instance until the data changes.
+
+A new table only. Every existing association gets its row, so its first count is known before its next write.
+
+Revision ID: 0009_version
+Revises: 0004_dated
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_version"
+down_revision = "0004_dated"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "data_versions",
+        sa.Column("association_id", sa.String(length=64), nullable=False),
+        sa.Column("catalogue", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("occupancy", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.PrimaryKeyConstraint("association_id", name=op.f("pk_data_versions")),
+    )
+    op.execute("INSERT INTO data_versions (association_id, catalogue, occupancy) SELECT id, 0, 0 FROM associations")
+
+
+def downgrade() -> None:
+    op.drop_table("data_versions")
