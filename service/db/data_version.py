@@ -18,14 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, select, update
+from sqlalchemy import Connection, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.attributes import get_history
 
 from service.db import models as db
 
-VERSIONS: Table = db.DataVersion.__table__  # type: ignore[assignment]  (a declarative class's table)
+VERSIONS = db.Base.metadata.tables["data_versions"]
 CATALOGUE = (db.Enterprise, db.Site, db.Slot, db.Participant, db.TravelTime, db.ScheduledCapacityChange)
 OCCUPANCY = (db.Placement,)
 TRACKED = CATALOGUE + OCCUPANCY
@@ -100,7 +100,7 @@ class _Resolver:
         return found
 
     def _stored(self, kind: str, key: Any) -> set[str]:
-        e, t, s, p = (m.__table__ for m in (db.Enterprise, db.Site, db.Slot, db.Participant))
+        e, t, s, p = (db.Base.metadata.tables[n] for n in ("enterprises", "sites", "slots", "participants"))
         if kind == "participant":
             query = select(p.c.association_id).where(p.c.id == key)
         elif kind == "enterprise":
