@@ -53,4 +53,9 @@ bench-full: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --smoke --command "make bench-smoke"
 
-.PHONY: bench bench-full bench-smoke
+## bench-service: suggestions over HTTP at county size (5,000 participants, 500 slots, 50 users on loopback,
+## about 4 min); writes benchmarks/RESULTS-service.md.
+bench-service: $(STAMP)
+	$(BIN)/python -m benchmarks.service --command "make bench-service"
+
+.PHONY: bench bench-full bench-smoke bench-service
