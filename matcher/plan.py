@@ -50,6 +50,9 @@ class Plan:
     holders: int = 0
     moved: int = 0
     moved_bound: int = 0
+    # The same input and settings give this plan again, on any machine, loaded or not: no wall-clock limit decided
+    # where the search stopped (a work limit did, or the search finished). docs/solver.md, "Reproducible plans".
+    deterministic: bool = False
 
     @property
     def total(self) -> int:

@@ -66,7 +66,8 @@ def solve(
     of a `current_slot_id` (not pinned) moved or taken out.
 
     `settings.strategy` picks how (docs/solver.md); the default is the best one measured (benchmarks/RESULTS.md).
-    `settings.time_limit_s` bounds the whole call after the instance is compiled."""
+    `settings.time_limit_s` bounds the whole call after the instance is compiled; with `settings.work_limit` the
+    search stops on work done instead, and the plan says whether it is `deterministic`."""
     settings = settings or SolverSettings()
     started = time.perf_counter()
     ci = instance if isinstance(instance, CompiledInstance) else prepare(instance)
@@ -112,6 +113,7 @@ def solve(
         holders=problem.holders,
         moved=problem.holders - stays,
         moved_bound=problem.holders - min(stays_limit, problem.fit_weight - 1),
+        deterministic=outcome.deterministic,
     )
 
 
