@@ -111,7 +111,9 @@ def solve_cpsat(
     finished = time.perf_counter()
     # Finished (a proof), or stopped by its deterministic time: the same plan again. Stopped by the clock: not.
     finished_search = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE, cp_model.MODEL_INVALID)
-    work_done = settings.work_limit is not None and solver.response_proto.deterministic_time >= settings.work_limit * (1 - 1e-6)
+    work_done = settings.work_limit is not None and solver.response_proto.deterministic_time >= settings.work_limit * (
+        1 - 1e-6
+    )
     deterministic = finished_search or work_done
 
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)

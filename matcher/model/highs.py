@@ -9,8 +9,9 @@ does not do for us, handled here:
   when it is better;
 - the wrapper's dual values are not duals, so nothing here relies on them.
 HiGHS's and SCIP's MIP searches are single-threaded and deterministic for the same model and options; a time limit
-makes the stopping point depend on the machine, a node limit (`mip_max_nodes`, `limits/nodes`) does not. Neither stops on `interrupt_solve` from
-another thread (tried: both run on to their time limit), so every solve here is bounded by its time limit alone.
+makes the stopping point depend on the machine, a node limit (`mip_max_nodes`, `limits/nodes`) does not (but it does
+not bound the root node). Neither stops on `interrupt_solve` from another thread (tried: both run on to their time
+limit), so every solve here is bounded by its time limit, and optionally by a node limit.
 """
 
 from __future__ import annotations
@@ -110,10 +111,10 @@ def solve_scip(
 ) -> SolverResult:
     """max objective @ x subject to matrix @ x <= upper, x binary, with SCIP from a start plan (`hint`).
 
-    The objective must be integral: SCIP stops when its bound is within 0.5 of its plan, which then is a proof of
-    optimality (`limits/gap = 0` alone would still leave the wrapper's default relative gap of 1e-4 in charge), or
-    within `relative_gap` of it. `seed` shifts SCIP's random seeds. `node_limit` (`limits/nodes`) stops it after that
-many branch-and-bound nodes: a stopping point that does not depend on the machine."""
+        The objective must be integral: SCIP stops when its bound is within 0.5 of its plan, which then is a proof of
+        optimality (`limits/gap = 0` alone would still leave the wrapper's default relative gap of 1e-4 in charge), or
+        within `relative_gap` of it. `seed` shifts SCIP's random seeds. `node_limit` (`limits/nodes`) stops it after
+    that many branch-and-bound nodes: a stopping point that does not depend on the machine."""
     n = int(matrix.shape[1])
     started = time.perf_counter()
     if n == 0:

@@ -254,6 +254,8 @@ class Plan(Base):
     status: Mapped[PlanStatus] = mapped_column(Enum(PlanStatus, name="plan_status", native_enum=False, length=16))
     plan_date: Mapped[date] = mapped_column(Date)
     time_limit_s: Mapped[float] = mapped_column(Float)
+    # Stop on work, not on the clock (matcher.SolverSettings.work_limit): the same data then gives the same plan.
+    work_limit: Mapped[float | None] = mapped_column(Float, nullable=True)
     # False: every active placement is kept (pinned for the solve); True: the plan may move people or take them out.
     allow_moves: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -1,7 +1,8 @@
 """Data versions: `data_versions` counts the changes to what the core sees, per association (see
 `service/db/data_version.py`), so a server process can keep the compiled instance until the data changes.
 
-A new table only. Every existing association gets its row, so its first count is known before its next write.
+A new table, and `plans.work_limit` (nullable: an added column, no table rebuilt on SQLite). Every existing
+association gets its version row, so its first count is known before its next write.
 
 Revision ID: 0009_version
 Revises: 0004_dated
@@ -27,7 +28,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("association_id", name=op.f("pk_data_versions")),
     )
     op.execute("INSERT INTO data_versions (association_id, catalogue, occupancy) SELECT id, 0, 0 FROM associations")
+    op.add_column("plans", sa.Column("work_limit", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("plans") as batch:
+        batch.drop_column("work_limit")
     op.drop_table("data_versions")
