@@ -18,11 +18,12 @@
 5. It stops at the time limit, when the plan meets the bound (or comes within `relative_gap` of it), or when the
    largest grid has been cycled without improvement (a local optimum); then it waits for the whole-model MIP, if that
    still runs, until its limit.
-6. With a work limit (`SolverSettings.work_limit`) every stopping point is counted, not timed: areas stop at a node
-   limit, the search after `AREAS_PER_WORK` area re-solves per unit, SCIP (small models) at a node limit; there is
-   no whole-model HiGHS beside the search (nothing but its clock bounds its root node), so the search has both
-   cores. The same input and settings then give the same plan on any machine; the time limit stays as a safety net,
-   and when it is what stopped a step the outcome says the plan is not deterministic.
+6. With a work limit (`SolverSettings.work_limit`) every stopping point is counted, not timed: each area is CP-SAT
+   on one worker for `AREA_WORK` deterministic seconds, the search stops after `AREAS_PER_WORK` areas per unit,
+   small models go whole to CP-SAT for the work limit (not to SCIP); there is no whole-model HiGHS beside the search
+   (HiGHS's and SCIP's node limits do not bound their root node), so the search has both cores. The same input and
+   settings then give the same plan on any machine; the time limit stays as a safety net, and when it is what
+   stopped a step the outcome says the plan is not deterministic.
 
 Every sub-problem keeps the lexicographic order exact with its own weights (`Levels.of` over its pairs, see
 `matcher.model.problem`). Whole-model MIPs take the three levels in one objective while that is safe, otherwise in
@@ -36,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -64,13 +65,10 @@ WHOLE_MIP_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole model 
 WHOLE_SHARE = 0.6  # for this share of the time; then the search goes on from the better plan, on both cores
 KM_PER_DEGREE = 111.195
 # Work limits (`SolverSettings.work_limit`, docs/solver.md "Reproducible plans"): a unit of work is about a second of
-# search on one core of the reference machine. The area search counts area re-solves, each stopped at a node limit
-# instead of `AREA_TIME_CAP_S`; the whole-model MIPs (SCIP on small models, HiGHS beside the search) stop at a node
-# limit that grows with the work limit. Their clocks are then only safety nets.
+# search on one core of the reference machine (CP-SAT's deterministic time). The area search counts area re-solves,
+# each CP-SAT for AREA_WORK deterministic seconds instead of HiGHS for `AREA_TIME_CAP_S`; the clock is a safety net.
 AREAS_PER_WORK = 4.0
 AREA_WORK = 0.25  # CP-SAT's deterministic time per area with a work limit (1 / AREAS_PER_WORK)
-WHOLE_NODES_PER_WORK = 20  # HiGHS on a small whole model after SCIP failed the exact check
-SCIP_NODES_PER_WORK = 100
 DUAL_SIMPLEX = {"solver": "simplex", "simplex_strategy": "1"}
 
 
@@ -200,7 +198,7 @@ def _solve_area(
         counted = _area_cpsat(sub.matrix, sub.upper, objective, chosen[free], time_limit, work, options.seed)
         if counted is None:
             return _AreaResult(free, None, True)
-        new, clock = counted
+        new, clock, _ = counted
     else:
         result = solve_highs(
             sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit, options=options.highs()
@@ -217,14 +215,15 @@ def _solve_area(
 def _area_cpsat(
     matrix: sp.csr_matrix,
     upper: FloatArray,
-    objective: FloatArray,
+    objective: FloatArray | IntArray,
     start: BoolArray,
     time_limit: float,
     work: float,
     seed: int,
-) -> tuple[BoolArray, bool] | None:
+) -> tuple[BoolArray, bool, bool] | None:
     """max objective @ x, matrix @ x <= upper, x binary, with CP-SAT on one worker (sequential: deterministic) for
-    `work` deterministic seconds; the plan and whether the clock (not the work) stopped it, or None."""
+    `work` deterministic seconds: the plan, whether the clock (not the work) stopped it, and whether it is proven
+    optimal; None when it found none."""
     n = int(matrix.shape[1])
     cp = cp_model.CpModel()
     proto = cp.proto
@@ -242,8 +241,9 @@ def _area_cpsat(
         constraint.linear.vars.extend(indices[a:b])
         constraint.linear.coeffs.extend(data[a:b])
         constraint.linear.domain.extend((0, limits[r]))
+    coefficients = objective if np.issubdtype(objective.dtype, np.integer) else np.rint(objective)
     proto.objective.vars.extend(range(n))
-    proto.objective.coeffs.extend((-np.rint(objective)).astype(np.int64).tolist())  # CP-SAT minimises
+    proto.objective.coeffs.extend((-coefficients.astype(np.int64)).tolist())  # CP-SAT minimises, in 64-bit integers
     proto.objective.scaling_factor = -1.0
     proto.solution_hint.vars.extend(range(n))
     proto.solution_hint.values.extend(start.astype(np.int64).tolist())
@@ -256,11 +256,8 @@ def _area_cpsat(
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     clock = status != cp_model.OPTIMAL and solver.response_proto.deterministic_time < work * (1 - 1e-6)
-    return np.array(solver.response_proto.solution, dtype=np.int64)[:n] > 0, clock
-
-
-def _nodes(work_limit: float | None, per_work: int) -> int | None:
-    return None if work_limit is None else max(1, math.ceil(work_limit * per_work))
+    plan = np.array(solver.response_proto.solution, dtype=np.int64)[:n] > 0
+    return plan, clock, status == cp_model.OPTIMAL
 
 
 def _rows_touched(model: SparseModel, free: IntArray) -> set[int]:
@@ -308,8 +305,6 @@ class AreaSearch:
         # Areas stay exact (the gap is the whole plan's); with a work limit each is CP-SAT stopped at AREA_WORK.
         self.area_options = SolveOptions(seed=self.options.seed)
         self.area_work = AREA_WORK if counted else None
-        self.whole_options = replace(self.options, node_limit=_nodes(work_limit, WHOLE_NODES_PER_WORK))
-        self.scip_options = replace(self.options, node_limit=_nodes(work_limit, SCIP_NODES_PER_WORK))
         self.clock_decided = False  # a wall-clock limit stopped a step: the plan may differ on another run
         self.raced = False  # the whole-model MIP was taken whenever it finished (no work limit): timing decided
         self.on_progress = on_progress
@@ -454,18 +449,33 @@ class AreaSearch:
 
     def _prove_small(self) -> SolveOutcome:
         """SCIP on the whole model from the best plan (the better of LP rounding and greedy); should its plan fail the
-        exact check, HiGHS gets the time that is left."""
+        exact check, HiGHS gets the time that is left. With a work limit, CP-SAT on one worker for the work limit's
+        deterministic time instead (SCIP's node limit does not bound its root node either)."""
         started, limit = time.perf_counter(), self._remaining()
-        result = solve_whole_model(
-            self.problem, self.model, limit, hint=self.best, solver="scip", options=self.scip_options
-        )
+        if self.work_limit is not None:
+            counted = _area_cpsat(
+                self.model.matrix, self.model.upper, self.problem.coefficients(), self.best, limit, self.work_limit,
+                self.options.seed,
+            )  # fmt: skip
+            if counted is None:
+                self.clock_decided = True
+                return self._outcome(False)
+            chosen, clock, optimal = counted
+            self.clock_decided = self.clock_decided or clock
+            if optimal and self.model.is_feasible(chosen):  # a proof in exact integers: its plan is the result
+                if not self.offer(chosen):
+                    self.best, self.value = chosen.copy(), self.problem.objective(chosen)
+                return self._outcome(True)
+            self.offer(chosen)
+            return self._outcome(False)
+        result = solve_whole_model(self.problem, self.model, limit, hint=self.best, solver="scip", options=self.options)
         self._note(result)
         if self._take_whole(result):
             return self._outcome(True)
         left = limit - (time.perf_counter() - started)
         if result.status != "optimal" or left <= 0.05:
             return self._outcome(False)
-        highs = solve_whole_model(self.problem, self.model, left, options=self.whole_options)
+        highs = solve_whole_model(self.problem, self.model, left, options=self.options)
         self._note(highs)
         return self._outcome(self._take_whole(highs))
 

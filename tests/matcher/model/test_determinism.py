@@ -1,19 +1,22 @@
 """The same input and settings give the same plan when a work limit stops the search (issue 13, item 5), also when
-the machine is busy: each solve runs while other processes keep every core spinning, so a wall-clock limit would
+the machine is busy: the second solve runs while another process keeps a core spinning, so a wall-clock limit would
 stop it at another point. And a plan stopped by its time limit says it is not deterministic."""
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import pytest
 
 import matcher
 from matcher import SolverSettings, check_plan, solve
 from matcher.generate import DEFAULT_PLAN_DATE, synthetic_instance
+from matcher.model.decompose import AreaSearch, SearchLimits
+from matcher.model.problem import build_problem
+from matcher.model.whole import SolveOptions
 
 
 def _spin() -> None:
@@ -22,18 +25,15 @@ def _spin() -> None:
 
 
 @contextmanager
-def busy_cores(count: int) -> Iterator[None]:
-    """`count` processes burning CPU until the block ends."""
-    context = multiprocessing.get_context("spawn")
-    spinners = [context.Process(target=_spin, daemon=True) for _ in range(count)]
-    for process in spinners:
-        process.start()
+def busy_core() -> Iterator[None]:
+    """A process burning a core until the block ends."""
+    spinner = multiprocessing.get_context("spawn").Process(target=_spin, daemon=True)
+    spinner.start()
     try:
         yield
     finally:
-        for process in spinners:
-            process.terminate()
-            process.join()
+        spinner.terminate()
+        spinner.join()
 
 
 def _rows(plan: matcher.Plan) -> list[tuple[str, str | None]]:
@@ -41,26 +41,41 @@ def _rows(plan: matcher.Plan) -> list[tuple[str, str | None]]:
 
 
 @pytest.fixture(scope="module")
-def area_sized() -> matcher.CompiledInstance:
-    """Large enough for the area search (more pairs than SCIP takes whole), small enough for a test."""
-    return matcher.prepare(synthetic_instance(1300, seed=3))
+def region() -> matcher.CompiledInstance:
+    return matcher.prepare(synthetic_instance(400, seed=3, scenario="tight"))
 
 
 @pytest.mark.parametrize("strategy", ["auto", "cpsat"])
-def test_a_work_limit_gives_the_same_plan_under_load(area_sized: matcher.CompiledInstance, strategy: str) -> None:
+def test_a_work_limit_gives_the_same_plan_under_load(region: matcher.CompiledInstance, strategy: str) -> None:
     settings = SolverSettings(strategy=strategy, work_limit=0.5, time_limit_s=300)
-    quiet = solve(area_sized, DEFAULT_PLAN_DATE, settings=settings)
-    with busy_cores(os.cpu_count() or 2):
-        loaded = solve(area_sized, DEFAULT_PLAN_DATE, settings=settings)
+    quiet = solve(region, DEFAULT_PLAN_DATE, settings=settings)
+    with busy_core():
+        loaded = solve(region, DEFAULT_PLAN_DATE, settings=settings)
     assert quiet.deterministic and loaded.deterministic
     assert _rows(quiet) == _rows(loaded)
-    assert (quiet.placed, quiet.total_score) == (loaded.placed, loaded.total_score)
-    assignment = {row.participant_id: row.slot_id for row in loaded.rows}
-    assert check_plan(area_sized.instance, assignment, DEFAULT_PLAN_DATE) == []
+    assert check_plan(region.instance, dict(_rows(loaded)), DEFAULT_PLAN_DATE) == []
 
 
-def test_a_plan_the_time_limit_stops_says_it_is_not_deterministic(area_sized: matcher.CompiledInstance) -> None:
-    plan = solve(area_sized, DEFAULT_PLAN_DATE, settings=SolverSettings(work_limit=10_000, time_limit_s=1.0))
+def test_the_area_search_under_a_work_limit_gives_the_same_plan_under_load(region: matcher.CompiledInstance) -> None:
+    """The area path (forced: no model is small enough to go whole), areas side by side on two threads."""
+    problem = build_problem(region, DEFAULT_PLAN_DATE, None)
+    limits = SearchLimits(exact_max_pairs=0, area_km=12.0)
+
+    def search() -> AreaSearch:
+        run = AreaSearch(problem, 300, limits=limits, threads=2, options=SolveOptions(), work_limit=1.0)
+        outcome = run.run()
+        assert outcome.deterministic and run.areas_solved == 4  # the work limit, not the clock, stopped it
+        return run
+
+    quiet = search()
+    with busy_core():
+        loaded = search()
+    assert np.array_equal(quiet.best, loaded.best)
+
+
+def test_a_plan_the_time_limit_stops_says_it_is_not_deterministic() -> None:
+    ci = matcher.prepare(synthetic_instance(1300, seed=3))
+    plan = solve(ci, DEFAULT_PLAN_DATE, settings=SolverSettings(work_limit=10_000, time_limit_s=1.0))
     assert not plan.deterministic
 
 
