@@ -10,12 +10,13 @@ What it does, in order:
    database, with those files as its first-start data set (imported by the service's own loader), and reads the
    demo coordinator's token;
 3. asks once for a suggestion (the cold request: the data set is read and compiled) and once more (warm);
-4. **users** phase: `--users` simulated coaches on loopback (httpx, asyncio, one connection each), each asking for
+4. **one user** phase: one user without a pause for up to 20 s: a request's own time, no queueing;
+5. **users** phase: `--users` simulated coaches on loopback (httpx, asyncio, one connection each), each asking for
    the suggestions of a random participant, then reading them for a random 0.5–1.5 s (`--think`), for
    `--duration` seconds: the latency a coach feels;
-5. **saturation** phase: the same users without a pause, for `--duration` seconds: the throughput the server
+6. **saturation** phase: the same users without a pause, for `--duration` seconds: the throughput the server
    reaches and the latency when it is the bottleneck;
-6. **writes** phase: as the users phase, while one coordinator places a participant and ends the placement again
+7. **writes** phase: as the users phase, while one coordinator places a participant and ends the placement again
    every second (each write moves the occupancy version: the instance is recompiled from memory once per write).
 
 Latency is measured by the client from send to full response. An error is any status but 200, or a failed or
@@ -272,6 +273,7 @@ def run(args: argparse.Namespace) -> str:
         pairs = _write_pairs(instance)
         spread = (max(0.0, args.think - 0.5), args.think + 0.5) if args.think > 0 else (0.0, 0.0)
         plan = [
+            ("one user", "1 user, no pause: the time of one request without queueing", (0.0, 0.0), None),
             (
                 "users",
                 f"{args.users} users, each pausing {spread[0]:.1f}–{spread[1]:.1f} s between requests",
@@ -291,7 +293,8 @@ def run(args: argparse.Namespace) -> str:
                 continue
             phase = Phase(name, description)
             print(f"phase {name}: {description}, {args.duration:.0f} s", flush=True)
-            asyncio.run(_phase(server.url, token, ids, phase, args.users, args.duration, think, writes))
+            users, seconds = (1, min(args.duration, 20.0)) if name == "one user" else (args.users, args.duration)
+            asyncio.run(_phase(server.url, token, ids, phase, users, seconds, think, writes))
             print("  " + phase.row(), flush=True)
             phases.append(phase)
     finally:
@@ -323,7 +326,8 @@ def run(args: argparse.Namespace) -> str:
         "generator (httpx, asyncio) on the same machine",
         f"- **Start:** server ready (migrated, data imported) in {startup_s:.1f} s; first suggestion (reads and "
         f"compiles the data set) {cold_ms:.0f} ms; the next one {warm_ms:.1f} ms",
-        f"- **Each phase:** {args.duration:.0f} s; requests `GET /participants/{{random id}}/suggestions?k=5`",
+        f"- **Each phase:** {args.duration:.0f} s (one user: at most 20 s); requests "
+        "`GET /participants/{random id}/suggestions?k=5`",
         "",
         "| phase | requests | p50 ms | p95 ms | p99 ms | max ms | throughput req/s | errors |",
         "|---|---|---|---|---|---|---|---|",
@@ -344,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per phase")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause of a user between requests, seconds")
-    parser.add_argument("--phases", default="users,saturation,writes")
+    parser.add_argument("--phases", default="one user,users,saturation,writes")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--startup-timeout", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS-service.md")
