@@ -292,8 +292,8 @@ def run(args: argparse.Namespace) -> str:
             if name not in args.phases:
                 continue
             phase = Phase(name, description)
-            print(f"phase {name}: {description}, {args.duration:.0f} s", flush=True)
             users, seconds = (1, min(args.duration, 20.0)) if name == "one user" else (args.users, args.duration)
+            print(f"phase {name}: {description}, {seconds:.0f} s", flush=True)
             asyncio.run(_phase(server.url, token, ids, phase, users, seconds, think, writes))
             print("  " + phase.row(), flush=True)
             phases.append(phase)
