@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
+import matcher
 from matcher import DIALECTS, SEMICOLON
 from service.audit.log import record
 from service.core_bridge import load_instance
@@ -35,9 +36,10 @@ def run_import(
     endpoint: str,
     today: date | None = None,
     overwrite: Overwrite | None = None,
+    limits: matcher.ReadLimits | None = None,
 ) -> ImportReport:
     """Read, compare and (when `apply`) write an upload in the caller's transaction; the report says what was done."""
-    upload = read_upload(files, lambda: load_instance(session, user.association_id))
+    upload = read_upload(files, lambda: load_instance(session, user.association_id), limits)
     diff = ImportDiff(session, user, upload, today or date.today(), overwrite)
     diff.plan(lock=apply)
     warnings = upload.warnings + diff.notes + diff.check_merged()

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.app import create_app
+from service.core_bridge import active_slots
 from service.db import models as db
 from service.db.engine import transaction
 from service.suggestions import cache
@@ -172,3 +173,91 @@ def test_two_apps_on_one_database_see_each_others_writes(service, database_url: 
         assert other.post(f"{API}/placements", json=body, headers=headers).status_code == 201
         assert by_slot(ask(service.client))["sew"]["free_seats"] == 1
         assert by_slot(ask(other))["sew"]["free_seats"] == 1
+
+
+def test_a_write_in_association_b_through_the_api_moves_only_b(service, coord):  # noqa: F811
+    """B creates A's ids for itself (an enterprise, site and slot `sew`, a participant P1) and places its P1 on its
+    `sew`: each write moves B's version; A's stays and its kept instance is still served, its `sew` as it was."""
+    from tests.service.test_tenancy import _create_all_in_b, _get, _post
+
+    mine = first(coord)
+    assert by_slot(mine)["sew"]["free_seats"] == 1
+    before, hits = version(service), cache.stats["hits"]
+    b_before = version(service, "other")
+    with transaction(service.factory) as session:
+        held = active_slots(session, "default")
+    _create_all_in_b(service)
+    b_created = version(service, "other")
+    assert b_created[0] >= b_before[0] + 4  # enterprise, site, slot, participant: one flush each
+    placed = _post(service, "foreign_coordinator", "/placements", {"participant_id": "P1", "slot_id": "sew",
+                                                                    "start_date": "2026-11-02"})  # fmt: skip
+    assert placed.status_code == 201, placed.text
+    assert version(service, "other") == (b_created[0], b_created[1] + 1)
+    assert version(service) == before
+    with transaction(service.factory) as session:
+        assert active_slots(session, "default") == held  # read again: still A's seats only
+        assert active_slots(session, "other") == {"P1": "sew"}
+    assert first(coord) == mine  # A's P1 and A's `sew` untouched by B's P1 on B's `sew`
+    assert cache.stats["hits"] == hits + 1
+    theirs = _get(service, "foreign_coordinator", f"/participants/P1/suggestions?date={DAY}&k=10")
+    assert theirs.status_code == 200, theirs.text
+    sew = by_slot(theirs.json())["sew"]
+    assert sew["enterprise_name"] == "B:s Värmekällan"  # B's catalogue, not A's kept one
+    assert sew["score_parts"].get("continuity", 0) > 0  # B's P1 holds B's `sew` (B's placements, not A's)
+    assert by_slot(mine)["sew"]["score_parts"].get("continuity", 0) == 0
+
+
+def test_two_associations_sharing_a_slot_id_move_their_own_versions(service):
+    """Rows written straight through the ORM (as an import does): a change to B's slot `sew` moves B's catalogue,
+    one to A's moves A's, and deleting B's moves B's only, though both slots are `sew` on a site `vk1`."""
+    with transaction(service.factory) as session:
+        session.add(db.Enterprise(association_id="other", id="vk", name="B", municipality="Luleå"))
+        session.add(
+            db.Site(association_id="other", id="vk1", enterprise_id="vk", name="B", municipality="Luleå", lat=65.5,
+                    lon=22.1)
+        )  # fmt: skip
+        session.add(
+            db.Slot(association_id="other", id="sew", site_id="vk1", activity="cafe", seats=4, min_hours=5,
+                    max_hours=20)
+        )  # fmt: skip
+    a, b = version(service), version(service, "other")
+    with transaction(service.factory) as session:
+        slot = session.get(db.Slot, ("other", "sew"))
+        assert slot is not None
+        slot.seats = 5
+    assert version(service) == a
+    assert version(service, "other") == (b[0] + 1, b[1])
+    with transaction(service.factory) as session:
+        slot = session.get(db.Slot, ("default", "sew"))
+        assert slot is not None
+        slot.seats = 2
+    assert version(service) == (a[0] + 1, a[1])
+    assert version(service, "other") == (b[0] + 1, b[1])
+    with transaction(service.factory) as session:
+        session.delete(session.get(db.Slot, ("other", "sew")))
+    assert version(service) == (a[0] + 1, a[1])
+    assert version(service, "other") == (b[0] + 2, b[1])
+
+
+def test_a_bulk_delete_scoped_to_an_association_moves_only_that_one(service):
+    """`delete(TravelTime).where(association_id == …)` (as deleting a participant does) moves that association's
+    catalogue; a bulk delete not limited to one association moves every association's."""
+    from sqlalchemy import delete
+
+    a, b = version(service), version(service, "other")
+    with transaction(service.factory) as session:
+        session.execute(
+            delete(db.TravelTime)
+            .where(db.TravelTime.association_id == "default", db.TravelTime.participant_id == "P1")
+            .execution_options(synchronize_session=False)
+        )
+    assert version(service) == (a[0] + 1, a[1])
+    assert version(service, "other") == b
+    with transaction(service.factory) as session:
+        session.execute(
+            delete(db.TravelTime)
+            .where(db.TravelTime.participant_id == "P2")
+            .execution_options(synchronize_session=False)
+        )
+    assert version(service) == (a[0] + 2, a[1])
+    assert version(service, "other") == (b[0] + 1, b[1])

@@ -5,7 +5,7 @@ A new table, and `plans.work_limit` (nullable: an added column, no table rebuilt
 association gets its version row, so its first count is known before its next write.
 
 Revision ID: 0009_version
-Revises: 0004_dated
+Revises: 0007_idempotency
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_version"
-down_revision = "0004_dated"
+down_revision = "0007_idempotency"
 branch_labels = None
 depends_on = None
 
