@@ -43,6 +43,7 @@ def _run(plan_id: int, factory: Any) -> None:
         plan.status = db.PlanStatus.running
         plan.started_at = db.utcnow()
         association_id, plan_date, time_limit = plan.association_id, plan.plan_date, plan.time_limit_s
+        work_limit = plan.work_limit
         allow_moves = plan.allow_moves
         floor = plan.fairness_floor or 0.0
         weights = matcher.ScoreWeights(**(plan.weights or {}))
@@ -77,7 +78,7 @@ def _run(plan_id: int, factory: Any) -> None:
             )
 
     try:
-        settings = matcher.SolverSettings(time_limit_s=time_limit, fairness_floor=floor)
+        settings = matcher.SolverSettings(time_limit_s=time_limit, fairness_floor=floor, work_limit=work_limit)
         result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise)
     except matcher.InvalidDataset as invalid:
         with transaction(factory) as session:
@@ -145,6 +146,7 @@ def solve_to_result(
             score_bound=plan.score_bound,
             placed_gap=plan.placed_gap,
             solve_seconds=round(plan.solve_seconds, 3),
+            deterministic=plan.deterministic,
             changes={k: sum(1 for p in proposals if p.change == k) for k in ("new", "moves", "leaves", "unchanged")},
             fairness_floor=plan.fairness_floor,
             floor_cost=plan.floor_cost,
