@@ -118,6 +118,8 @@ def test_a_manager_previews_more_seats_from_a_date_then_saves_them(service: Serv
     text = _text(preview.text)
     assert f"Så här skulle det bli den {SOON}" in text and "1 → 3 platser" in text
     assert "placerade utan ändringen" in text and 'value="spara"' in preview.text
+    # The preview keeps what was entered, so "Spara ändringen" saves it (a dict's `.values` once hid it).
+    assert f'name="effective_from" type="date" value="{SOON}"' in preview.text and 'value="2"' in preview.text
     assert "förlorar den säkert" not in text  # a raise takes nobody's place
     assert "Planerade ändringar" not in text  # the preview saved nothing
     saved = _dated(service, "sew", effective_from=SOON, mode="relative", amount="2", action="spara")
