@@ -39,6 +39,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         yield
         app.state.plan_runner.shutdown()
         engine.dispose()
+        app.state.health_engine.dispose()
 
     app = FastAPIOffline(
         title="Placement service",
@@ -48,6 +49,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.health_engine = health.health_engine(settings.database_url)
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
 
