@@ -28,9 +28,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs
-    )
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -79,10 +77,7 @@ def transaction(factory: sessionmaker[Session], write: bool = True) -> Iterator[
     which fails when another writer committed meanwhile); what it adds (an audit entry of what was read) is written
     when the block ends, in a short write transaction of its own.
     """
-    if write:
-        session = factory()
-    else:
-        session = factory(bind=_reading(factory), info={READ_ONLY: True})
+    session = factory() if write else factory(bind=_reading(factory), info={READ_ONLY: True})
     try:
         yield session
         if write:

@@ -89,7 +89,6 @@ async def uploaded_files(request: Request) -> list[UploadedFile]:
 )
 def import_dataset(
     files: Annotated[list[UploadedFile], Depends(uploaded_files)],
-    session: SessionDep,
     user: CurrentUser,
     request: Request,
     apply: Annotated[
@@ -130,7 +129,12 @@ def import_dataset(
     `applied: true`.
     """
     return service.run_import(
-        session, user, files, apply=apply, endpoint=request.url.path, overwrite=Overwrite.parse(overwrite or [])
+        request.app.state.session_factory,
+        user,
+        files,
+        apply=apply,
+        endpoint=request.url.path,
+        overwrite=Overwrite.parse(overwrite or []),
     )
 
 

@@ -3,7 +3,8 @@
 An import runs in three steps, each its own module: `reading` turns the upload into the upload's instance (422 with
 every problem, named `file:row:column`, when it is not valid), `diffing` compares it record by record with the
 association's data (what would be created, changed and refused; the rules of an import are listed there), and
-`applying` writes everything not refused in the request's one transaction. A dry run stops after the comparison;
+`applying` writes everything not refused in one short write transaction, after comparing again on locked rows (the
+first comparison reads without a lock). A dry run stops after the first comparison;
 either way `report` says what was (or would be) done. `repository` holds their SQL; `exporting` writes a data set
 back out.
 """
@@ -13,22 +14,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from matcher import DIALECTS, SEMICOLON
 from service.audit.log import record
 from service.core_bridge import load_instance
 from service.db import models as db
+from service.db.engine import transaction
 from service.imports.applying import apply_diff
 from service.imports.diffing import ImportDiff, Overwrite
 from service.imports.exporting import Export, dataset_export
-from service.imports.reading import UploadedFile, read_upload
+from service.imports.reading import UploadedFile, UploadedSet, read_upload
 from service.imports.report import import_report
 from service.imports.schemas import ImportReport
 
 
 def run_import(
-    session: Session,
+    factory: sessionmaker[Session],
     user: db.User,
     files: Sequence[UploadedFile],
     apply: bool,
@@ -36,9 +38,31 @@ def run_import(
     today: date | None = None,
     overwrite: Overwrite | None = None,
 ) -> ImportReport:
-    """Read, compare and (when `apply`) write an upload in the caller's transaction; the report says what was done."""
-    upload = read_upload(files, lambda: load_instance(session, user.association_id))
-    diff = ImportDiff(session, user, upload, today or date.today(), overwrite)
+    """Read, compare and (when `apply`) write an upload; the report says what was done.
+
+    The long part, reading the upload and comparing it, runs in a read transaction that holds no lock. Applying
+    compares it again, in a short write transaction on locked rows (the data may have changed since), and writes it.
+    """
+    day = today or date.today()
+    with transaction(factory, write=False) as session:
+        upload = read_upload(files, lambda: load_instance(session, user.association_id))
+        report = _compare(session, user, upload, day, overwrite, apply=False, endpoint=endpoint)
+    if not apply:
+        return report
+    with transaction(factory) as session:
+        return _compare(session, user, upload, day, overwrite, apply=True, endpoint=endpoint)
+
+
+def _compare(
+    session: Session,
+    user: db.User,
+    upload: UploadedSet,
+    today: date,
+    overwrite: Overwrite | None,
+    apply: bool,
+    endpoint: str,
+) -> ImportReport:
+    diff = ImportDiff(session, user, upload, today, overwrite)
     diff.plan(lock=apply)
     warnings = upload.warnings + diff.notes + diff.check_merged()
     if apply:
