@@ -113,5 +113,25 @@ def _no_flush_in_a_read(session: Session, _context: Any, _instances: Any) -> Non
         raise RuntimeError("a read transaction may not write; use transaction(factory) (a write)")
 
 
+def absolute_url(url: str, base: Path | None = None) -> str:
+    """The URL with a relative SQLite path made absolute (against `base`, default the working folder), so a worker
+    started in another folder opens the same file; other URLs unchanged."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return url
+    path = Path(parsed.database)
+    if path.is_absolute():
+        return url
+    return parsed.set(database=str((base or Path.cwd()) / path)).render_as_string(hide_password=False)
+
+
+def is_relative_sqlite(url: str) -> bool:
+    parsed = make_url(url)
+    database = parsed.database or ""
+    return (
+        parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).is_absolute()
+    )
+
+
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"

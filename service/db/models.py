@@ -264,6 +264,10 @@ class Plan(Base):
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who solves it: the worker that took the plan writes a new lease and its name; only the holder of the lease
+    # writes the progress and the final status, and only while the plan is under way (see plans.repository).
+    lease: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class AuditEntry(Base):

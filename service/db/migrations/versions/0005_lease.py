@@ -1,0 +1,28 @@
+"""Plan leases: `plans.lease` and `plans.owner` say which worker took a plan; only it writes the plan's end.
+
+Two nullable columns added (no table rebuilt), so SQLite needs no batch mode.
+
+Revision ID: 0005_lease
+Revises: 0004_dated
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_lease"
+down_revision = "0004_dated"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("plans", sa.Column("lease", sa.String(length=36), nullable=True))
+    op.add_column("plans", sa.Column("owner", sa.String(length=200), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("plans") as batch:
+        batch.drop_column("owner")
+        batch.drop_column("lease")
