@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timedelta
@@ -66,6 +67,7 @@ class LocalPoolRunner:
         self._stopping = threading.Event()
         self._futures: dict[int, tuple[Future[None], ProcessPoolExecutor]] = {}
         self.restarts = 0
+        self.job: Callable[[int, str], None] = run_plan  # what a worker runs (a test may give a slower one)
         self._pool = self._new_pool()
         self._watchdog = threading.Thread(target=self._watch, name="plan-watchdog", daemon=True)
         self._watchdog.start()
@@ -88,10 +90,10 @@ class LocalPoolRunner:
                 return
             pool = self._pool
             try:
-                future = pool.submit(run_plan, plan_id, self._url)
+                future = pool.submit(self.job, plan_id, self._url)
             except BrokenProcessPool:  # a worker died while the pool was idle
                 pool = self._replace(pool)
-                future = pool.submit(run_plan, plan_id, self._url)
+                future = pool.submit(self.job, plan_id, self._url)
             self._futures[plan_id] = (future, pool)
         future.add_done_callback(functools.partial(self._done, plan_id, pool))
 
