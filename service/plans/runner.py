@@ -13,6 +13,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 from collections.abc import Callable
@@ -69,6 +70,11 @@ class LocalPoolRunner:
         self.restarts = 0
         self.job: Callable[[int, str], None] = run_plan  # what a worker runs (a test may give a slower one)
         self._pool = self._new_pool()
+        # Every submit (so every spawn of a worker) happens on this one thread, alive as long as the runner: a worker
+        # dies with the thread that started it (its parent-death signal), and a request's thread ends any time.
+        self._submissions: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._submitter = threading.Thread(target=self._submit_loop, name="plan-submitter", daemon=True)
+        self._submitter.start()
         self._watchdog = threading.Thread(target=self._watch, name="plan-watchdog", daemon=True)
         self._watchdog.start()
 
@@ -85,6 +91,20 @@ class LocalPoolRunner:
             return list(_processes(self._pool))
 
     def submit(self, plan_id: int) -> None:
+        self._submissions.put(plan_id)
+
+    def _submit_loop(self) -> None:
+        while (plan_id := self._submissions.get()) is not None:
+            try:
+                self._submit_now(plan_id)
+            except Exception:  # a plan that cannot be submitted fails, the loop goes on
+                log.exception("plan %s: could not be submitted", plan_id)
+                with transaction(self._factory) as session:
+                    repo.fail_plans(
+                        session, "the plan could not be given to a worker; start a new plan", plan_ids=[plan_id]
+                    )
+
+    def _submit_now(self, plan_id: int) -> None:
         with self._lock:
             if self._stopping.is_set():
                 return
@@ -171,6 +191,7 @@ class LocalPoolRunner:
     def shutdown(self) -> None:
         """Stop with the service: no new solve, the workers killed (not left solving as orphans), their plans failed."""
         self._stopping.set()
+        self._submissions.put(None)
         with self._lock:
             pool, held = self._pool, list(self._futures)
             processes = list(_processes(pool).values())
@@ -189,6 +210,7 @@ class LocalPoolRunner:
                     plan_ids=held,
                 )
         self._watchdog.join(timeout=5)
+        self._submitter.join(timeout=5)
 
 
 def _processes(pool: ProcessPoolExecutor) -> dict[int, Any]:

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -102,6 +103,28 @@ def test_kill_9_during_a_solve_fails_that_plan_and_the_next_one_completes(servic
     runner.job = __import__("service.plans.job", fromlist=["run_plan"]).run_plan
     check_result(wait_for(service.client, headers, start_plan(service.client, headers)["id"]))
     assert runner.restarts == 1
+
+
+def test_a_worker_outlives_the_thread_that_submitted_its_plan(service):
+    """A worker dies with the thread that spawned it (its parent-death signal), and a request's thread ends any
+    time: every spawn must happen on the runner's own thread."""
+    runner: LocalPoolRunner = service.client.app.state.plan_runner
+    runner.job = slow_job
+    plan_id = add_plan(service, db.PlanStatus.queued)
+    released = threading.Event()
+
+    def submit_and_end() -> None:
+        runner.submit(plan_id)
+        released.wait(60)
+
+    thread = threading.Thread(target=submit_and_end)
+    thread.start()
+    pid = running_owner(service, plan_id)
+    released.set()
+    thread.join()
+    time.sleep(1)
+    assert alive(pid)
+    assert plan_row(service, plan_id).status is db.PlanStatus.running
 
 
 def test_a_solve_stuck_past_its_limit_is_killed_and_reported(service):
