@@ -268,6 +268,8 @@ class Plan(Base):
     # writes the progress and the final status, and only while the plan is under way (see plans.repository).
     lease: Mapped[str | None] = mapped_column(String(36), nullable=True)
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # While the core solves: by when it must have returned (its time limit + a grace); the service stops it after.
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class AuditEntry(Base):

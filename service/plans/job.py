@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import matcher
@@ -31,6 +31,8 @@ from service.plans.schemas import Need, PlanResult, PlanSummary, Premise, Propos
 
 log = logging.getLogger("service.plans")
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+GRACE_S = 5.0
+"""A solve still running this long after its time limit is stuck: the service stops it and fails its plan."""
 PROGRESS_EVERY_S = 1.0  # write progress at most this often: a solver finds many plans in its first second
 
 
@@ -97,9 +99,14 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
         kept_by_plan = not allow_moves and any(
             p.pinned for p in instance.participants if p.participant_id not in pinned_on_record
         )
-    with transaction(factory) as session:  # the solve's own clock starts now: the service's watchdog counts from it
-        if not repo.write_if_mine(session, plan_id, lease, started_at=db.utcnow()):
+    with transaction(factory) as session:  # the core must return by the deadline, or the service stops it
+        deadline = db.utcnow() + timedelta(seconds=time_limit + GRACE_S)
+        if not repo.write_if_mine(session, plan_id, lease, deadline=deadline):
             return
+
+    def on_solved() -> None:
+        with transaction(factory) as session:
+            repo.write_if_mine(session, plan_id, lease, deadline=None)
 
     last_write = 0.0
 
@@ -124,7 +131,7 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
 
     try:
         settings = matcher.SolverSettings(time_limit_s=time_limit)
-        result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise)
+        result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise, on_solved)
     except matcher.InvalidDataset as invalid:
         with transaction(factory, write=False) as session:
             reasons = describe_problems(session, association_id, invalid.problems[:20])
@@ -178,9 +185,12 @@ def solve_to_result(
     settings: matcher.SolverSettings,
     on_progress: Any = None,
     premise: SolvePremise | None = None,
+    on_solved: Any = None,
 ) -> PlanResult:
     """The plan's result: proposals with explanations, what changes against today, what each needs, and why."""
     plan = matcher.solve(instance, plan_date, weights=weights, settings=settings, on_progress=on_progress)
+    if on_solved is not None:
+        on_solved()
     changes = plan_changes(instance, plan.rows, plan_date)
     proposals = [_proposal(row, changes[row.participant_id], premise) for row in plan.rows]
     return PlanResult(

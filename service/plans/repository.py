@@ -63,9 +63,9 @@ def write_if_mine(session: Session, plan_id: int, lease: str, **values: Any) -> 
 
 
 def running_plans(session: Session) -> list[tuple[int, float, Any, str | None]]:
-    """(id, time limit, started_at, owner) of every running plan."""
+    """(id, time limit, deadline of its solve, owner) of every running plan."""
     rows = session.execute(
-        select(db.Plan.id, db.Plan.time_limit_s, db.Plan.started_at, db.Plan.owner).where(
+        select(db.Plan.id, db.Plan.time_limit_s, db.Plan.deadline, db.Plan.owner).where(
             db.Plan.status == db.PlanStatus.running
         )
     ).all()

@@ -27,13 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.db import models as db
 from service.db.engine import absolute_url, transaction
 from service.plans import repository as repo
-from service.plans.job import die_with_parent, owner_pid, run_plan
+from service.plans.job import GRACE_S, die_with_parent, owner_pid, run_plan
 from service.settings import ServiceSettings
 
 log = logging.getLogger("service.plans")
 UNDER_WAY = repo.UNDER_WAY
-GRACE_S = 5.0
-"""A solve still running this long after its time limit is stuck: it is stopped and its plan failed."""
 
 
 class PlanRunner(Protocol):
@@ -161,15 +159,16 @@ class LocalPoolRunner:
                 log.exception("the plan watchdog failed; trying again")
 
     def stop_overdue(self, now: datetime | None = None) -> list[int]:
-        """Kill the worker of every plan of this pool still running `GRACE_S` after its time limit; fail the plan."""
+        """Kill the worker of every plan of this pool whose solve is still running `GRACE_S` after its time limit (its
+        deadline: loading the data before and writing the result after do not count); fail the plan."""
         now = now or db.utcnow()
         pids = set(self.worker_pids())
         with transaction(self._factory, write=False) as session:
             running = repo.running_plans(session)
         stopped = []
-        for plan_id, limit, started, owner in running:
+        for plan_id, limit, deadline, owner in running:
             pid = owner_pid(owner)
-            if pid not in pids or started is None or now <= started + timedelta(seconds=limit + GRACE_S):
+            if pid not in pids or deadline is None or now <= deadline:
                 continue
             message = (
                 f"the solve was still running {GRACE_S:g} s after its time limit of {limit:g} s and was stopped; "

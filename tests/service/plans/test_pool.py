@@ -26,7 +26,7 @@ from service.db import models as db
 from service.db.engine import make_engine, make_session_factory, transaction
 from service.plans import repository as repo
 from service.plans.job import die_with_parent, owner_name
-from service.plans.runner import GRACE_S, LocalPoolRunner, job_id
+from service.plans.runner import LocalPoolRunner, job_id
 from tests.service.conftest import make_settings
 from tests.service.plans.test_plans import API, DAY, REDIS_URL, add_plan, check_result, plan_row, start_plan, wait_for
 
@@ -37,8 +37,12 @@ def slow_job(plan_id: int, database_url: str) -> None:
     """Take the plan as `run_plan` does (a lease, this process as owner), then never finish."""
     die_with_parent()
     factory = make_session_factory(make_engine(database_url))
+    lease = uuid.uuid4().hex
     with transaction(factory) as session:
-        assert repo.take_plan(session, plan_id, uuid.uuid4().hex, owner_name())
+        assert repo.take_plan(session, plan_id, lease, owner_name())
+        plan = repo.plan(session, plan_id)
+        assert plan is not None
+        repo.write_if_mine(session, plan_id, lease, deadline=db.utcnow() + timedelta(seconds=plan.time_limit_s + 5))
     time.sleep(120)
 
 
@@ -133,11 +137,11 @@ def test_a_solve_stuck_past_its_limit_is_killed_and_reported(service):
     runner.job = slow_job
     stuck = start_plan(service.client, headers, time_limit_s=1)["id"]
     pid = running_owner(service, stuck)
-    started = plan_row(service, stuck).started_at
-    assert started is not None
-    assert runner.stop_overdue(now=started + timedelta(seconds=1 + GRACE_S - 0.5)) == []  # not yet
+    deadline = plan_row(service, stuck).deadline
+    assert deadline is not None
+    assert runner.stop_overdue(now=deadline - timedelta(seconds=0.5)) == []  # not yet
     assert alive(pid)
-    assert runner.stop_overdue(now=started + timedelta(seconds=1 + GRACE_S + 0.5)) == [stuck]
+    assert runner.stop_overdue(now=deadline + timedelta(seconds=0.5)) == [stuck]
     wait_until(lambda: not alive(pid), what="the stuck worker is killed")
     failed = wait_for(service.client, headers, stuck)
     assert failed["status"] == "failed" and "time limit of 1 s" in failed["error"]

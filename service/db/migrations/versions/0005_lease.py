@@ -1,6 +1,7 @@
 """Plan leases: `plans.lease` and `plans.owner` say which worker took a plan; only it writes the plan's end.
+`plans.deadline` says, while the core solves, by when it must have returned (the service stops it after).
 
-Two nullable columns added (no table rebuilt), so SQLite needs no batch mode.
+Three nullable columns added (no table rebuilt), so SQLite needs no batch mode.
 
 Revision ID: 0005_lease
 Revises: 0004_dated
@@ -20,9 +21,11 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("plans", sa.Column("lease", sa.String(length=36), nullable=True))
     op.add_column("plans", sa.Column("owner", sa.String(length=200), nullable=True))
+    op.add_column("plans", sa.Column("deadline", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("plans") as batch:
+        batch.drop_column("deadline")
         batch.drop_column("owner")
         batch.drop_column("lease")
