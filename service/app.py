@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from service.settings import ServiceSettings, get_settings
 from service.suggestions.router import router as suggestions_router
 
 API = "/api/v1"
+SWITCH_INTERVAL_S = 0.001
 log = logging.getLogger("service")
 
 
@@ -34,6 +36,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from service.plans.runner import make_runner
 
+        # Requests that compute (suggestions over thousands of participants) hold the GIL in worker threads; a short
+        # switch interval lets the event loop (and so /health) take its turn within a millisecond, not 5.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         app.state.plan_runner = make_runner(settings, app.state.session_factory)
         app.state.plan_runner.recover()
         yield
