@@ -14,10 +14,22 @@ from matcher.generate import DEFAULT_PLAN_DATE, SCENARIOS, sample_region, synthe
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.io import load_dataset, read_dataset, write_candidates, write_dataset, write_plan
 from matcher.io.dialects import COMMA, DIALECTS, SEMICOLON, CsvDialect, csv_bytes, dataset_files
+from matcher.io.limits import ReadLimits
 from matcher.io.locator import Location, Locator, check_integrity
 from matcher.io.municipalities import official_name
 from matcher.io.reader import Dataset, parse_date, read
 from matcher.io.tables import TABLE_NAMES
+from matcher.io.text import (
+    ID_PATTERN,
+    ID_SAFE_CHARACTERS,
+    MAX_ID_LENGTH,
+    MAX_TEXT_LENGTH,
+    PERSONAL_NAME_ID_PATTERN,
+    PERSONAL_NUMBER_PATTERN,
+    check_id,
+    clean_text,
+    unsafe_character,
+)
 from matcher.io.update import Update, read_update
 from matcher.model.outcome import SolveProgress
 from matcher.plan import CandidateRow, ExcludedSlot, Plan, PlanRow, RuleFailure, SolveStatus, Suggestion, Suggestions
@@ -36,6 +48,12 @@ __all__ = [
     "DEFAULT_PLAN_DATE",
     "DIALECTS",
     "EXPLANATION_LABELS",
+    "ID_PATTERN",
+    "ID_SAFE_CHARACTERS",
+    "MAX_ID_LENGTH",
+    "MAX_TEXT_LENGTH",
+    "PERSONAL_NAME_ID_PATTERN",
+    "PERSONAL_NUMBER_PATTERN",
     "RULES",
     "SEATS",
     "SUPERVISION",
@@ -70,6 +88,7 @@ __all__ = [
     "Plan",
     "PlanRow",
     "Problem",
+    "ReadLimits",
     "RuleFailure",
     "ScoreWeights",
     "Site",
@@ -88,8 +107,10 @@ __all__ = [
     "apply_edits",
     "candidates",
     "capacity_value",
+    "check_id",
     "check_integrity",
     "check_plan",
+    "clean_text",
     "compile_instance",
     "csv_bytes",
     "dataset_files",
@@ -113,6 +134,7 @@ __all__ = [
     "solve",
     "suggest",
     "synthetic_instance",
+    "unsafe_character",
     "what_if",
     "write_candidates",
     "write_dataset",

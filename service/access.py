@@ -29,18 +29,15 @@ def participant_filter(user: db.User) -> ColumnElement[bool]:
 
 
 def visible_enterprise(session: Session, user: db.User, enterprise_id: str) -> db.Enterprise:
-    enterprise = session.get(db.Enterprise, enterprise_id)
-    if (
-        enterprise is None
-        or enterprise.association_id != user.association_id
-        or (user.role is db.Role.enterprise_manager and enterprise.id != user.enterprise_id)
-    ):
+    # Keys are (association, id): another association's enterprise of the same id is never even read.
+    enterprise = session.get(db.Enterprise, (user.association_id, enterprise_id))
+    if enterprise is None or (user.role is db.Role.enterprise_manager and enterprise.id != user.enterprise_id):
         raise NotFound(f"no enterprise '{enterprise_id}'")
     return enterprise
 
 
 def visible_site(session: Session, user: db.User, site_id: str) -> db.Site:
-    site = session.get(db.Site, site_id)
+    site = session.get(db.Site, (user.association_id, site_id))
     if site is None:
         raise NotFound(f"no site '{site_id}'")
     try:
@@ -51,7 +48,7 @@ def visible_site(session: Session, user: db.User, site_id: str) -> db.Site:
 
 
 def visible_slot(session: Session, user: db.User, slot_id: str) -> db.Slot:
-    slot = session.get(db.Slot, slot_id)
+    slot = session.get(db.Slot, (user.association_id, slot_id))
     if slot is None:
         raise NotFound(f"no slot '{slot_id}'")
     try:
@@ -62,10 +59,9 @@ def visible_slot(session: Session, user: db.User, slot_id: str) -> db.Slot:
 
 
 def visible_participant(session: Session, user: db.User, participant_id: str) -> db.Participant:
-    person = session.get(db.Participant, participant_id)
+    person = session.get(db.Participant, (user.association_id, participant_id))
     if (
         person is None
-        or person.association_id != user.association_id
         or user.role is db.Role.enterprise_manager
         or (user.role is db.Role.coach and person.coach_id != user.id)
     ):

@@ -12,9 +12,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline  # /docs and /redoc with their assets from the package, no CDN
 
 from service import health
+from service.body_limit import BodyLimit
 from service.catalogue.router import router as catalogue_router
 from service.db.engine import make_engine, make_session_factory
 from service.errors import install_error_handlers
+from service.idempotency.http import install_idempotency
 from service.logging import configure_logging
 from service.participants.router import router as participants_router
 from service.placements.router import router as placements_router
@@ -57,6 +59,21 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.health_engine = health.health_engine(settings.database_url)
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
+
+    # The innermost middleware (added first): the body is counted as the app reads it. Inside `log_requests`, whose
+    # BaseHTTPMiddleware would wrap the 413 raised from `receive` in an exception group.
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_body_bytes,
+        by_path={
+            f"{API}/imports": settings.max_upload_bytes,
+            # The web page posts the upload again, packed twice in base64, to apply it, and says "too large" in
+            # Swedish itself for a declared length (service/web/import_pages.py); this catches the undeclared.
+            "/import": 2 * settings.max_upload_bytes + 1024 * 1024,
+        },
+    )
+
+    install_idempotency(app)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

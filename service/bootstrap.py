@@ -34,7 +34,8 @@ def ensure_association(session: Session, settings: ServiceSettings) -> None:
 def load_sample_if_empty(factory: sessionmaker[Session], settings: ServiceSettings) -> bool:
     with transaction(factory) as session:
         ensure_association(session, settings)
-        if session.scalar(select(func.count()).select_from(db.Enterprise)):
+        query = select(func.count()).select_from(db.Enterprise)
+        if session.scalar(query.where(db.Enterprise.association_id == settings.association_id)):
             return False
         if not settings.sample_data.exists():
             log.warning("no sample data at %s; starting empty", settings.sample_data)
@@ -49,7 +50,12 @@ def create_demo_users(factory: sessionmaker[Session], settings: ServiceSettings)
     with transaction(factory) as session:
         if session.scalar(select(func.count()).select_from(db.User)):
             return []
-        enterprise = session.scalar(select(db.Enterprise.id).order_by(db.Enterprise.id).limit(1))
+        enterprise = session.scalar(
+            select(db.Enterprise.id)
+            .where(db.Enterprise.association_id == settings.association_id)
+            .order_by(db.Enterprise.id)
+            .limit(1)
+        )
         created = []
         for name, role, enterprise_id in (
             ("demo-coordinator", db.Role.coordinator, None),
@@ -62,7 +68,10 @@ def create_demo_users(factory: sessionmaker[Session], settings: ServiceSettings)
             created.append((name, role.value + (f" ({enterprise_id})" if enterprise_id else ""), token))
             if role is db.Role.coach:
                 people = session.scalars(
-                    select(db.Participant).order_by(db.Participant.id).limit(DEMO_COACH_PARTICIPANTS)
+                    select(db.Participant)
+                    .where(db.Participant.association_id == settings.association_id)
+                    .order_by(db.Participant.id)
+                    .limit(DEMO_COACH_PARTICIPANTS)
                 ).all()
                 for person in people:
                     person.coach_id = user.id

@@ -16,11 +16,7 @@ from service.db import models as db
 
 def active_placements(session: Session, association_id: str) -> dict[str, db.Placement]:
     """participant_id -> the active placement, for one association."""
-    query = (
-        select(db.Placement)
-        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
-        .where(db.Placement.end_date.is_(None), db.Participant.association_id == association_id)
-    )
+    query = select(db.Placement).where(db.Placement.end_date.is_(None), db.Placement.association_id == association_id)
     return {p.participant_id: p for p in session.scalars(query)}
 
 
@@ -96,10 +92,9 @@ def load_instance(
             select(db.Enterprise).where(db.Enterprise.association_id == association_id).order_by(db.Enterprise.id)
         )
     )
-    enterprise_ids = [e.id for e in enterprises]
-    sites = list(session.scalars(select(db.Site).where(db.Site.enterprise_id.in_(enterprise_ids)).order_by(db.Site.id)))
+    sites = list(session.scalars(select(db.Site).where(db.Site.association_id == association_id).order_by(db.Site.id)))
     site_ids = [s.id for s in sites]
-    slots = list(session.scalars(select(db.Slot).where(db.Slot.site_id.in_(site_ids)).order_by(db.Slot.id)))
+    slots = list(session.scalars(select(db.Slot).where(db.Slot.association_id == association_id).order_by(db.Slot.id)))
     people = list(
         session.scalars(
             select(db.Participant).where(db.Participant.association_id == association_id).order_by(db.Participant.id)
@@ -109,16 +104,18 @@ def load_instance(
     travel = list(
         session.scalars(
             select(db.TravelTime)
-            .join(db.Participant, db.Participant.id == db.TravelTime.participant_id)
-            .where(db.Participant.association_id == association_id)
+            .where(db.TravelTime.association_id == association_id)
             .order_by(db.TravelTime.participant_id, db.TravelTime.site_id)
         )
     )
     core_sites = [to_core_site(s) for s in sites]
     core_slots = [to_core_slot(s) for s in slots]
     if on is not None:
-        core_sites = _in_force(core_sites, in_force.scheduled_changes(session, site_ids=site_ids, on=on))
-        core_slots = _in_force(core_slots, in_force.scheduled_changes(session, slot_ids=[s.id for s in slots], on=on))
+        core_sites = _in_force(
+            core_sites, in_force.scheduled_changes(session, association_id, site_ids=site_ids, on=on)
+        )
+        slot_changes = in_force.scheduled_changes(session, association_id, slot_ids=[s.id for s in slots], on=on)
+        core_slots = _in_force(core_slots, slot_changes)
     return matcher.Instance(
         enterprises=tuple(matcher.Enterprise(e.id, e.name, e.municipality) for e in enterprises),
         sites=tuple(core_sites),

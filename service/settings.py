@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matcher import ReadLimits
+
 DEFAULT_DB_PATH = Path("var") / "placement.db"
 
 
@@ -30,6 +32,32 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Limits (docs/service.md, "Limits"): what one request may make the server hold.
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="largest request body but an upload's (413 above it), in bytes"
+    )
+    max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, ge=1, description="largest upload (the whole multipart body of an import), in bytes"
+    )
+    max_import_rows: int = Field(default=100_000, ge=1, description="data rows of one table of an import")
+    max_import_columns: int = Field(default=100, ge=1, description="columns of one header of an import")
+    max_import_cell_chars: int = Field(default=10_000, ge=1, description="characters of one cell of an import")
+    max_workbook_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1, description="an uploaded .xlsx workbook once unzipped, in bytes"
+    )
+    idempotency_key_hours: float = Field(
+        default=24.0, gt=0, description="how long an Idempotency-Key is remembered (a replay answers the first answer)"
+    )
+
+    def read_limits(self) -> ReadLimits:
+        """The core reader's limits for an import."""
+        return ReadLimits(
+            max_file_bytes=self.max_upload_bytes,
+            max_rows=self.max_import_rows,
+            max_columns=self.max_import_columns,
+            max_cell_chars=self.max_import_cell_chars,
+            max_workbook_bytes=self.max_workbook_bytes,
+        )
 
 
 @lru_cache

@@ -13,6 +13,7 @@ from typing import Any
 
 from matcher.domain import GENDERS, TRAVEL_MODES, WEEKDAYS
 from matcher.io.municipalities import official_name
+from matcher.io.text import check_id, clean_text
 
 # `sant`/`falskt` are what Swedish Excel writes for TRUE/FALSE.
 TRUE_WORDS = frozenset({"true", "yes", "ja", "sant", "1"})
@@ -23,6 +24,21 @@ Converter = Callable[[str, bool], Any]
 
 def to_str(text: str, decimal_comma: bool) -> str:
     return text
+
+
+def to_text(text: str, decimal_comma: bool) -> str:
+    """A name (of an enterprise or a site): see `matcher.io.text.clean_text`."""
+    return clean_text(text)
+
+
+def to_id(text: str, decimal_comma: bool) -> str:
+    """An id or code: see `matcher.io.text.check_id`."""
+    return check_id(text)
+
+
+def to_participant_id(text: str, decimal_comma: bool) -> str:
+    """A participant's id or code: not shaped like a person's name either."""
+    return check_id(text, personal=True)
 
 
 def to_float(text: str, decimal_comma: bool) -> float:
@@ -89,6 +105,30 @@ def to_list(text: str, decimal_comma: bool) -> tuple[str, ...]:
 
 def to_set(text: str, decimal_comma: bool) -> frozenset[str]:
     return frozenset(to_list(text, decimal_comma))
+
+
+def _checked_items(text: str, personal: bool) -> tuple[str, ...]:
+    items = to_list(text, False)
+    for item in items:
+        check_id(item, personal=personal)
+    return items
+
+
+def to_code_list(text: str, decimal_comma: bool) -> tuple[str, ...]:
+    """A list of codes (or ids), each as `to_id` takes it; order kept."""
+    return _checked_items(text, False)
+
+
+def to_code_set(text: str, decimal_comma: bool) -> frozenset[str]:
+    return frozenset(_checked_items(text, False))
+
+
+def to_participant_code_list(text: str, decimal_comma: bool) -> tuple[str, ...]:
+    return _checked_items(text, True)
+
+
+def to_participant_code_set(text: str, decimal_comma: bool) -> frozenset[str]:
+    return frozenset(_checked_items(text, True))
 
 
 def to_days(text: str, decimal_comma: bool) -> frozenset[str]:

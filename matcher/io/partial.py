@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from matcher.domain import Instance
+from matcher.io.limits import UNLIMITED
 from matcher.io.locator import Locator
 from matcher.io.reader import read
 from matcher.io.tables import OPTIONAL_TABLES, TABLE_NAMES, RawTable, read_tables
@@ -77,7 +78,7 @@ def read_partial(
     with tempfile.TemporaryDirectory(prefix="placement-partial-") as tmp:
         folder = Path(tmp)
         write_dataset(base, folder / "base")
-        base_tables, _ = read_tables(folder / "base")
+        base_tables, _ = read_tables(folder / "base", UNLIMITED)  # written here, from the base
         complete = folder / "complete"
         complete.mkdir()
         written: dict[str, _Written] = {}
@@ -89,7 +90,7 @@ def read_partial(
                 _write_frame(frame, complete / f"{name}.csv", ",")
                 written[name] = _Written("", 0, _keys(name, frame) or [])
         try:
-            dataset = read(complete)
+            dataset = read(complete, UNLIMITED)  # the upload's rows were read within the limits already
         except InvalidDataset as exc:
             raise InvalidDataset(
                 sorted(_relocate(p, written) for p in exc.problems),

@@ -23,13 +23,14 @@ from matcher.domain import (
 from matcher.integrity import RowLocator, check_integrity, check_references
 from matcher.io import cells
 from matcher.io.codes import code_warnings
+from matcher.io.limits import ReadLimits
 from matcher.io.locator import Locator, RecordKey
 from matcher.io.tables import RawTable, did_you_mean, header_key, read_tables
 from matcher.problems import InvalidDataset, Problem
 
 Check = Callable[[Any], str | None]
 # Control characters in a cell are an export gone wrong; they would also break a workbook written back out.
-CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab and line breaks, DEL, C1
 
 
 def at_least(low: float) -> Check:
@@ -55,33 +56,34 @@ class Column:
     warn_when_corrected: bool = False
 
 
-ID = cells.to_str
+ID = cells.to_id
+PID = cells.to_participant_id  # a participant's id and codes: not shaped like a name either
 COLUMNS: dict[str, tuple[Column, ...]] = {
     "enterprises": (
         Column("enterprise_id", ID, True),
-        Column("name", cells.to_str, True),
+        Column("name", cells.to_text, True),
         Column("municipality", cells.to_municipality, True, warn_when_corrected=True),
     ),
     "sites": (
         Column("site_id", ID, True),
         Column("enterprise_id", ID, True),
-        Column("name", cells.to_str, True),
+        Column("name", cells.to_text, True),
         Column("municipality", cells.to_municipality, True, warn_when_corrected=True),
         Column("lat", cells.to_float, True, between(-90, 90)),
         Column("lon", cells.to_float, True, between(-180, 180)),
-        Column("accessibility", cells.to_set, default=frozenset()),
+        Column("accessibility", cells.to_code_set, default=frozenset()),
         Column("supervisor_hours", cells.to_float, check=at_least(0)),
     ),
     "slots": (
         Column("slot_id", ID, True),
         Column("site_id", ID, True),
-        Column("activity", cells.to_str, True),
+        Column("activity", ID, True),
         Column("seats", cells.to_int, True, at_least(0)),
         Column("min_hours", cells.to_int, True, between(0, 40)),
         Column("max_hours", cells.to_int, True, between(0, 40)),
         Column("days", cells.to_days, True, default=frozenset()),
-        Column("supports", cells.to_set, default=frozenset()),
-        Column("programmes", cells.to_set, default=frozenset()),
+        Column("supports", cells.to_code_set, default=frozenset()),
+        Column("programmes", cells.to_code_set, default=frozenset()),
         Column("min_age", cells.to_int, check=at_least(0)),
         Column("max_age", cells.to_int, check=at_least(0)),
         Column("women_only", cells.to_bool, default=False),
@@ -90,8 +92,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("available_to", cells.to_date),
     ),
     "participants": (
-        Column("participant_id", ID, True),
-        Column("programme", cells.to_str, True),
+        Column("participant_id", PID, True),
+        Column("programme", PID, True),
         Column("municipality", cells.to_municipality, True, warn_when_corrected=True),
         Column("lat", cells.to_float, True, between(-90, 90)),
         Column("lon", cells.to_float, True, between(-180, 180)),
@@ -101,15 +103,15 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("days_available", cells.to_days, True, default=frozenset()),
         Column("max_travel_minutes", cells.to_int, True, above(0)),
         Column("travel_mode", cells.to_travel_mode, default="transit"),
-        Column("needs", cells.to_set, default=frozenset()),
-        Column("preferences", cells.to_list, default=()),
-        Column("avoid_enterprises", cells.to_set, default=frozenset()),
+        Column("needs", cells.to_participant_code_set, default=frozenset()),
+        Column("preferences", cells.to_participant_code_list, default=()),
+        Column("avoid_enterprises", cells.to_code_set, default=frozenset()),
         Column("waiting_since", cells.to_date),
         Column("current_slot_id", ID),
         Column("pinned", cells.to_bool, default=False),
     ),
     "travel_times": (
-        Column("participant_id", ID, True),
+        Column("participant_id", PID, True),
         Column("site_id", ID, True),
         Column("minutes", cells.to_int, True, at_least(0)),
     ),
@@ -143,19 +145,20 @@ class Dataset:
     locator: Locator
 
 
-def read(path: Path | str) -> Dataset:
+def read(path: Path | str, limits: ReadLimits | None = None) -> Dataset:
     """Read and validate a data set; return it with its warnings and locator, or raise `InvalidDataset` with all
     problems.
 
     All problems means all: a bad cell in one file does not hide an unknown reference in another. References are
-    checked on every row whose key cells parse.
+    checked on every row whose key cells parse. A file over one of `limits` (default `ReadLimits()`) is a problem,
+    found before it is held whole.
     """
-    return read_raw_tables(*read_tables(Path(path)))
+    return read_raw_tables(*read_tables(Path(path), limits))
 
 
-def read_dataset(path: Path | str) -> tuple[Instance, list[Problem]]:
+def read_dataset(path: Path | str, limits: ReadLimits | None = None) -> tuple[Instance, list[Problem]]:
     """`read` as (instance, warnings)."""
-    dataset = read(path)
+    dataset = read(path, limits)
     return dataset.instance, dataset.warnings
 
 

@@ -9,10 +9,12 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 from zipfile import BadZipFile
 
 import pandas as pd
 
+from matcher.io.limits import ReadLimits, check_workbook, read_bounded
 from matcher.problems import Problem
 
 TABLE_NAMES: tuple[str, ...] = ("enterprises", "sites", "slots", "participants", "travel_times")
@@ -51,12 +53,16 @@ def _unique_keys(headers: list[str]) -> list[str]:
     return keys
 
 
-def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
-    """Read the tables of a data set; a missing required table or unreadable file is a problem, not an exception."""
+def read_tables(path: Path, limits: ReadLimits | None = None) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read the tables of a data set; a missing required table or unreadable file is a problem, not an exception.
+
+    A file over one of `limits` (default `ReadLimits()`) is a problem too, found before the file is held whole.
+    """
+    limits = limits or ReadLimits()
     if path.is_dir():
-        return _read_csv_folder(path)
+        return _read_csv_folder(path, limits)
     if path.suffix.lower() == ".xlsx" and path.is_file():
-        return _read_workbook(path)
+        return _read_workbook(path, limits)
     if not path.exists():
         return {}, [Problem(str(path), 0, "", "no such file or folder")]
     return {}, [Problem(str(path), 0, "", "a data set is a folder of CSV files or one .xlsx workbook")]
@@ -95,7 +101,7 @@ def _missing_file(folder: Path, name: str) -> Problem:
     return Problem(f"{name}.csv", 0, "", f"required file is missing{hint}")
 
 
-def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Problem]]:
+def _read_csv_folder(folder: Path, limits: ReadLimits) -> tuple[dict[str, RawTable], list[Problem]]:
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
     for name in TABLE_NAMES:
@@ -105,13 +111,18 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, RawTable], list[Problem]]:
             if name not in OPTIONAL_TABLES and not found_problems:
                 problems.append(_missing_file(folder, name))
             continue
-        text, encoding_warnings, encoding_problems = decode(file.name, file.read_bytes())
+        data, size_problems = read_bounded(file, limits)
+        if data is None:
+            problems += size_problems
+            continue
+        text, encoding_warnings, encoding_problems = decode(file.name, data)
+        del data
         if encoding_problems:
             problems += encoding_problems
             continue
         if name in OPTIONAL_TABLES and not text.strip():
             continue  # an empty optional file says the same as no file
-        table, table_problems = _parse_csv_text(name, file.name, text, tuple(encoding_warnings))
+        table, table_problems = _parse_csv_text(name, file.name, text, tuple(encoding_warnings), limits)
         if table_problems:
             problems += table_problems
         else:
@@ -165,13 +176,14 @@ def _detect_separator(text: str) -> str:
 
 
 def _parse_csv_text(
-    name: str, source: str, text: str, warnings: tuple[Problem, ...] = ()
+    name: str, source: str, text: str, warnings: tuple[Problem, ...] = (), limits: ReadLimits | None = None
 ) -> tuple[RawTable, list[Problem]]:
+    limits = limits or ReadLimits()
     separator = _detect_separator(text)
     empty = RawTable(name, source, pd.DataFrame(), False)
     if not text.strip():
         return empty, [Problem(source, 1, "", "file is empty; the first row must name the columns")]
-    extra = _extra_cells(source, text, separator)
+    extra = _scan_csv(source, text, separator, limits)
     if extra:
         return empty, extra
     try:
@@ -184,12 +196,12 @@ def _parse_csv_text(
             quoting=csv.QUOTE_MINIMAL,
             engine="c",
             index_col=False,  # never the first column as an index: pandas would shift every column
-            usecols=lambda _: True,  # and drop trailing empty cells quietly (`_extra_cells` vetted them)
+            usecols=lambda _: True,  # and drop trailing empty cells quietly (`_scan_csv` vetted them)
         )
     except (pd.errors.ParserError, ValueError) as exc:
         return empty, [Problem(source, 0, "", f"cannot be read as CSV: {str(exc).strip()}")]
     headers = _csv_header(text, separator)
-    if len(headers) != len(frame.columns):  # cannot happen after `_extra_cells`; pandas' own names then
+    if len(headers) != len(frame.columns):  # cannot happen after `_scan_csv`; pandas' own names then
         headers = [str(c) for c in frame.columns]
     frame.columns = pd.Index(_unique_keys(headers))
     decimal_comma = separator in (";", "\t")
@@ -204,21 +216,49 @@ def _csv_header(text: str, separator: str) -> list[str]:
         return []
 
 
-def _extra_cells(source: str, text: str, separator: str) -> list[Problem]:
-    """Every row with more cells than the header names (mostly a separator inside an unquoted cell), each by its row.
+def _scan_csv(source: str, text: str, separator: str, limits: ReadLimits) -> list[Problem]:
+    """One pass over the records before pandas sees them: the limits (columns, rows, cell length), each checked as
+    the record is read so that the pass stops at the first one exceeded, and rows with more cells than the header.
 
-    pandas would stop at the first, or worse, when every row has one cell too many, silently take the first column
-    as an index and shift all the others. One exception: when every data row ends in the same empty cells, they are
-    trailing separators (some exports write them), not a shift, and are dropped.
+    Extra cells are mostly a separator inside an unquoted cell. pandas would stop at the first, or worse, when every
+    row has one cell too many, silently take the first column as an index and shift all the others. One exception:
+    when every data row ends in the same empty cells, they are trailing separators (some exports write them), not a
+    shift, and are dropped.
     """
+    records = csv.reader(io.StringIO(text), delimiter=separator)
+    header: list[str] = []
+    row = 1
+    longer: list[tuple[int, int, bool]] = []  # (row, cells, only empty cells past the header's width)
+    filled = 0
     try:
-        records = csv.reader(io.StringIO(text), delimiter=separator)
-        width = len(next(records, []))
-        rows = [(row, cells) for row, cells in enumerate(records, start=2) if any(c.strip() for c in cells)]
-    except csv.Error:
+        header = next(records, [])
+        if len(header) > limits.max_columns:
+            message = f"the header names {len(header):,} columns; at most {limits.max_columns:,} are read"
+            return [Problem(source, 1, "", message)]
+        width = len(header)
+        long_cell = _long_cell(source, 1, header, header, limits)
+        if long_cell:
+            return long_cell
+        for row, cells in enumerate(records, start=2):
+            if row - 1 > limits.max_rows:
+                return [Problem(source, row, "", f"more than {limits.max_rows:,} rows; at most that many are read")]
+            n = len(cells)
+            if n > limits.max_columns:
+                message = f"{n:,} cells; at most {limits.max_columns:,} columns are read"
+                return [Problem(source, row, "", message)]
+            if n and max(map(len, cells)) > limits.max_cell_chars:
+                return _long_cell(source, row, cells, header, limits)
+            if not "".join(cells).strip():
+                continue
+            filled += 1
+            if n > width:
+                longer.append((row, n, not "".join(cells[width:]).strip()))
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            message = f"a cell is longer than {min(limits.max_cell_chars, csv.field_size_limit()):,} characters"
+            return [Problem(source, row + 1, "", message)]
         return []  # pandas names the problem
-    longer = [(row, cells) for row, cells in rows if len(cells) > width]
-    trailing = len(longer) == len(rows) and all(not any(c.strip() for c in cells[width:]) for _, cells in longer)
+    trailing = len(longer) == filled and all(empty for _, _, empty in longer)
     if not longer or trailing:
         return []
     return [
@@ -226,10 +266,20 @@ def _extra_cells(source: str, text: str, separator: str) -> list[Problem]:
             source,
             row,
             "",
-            f"{len(cells)} cells but the header names {width} columns (a cell holding '{separator}' must be quoted)",
+            f"{n} cells but the header names {width} columns (a cell holding '{separator}' must be quoted)",
         )  # fmt: skip
-        for row, cells in longer
+        for row, n, _ in longer
     ]
+
+
+def _long_cell(source: str, row: int, cells: list[str], header: list[str], limits: ReadLimits) -> list[Problem]:
+    """The first cell of the row longer than the limit, as a problem naming its row and column."""
+    for i, cell in enumerate(cells):
+        if len(cell) > limits.max_cell_chars:
+            column = header[i].strip() if i < len(header) and header[i].strip() else f"column {i + 1}"
+            message = f"the cell holds {len(cell):,} characters; at most {limits.max_cell_chars:,} are allowed"
+            return [Problem(source, row, column, message)]
+    return []
 
 
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
@@ -245,10 +295,13 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _read_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
+def _read_workbook(path: Path, limits: ReadLimits) -> tuple[dict[str, RawTable], list[Problem]]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    too_big = check_workbook(path, limits)  # before openpyxl parses a byte of it
+    if too_big:
+        return {}, too_big
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
     try:
@@ -269,7 +322,10 @@ def _read_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
             if name not in OPTIONAL_TABLES:
                 problems.append(_missing_sheet(path.name, name, list(workbook.sheetnames)))
             continue
-        rows = [[_cell_text(v) for v in row] for row in workbook[found[0]].iter_rows(values_only=True)]
+        rows, limit_problems = _sheet_rows(workbook[found[0]], source, limits)
+        if limit_problems:
+            problems += limit_problems
+            continue
         if not rows or not any(rows[0]):
             if name in OPTIONAL_TABLES and not any(any(r) for r in rows):
                 continue  # an empty optional sheet says the same as no sheet
@@ -283,6 +339,41 @@ def _read_workbook(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         tables[name] = RawTable(name, source, _clean(frame), decimal_comma=True, headers=tuple(headers))
     workbook.close()
     return tables, problems
+
+
+def _sheet_rows(sheet: Any, source: str, limits: ReadLimits) -> tuple[list[list[str]], list[Problem]]:
+    """A sheet's cells as text, up to its last row with a value, or a problem at the first limit exceeded.
+
+    The sheet's declared dimension (`A1:XFD1048576`) is ignored: openpyxl would pad every row to its declared width
+    (16,384 cells a row: 3 GB for a workbook of 28 KB). Rows are read as the XML holds them, cut one column past the
+    limit; blank rows are counted, not held, until a row with a value follows them (trailing ones cost nothing).
+    """
+    sheet.reset_dimensions()
+    rows: list[list[str]] = []
+    header: list[str] = []
+    blank = 0
+    for number, values in enumerate(sheet.iter_rows(max_col=limits.max_columns + 1, values_only=True), start=1):
+        cells = [_cell_text(v) for v in values]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not any(cells):
+            blank += 1
+            continue
+        if number == 1 or not rows:
+            header = cells
+        if len(cells) > limits.max_columns:
+            what = "the header names" if number == 1 else "the row has"
+            message = f"{what} more than {limits.max_columns:,} columns; at most that many are read"
+            return [], [Problem(source, number, "", message)]
+        if number - 1 > limits.max_rows:
+            return [], [Problem(source, number, "", f"more than {limits.max_rows:,} rows; at most that many are read")]
+        long_cell = _long_cell(source, number, cells, header, limits)
+        if long_cell:
+            return [], long_cell
+        rows += [[] for _ in range(blank)]
+        blank = 0
+        rows.append(cells)
+    return rows, []
 
 
 def _missing_sheet(book: str, name: str, found: list[str]) -> Problem:

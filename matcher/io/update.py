@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matcher.domain import Instance
+from matcher.io.limits import ReadLimits
 from matcher.io.locator import Locator
 from matcher.io.partial import missing_tables, read_partial
 from matcher.io.reader import read_raw_tables
@@ -35,11 +36,11 @@ class Update:
     partial: bool
 
 
-def read_update(path: Path | str, base: Callable[[], Instance]) -> Update:
+def read_update(path: Path | str, base: Callable[[], Instance], limits: ReadLimits | None = None) -> Update:
     """Read `path` (a CSV folder or an .xlsx workbook) as an update of `base()`, which is called only when the
-    update lacks a required table; `InvalidDataset` with every problem."""
+    update lacks a required table; `InvalidDataset` with every problem (a file over one of `limits` included)."""
     path = Path(path)
-    raw, problems = read_tables(path)
+    raw, problems = read_tables(path, limits)
     missing, other = missing_tables(raw, problems)
     if not missing:
         dataset = read_raw_tables(raw, problems)

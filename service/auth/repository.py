@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from service.db.models import Enterprise, User
 
 
-def enterprise(session: Session, enterprise_id: str) -> Enterprise | None:
-    return session.get(Enterprise, enterprise_id)
+def enterprise(session: Session, association_id: str, enterprise_id: str) -> Enterprise | None:
+    return session.get(Enterprise, (association_id, enterprise_id))
 
 
 def user(session: Session, user_id: int) -> User | None:

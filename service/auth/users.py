@@ -17,7 +17,7 @@ def add_user(
     if role is Role.enterprise_manager:
         if not enterprise_id:
             raise InvalidInput("an enterprise_manager needs --enterprise")
-        if repo.enterprise(session, enterprise_id) is None:
+        if repo.enterprise(session, association_id, enterprise_id) is None:
             raise NotFound(f"no enterprise '{enterprise_id}'")
     elif enterprise_id:
         raise InvalidInput(f"a {role.value} is not tied to an enterprise")

@@ -12,6 +12,7 @@ from matcher import SUPERVISION
 from service.catalogue import repository as repo
 from service.db import models as db
 from service.errors import Conflict, PreconditionFailed, PreconditionRequired
+from service.fields import header_text
 
 Versioned = db.Slot | db.Site
 SLOT_FIELDS_ON_CREATE = ("seats", "min_hours", "max_hours", "days")  # the first rows of a new slot's history
@@ -23,7 +24,9 @@ def _noun(target: Versioned) -> str:
 
 
 def etag(target: Versioned) -> str:
-    return f'"{target.id}.v{target.version}"'
+    """`"<id>.v<version>"`; an id outside the id alphabet (stored before it was enforced) is percent-encoded, so the
+    header always encodes (an id of the alphabet is as it is)."""
+    return f'"{header_text(target.id)}.v{target.version}"'
 
 
 def require_if_match(if_match: str | None) -> str:
@@ -49,7 +52,14 @@ def _json(value: Any) -> Any:
 
 def _history_row(user: db.User, target: Versioned, field: str, old: Any, new: Any) -> db.CapacityChange:
     key = {"slot_id": target.id} if isinstance(target, db.Slot) else {"site_id": target.id}
-    return db.CapacityChange(user_id=user.id, field=field, old_value=_json(old), new_value=_json(new), **key)
+    return db.CapacityChange(
+        association_id=target.association_id,
+        user_id=user.id,
+        field=field,
+        old_value=_json(old),
+        new_value=_json(new),
+        **key,
+    )
 
 
 def record_created(session: Session, user: db.User, target: Versioned) -> None:
@@ -74,21 +84,25 @@ def apply_changes(session: Session, user: db.User, target: Versioned, changes: d
 
 def history(session: Session, target: Versioned) -> list[db.CapacityChange]:
     if isinstance(target, db.Slot):
-        return repo.capacity_history(session, slot_id=target.id)
-    return repo.capacity_history(session, site_id=target.id)
+        return repo.capacity_history(session, target.association_id, slot_id=target.id)
+    return repo.capacity_history(session, target.association_id, site_id=target.id)
 
 
 # --- what active placements need ----------------------------------------------------------------------------------
 
 
 def supervision_need(
-    session: Session, site_id: str, pinned_only: bool = False, ratio_of: dict[str, float] | None = None
+    session: Session,
+    association_id: str,
+    site_id: str,
+    pinned_only: bool = False,
+    ratio_of: dict[str, float] | None = None,
 ) -> tuple[float, list[int]]:
     """Supervisor hours a week the site's active placements need (hours × the slot's ratio, summed), and their ids.
 
     `ratio_of` (slot id -> ratio) replaces a slot's ratio: the need if that slot's ratio changed."""
     ratios = ratio_of or {}
-    rows = repo.supervised_placements(session, site_id, pinned_only)
+    rows = repo.supervised_placements(session, association_id, site_id, pinned_only)
     need = sum(hours * ratios.get(slot_id, ratio) for _, slot_id, hours, ratio in rows)
     return float(need), [int(placement_id) for placement_id, *_ in rows]
 
@@ -182,7 +196,7 @@ def pinned_limit_problems(session: Session, association_id: str) -> list[str]:
     sites = repo.supervised_sites(session, association_id)
     problems = []
     for site in sites:
-        need, ids = supervision_need(session, site.id, pinned_only=True)
+        need, ids = supervision_need(session, association_id, site.id, pinned_only=True)
         assert site.supervisor_hours is not None
         if not SUPERVISION.fits(0.0, need, site.supervisor_hours):
             problems.append(
@@ -191,7 +205,7 @@ def pinned_limit_problems(session: Session, association_id: str) -> list[str]:
                 "those placements (the coordinator or each participant's coach)"
             )
     for slot in repo.association_slots(session, association_id):
-        ids = repo.pinned_placements(session, slot.id)
+        ids = repo.pinned_placements(session, association_id, slot.id)
         if len(ids) > slot.seats:
             problems.append(
                 f"slot {slot.id} ({slot.activity}, site {slot.site_id}): the pinned placements {_ids(ids)} hold "

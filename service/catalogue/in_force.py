@@ -30,7 +30,12 @@ def decode(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def scheduled_changes(
-    session: Session, *, slot_ids: Iterable[str] = (), site_ids: Iterable[str] = (), on: date | None = None
+    session: Session,
+    association_id: str,
+    *,
+    slot_ids: Iterable[str] = (),
+    site_ids: Iterable[str] = (),
+    on: date | None = None,
 ) -> dict[str, list[db.ScheduledCapacityChange]]:
     """slot or site id -> its scheduled changes (effective on or before `on` when given), in the order they apply."""
     slot_list, site_list = list(slot_ids), list(site_ids)
@@ -38,7 +43,11 @@ def scheduled_changes(
         return {}
     Change = db.ScheduledCapacityChange
     target = Change.slot_id.in_(slot_list) | Change.site_id.in_(site_list)
-    query = select(Change).where(target, Change.status == SCHEDULED).order_by(Change.effective_from, Change.id)
+    query = (
+        select(Change)
+        .where(Change.association_id == association_id, target, Change.status == SCHEDULED)
+        .order_by(Change.effective_from, Change.id)
+    )
     if on is not None:
         query = query.where(Change.effective_from <= on)
     found: dict[str, list[db.ScheduledCapacityChange]] = defaultdict(list)
@@ -63,5 +72,5 @@ def current(target: db.Slot | db.Site) -> dict[str, Any]:
 def in_force(session: Session, target: db.Slot | db.Site, on: date) -> dict[str, Any]:
     """The slot's or site's dated fields in force on `on`."""
     key = {"slot_ids": [target.id]} if isinstance(target, db.Slot) else {"site_ids": [target.id]}
-    changes = scheduled_changes(session, on=on, **key)
+    changes = scheduled_changes(session, target.association_id, on=on, **key)
     return apply(current(target), changes.get(target.id, []))

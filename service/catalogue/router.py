@@ -27,6 +27,8 @@ from service.catalogue.schemas import (
 )
 from service.db import models as db
 from service.deps import ALL_ROLES, CurrentUser, SessionDep, roles
+from service.fields import MAX_HEADER_LENGTH, IdPath, IdQuery
+from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
 
 router = APIRouter(tags=["places"])
@@ -37,7 +39,7 @@ CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     412: {"description": "stale If-Match"},
     428: {"description": "If-Match missing"},
 }
-IfMatch = Annotated[str | None, Header(description="The ETag from the last read.")]
+IfMatch = Annotated[str | None, Header(max_length=MAX_HEADER_LENGTH, description="The ETag from the last read.")]
 OnDate = Annotated[
     date | None,
     Query(description="the capacity in force on this date: today's with the scheduled changes effective by then"),
@@ -60,25 +62,25 @@ def list_enterprises(session: SessionDep, user: CurrentUser, page: PageDep) -> P
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/enterprises", status_code=201, response_model=EnterprisePublic, **roles(Role.coordinator))
+@router.post("/enterprises", status_code=201, response_model=EnterprisePublic, **idempotent(roles(Role.coordinator)))
 def create_enterprise(body: EnterpriseCreate, session: SessionDep, user: CurrentUser) -> db.Enterprise:
     return service.create_enterprise(session, user, body)
 
 
 @router.get("/enterprises/{enterprise_id}", response_model=EnterprisePublic, **roles(*ALL_ROLES))
-def get_enterprise(enterprise_id: str, session: SessionDep, user: CurrentUser) -> db.Enterprise:
+def get_enterprise(enterprise_id: IdPath, session: SessionDep, user: CurrentUser) -> db.Enterprise:
     return service.get_enterprise(session, user, enterprise_id)
 
 
 @router.patch("/enterprises/{enterprise_id}", response_model=EnterprisePublic, **roles(*EDITORS))
 def update_enterprise(
-    enterprise_id: str, body: EnterpriseUpdate, session: SessionDep, user: CurrentUser
+    enterprise_id: IdPath, body: EnterpriseUpdate, session: SessionDep, user: CurrentUser
 ) -> db.Enterprise:
     return service.update_enterprise(session, user, enterprise_id, body)
 
 
 @router.delete("/enterprises/{enterprise_id}", status_code=204, **roles(Role.coordinator))
-def delete_enterprise(enterprise_id: str, session: SessionDep, user: CurrentUser) -> Response:
+def delete_enterprise(enterprise_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
     service.delete_enterprise(session, user, enterprise_id)
     return Response(status_code=204)
 
@@ -88,13 +90,13 @@ def delete_enterprise(enterprise_id: str, session: SessionDep, user: CurrentUser
 
 @router.get("/sites", response_model=Page[SitePublic], **roles(*ALL_ROLES))
 def list_sites(
-    session: SessionDep, user: CurrentUser, page: PageDep, enterprise_id: Annotated[str | None, Query()] = None
+    session: SessionDep, user: CurrentUser, page: PageDep, enterprise_id: IdQuery = None
 ) -> Page[SitePublic]:
     items, total = service.list_sites(session, user, page, enterprise_id)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/sites", status_code=201, response_model=SitePublic, **roles(*EDITORS))
+@router.post("/sites", status_code=201, response_model=SitePublic, **idempotent(roles(*EDITORS)))
 def create_site(body: SiteCreate, session: SessionDep, user: CurrentUser, response: Response) -> db.Site:
     site = service.create_site(session, user, body)
     response.headers["ETag"] = capacity.etag(site)
@@ -102,7 +104,9 @@ def create_site(body: SiteCreate, session: SessionDep, user: CurrentUser, respon
 
 
 @router.get("/sites/{site_id}", response_model=SitePublic, **roles(*ALL_ROLES))
-def get_site(site_id: str, session: SessionDep, user: CurrentUser, response: Response, on: OnDate = None) -> SitePublic:
+def get_site(
+    site_id: IdPath, session: SessionDep, user: CurrentUser, response: Response, on: OnDate = None
+) -> SitePublic:
     site = service.get_site(session, user, site_id)
     response.headers["ETag"] = capacity.etag(site)
     public = SitePublic.model_validate(site)
@@ -113,7 +117,12 @@ def get_site(site_id: str, session: SessionDep, user: CurrentUser, response: Res
 
 @router.patch("/sites/{site_id}", response_model=SitePublic, responses=CHANGE_RESPONSES, **roles(*EDITORS))
 def update_site(
-    site_id: str, body: SiteUpdate, session: SessionDep, user: CurrentUser, response: Response, if_match: IfMatch = None
+    site_id: IdPath,
+    body: SiteUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> db.Site:
     site = service.update_site(session, user, site_id, body, if_match)
     response.headers["ETag"] = capacity.etag(site)
@@ -121,13 +130,13 @@ def update_site(
 
 
 @router.delete("/sites/{site_id}", status_code=204, **roles(*EDITORS))
-def delete_site(site_id: str, session: SessionDep, user: CurrentUser) -> Response:
+def delete_site(site_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
     service.delete_site(session, user, site_id)
     return Response(status_code=204)
 
 
 @router.get("/sites/{site_id}/history", response_model=list[CapacityChangePublic], **roles(*EDITORS))
-def site_history(site_id: str, session: SessionDep, user: CurrentUser) -> list[db.CapacityChange]:
+def site_history(site_id: IdPath, session: SessionDep, user: CurrentUser) -> list[db.CapacityChange]:
     return service.site_history(session, user, site_id)
 
 
@@ -141,14 +150,12 @@ def _public(slot: db.Slot, taken: int) -> SlotPublic:
 
 
 @router.get("/slots", response_model=Page[SlotPublic], **roles(*ALL_ROLES))
-def list_slots(
-    session: SessionDep, user: CurrentUser, page: PageDep, site_id: Annotated[str | None, Query()] = None
-) -> Page[SlotPublic]:
+def list_slots(session: SessionDep, user: CurrentUser, page: PageDep, site_id: IdQuery = None) -> Page[SlotPublic]:
     items, total = service.list_slots(session, user, page, site_id)
     return Page(items=[_public(s, taken) for s, taken in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/slots", status_code=201, response_model=SlotPublic, **roles(*EDITORS))
+@router.post("/slots", status_code=201, response_model=SlotPublic, **idempotent(roles(*EDITORS)))
 def create_slot(body: SlotCreate, session: SessionDep, user: CurrentUser, response: Response) -> SlotPublic:
     slot = service.create_slot(session, user, body)
     response.headers["ETag"] = capacity.etag(slot)
@@ -156,7 +163,9 @@ def create_slot(body: SlotCreate, session: SessionDep, user: CurrentUser, respon
 
 
 @router.get("/slots/{slot_id}", response_model=SlotPublic, **roles(*ALL_ROLES))
-def get_slot(slot_id: str, session: SessionDep, user: CurrentUser, response: Response, on: OnDate = None) -> SlotPublic:
+def get_slot(
+    slot_id: IdPath, session: SessionDep, user: CurrentUser, response: Response, on: OnDate = None
+) -> SlotPublic:
     slot, taken = service.get_slot(session, user, slot_id)
     response.headers["ETag"] = capacity.etag(slot)
     public = _public(slot, taken)
@@ -167,7 +176,12 @@ def get_slot(slot_id: str, session: SessionDep, user: CurrentUser, response: Res
 
 @router.patch("/slots/{slot_id}", response_model=SlotPublic, responses=CHANGE_RESPONSES, **roles(*EDITORS))
 def update_slot(
-    slot_id: str, body: SlotUpdate, session: SessionDep, user: CurrentUser, response: Response, if_match: IfMatch = None
+    slot_id: IdPath,
+    body: SlotUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> SlotPublic:
     slot, taken = service.update_slot(session, user, slot_id, body, if_match)
     response.headers["ETag"] = capacity.etag(slot)
@@ -175,7 +189,7 @@ def update_slot(
 
 
 @router.delete("/slots/{slot_id}", status_code=204, **roles(*EDITORS))
-def delete_slot(slot_id: str, session: SessionDep, user: CurrentUser) -> Response:
+def delete_slot(slot_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
     service.delete_slot(session, user, slot_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -185,7 +199,7 @@ def delete_slot(slot_id: str, session: SessionDep, user: CurrentUser) -> Respons
     response_model=list[CapacityChangePublic],
     **roles(Role.coordinator, Role.enterprise_manager),
 )
-def slot_history(slot_id: str, session: SessionDep, user: CurrentUser) -> list[db.CapacityChange]:
+def slot_history(slot_id: IdPath, session: SessionDep, user: CurrentUser) -> list[db.CapacityChange]:
     return service.slot_history(session, user, slot_id)
 
 
@@ -217,10 +231,10 @@ def _create_scheduled(
     status_code=201,
     response_model=ScheduledChangePublic | ScheduledChangePreview,
     responses=SCHEDULE_RESPONSES,
-    **roles(*EDITORS),
+    **idempotent(roles(*EDITORS)),
 )
 def create_slot_scheduled_change(
-    slot_id: str,
+    slot_id: IdPath,
     body: ScheduledSlotChangeCreate,
     session: SessionDep,
     user: CurrentUser,
@@ -234,14 +248,14 @@ def create_slot_scheduled_change(
 
 @router.get("/slots/{slot_id}/scheduled-changes", response_model=list[ScheduledChangePublic], **roles(*EDITORS))
 def list_slot_scheduled_changes(
-    slot_id: str, session: SessionDep, user: CurrentUser
+    slot_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> list[db.ScheduledCapacityChange]:
     return scheduled.list_changes(session, user, "slot", slot_id)
 
 
 @router.delete("/slots/{slot_id}/scheduled-changes/{change_id}", status_code=204, **roles(*EDITORS))
 def delete_slot_scheduled_change(
-    slot_id: str, change_id: Annotated[int, Path(ge=1, le=db.MAX_INT)], session: SessionDep, user: CurrentUser
+    slot_id: IdPath, change_id: Annotated[int, Path(ge=1, le=db.MAX_INT)], session: SessionDep, user: CurrentUser
 ) -> Response:
     scheduled.delete(session, user, "slot", slot_id, change_id)
     return Response(status_code=204)
@@ -252,10 +266,10 @@ def delete_slot_scheduled_change(
     status_code=201,
     response_model=ScheduledChangePublic | ScheduledChangePreview,
     responses=SCHEDULE_RESPONSES,
-    **roles(*EDITORS),
+    **idempotent(roles(*EDITORS)),
 )
 def create_site_scheduled_change(
-    site_id: str,
+    site_id: IdPath,
     body: ScheduledSiteChangeCreate,
     session: SessionDep,
     user: CurrentUser,
@@ -269,14 +283,14 @@ def create_site_scheduled_change(
 
 @router.get("/sites/{site_id}/scheduled-changes", response_model=list[ScheduledChangePublic], **roles(*EDITORS))
 def list_site_scheduled_changes(
-    site_id: str, session: SessionDep, user: CurrentUser
+    site_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> list[db.ScheduledCapacityChange]:
     return scheduled.list_changes(session, user, "site", site_id)
 
 
 @router.delete("/sites/{site_id}/scheduled-changes/{change_id}", status_code=204, **roles(*EDITORS))
 def delete_site_scheduled_change(
-    site_id: str, change_id: Annotated[int, Path(ge=1, le=db.MAX_INT)], session: SessionDep, user: CurrentUser
+    site_id: IdPath, change_id: Annotated[int, Path(ge=1, le=db.MAX_INT)], session: SessionDep, user: CurrentUser
 ) -> Response:
     scheduled.delete(session, user, "site", site_id, change_id)
     return Response(status_code=204)

@@ -48,8 +48,9 @@ def _visible(session: Session, user: db.User, kind: str, target_id: str) -> Targ
     return visible_slot(session, user, target_id) if kind == "slot" else visible_site(session, user, target_id)
 
 
-def _lock(session: Session, kind: str, target_id: str) -> Target:
-    locked = repo.lock_slot(session, target_id) if kind == "slot" else repo.lock_site(session, target_id)
+def _lock(session: Session, association_id: str, kind: str, target_id: str) -> Target:
+    lock = repo.lock_slot if kind == "slot" else repo.lock_site
+    locked = lock(session, association_id, target_id)
     if locked is None:  # deleted since it was read a moment ago
         raise NotFound(f"no {kind} '{target_id}'")
     return locked
@@ -87,7 +88,7 @@ def _conflicting(
     session: Session, target: Target, effective_from: date, fields: dict[str, Any]
 ) -> db.ScheduledCapacityChange | None:
     key = {"slot_ids": [target.id]} if isinstance(target, db.Slot) else {"site_ids": [target.id]}
-    for change in in_force.scheduled_changes(session, **key).get(target.id, []):  # type: ignore[arg-type]
+    for change in in_force.scheduled_changes(session, target.association_id, **key).get(target.id, []):  # type: ignore[arg-type]
         if change.effective_from == effective_from and set(change.fields) & set(fields):
             return change
     return None
@@ -103,7 +104,7 @@ def create(
     expected = capacity.require_if_match(if_match)
     fields = _fields(body)
     # The lock serialises two managers scheduling for the same slot: the second sees the first's change below.
-    target = _lock(session, kind, target_id)
+    target = _lock(session, user.association_id, kind, target_id)
     capacity.check_if_match(expected, target)
     _check(session, target, body.effective_from, fields)
     existing = _conflicting(session, target, body.effective_from, fields)
@@ -119,6 +120,7 @@ def create(
     if preview:
         return preview_change(session, user, target, body.effective_from, fields)
     change = db.ScheduledCapacityChange(
+        association_id=target.association_id,
         effective_from=body.effective_from,
         fields=in_force.encode(fields),
         created_by=user.id,
@@ -133,14 +135,18 @@ def create(
 def list_changes(session: Session, user: db.User, kind: str, target_id: str) -> list[db.ScheduledCapacityChange]:
     target = _visible(session, user, kind, target_id)
     key = {"slot_ids": [target.id]} if kind == "slot" else {"site_ids": [target.id]}
-    return in_force.scheduled_changes(session, **key).get(target.id, [])  # type: ignore[arg-type]
+    return in_force.scheduled_changes(session, target.association_id, **key).get(target.id, [])  # type: ignore[arg-type]
 
 
 def delete(session: Session, user: db.User, kind: str, target_id: str, change_id: int) -> None:
     target = _visible(session, user, kind, target_id)
     _may_edit(user, target)
     change = repo.scheduled_change(session, change_id)
-    if change is None or (change.slot_id if kind == "slot" else change.site_id) != target.id:
+    if (
+        change is None
+        or change.association_id != target.association_id
+        or (change.slot_id if kind == "slot" else change.site_id) != target.id
+    ):
         raise NotFound(f"no scheduled change {change_id} for {kind} '{target_id}'")
     repo.delete(session, change)
 
@@ -157,7 +163,7 @@ def _lowers(session: Session, target: Target, fields: dict[str, Any], holders: l
     if isinstance(target, db.Slot):
         return "seats" in fields and fields["seats"] < len(holders)
     hours = fields.get("supervisor_hours")
-    need, _ = capacity.supervision_need(session, target.id)
+    need, _ = capacity.supervision_need(session, target.association_id, target.id)
     return hours is not None and not SUPERVISION.fits(0.0, need, hours)
 
 
@@ -192,8 +198,8 @@ def preview_change(
     For a lowering, the holders in the slot (or the site's slots) are not kept, so the plan picks who stays."""
     association_id = user.association_id
     before_instance = load_instance(session, association_id, keep_active=True, on=on)
-    slot_ids = [target.id] if isinstance(target, db.Slot) else repo.site_slot_ids(session, target.id)
-    holders = repo.active_holders(session, slot_ids)
+    slot_ids = [target.id] if isinstance(target, db.Slot) else repo.site_slot_ids(session, association_id, target.id)
+    holders = repo.active_holders(session, association_id, slot_ids)
     lowers = _lowers(session, target, fields, holders)
     unpin = {participant for _, participant, _ in holders} if lowers else set()
     after_instance = _with_change(before_instance, target, fields, unpin)
@@ -208,7 +214,7 @@ def preview_change(
     if isinstance(target, db.Slot):
         over_by = max(0, len(holders) - fields["seats"]) if "seats" in fields else 0
     else:
-        need = round(capacity.supervision_need(session, target.id)[0], 6)
+        need = round(capacity.supervision_need(session, association_id, target.id)[0], 6)
     coordinator = user.role is db.Role.coordinator
     return ScheduledChangePreview(
         effective_from=on,

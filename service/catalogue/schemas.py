@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 
@@ -10,10 +9,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 import matcher
+from service.fields import (
+    MAX_CODES,
+    MAX_DAYS,
+    MAX_TEXT_LENGTH,
+    Id,
+    Name,
+)
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters but tab and line breaks
-Id = Field(min_length=1, max_length=64, pattern=r"^\S(.*\S)?$")
 
 
 def _official_municipality(text: str) -> str:
@@ -41,29 +45,36 @@ Municipality = Annotated[
 
 
 class Strict(BaseModel):
-    """Request bodies: unknown fields are refused (no mass assignment), and so is text with control characters:
-    PostgreSQL cannot store NUL (SQLite would, so both databases answer alike) and workbooks cannot hold the others."""
+    """Request bodies: unknown fields are refused (no mass assignment), and so is any text with a character an
+    import would refuse (`matcher.unsafe_character`: controls but tab and line feed, DEL, C1, zero-width, bidi, …) or
+    longer than `MAX_TEXT_LENGTH`: PostgreSQL cannot store NUL (SQLite would, so both databases answer alike),
+    workbooks cannot hold the others, and an export must import back unchanged. Ids, codes and names have their own
+    types (service.fields), checked by the reader's functions."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
-        if (isinstance(value, str) and CONTROL.search(value)) or (
-            isinstance(value, list) and any(isinstance(v, str) and CONTROL.search(v) for v in value)
-        ):
-            raise ValueError("text must not contain control characters")
+    def _no_unsafe_characters(cls, value: Any) -> Any:
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str):
+                continue
+            bad = matcher.unsafe_character(text)
+            if bad:
+                raise PydanticCustomError("unsafe_text", "text must not hold {bad}", {"bad": bad})
+            if len(text) > MAX_TEXT_LENGTH:
+                raise PydanticCustomError("too_long", "text has at most {n} characters", {"n": MAX_TEXT_LENGTH})
         return value
 
 
 class EnterpriseCreate(Strict):
-    id: str = Id
-    name: str = Field(min_length=1, max_length=200)
+    id: Id
+    name: Name
     municipality: Municipality
 
 
 class EnterpriseUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = None
     municipality: Municipality | None = None
 
 
@@ -75,25 +86,25 @@ class EnterprisePublic(BaseModel):
 
 
 class SiteFields(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     municipality: Municipality
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    accessibility: list[str] = Field(default_factory=list, max_length=50)
+    accessibility: list[Id] = Field(default_factory=list, max_length=MAX_CODES)
     supervisor_hours: float | None = Field(None, ge=0, le=10_000, description="per week; null = no limit")
 
 
 class SiteCreate(SiteFields):
-    id: str = Id
-    enterprise_id: str = Id
+    id: Id
+    enterprise_id: Id
 
 
 class SiteUpdate(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Name | None = None
     municipality: Municipality | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
-    accessibility: list[str] | None = Field(None, max_length=50)
+    accessibility: list[Id] | None = Field(None, max_length=MAX_CODES)
     supervisor_hours: float | None = Field(None, ge=0, le=10_000)
 
 
@@ -111,13 +122,13 @@ class SitePublic(BaseModel):
 
 
 class SlotFields(Strict):
-    activity: str = Field(min_length=1, max_length=100)
+    activity: Id
     seats: int = Field(ge=0, le=10_000)
     min_hours: int = Field(ge=0, le=40)
     max_hours: int = Field(ge=0, le=40)
-    days: list[Weekday] = Field(min_length=1)
-    supports: list[str] = Field(default_factory=list, max_length=50)
-    programmes: list[str] = Field(default_factory=list, max_length=50)
+    days: list[Weekday] = Field(min_length=1, max_length=MAX_DAYS)
+    supports: list[Id] = Field(default_factory=list, max_length=MAX_CODES)
+    programmes: list[Id] = Field(default_factory=list, max_length=MAX_CODES)
     min_age: int | None = Field(None, ge=0, le=150)
     max_age: int | None = Field(None, ge=0, le=150)
     women_only: bool = False
@@ -151,20 +162,20 @@ def check_slot_ranges(
 
 
 class SlotCreate(SlotFields):
-    id: str = Id
-    site_id: str = Id
+    id: Id
+    site_id: Id
 
 
 class SlotUpdate(Strict):
     """A capacity change: only the fields sent are changed."""
 
-    activity: str | None = Field(None, min_length=1, max_length=100)
+    activity: Id | None = None
     seats: int | None = Field(None, ge=0, le=10_000)
     min_hours: int | None = Field(None, ge=0, le=40)
     max_hours: int | None = Field(None, ge=0, le=40)
-    days: list[Weekday] | None = Field(None, min_length=1)
-    supports: list[str] | None = Field(None, max_length=50)
-    programmes: list[str] | None = Field(None, max_length=50)
+    days: list[Weekday] | None = Field(None, min_length=1, max_length=MAX_DAYS)
+    supports: list[Id] | None = Field(None, max_length=MAX_CODES)
+    programmes: list[Id] | None = Field(None, max_length=MAX_CODES)
     min_age: int | None = Field(None, ge=0, le=150)
     max_age: int | None = Field(None, ge=0, le=150)
     women_only: bool | None = None
@@ -214,7 +225,7 @@ class ScheduledSlotChangeCreate(Strict):
     seats: int | None = Field(None, ge=0, le=10_000)
     min_hours: int | None = Field(None, ge=0, le=40)
     max_hours: int | None = Field(None, ge=0, le=40)
-    days: list[Weekday] | None = Field(None, min_length=1)
+    days: list[Weekday] | None = Field(None, min_length=1, max_length=MAX_DAYS)
     available_from: date | None = None
     available_to: date | None = None
 

@@ -43,7 +43,7 @@ def list_enterprises(session: Session, user: db.User, page: PageParams) -> tuple
 
 
 def create_enterprise(session: Session, user: db.User, body: EnterpriseCreate) -> db.Enterprise:
-    if repo.enterprise(session, body.id) is not None:
+    if repo.enterprise(session, user.association_id, body.id) is not None:
         raise Conflict(f"enterprise '{body.id}' exists already")
     enterprise = db.Enterprise(association_id=user.association_id, **body.model_dump())
     repo.add(session, enterprise)
@@ -65,9 +65,9 @@ def update_enterprise(session: Session, user: db.User, enterprise_id: str, body:
 
 def delete_enterprise(session: Session, user: db.User, enterprise_id: str) -> None:
     enterprise = visible_enterprise(session, user, enterprise_id)
-    if repo.has_dependents(session, db.Site, db.Site.enterprise_id, enterprise_id):
+    if repo.has_dependents(session, db.Site, user.association_id, db.Site.enterprise_id, enterprise_id):
         raise Conflict(f"enterprise '{enterprise_id}' still has sites; delete them first")
-    if repo.has_dependents(session, db.User, db.User.enterprise_id, enterprise_id):
+    if repo.has_dependents(session, db.User, user.association_id, db.User.enterprise_id, enterprise_id):
         raise Conflict(f"enterprise '{enterprise_id}' still has manager accounts; revoke and remove them first")
     repo.delete(session, enterprise)
 
@@ -84,9 +84,9 @@ def list_sites(
 def create_site(session: Session, user: db.User, body: SiteCreate) -> db.Site:
     visible_enterprise(session, user, body.enterprise_id)
     _may_edit(user, body.enterprise_id)
-    if repo.site(session, body.id) is not None:
+    if repo.site(session, user.association_id, body.id) is not None:
         raise Conflict(f"site '{body.id}' exists already")
-    site = db.Site(**body.model_dump())
+    site = db.Site(association_id=user.association_id, **body.model_dump())
     repo.add(session, site)
     capacity.record_created(session, user, site)
     return site
@@ -101,7 +101,7 @@ def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate,
     _may_edit(user, visible.enterprise_id)
     expected = capacity.require_if_match(if_match)
     # The same lock a placement takes before it counts the site's supervision, so none slips in meanwhile.
-    site = repo.lock_site(session, site_id)
+    site = repo.lock_site(session, user.association_id, site_id)
     if site is None:  # deleted since it was read a moment ago
         raise NotFound(f"no site '{site_id}'")
     capacity.check_if_match(expected, site)
@@ -111,7 +111,7 @@ def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate,
             raise InvalidInput(f"{field} cannot be null", field=field)
     hours = changes.get("supervisor_hours", site.supervisor_hours)
     if "supervisor_hours" in changes and hours is not None:
-        need, placement_ids = capacity.supervision_need(session, site.id)
+        need, placement_ids = capacity.supervision_need(session, site.association_id, site.id)
         if not SUPERVISION.fits(0.0, need, hours):
             raise capacity.refuse_hours_below_need(session, user, site, hours, need, placement_ids)
     capacity.apply_changes(session, user, site, changes)
@@ -122,7 +122,7 @@ def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate,
 def delete_site(session: Session, user: db.User, site_id: str) -> None:
     site = visible_site(session, user, site_id)
     _may_edit(user, site.enterprise_id)
-    if repo.has_dependents(session, db.Slot, db.Slot.site_id, site_id):
+    if repo.has_dependents(session, db.Slot, user.association_id, db.Slot.site_id, site_id):
         raise Conflict(f"site '{site_id}' still has slots; delete them first")
     repo.delete(session, site)
 
@@ -139,16 +139,16 @@ def list_slots(
 ) -> tuple[list[tuple[db.Slot, int]], int]:
     """A page of slots, each with its seats taken by active placements, and the total."""
     items, total = fetch_page(session, repo.slots_query(user, site_id), page)
-    taken = repo.taken_seats(session, [s.id for s in items])
+    taken = repo.taken_seats(session, user.association_id, [s.id for s in items])
     return [(s, taken.get(s.id, 0)) for s in items], total
 
 
 def create_slot(session: Session, user: db.User, body: SlotCreate) -> db.Slot:
     site = visible_site(session, user, body.site_id)
     _may_edit(user, site.enterprise_id)
-    if repo.slot(session, body.id) is not None:
+    if repo.slot(session, user.association_id, body.id) is not None:
         raise Conflict(f"slot '{body.id}' exists already")
-    slot = db.Slot(**body.model_dump())
+    slot = db.Slot(association_id=user.association_id, **body.model_dump())
     repo.add(session, slot)
     capacity.record_created(session, user, slot)
     return slot
@@ -157,7 +157,7 @@ def create_slot(session: Session, user: db.User, body: SlotCreate) -> db.Slot:
 def get_slot(session: Session, user: db.User, slot_id: str) -> tuple[db.Slot, int]:
     """The slot and its seats taken."""
     slot = visible_slot(session, user, slot_id)
-    return slot, repo.taken_seats(session, [slot.id]).get(slot.id, 0)
+    return slot, repo.taken_seats(session, user.association_id, [slot.id]).get(slot.id, 0)
 
 
 def update_slot(
@@ -169,8 +169,12 @@ def update_slot(
     expected = capacity.require_if_match(if_match)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     # A ratio change moves the site's supervision need: take the site's lock first, as a placement does.
-    site = repo.lock_site(session, visible.site_id) if changes.get("supervision_ratio") is not None else None
-    slot = repo.lock_slot(session, slot_id)
+    site = (
+        repo.lock_site(session, user.association_id, visible.site_id)
+        if changes.get("supervision_ratio") is not None
+        else None
+    )
+    slot = repo.lock_slot(session, user.association_id, slot_id)
     if slot is None:  # deleted since it was read a moment ago
         raise NotFound(f"no slot '{slot_id}'")
     capacity.check_if_match(expected, slot)
@@ -182,12 +186,14 @@ def update_slot(
         check_slot_ranges(**merged)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    taken_ids = repo.active_placement_ids(session, slot_id)
+    taken_ids = repo.active_placement_ids(session, user.association_id, slot_id)
     if "seats" in changes and changes["seats"] < len(taken_ids):
         raise capacity.refuse_seats_below_taken(session, user, slot, changes["seats"], taken_ids)
     if site is not None and site.supervisor_hours is not None and changes["supervision_ratio"] > slot.supervision_ratio:
         ratio = changes["supervision_ratio"]
-        need, placement_ids = capacity.supervision_need(session, site.id, ratio_of={slot.id: ratio})
+        need, placement_ids = capacity.supervision_need(
+            session, site.association_id, site.id, ratio_of={slot.id: ratio}
+        )
         if not SUPERVISION.fits(0.0, need, site.supervisor_hours):
             raise capacity.refuse_ratio_above_supervision(session, user, slot, site, ratio, need, placement_ids)
     capacity.apply_changes(session, user, slot, changes)
@@ -198,7 +204,7 @@ def update_slot(
 def delete_slot(session: Session, user: db.User, slot_id: str) -> None:
     slot = visible_slot(session, user, slot_id)
     _may_edit(user, slot.site.enterprise_id)
-    if repo.has_dependents(session, db.Placement, db.Placement.slot_id, slot_id):
+    if repo.has_dependents(session, db.Placement, user.association_id, db.Placement.slot_id, slot_id):
         raise Conflict(f"slot '{slot_id}' has placements (active or ended, kept for follow-up); it cannot be deleted")
     repo.delete(session, slot)
 

@@ -10,17 +10,20 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     Enum,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
     String,
     Text,
     TypeDecorator,
+    and_,
     false,
     text,
 )
@@ -91,6 +94,19 @@ class EndReason(str, enum.Enum):  # noqa: UP042
     transferred = "transferred"  # ended by an applied plan (moved to another slot, or taken out); not an outcome
 
 
+# Tenancy: the ids people choose (participants, enterprises, sites, slots) are unique within an association, not
+# across associations, so two associations can each have a participant P0001 or a slot `kafe`, and nothing of one
+# (not even that an id is taken) shows in the other. Each of these tables has the primary key (association_id, id),
+# and every table that refers to one of them carries association_id too, with a composite foreign key
+# (association_id, x_id) -> x(association_id, id); sites and slots get association_id denormalised from their
+# enterprise so that their own children can refer to them the same way.
+# Chosen over a surrogate integer key with UNIQUE(association_id, id): the ids stay what every row, file, URL and
+# plan result already uses (no id translation in imports, exports, plans or the core bridge), and the database itself
+# makes a cross-association reference impossible (a placement of association A cannot point at a slot of B, since
+# the foreign key includes the association). The price is that every lookup names the association, which is what
+# the scoping needs anyway: `session.get(db.Slot, (association_id, slot_id))`.
+
+
 class Association(Base):
     __tablename__ = "associations"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -103,16 +119,23 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(120))  # a staff login name, never a participant's
     role: Mapped[Role] = mapped_column(Enum(Role, name="role", native_enum=False, length=32))
     association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"))
-    enterprise_id: Mapped[str | None] = mapped_column(ForeignKey("enterprises.id"), nullable=True)
+    enterprise_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["association_id", "enterprise_id"],
+            ["enterprises.association_id", "enterprises.id"],
+            name="fk_users_enterprise_id_enterprises",
+        ),
+    )
 
 
 class Enterprise(Base):
     __tablename__ = "enterprises"
+    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"), primary_key=True, index=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     municipality: Mapped[str] = mapped_column(String(100))
     sites: Mapped[list[Site]] = relationship(back_populates="enterprise")
@@ -120,8 +143,9 @@ class Enterprise(Base):
 
 class Site(Base):
     __tablename__ = "sites"
+    association_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the enterprise's
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    enterprise_id: Mapped[str] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    enterprise_id: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
     municipality: Mapped[str] = mapped_column(String(100))
     lat: Mapped[float] = mapped_column(Float)
@@ -133,12 +157,20 @@ class Site(Base):
     enterprise: Mapped[Enterprise] = relationship(back_populates="sites")
     slots: Mapped[list[Slot]] = relationship(back_populates="site")
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["association_id", "enterprise_id"],
+            ["enterprises.association_id", "enterprises.id"],
+            name="fk_sites_enterprise_id_enterprises",
+        ),
+    )
 
 
 class Slot(Base):
     __tablename__ = "slots"
+    association_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the site's
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    site_id: Mapped[str] = mapped_column(String(64), index=True)
     activity: Mapped[str] = mapped_column(String(100))
     seats: Mapped[int] = mapped_column(Integer)
     min_hours: Mapped[int] = mapped_column(Integer)
@@ -155,12 +187,17 @@ class Slot(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)  # the ETag; bumped by every change
     site: Mapped[Site] = relationship(back_populates="slots")
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["association_id", "site_id"], ["sites.association_id", "sites.id"], name="fk_slots_site_id_sites"
+        ),
+    )
 
 
 class Participant(Base):
     __tablename__ = "participants"
+    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"), primary_key=True, index=True)
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # pseudonymous code
-    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"), index=True)
     coach_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     programme: Mapped[str] = mapped_column(String(64))
     municipality: Mapped[str] = mapped_column(String(100))
@@ -181,9 +218,24 @@ class Participant(Base):
 
 class TravelTime(Base):
     __tablename__ = "travel_times"
-    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
-    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    association_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     minutes: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["association_id", "participant_id"],
+            ["participants.association_id", "participants.id"],
+            name="fk_travel_times_participant_id_participants",
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["association_id", "site_id"],
+            ["sites.association_id", "sites.id"],
+            name="fk_travel_times_site_id_sites",
+            ondelete="CASCADE",
+        ),
+    )
 
 
 class Placement(Base):
@@ -191,8 +243,9 @@ class Placement(Base):
 
     __tablename__ = "placements"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
-    slot_id: Mapped[str] = mapped_column(ForeignKey("slots.id"), index=True)
+    association_id: Mapped[str] = mapped_column(String(64))  # the participant's and the slot's
+    participant_id: Mapped[str] = mapped_column(String(64), index=True)
+    slot_id: Mapped[str] = mapped_column(String(64), index=True)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     end_reason: Mapped[EndReason | None] = mapped_column(
@@ -205,10 +258,19 @@ class Placement(Base):
         # At most one active placement per person, enforced by the database itself.
         Index(
             "uq_placements_active_participant",
+            "association_id",
             "participant_id",
             unique=True,
             sqlite_where=text("end_date IS NULL"),
             postgresql_where=text("end_date IS NULL"),
+        ),
+        ForeignKeyConstraint(
+            ["association_id", "participant_id"],
+            ["participants.association_id", "participants.id"],
+            name="fk_placements_participant_id_participants",
+        ),
+        ForeignKeyConstraint(
+            ["association_id", "slot_id"], ["slots.association_id", "slots.id"], name="fk_placements_slot_id_slots"
         ),
     )
 
@@ -218,14 +280,29 @@ class CapacityChange(Base):
 
     __tablename__ = "capacity_history"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slot_id: Mapped[str | None] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), nullable=True, index=True)
-    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=True, index=True)
+    association_id: Mapped[str] = mapped_column(String(64))  # the slot's or the site's
+    slot_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    site_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     field: Mapped[str] = mapped_column(String(64))
     old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
-    __table_args__ = (CheckConstraint("(slot_id IS NULL) <> (site_id IS NULL)", name="one_target"),)
+    __table_args__ = (
+        CheckConstraint("(slot_id IS NULL) <> (site_id IS NULL)", name="one_target"),
+        ForeignKeyConstraint(
+            ["association_id", "slot_id"],
+            ["slots.association_id", "slots.id"],
+            name="fk_capacity_history_slot_id_slots",
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["association_id", "site_id"],
+            ["sites.association_id", "sites.id"],
+            name="fk_capacity_history_site_id_sites",
+            ondelete="CASCADE",
+        ),
+    )
 
 
 class ScheduledCapacityChange(Base):
@@ -236,15 +313,30 @@ class ScheduledCapacityChange(Base):
 
     __tablename__ = "scheduled_capacity_changes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slot_id: Mapped[str | None] = mapped_column(ForeignKey("slots.id", ondelete="CASCADE"), nullable=True, index=True)
-    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), nullable=True, index=True)
+    association_id: Mapped[str] = mapped_column(String(64))  # the slot's or the site's
+    slot_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    site_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     effective_from: Mapped[date] = mapped_column(Date)
     fields: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     base_version: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
-    __table_args__ = (CheckConstraint("(slot_id IS NULL) <> (site_id IS NULL)", name="one_target"),)
+    __table_args__ = (
+        CheckConstraint("(slot_id IS NULL) <> (site_id IS NULL)", name="one_target"),
+        ForeignKeyConstraint(
+            ["association_id", "slot_id"],
+            ["slots.association_id", "slots.id"],
+            name="fk_scheduled_capacity_changes_slot_id_slots",
+            ondelete="CASCADE",
+        ),
+        ForeignKeyConstraint(
+            ["association_id", "site_id"],
+            ["sites.association_id", "sites.id"],
+            name="fk_scheduled_capacity_changes_site_id_sites",
+            ondelete="CASCADE",
+        ),
+    )
 
 
 class Plan(Base):
@@ -295,3 +387,40 @@ class AuditParticipant(Base):
     __tablename__ = "audit_participants"
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
     participant_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class IdempotencyKey(Base):
+    """A POST sent with an `Idempotency-Key`: the request it named and the first answer, replayed to a retry.
+
+    The primary key is (user, key): a key is the caller's own. The row is added in the transaction that creates the
+    resource, so a retry arriving meanwhile waits on it (the unique key), and the answer is written once the response
+    is known, before it is sent. `status` None: the first request is still being answered.
+    """
+
+    __tablename__ = "idempotency_keys"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the method, path, query and body
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# Join conditions over the composite keys, for queries that join explicitly (a join on the id alone would match
+# another association's row of the same id).
+def placement_participant() -> ColumnElement[bool]:
+    return and_(Participant.association_id == Placement.association_id, Participant.id == Placement.participant_id)
+
+
+def placement_slot() -> ColumnElement[bool]:
+    return and_(Slot.association_id == Placement.association_id, Slot.id == Placement.slot_id)
+
+
+def slot_site() -> ColumnElement[bool]:
+    return and_(Site.association_id == Slot.association_id, Site.id == Slot.site_id)
+
+
+def site_enterprise() -> ColumnElement[bool]:
+    return and_(Enterprise.association_id == Site.association_id, Enterprise.id == Site.enterprise_id)

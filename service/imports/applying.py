@@ -26,10 +26,14 @@ def apply_diff(diff: ImportDiff) -> None:
         for op in diff.ops["enterprise"]:
             _write(diff, op, lambda v: db.Enterprise(association_id=association, **v))
         repo.flush(session)
-        created_sites = {op.key: _write(diff, op, lambda v: db.Site(**v)) for op in diff.ops["site"]}
+        created_sites = {
+            op.key: _write(diff, op, lambda v: db.Site(association_id=association, **v)) for op in diff.ops["site"]
+        }
         repo.flush(session)  # the sites first: the capacity history refers to them
         _record_history(diff, diff.ops["site"], created_sites)
-        created_slots = {op.key: _write(diff, op, lambda v: db.Slot(**v)) for op in diff.ops["slot"]}
+        created_slots = {
+            op.key: _write(diff, op, lambda v: db.Slot(association_id=association, **v)) for op in diff.ops["slot"]
+        }
         repo.flush(session)
         _record_history(diff, diff.ops["slot"], created_slots)
         repo.flush(session)
@@ -38,9 +42,21 @@ def apply_diff(diff: ImportDiff) -> None:
         repo.flush(session)
         for op in diff.ops["travel_time"]:
             participant_id, site_id = op.key
-            _write(diff, op, lambda v: db.TravelTime(participant_id=participant_id, site_id=site_id, **v))  # noqa: B023
+            _write(
+                diff,
+                op,
+                lambda v: db.TravelTime(
+                    association_id=association,
+                    participant_id=participant_id,  # noqa: B023
+                    site_id=site_id,  # noqa: B023
+                    **v,
+                ),
+            )
         for pid, slot_id, start in diff.placements:
-            repo.add(session, db.Placement(participant_id=pid, slot_id=slot_id, start_date=start, created_by=user.id))
+            placement = db.Placement(
+                association_id=association, participant_id=pid, slot_id=slot_id, start_date=start, created_by=user.id
+            )
+            repo.add(session, placement)
         repo.flush(session)
     except (IntegrityError, StaleDataError):
         raise Conflict(

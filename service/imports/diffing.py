@@ -1,8 +1,9 @@
 """Comparing an upload with the association's data, record by record: what is created, changed and refused.
 
 Rules of an import (an upsert by id, never a delete):
-- A record whose id belongs to another association is refused, and so is a record that needs a refused one
-  (a new site of a refused enterprise, a travel time of a refused participant, …).
+- Ids are the association's own: a record is created or changed in the importing association whatever other
+  associations hold under the same id (they are never looked at, nor mentioned). A record that needs a refused one
+  is refused (a new site of a refused enterprise, a travel time of a refused participant, …).
 - Slots and sites keep their capacity rules: seats may not drop below the seats taken by active placements, nor a
   site's supervisor_hours below what its active placements need (the row is refused, naming them), and every change
   is written to the capacity history (by `applying`, through `catalogue.capacity`, as PATCH does).
@@ -99,10 +100,12 @@ class _Change:
     by: str | None
 
 
-def _history(session: Session, kind: Literal["slot", "site"], ids: Sequence[str]) -> dict[str, list[_Change]]:
+def _history(
+    session: Session, association_id: str, kind: Literal["slot", "site"], ids: Sequence[str]
+) -> dict[str, list[_Change]]:
     """slot (or site) -> its capacity history (every change made through the API or an import), oldest first."""
     out: dict[str, list[_Change]] = {}
-    for change, name in repo.capacity_history(session, kind, ids):
+    for change, name in repo.capacity_history(session, association_id, kind, ids):
         key = change.slot_id if kind == "slot" else change.site_id
         assert key is not None  # the rows were selected by it
         out.setdefault(key, []).append(
@@ -207,7 +210,7 @@ class ImportDiff:
             slot_ids = {s.slot_id for s in inst.slots} | {
                 p.current_slot_id for p in inst.participants if p.current_slot_id
             }
-            repo.lock_sites_and_slots(self.session, {t.site_id for t in inst.sites}, slot_ids)
+            repo.lock_sites_and_slots(self.session, self.association, {t.site_id for t in inst.sites}, slot_ids)
         self.base = load_instance(self.session, self.association)
         base = self.base
         # A record is usable by the records after it when it exists in the association or will be created.
@@ -226,28 +229,18 @@ class ImportDiff:
         self._plan_participants(inst.participants)
         self._plan_travel_times(inst.travel_times)
 
-    def _foreign(self, kind: str, table: str, key: str) -> None:
-        noun = "code" if kind == "participant" else "id"
-        self.refuse(kind, table, key, f"the id belongs to another association's {kind}; use another {noun}")
-
     def _plan_enterprises(self, records: Sequence[matcher.Enterprise]) -> None:
-        found = repo.enterprises(self.session, [e.enterprise_id for e in records])
+        found = repo.enterprises(self.session, self.association, [e.enterprise_id for e in records])
         for e in records:
             existing = found.get(e.enterprise_id)
-            if existing is not None and existing.association_id != self.association:
-                self._foreign("enterprise", "enterprises", e.enterprise_id)
-                continue
             self.usable["enterprise"].add(e.enterprise_id)
             self.keep("enterprise", e.enterprise_id, enterprise_fields(e), existing)
 
     def _plan_sites(self, records: Sequence[matcher.Site]) -> None:
-        found = repo.sites_with_owner(self.session, [t.site_id for t in records])
-        history = _history(self.session, "site", [t.site_id for t in records if t.site_id in found])
+        found = repo.sites(self.session, self.association, [t.site_id for t in records])
+        history = _history(self.session, self.association, "site", [t.site_id for t in records if t.site_id in found])
         for t in records:
-            existing, owner = found.get(t.site_id, (None, None))
-            if existing is not None and owner != self.association:
-                self._foreign("site", "sites", t.site_id)
-                continue
+            existing = found.get(t.site_id)
             if existing is not None:
                 self.usable["site"].add(t.site_id)
             if t.enterprise_id not in self.usable["enterprise"]:
@@ -285,7 +278,7 @@ class ImportDiff:
         hours, before = values["supervisor_hours"], existing.supervisor_hours
         if hours is None or _same("supervisor_hours", before, hours) or (before is not None and hours > before):
             return True
-        need, placement_ids = capacity.supervision_need(self.session, site_id, ratio_of=ratios)
+        need, placement_ids = capacity.supervision_need(self.session, self.association, site_id, ratio_of=ratios)
         if SUPERVISION.fits(0.0, need, hours):
             return True
         ids = ", ".join(str(i) for i in placement_ids)
@@ -299,14 +292,11 @@ class ImportDiff:
         return False
 
     def _plan_slots(self, records: Sequence[matcher.Slot]) -> None:
-        found = repo.slots_with_owner(self.session, [s.slot_id for s in records])
-        self.taken = repo.taken_seats(self.session, {s.slot_id for s in records} | set(self.seats))
-        history = _history(self.session, "slot", [s.slot_id for s in records if s.slot_id in found])
+        found = repo.slots(self.session, self.association, [s.slot_id for s in records])
+        self.taken = repo.taken_seats(self.session, self.association, {s.slot_id for s in records} | set(self.seats))
+        history = _history(self.session, self.association, "slot", [s.slot_id for s in records if s.slot_id in found])
         for s in records:
-            existing, owner = found.get(s.slot_id, (None, None))
-            if existing is not None and owner != self.association:
-                self._foreign("slot", "slots", s.slot_id)
-                continue
+            existing = found.get(s.slot_id)
             if s.site_id not in self.usable["site"]:
                 self.refuse("slot", "slots", s.slot_id, f"its site '{s.site_id}' was refused")
                 continue
@@ -389,15 +379,14 @@ class ImportDiff:
 
     def _plan_participants(self, records: Sequence[matcher.Participant]) -> None:
         ids = [p.participant_id for p in records]
-        found = repo.participants(self.session, ids)
-        active = repo.active_placements(self.session, ids)
-        ended = repo.last_ended(self.session, ids)  # (participant, slot) -> the last end of a placement there
+        found = repo.participants(self.session, self.association, ids)
+        active = repo.active_placements(self.session, self.association, ids)
+        ended = repo.last_ended(
+            self.session, self.association, ids
+        )  # (participant, slot) -> the last end of a placement there
         for p in records:
             pid, target = p.participant_id, p.current_slot_id
             existing = found.get(pid)
-            if existing is not None and existing.association_id != self.association:
-                self._foreign("participant", "participants", pid)
-                continue
             if existing is not None:
                 self.read_people.append(pid)
             holding = active.get(pid)
@@ -441,7 +430,7 @@ class ImportDiff:
         self.notes.append(matcher.Problem(file, row, "current_slot_id", message))
 
     def _plan_travel_times(self, records: Sequence[matcher.TravelTime]) -> None:
-        found = repo.travel_times(self.session, [t.participant_id for t in records])
+        found = repo.travel_times(self.session, self.association, [t.participant_id for t in records])
         for tt in records:
             key = (tt.participant_id, tt.site_id)
             if tt.participant_id not in self.usable["participant"]:

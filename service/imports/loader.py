@@ -19,20 +19,25 @@ def insert_dataset(
         session.add(db.Enterprise(association_id=association_id, **enterprise_fields(e)))
     session.flush()
     for t in instance.sites:
-        session.add(db.Site(**site_fields(t)))
+        session.add(db.Site(association_id=association_id, **site_fields(t)))
     session.flush()
     for s in instance.slots:
-        session.add(db.Slot(**slot_fields(s)))
+        session.add(db.Slot(association_id=association_id, **slot_fields(s)))
     session.flush()
     for p in instance.participants:
         session.add(db.Participant(association_id=association_id, **participant_fields(p)))
     session.flush()
     for tt in instance.travel_times:
-        session.add(db.TravelTime(participant_id=tt.participant_id, site_id=tt.site_id, minutes=tt.minutes))
+        session.add(
+            db.TravelTime(
+                association_id=association_id, participant_id=tt.participant_id, site_id=tt.site_id, minutes=tt.minutes
+            )
+        )
     for p in instance.participants:
         if p.current_slot_id:
             session.add(
                 db.Placement(
+                    association_id=association_id,
                     participant_id=p.participant_id,
                     slot_id=p.current_slot_id,
                     start_date=p.waiting_since or start or date.today(),

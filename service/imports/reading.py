@@ -23,8 +23,6 @@ from service.errors import InvalidInput, ServiceError
 from service.imports.schemas import ProblemPublic
 from service.imports.stamp import EXPORT_FILE, Stamp, read_stamp
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-"""The largest upload accepted (the whole multipart body); a data set of tens of thousands of rows is far smaller."""
 MAX_UPLOAD_FILES = 10
 CSV_FILES = tuple(f"{name}.csv" for name in TABLE_NAMES)
 
@@ -117,18 +115,23 @@ class UploadedSet:
     stamp: Stamp | None = None  # when the upload was exported by the service, if it says so
 
 
-def _read(path: Path, base: Callable[[], matcher.Instance]) -> matcher.Update:
+def _read(path: Path, base: Callable[[], matcher.Instance], limits: matcher.ReadLimits) -> matcher.Update:
     """The upload read once: a whole set alone, some tables over the database's (`base()`), checked for planning."""
-    update = matcher.read_update(path, base)
+    update = matcher.read_update(path, base, limits)
     matcher.prepare(update.complete)  # pinned limits and everything else the engine needs before planning
     return update
 
 
-def read_upload(files: Sequence[UploadedFile], base: Callable[[], matcher.Instance]) -> UploadedSet:
+def read_upload(
+    files: Sequence[UploadedFile], base: Callable[[], matcher.Instance], limits: matcher.ReadLimits | None = None
+) -> UploadedSet:
     """Save the upload to a temporary folder and read it as the command line does; 422 with every problem if invalid.
 
     An upload without some required table is read over `base()` (the association's data, see `matcher.read_update`).
+    `limits` (rows, columns, cell length, a workbook's unzipped size): a file over one is a problem, found before the
+    file is held whole.
     """
+    limits = limits or matcher.ReadLimits()
     kind, files = sort_files(files)
     with tempfile.TemporaryDirectory(prefix="placement-import-") as tmp:
         folder = Path(tmp)
@@ -142,7 +145,7 @@ def read_upload(files: Sequence[UploadedFile], base: Callable[[], matcher.Instan
             )
             raise invalid_dataset([problem], [], "the data set is not valid")
         try:
-            update = _read(path, base)
+            update = _read(path, base, limits)
             stamp = read_stamp(path, kind)
         except matcher.InvalidDataset as exc:
             raise invalid_dataset(exc.problems, exc.warnings, "the data set is not valid") from None

@@ -34,12 +34,12 @@ def _in_chunks(session: Session, build: Callable[[list[str]], AnySelect], ids: I
     return out
 
 
-def _lock(session: Session, model: type[db.Site] | type[db.Slot], ids: Iterable[str]) -> None:
+def _lock(session: Session, association_id: str, model: type[db.Site] | type[db.Slot], ids: Iterable[str]) -> None:
     """Lock rows in id order (PostgreSQL; SQLite transactions hold the write lock already), the order take_seat uses."""
     for chunk in _chunks(sorted(set(ids))):
         query: Select[Any] = (
             select(model)
-            .where(model.id.in_(chunk))
+            .where(model.association_id == association_id, model.id.in_(chunk))
             .order_by(model.id)
             .with_for_update()
             .execution_options(populate_existing=True)
@@ -47,57 +47,59 @@ def _lock(session: Session, model: type[db.Site] | type[db.Slot], ids: Iterable[
         list(session.scalars(query))
 
 
-def lock_sites_and_slots(session: Session, site_ids: Iterable[str], slot_ids: Iterable[str]) -> None:
+def lock_sites_and_slots(
+    session: Session, association_id: str, site_ids: Iterable[str], slot_ids: Iterable[str]
+) -> None:
     """Lock the sites (and the sites of the slots), then the slots: sites first, as take_seat does."""
     slot_ids = set(slot_ids)
-    sites = set(site_ids) | {
-        site for (site,) in _in_chunks(session, lambda c: select(db.Slot.site_id).where(db.Slot.id.in_(c)), slot_ids)
-    }
-    _lock(session, db.Site, sites)
-    _lock(session, db.Slot, slot_ids)
+    of_slots = _in_chunks(
+        session,
+        lambda c: select(db.Slot.site_id).where(db.Slot.association_id == association_id, db.Slot.id.in_(c)),
+        slot_ids,
+    )
+    _lock(session, association_id, db.Site, set(site_ids) | {site for (site,) in of_slots})
+    _lock(session, association_id, db.Slot, slot_ids)
 
 
-def enterprises(session: Session, ids: Iterable[str]) -> dict[str, db.Enterprise]:
-    rows = _in_chunks(session, lambda c: select(db.Enterprise).where(db.Enterprise.id.in_(c)), ids)
+# Every lookup below is within the association: another association's record of the same id is a different record,
+# never found, so an import neither sees nor mentions it.
+
+
+def enterprises(session: Session, association_id: str, ids: Iterable[str]) -> dict[str, db.Enterprise]:
+    Enterprise = db.Enterprise
+    rows = _in_chunks(
+        session,
+        lambda c: select(Enterprise).where(Enterprise.association_id == association_id, Enterprise.id.in_(c)),
+        ids,
+    )
     return {e.id: e for (e,) in rows}
 
 
-def sites_with_owner(session: Session, ids: Iterable[str]) -> dict[str, tuple[db.Site, str]]:
-    """site id -> (the site, the association that owns it)."""
+def sites(session: Session, association_id: str, ids: Iterable[str]) -> dict[str, db.Site]:
     rows = _in_chunks(
-        session,
-        lambda c: (
-            select(db.Site, db.Enterprise.association_id)
-            .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-            .where(db.Site.id.in_(c))
-        ),
-        ids,
+        session, lambda c: select(db.Site).where(db.Site.association_id == association_id, db.Site.id.in_(c)), ids
     )
-    return {site.id: (site, owner) for site, owner in rows}
+    return {site.id: site for (site,) in rows}
 
 
-def slots_with_owner(session: Session, ids: Iterable[str]) -> dict[str, tuple[db.Slot, str]]:
-    """slot id -> (the slot, the association that owns it)."""
+def slots(session: Session, association_id: str, ids: Iterable[str]) -> dict[str, db.Slot]:
     rows = _in_chunks(
-        session,
-        lambda c: (
-            select(db.Slot, db.Enterprise.association_id)
-            .join(db.Site, db.Site.id == db.Slot.site_id)
-            .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-            .where(db.Slot.id.in_(c))
-        ),
-        ids,
+        session, lambda c: select(db.Slot).where(db.Slot.association_id == association_id, db.Slot.id.in_(c)), ids
     )
-    return {slot.id: (slot, owner) for slot, owner in rows}
+    return {slot.id: slot for (slot,) in rows}
 
 
-def taken_seats(session: Session, slot_ids: Iterable[str]) -> dict[str, int]:
+def taken_seats(session: Session, association_id: str, slot_ids: Iterable[str]) -> dict[str, int]:
     """slot id -> its active placements (slots without any are left out)."""
     rows = _in_chunks(
         session,
         lambda c: (
             select(db.Placement.slot_id, func.count())
-            .where(db.Placement.slot_id.in_(c), db.Placement.end_date.is_(None))
+            .where(
+                db.Placement.association_id == association_id,
+                db.Placement.slot_id.in_(c),
+                db.Placement.end_date.is_(None),
+            )
             .group_by(db.Placement.slot_id)
         ),
         slot_ids,
@@ -106,7 +108,7 @@ def taken_seats(session: Session, slot_ids: Iterable[str]) -> dict[str, int]:
 
 
 def capacity_history(
-    session: Session, kind: Literal["slot", "site"], ids: Iterable[str]
+    session: Session, association_id: str, kind: Literal["slot", "site"], ids: Iterable[str]
 ) -> list[tuple[db.CapacityChange, str | None]]:
     """The slots' (or sites') capacity history with the login name of who made each change, oldest first."""
     column = db.CapacityChange.slot_id if kind == "slot" else db.CapacityChange.site_id
@@ -115,7 +117,7 @@ def capacity_history(
         lambda c: (
             select(db.CapacityChange, db.User.name)
             .outerjoin(db.User, db.User.id == db.CapacityChange.user_id)
-            .where(column.in_(c))
+            .where(db.CapacityChange.association_id == association_id, column.in_(c))
             .order_by(db.CapacityChange.id)
         ),
         ids,
@@ -123,28 +125,41 @@ def capacity_history(
     return [(change, name) for change, name in rows]
 
 
-def participants(session: Session, ids: Iterable[str]) -> dict[str, db.Participant]:
-    rows = _in_chunks(session, lambda c: select(db.Participant).where(db.Participant.id.in_(c)), ids)
+def participants(session: Session, association_id: str, ids: Iterable[str]) -> dict[str, db.Participant]:
+    Participant = db.Participant
+    rows = _in_chunks(
+        session,
+        lambda c: select(Participant).where(Participant.association_id == association_id, Participant.id.in_(c)),
+        ids,
+    )
     return {p.id: p for (p,) in rows}
 
 
-def active_placements(session: Session, participant_ids: Iterable[str]) -> dict[str, db.Placement]:
+def active_placements(session: Session, association_id: str, participant_ids: Iterable[str]) -> dict[str, db.Placement]:
     """participant id -> their active placement."""
     rows = _in_chunks(
         session,
-        lambda c: select(db.Placement).where(db.Placement.participant_id.in_(c), db.Placement.end_date.is_(None)),
+        lambda c: select(db.Placement).where(
+            db.Placement.association_id == association_id,
+            db.Placement.participant_id.in_(c),
+            db.Placement.end_date.is_(None),
+        ),
         participant_ids,
     )
     return {p.participant_id: p for (p,) in rows}
 
 
-def last_ended(session: Session, participant_ids: Iterable[str]) -> dict[tuple[str, str], date]:
+def last_ended(session: Session, association_id: str, participant_ids: Iterable[str]) -> dict[tuple[str, str], date]:
     """(participant, slot) -> the last end of a placement there."""
     rows = _in_chunks(
         session,
         lambda c: (
             select(db.Placement.participant_id, db.Placement.slot_id, func.max(db.Placement.end_date))
-            .where(db.Placement.participant_id.in_(c), db.Placement.end_date.is_not(None))
+            .where(
+                db.Placement.association_id == association_id,
+                db.Placement.participant_id.in_(c),
+                db.Placement.end_date.is_not(None),
+            )
             .group_by(db.Placement.participant_id, db.Placement.slot_id)
         ),
         participant_ids,
@@ -152,10 +167,17 @@ def last_ended(session: Session, participant_ids: Iterable[str]) -> dict[tuple[s
     return {(pid, slot_id): end for pid, slot_id, end in rows}
 
 
-def travel_times(session: Session, participant_ids: Iterable[str]) -> dict[tuple[str, str], db.TravelTime]:
+def travel_times(
+    session: Session, association_id: str, participant_ids: Iterable[str]
+) -> dict[tuple[str, str], db.TravelTime]:
     """(participant, site) -> the travel time kept for it."""
+    TravelTime = db.TravelTime
     rows = _in_chunks(
-        session, lambda c: select(db.TravelTime).where(db.TravelTime.participant_id.in_(c)), participant_ids
+        session,
+        lambda c: select(TravelTime).where(
+            TravelTime.association_id == association_id, TravelTime.participant_id.in_(c)
+        ),
+        participant_ids,
     )
     return {(t.participant_id, t.site_id): t for (t,) in rows}
 

@@ -12,15 +12,16 @@ from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
+from service.fields import MAX_QUERY_ITEMS, attachment
+from service.idempotency.http import Claim, claim_key_later
 from service.imports import service
 from service.imports.diffing import Overwrite
 from service.imports.exporting import XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE
-from service.imports.reading import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, ContentTooLarge, UploadedFile
+from service.imports.reading import MAX_UPLOAD_FILES, ContentTooLarge, UploadedFile
 from service.imports.schemas import ImportReport
 
 router = APIRouter(tags=["imports"])
 Role = db.Role
-LIMIT_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
 
 
 def _with_body(route: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
@@ -50,17 +51,22 @@ UPLOAD_BODY = {
 
 
 async def uploaded_files(request: Request) -> list[UploadedFile]:
-    """The files of a multipart body, read with a hard size limit (413) before anything is parsed."""
+    """The files of a multipart body, read with a hard size limit (413) before anything is parsed.
+
+    The app's `BodyLimit` counts the body as it arrives, too; this is the same limit, said in the import's words.
+    """
+    limit = request.app.state.settings.max_upload_bytes
+    too_large = f"the upload is larger than {limit / (1024 * 1024):g} MB"
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
-        raise ContentTooLarge(f"the upload is larger than {LIMIT_MB} MB", limit_bytes=MAX_UPLOAD_BYTES)
+    if length.isdigit() and int(length) > limit:
+        raise ContentTooLarge(too_large, limit_bytes=limit)
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise InvalidInput("send the data set as multipart/form-data, one part per file (field name 'files')")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise ContentTooLarge(f"the upload is larger than {LIMIT_MB} MB", limit_bytes=MAX_UPLOAD_BYTES)
+        if len(body) > limit:
+            raise ContentTooLarge(too_large, limit_bytes=limit)
     request._body = bytes(body)  # what Request.body() keeps: form() below parses it instead of the consumed stream
     try:
         form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=MAX_UPLOAD_FILES)
@@ -81,13 +87,17 @@ async def uploaded_files(request: Request) -> list[UploadedFile]:
     response_model=ImportReport,
     summary="Import a data set (dry run unless apply=true)",
     responses={
-        413: {"description": f"the upload is larger than {LIMIT_MB} MB"},
-        422: {"description": "a file that does not belong to a data set, or an invalid data set (`problems`)"},
+        413: {"description": "the upload is larger than `PLACEMENT_MAX_UPLOAD_BYTES` (20 MB by default)"},
+        422: {
+            "description": "a file that does not belong to a data set, or an invalid data set (`problems`), a file "
+            "over a limit included (rows, columns, cell length, a workbook's unzipped size; docs/service.md)"
+        },
         409: {"description": "the data changed while the import was written; nothing was written"},
     },
     **_with_body(roles(Role.coordinator), UPLOAD_BODY),
 )
 def import_dataset(
+    claim: Annotated[Claim | None, Depends(claim_key_later)],
     files: Annotated[list[UploadedFile], Depends(uploaded_files)],
     user: CurrentUser,
     request: Request,
@@ -97,9 +107,10 @@ def import_dataset(
     overwrite: Annotated[
         list[str] | None,
         Query(
+            max_length=MAX_QUERY_ITEMS,
             description="apply values that would undo a change made in the service: `all`, `slots`, `sites`, "
             "`slots:<field>` (e.g. `slots:seats`) or `sites:<field>` (e.g. `sites:supervisor_hours`), "
-            "comma-separated or repeated"
+            "comma-separated or repeated",
         ),
     ] = None,
 ) -> ImportReport:
@@ -113,8 +124,9 @@ def import_dataset(
     are, and the upload's references are checked against them (`partial: true`, and `tables` says so per table).
 
     A valid set is compared with the association's data and the answer lists what is **created**, **changed**
-    (field by field, old → new) and **refused**, with warnings. Refused: records whose id belongs to another
-    association (and records that need a refused one), slots whose seats would drop below the seats taken, sites
+    (field by field, old → new) and **refused**, with warnings. Ids are the association's own: other associations
+    may hold the same ids, which an import never looks at nor mentions. Refused: records that need a refused one,
+    slots whose seats would drop below the seats taken, sites
     whose supervisor_hours would drop below what their active placements need (the reason names the placements),
     and slots and sites whose file values would undo a change made in the service since (`conflicts`;
     `?overwrite=` applies them).
@@ -135,6 +147,8 @@ def import_dataset(
         apply=apply,
         endpoint=request.url.path,
         overwrite=Overwrite.parse(overwrite or []),
+        limits=request.app.state.settings.read_limits(),
+        claim=claim,
     )
 
 
@@ -172,5 +186,5 @@ def export_dataset(
     return Response(
         content=export.content,
         media_type=export.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+        headers=attachment(export.filename),
     )

@@ -11,11 +11,12 @@ back out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+import matcher
 from matcher import DIALECTS, SEMICOLON
 from service.audit.log import record
 from service.core_bridge import load_instance
@@ -37,19 +38,26 @@ def run_import(
     endpoint: str,
     today: date | None = None,
     overwrite: Overwrite | None = None,
+    limits: matcher.ReadLimits | None = None,
+    claim: Callable[[Session], None] | None = None,
 ) -> ImportReport:
     """Read, compare and (when `apply`) write an upload; the report says what was done.
 
     The long part, reading the upload and comparing it, runs in a read transaction that holds no lock. Applying
     compares it again, in a short write transaction on locked rows (the data may have changed since), and writes it.
+    `claim` (an `Idempotency-Key`'s) is made first in that write transaction, or in a write of its own for a dry run.
     """
     day = today or date.today()
     with transaction(factory, write=False) as session:
-        upload = read_upload(files, lambda: load_instance(session, user.association_id))
+        upload = read_upload(files, lambda: load_instance(session, user.association_id), limits)
         report = _compare(session, user, upload, day, overwrite, apply=False, endpoint=endpoint)
-    if not apply:
+    if not apply and claim is None:
         return report
     with transaction(factory) as session:
+        if claim is not None:  # the Idempotency-Key, claimed under the write lock and written with the import
+            claim(session)
+        if not apply:
+            return report
         return _compare(session, user, upload, day, overwrite, apply=True, endpoint=endpoint)
 
 

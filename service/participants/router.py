@@ -7,6 +7,8 @@ from fastapi import APIRouter, Request, Response
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.fields import IdPath
+from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
 from service.participants import service
 from service.participants.schemas import ParticipantCreate, ParticipantPublic, ParticipantUpdate
@@ -29,7 +31,12 @@ def list_participants(
     return Page(items=[_public(p, slot_id) for p, slot_id in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post("/participants", status_code=201, response_model=ParticipantPublic, **roles(Role.coach, Role.coordinator))
+@router.post(
+    "/participants",
+    status_code=201,
+    response_model=ParticipantPublic,
+    **idempotent(roles(Role.coach, Role.coordinator)),
+)
 def create_participant(
     body: ParticipantCreate, session: SessionDep, user: CurrentUser, request: Request
 ) -> ParticipantPublic:
@@ -39,7 +46,9 @@ def create_participant(
 
 
 @router.get("/participants/{participant_id}", response_model=ParticipantPublic, **roles(Role.coach, Role.coordinator))
-def get_participant(participant_id: str, session: SessionDep, user: CurrentUser, request: Request) -> ParticipantPublic:
+def get_participant(
+    participant_id: IdPath, session: SessionDep, user: CurrentUser, request: Request
+) -> ParticipantPublic:
     person, current = service.get_participant(session, user, participant_id)
     record(session, user, "read", [person.id], request)
     return _public(person, current)
@@ -47,7 +56,7 @@ def get_participant(participant_id: str, session: SessionDep, user: CurrentUser,
 
 @router.patch("/participants/{participant_id}", response_model=ParticipantPublic, **roles(Role.coach, Role.coordinator))
 def update_participant(
-    participant_id: str, body: ParticipantUpdate, session: SessionDep, user: CurrentUser, request: Request
+    participant_id: IdPath, body: ParticipantUpdate, session: SessionDep, user: CurrentUser, request: Request
 ) -> ParticipantPublic:
     person, current = service.update_participant(session, user, participant_id, body)
     record(session, user, "update", [person.id], request)
@@ -55,7 +64,7 @@ def update_participant(
 
 
 @router.delete("/participants/{participant_id}", status_code=204, **roles(Role.coordinator))
-def delete_participant(participant_id: str, session: SessionDep, user: CurrentUser, request: Request) -> Response:
+def delete_participant(participant_id: IdPath, session: SessionDep, user: CurrentUser, request: Request) -> Response:
     service.delete_participant(session, user, participant_id)
     record(session, user, "delete", [participant_id], request)
     return Response(status_code=204)

@@ -7,27 +7,28 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.catalogue.schemas import Id, Municipality, Strict, Weekday
+from service.catalogue.schemas import Municipality, Strict, Weekday
 from service.db.models import MAX_INT
+from service.fields import MAX_AVOIDED, MAX_CODES, MAX_DAYS, Id, ParticipantId
 
 Gender = Literal["f", "m", "x"]
 TravelMode = Literal["transit", "car", "bike", "walk"]
 
 
 class ParticipantFields(Strict):
-    programme: str = Field(min_length=1, max_length=64)
+    programme: ParticipantId
     municipality: Municipality
     lat: float = Field(ge=-90, le=90, description="centre of the home area, not the address")
     lon: float = Field(ge=-180, le=180)
     age: int | None = Field(None, ge=0, le=150)
     gender: Gender | None = None
     hours_per_week: int = Field(ge=1, le=40)
-    days_available: list[Weekday] = Field(min_length=1)
+    days_available: list[Weekday] = Field(min_length=1, max_length=MAX_DAYS)
     max_travel_minutes: int = Field(gt=0, le=600)
     travel_mode: TravelMode = "transit"
-    needs: list[str] = Field(default_factory=list, max_length=50)
-    preferences: list[str] = Field(default_factory=list, max_length=50)
-    avoid_enterprises: list[str] = Field(default_factory=list, max_length=200)
+    needs: list[ParticipantId] = Field(default_factory=list, max_length=MAX_CODES)
+    preferences: list[ParticipantId] = Field(default_factory=list, max_length=MAX_CODES)
+    avoid_enterprises: list[Id] = Field(default_factory=list, max_length=MAX_AVOIDED)
     waiting_since: date | None = None
     pinned: bool = False
     coach_id: int | None = Field(
@@ -36,23 +37,23 @@ class ParticipantFields(Strict):
 
 
 class ParticipantCreate(ParticipantFields):
-    id: str = Id
+    id: ParticipantId
 
 
 class ParticipantUpdate(Strict):
-    programme: str | None = Field(None, min_length=1, max_length=64)
+    programme: ParticipantId | None = None
     municipality: Municipality | None = None
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     age: int | None = Field(None, ge=0, le=150)
     gender: Gender | None = None
     hours_per_week: int | None = Field(None, ge=1, le=40)
-    days_available: list[Weekday] | None = Field(None, min_length=1)
+    days_available: list[Weekday] | None = Field(None, min_length=1, max_length=MAX_DAYS)
     max_travel_minutes: int | None = Field(None, gt=0, le=600)
     travel_mode: TravelMode | None = None
-    needs: list[str] | None = Field(None, max_length=50)
-    preferences: list[str] | None = Field(None, max_length=50)
-    avoid_enterprises: list[str] | None = Field(None, max_length=200)
+    needs: list[ParticipantId] | None = Field(None, max_length=MAX_CODES)
+    preferences: list[ParticipantId] | None = Field(None, max_length=MAX_CODES)
+    avoid_enterprises: list[Id] | None = Field(None, max_length=MAX_AVOIDED)
     waiting_since: date | None = None
     pinned: bool | None = None
     coach_id: int | None = Field(None, ge=1, le=MAX_INT)

@@ -38,7 +38,7 @@ def list_participants(
 
 
 def create_participant(session: Session, user: db.User, body: ParticipantCreate) -> db.Participant:
-    if repo.participant(session, body.id) is not None:
+    if repo.participant(session, user.association_id, body.id) is not None:
         raise Conflict(f"participant '{body.id}' exists already")
     coach_id = body.coach_id if body.coach_id is not None or user.role is not Role.coach else user.id
     _check_coach(session, user, coach_id)
@@ -52,7 +52,7 @@ def create_participant(session: Session, user: db.User, body: ParticipantCreate)
 def get_participant(session: Session, user: db.User, participant_id: str) -> tuple[db.Participant, str | None]:
     """The participant and the slot of their active placement."""
     person = visible_participant(session, user, participant_id)
-    return person, repo.current_slot(session, person.id)
+    return person, repo.current_slot(session, person.association_id, person.id)
 
 
 def update_participant(
@@ -65,7 +65,7 @@ def update_participant(
             raise InvalidInput(f"{field} cannot be null")
     if "coach_id" in changes:
         _check_coach(session, user, changes["coach_id"])
-    current = repo.current_slot(session, person.id)
+    current = repo.current_slot(session, person.association_id, person.id)
     if changes.get("pinned") and current is None:
         raise InvalidInput("pinned: the participant holds no seat to keep")
     for field, value in changes.items():
@@ -75,6 +75,6 @@ def update_participant(
 
 def delete_participant(session: Session, user: db.User, participant_id: str) -> None:
     person = visible_participant(session, user, participant_id)
-    if repo.has_placements(session, person.id):
+    if repo.has_placements(session, person.association_id, person.id):
         raise Conflict(f"participant '{participant_id}' has placements kept for follow-up; they cannot be deleted")
     repo.delete_participant(session, person)

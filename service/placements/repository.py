@@ -13,12 +13,12 @@ def placement(session: Session, placement_id: int) -> db.Placement | None:
     return session.get(db.Placement, placement_id)
 
 
-def participant(session: Session, participant_id: str) -> db.Participant | None:
-    return session.get(db.Participant, participant_id)
+def participant(session: Session, association_id: str, participant_id: str) -> db.Participant | None:
+    return session.get(db.Participant, (association_id, participant_id))
 
 
-def travel_time(session: Session, participant_id: str, site_id: str) -> db.TravelTime | None:
-    return session.get(db.TravelTime, (participant_id, site_id))
+def travel_time(session: Session, association_id: str, participant_id: str, site_id: str) -> db.TravelTime | None:
+    return session.get(db.TravelTime, (association_id, participant_id, site_id))
 
 
 def placements_query(
@@ -26,7 +26,7 @@ def placements_query(
 ) -> Select[db.Placement]:
     query = (
         select(db.Placement)
-        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
+        .join(db.Participant, db.placement_participant())
         .where(participant_filter(user))
         .order_by(db.Placement.id)
     )
@@ -39,19 +39,27 @@ def placements_query(
     return query
 
 
-def active_placement_of(session: Session, participant_id: str) -> db.Placement | None:
+def active_placement_of(session: Session, association_id: str, participant_id: str) -> db.Placement | None:
     return session.scalar(
-        select(db.Placement).where(db.Placement.participant_id == participant_id, db.Placement.end_date.is_(None))
+        select(db.Placement).where(
+            db.Placement.association_id == association_id,
+            db.Placement.participant_id == participant_id,
+            db.Placement.end_date.is_(None),
+        )
     )
 
 
-def supervision_used(session: Session, site_id: str) -> float:
+def supervision_used(session: Session, association_id: str, site_id: str) -> float:
     """Supervisor hours a week the site's active placements use: hours × the slot's ratio, summed."""
     used = session.scalar(
         select(func.coalesce(func.sum(db.Participant.hours_per_week * db.Slot.supervision_ratio), 0.0))
         .select_from(db.Placement)
-        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
-        .join(db.Slot, db.Slot.id == db.Placement.slot_id)
-        .where(db.Slot.site_id == site_id, db.Placement.end_date.is_(None))
+        .join(db.Participant, db.placement_participant())
+        .join(db.Slot, db.placement_slot())
+        .where(
+            db.Placement.association_id == association_id,
+            db.Slot.site_id == site_id,
+            db.Placement.end_date.is_(None),
+        )
     )
     return float(used or 0.0)

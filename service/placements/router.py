@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query, Request
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.fields import IdQuery
+from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
 from service.placements import service
 from service.placements.schemas import PlacementCreate, PlacementEnd, PlacementPublic
@@ -23,7 +25,7 @@ PlacementId = Annotated[int, Path(ge=1, le=db.MAX_INT)]
     status_code=201,
     response_model=PlacementPublic,
     responses={409: {"description": "the slot is full, the pair is not feasible, or the person holds a seat"}},
-    **roles(Role.coach, Role.coordinator),
+    **idempotent(roles(Role.coach, Role.coordinator)),
 )
 def create_placement(body: PlacementCreate, session: SessionDep, user: CurrentUser, request: Request) -> db.Placement:
     placement = service.create_placement(session, user, body.participant_id, body.slot_id, body.start_date)
@@ -37,8 +39,8 @@ def list_placements(
     user: CurrentUser,
     page: PageDep,
     request: Request,
-    participant_id: Annotated[str | None, Query()] = None,
-    slot_id: Annotated[str | None, Query()] = None,
+    participant_id: IdQuery = None,
+    slot_id: IdQuery = None,
     active: Annotated[bool | None, Query(description="true: only active; false: only ended")] = None,
 ) -> Page[PlacementPublic]:
     items, total = service.list_placements(session, user, page, participant_id, slot_id, active)

@@ -7,13 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.catalogue.schemas import Id, Strict
+from service.catalogue.schemas import Strict
 from service.db.models import EndReason
+from service.fields import Id, ParticipantId
 
 
 class PlacementCreate(Strict):
-    participant_id: str = Id
-    slot_id: str = Id
+    participant_id: ParticipantId
+    slot_id: Id
     start_date: date
 
 

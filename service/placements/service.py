@@ -21,7 +21,7 @@ from service.placements import repository as repo
 def pair_failures(session: Session, person: db.Participant, slot: db.Slot, on: date) -> list[matcher.RuleFailure]:
     """The rules 1–9 this pair breaks on date `on` (the same rule functions the core explains with)."""
     site = slot.site
-    override = repo.travel_time(session, person.id, site.id)
+    override = repo.travel_time(session, person.association_id, person.id, site.id)
     pair = matcher.Instance(
         enterprises=(matcher.Enterprise(site.enterprise.id, site.enterprise.name, site.enterprise.municipality),),
         sites=(to_core_site(site),),
@@ -43,11 +43,11 @@ def take_seat(
     """Insert an active placement or raise `Conflict` with the reason; the caller's transaction commits it."""
     # Lock the site first: seats and supervision of all its slots are decided under this one lock, so two people
     # taking the last seat (or the last supervision hour) at the same moment are served one after the other.
-    site = catalogue.lock_site(session, slot.site_id)
-    fresh = catalogue.lock_slot(session, slot.id)
+    site = catalogue.lock_site(session, slot.association_id, slot.site_id)
+    fresh = catalogue.lock_slot(session, slot.association_id, slot.id)
     if site is None or fresh is None:
         raise Conflict(f"slot '{slot.id}' was removed meanwhile")
-    holding = repo.active_placement_of(session, person.id)
+    holding = repo.active_placement_of(session, person.association_id, person.id)
     if holding is not None:
         raise Conflict(
             f"participant '{person.id}' already holds placement {holding.id} in slot '{holding.slot_id}'; end it first",
@@ -59,11 +59,11 @@ def take_seat(
             "the pair is not feasible: " + "; ".join(f.message for f in failures),
             rules=[{"rule": f.rule, "message": f.message} for f in failures],
         )
-    taken = len(catalogue.active_placement_ids(session, fresh.id))
+    taken = len(catalogue.active_placement_ids(session, fresh.association_id, fresh.id))
     if taken >= fresh.seats:
         raise Conflict(f"slot '{fresh.id}' is full: {taken} of {fresh.seats} seats taken", reason=SEATS.label)
     if site.supervisor_hours is not None:
-        used = repo.supervision_used(session, site.id)
+        used = repo.supervision_used(session, site.association_id, site.id)
         need = SUPERVISION.need(person.hours_per_week, fresh.supervision_ratio)
         if not SUPERVISION.fits(used, need, site.supervisor_hours):
             raise Conflict(
@@ -72,7 +72,10 @@ def take_seat(
                 reason=SUPERVISION.label,
             )
     person_id = person.id
+    if person.association_id != fresh.association_id:  # the composite foreign keys would refuse it too
+        raise NotFound(f"no slot '{fresh.id}'")
     placement = db.Placement(
+        association_id=person.association_id,
         participant_id=person_id,
         slot_id=fresh.id,
         start_date=start_date,
@@ -101,7 +104,7 @@ def create_placement(
 def visible_placement(session: Session, user: db.User, placement_id: int) -> db.Placement:
     """The placement, if its participant is in the user's view (else 404, as if it did not exist)."""
     placement = repo.placement(session, placement_id)
-    if placement is None:
+    if placement is None or placement.association_id != user.association_id:
         raise NotFound(f"no placement {placement_id}")
     try:
         visible_participant(session, user, placement.participant_id)
@@ -133,7 +136,7 @@ def end_placement(
         raise InvalidInput(f"end_date {end.isoformat()} is before start_date {placement.start_date.isoformat()}")
     placement.end_date = end
     placement.end_reason = db.EndReason(end_reason)
-    person = repo.participant(session, placement.participant_id)
+    person = repo.participant(session, placement.association_id, placement.participant_id)
     if person is not None and person.pinned:
         person.pinned = False  # nothing left to keep
     return placement

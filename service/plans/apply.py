@@ -76,7 +76,7 @@ def apply_proposals(session: Session, user: db.User, plan: db.Plan, body: PlanAp
     start = body.start_date or plan.plan_date
     selected = [*chosen, *sorted(added)]
     needs = {pid: {n.freed_by for n in proposals[pid].needs} for pid in selected}
-    _lock_sites(session, [proposals[pid] for pid in selected])
+    _lock_sites(session, plan.association_id, [proposals[pid] for pid in selected])
     refused: dict[str, str] = {}
 
     def refuse(pid: str, reason: str, pool: set[str]) -> None:
@@ -87,7 +87,7 @@ def apply_proposals(session: Session, user: db.User, plan: db.Plan, body: PlanAp
             )
 
     pool = set(selected)
-    for pid, reason in _stale(session, [proposals[p] for p in selected]).items():
+    for pid, reason in _stale(session, plan.association_id, [proposals[p] for p in selected]).items():
         refuse(pid, reason, pool)
     applied: dict[str, ApplyOutcome] = {}
     while True:
@@ -123,24 +123,24 @@ def _need_text(proposal: Proposal, refused_pid: str) -> str:
     return direct[0] if direct else f"what {refused_pid}'s change frees (through other proposals)"
 
 
-def _lock_sites(session: Session, proposals: Iterable[Proposal]) -> None:
+def _lock_sites(session: Session, association_id: str, proposals: Iterable[Proposal]) -> None:
     """Lock every site the proposals take from or give to, in id order, so overlapping applies never deadlock and
     seats and supervision hours are decided under the same locks `POST /placements` takes."""
     slot_ids = {s for p in proposals for s in (p.slot_id, p.current_slot_id) if s}
-    for site_id in sorted(repo.sites_of_slots(session, slot_ids)):
-        catalogue.lock_site(session, site_id)
+    for site_id in sorted(repo.sites_of_slots(session, association_id, slot_ids)):
+        catalogue.lock_site(session, association_id, site_id)
 
 
-def _stale(session: Session, proposals: list[Proposal]) -> dict[str, str]:
+def _stale(session: Session, association_id: str, proposals: list[Proposal]) -> dict[str, str]:
     """participant_id -> why the proposal's premise no longer holds."""
-    active = repo.lock_active_placements(session, [p.participant_id for p in proposals])
+    active = repo.lock_active_placements(session, association_id, [p.participant_id for p in proposals])
     stale: dict[str, str] = {}
     for p in proposals:
         pid, premise = p.participant_id, p.premise
         if premise is None:
             stale[pid] = "the plan recorded no premise for this proposal; start a new plan"
             continue
-        person = repo.participant(session, pid)
+        person = repo.participant(session, association_id, pid)
         if person is None:
             stale[pid] = f"participant '{pid}' no longer exists"
             continue
@@ -156,7 +156,7 @@ def _stale(session: Session, proposals: list[Proposal]) -> dict[str, str]:
             continue
         if p.change in TAKES:
             assert p.slot_id is not None
-            slot = repo.slot(session, p.slot_id, fresh=True)
+            slot = repo.slot(session, association_id, p.slot_id, fresh=True)
             if slot is None:
                 stale[pid] = f"slot '{p.slot_id}' was removed since the plan was computed"
             elif slot.version != premise.slot_version:
@@ -178,7 +178,9 @@ def _apply_all(
     session: Session, user: db.User, plan: db.Plan, proposals: list[Proposal], start: date
 ) -> dict[str, ApplyOutcome]:
     """End the placements of moves and leaves, then take every new seat; raise `_Refused` for the first that fails."""
-    active = repo.lock_active_placements(session, [p.participant_id for p in proposals if p.change in FREES])
+    active = repo.lock_active_placements(
+        session, plan.association_id, [p.participant_id for p in proposals if p.change in FREES]
+    )
     ended: dict[str, int] = {}
     for p in proposals:
         if p.change not in FREES:
@@ -198,8 +200,8 @@ def _apply_all(
         placement_id = None
         if p.change in TAKES:
             assert p.slot_id is not None
-            person = repo.participant(session, p.participant_id)
-            slot = repo.slot(session, p.slot_id)
+            person = repo.participant(session, plan.association_id, p.participant_id)
+            slot = repo.slot(session, plan.association_id, p.slot_id)
             assert person is not None and slot is not None  # checked with the premise, under the site locks
             try:
                 placement_id = take_seat(session, person, slot, start, user, plan_id=plan.id).id

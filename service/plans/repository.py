@@ -83,38 +83,46 @@ def slot_versions(session: Session, association_id: str) -> list[tuple[str, int,
     """(slot id, slot version, site id, site supervisor hours) of every slot of the association."""
     rows = session.execute(
         select(db.Slot.id, db.Slot.version, db.Site.id, db.Site.supervisor_hours)
-        .join(db.Site, db.Site.id == db.Slot.site_id)
-        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-        .where(db.Enterprise.association_id == association_id)
+        .join(db.Site, db.slot_site())
+        .where(db.Slot.association_id == association_id)
     ).all()
     return [(slot_id, version, site_id, hours) for slot_id, version, site_id, hours in rows]
 
 
-def sites_of_slots(session: Session, slot_ids: Iterable[str]) -> set[str]:
+def sites_of_slots(session: Session, association_id: str, slot_ids: Iterable[str]) -> set[str]:
     ids = set(slot_ids)
-    return set(session.scalars(select(db.Slot.site_id).where(db.Slot.id.in_(ids)))) if ids else set()
+    if not ids:
+        return set()
+    query = select(db.Slot.site_id).where(db.Slot.association_id == association_id, db.Slot.id.in_(ids))
+    return set(session.scalars(query))
 
 
-def lock_active_placements(session: Session, participant_ids: Iterable[str]) -> dict[str, db.Placement]:
+def lock_active_placements(
+    session: Session, association_id: str, participant_ids: Iterable[str]
+) -> dict[str, db.Placement]:
     """participant id -> their active placement, locked and read fresh."""
     ids = sorted(set(participant_ids))
     if not ids:
         return {}
     rows = session.scalars(
         select(db.Placement)
-        .where(db.Placement.participant_id.in_(ids), db.Placement.end_date.is_(None))
+        .where(
+            db.Placement.association_id == association_id,
+            db.Placement.participant_id.in_(ids),
+            db.Placement.end_date.is_(None),
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     return {p.participant_id: p for p in rows}
 
 
-def participant(session: Session, participant_id: str) -> db.Participant | None:
-    return session.get(db.Participant, participant_id)
+def participant(session: Session, association_id: str, participant_id: str) -> db.Participant | None:
+    return session.get(db.Participant, (association_id, participant_id))
 
 
-def slot(session: Session, slot_id: str, fresh: bool = False) -> db.Slot | None:
-    return session.get(db.Slot, slot_id, populate_existing=fresh)
+def slot(session: Session, association_id: str, slot_id: str, fresh: bool = False) -> db.Slot | None:
+    return session.get(db.Slot, (association_id, slot_id), populate_existing=fresh)
 
 
 def flush(session: Session) -> None:

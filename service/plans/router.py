@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
 from service.plans import service
 from service.plans.schemas import PlanApplied, PlanApply, PlanCreate, PlanCreated, PlanPublic
@@ -18,7 +19,7 @@ COORDINATOR = roles(db.Role.coordinator)
 PlanId = Annotated[int, Path(ge=1, le=db.MAX_INT)]
 
 
-@router.post("/plans", status_code=202, response_model=PlanCreated, **COORDINATOR)
+@router.post("/plans", status_code=202, response_model=PlanCreated, **idempotent(COORDINATOR))
 def create_plan(
     body: PlanCreate,
     session: SessionDep,
@@ -66,7 +67,7 @@ def get_plan(
     "/plans/{plan_id}/apply",
     response_model=PlanApplied,
     responses={409: {"description": "the plan is not done, or a chosen proposal needs another that is not chosen"}},
-    **COORDINATOR,
+    **idempotent(COORDINATOR),
 )
 def apply_plan(
     plan_id: PlanId, body: PlanApply, session: SessionDep, user: CurrentUser, request: Request

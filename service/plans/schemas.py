@@ -11,6 +11,7 @@ import matcher
 from matcher import ChangeKind, NeedKind
 from service.catalogue.schemas import Strict
 from service.db.models import PlanStatus
+from service.fields import MAX_IDS_PER_REQUEST, ParticipantId
 
 RESULT_FORMAT = 2  # plan results whose proposals carry reasons, needs and premises; apply refuses older ones
 CHANGES = (ChangeKind.NEW, ChangeKind.MOVES, ChangeKind.LEAVES)  # the proposals that change something
@@ -115,8 +116,9 @@ class PlanPublic(BaseModel):
 
 
 class PlanApply(Strict):
-    participant_ids: list[str] | None = Field(
+    participant_ids: list[ParticipantId] | None = Field(
         None,
+        max_length=MAX_IDS_PER_REQUEST,
         description="the proposals to apply (new placements, moves, leaves); default: every proposal that changes "
         "something",
     )

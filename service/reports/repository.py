@@ -47,9 +47,9 @@ def slots(session: Session, association_id: str) -> list[SlotRow]:
             db.Enterprise.id,
             db.Enterprise.name,
         )  # fmt: skip
-        .join(db.Site, db.Site.id == db.Slot.site_id)
-        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-        .where(db.Enterprise.association_id == association_id)
+        .join(db.Site, db.slot_site())
+        .join(db.Enterprise, db.site_enterprise())
+        .where(db.Slot.association_id == association_id)
         .order_by(db.Slot.id)
     )
     return [SlotRow(*row) for row in rows]
@@ -58,10 +58,7 @@ def slots(session: Session, association_id: str) -> list[SlotRow]:
 def taken(session: Session, association_id: str) -> dict[str, int]:
     rows = session.execute(
         select(db.Placement.slot_id, func.count())
-        .join(db.Slot, db.Slot.id == db.Placement.slot_id)
-        .join(db.Site, db.Site.id == db.Slot.site_id)
-        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-        .where(db.Enterprise.association_id == association_id, db.Placement.end_date.is_(None))
+        .where(db.Placement.association_id == association_id, db.Placement.end_date.is_(None))
         .group_by(db.Placement.slot_id)
     )
     return {slot_id: int(n) for slot_id, n in rows}
@@ -69,7 +66,13 @@ def taken(session: Session, association_id: str) -> dict[str, int]:
 
 def waiting(session: Session, association_id: str, on: date) -> list[WaitingPerson]:
     active = aliased(db.Placement)
-    holds_a_seat = exists().where(and_(active.participant_id == db.Participant.id, active.end_date.is_(None)))
+    holds_a_seat = exists().where(
+        and_(
+            active.association_id == db.Participant.association_id,
+            active.participant_id == db.Participant.id,
+            active.end_date.is_(None),
+        )
+    )
     rows = session.execute(
         select(
             db.Participant.programme,
@@ -92,19 +95,15 @@ def named(session: Session, model: Any, association_id: str) -> list[tuple[str, 
     if model is db.Enterprise:
         query = select(db.Enterprise.id, db.Enterprise.name).where(db.Enterprise.association_id == association_id)
     else:
-        query = (
-            select(db.Site.id, db.Site.name)
-            .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-            .where(db.Enterprise.association_id == association_id)
-        )
+        query = select(db.Site.id, db.Site.name).where(db.Site.association_id == association_id)
     return [(i, n) for i, n in session.execute(query.order_by(model.id))]
 
 
 def sites(session: Session, association_id: str) -> list[tuple[str, str, str, str]]:
     query = (
         select(db.Site.id, db.Site.name, db.Enterprise.id, db.Enterprise.name)
-        .join(db.Enterprise, db.Enterprise.id == db.Site.enterprise_id)
-        .where(db.Enterprise.association_id == association_id)
+        .join(db.Enterprise, db.site_enterprise())
+        .where(db.Site.association_id == association_id)
         .order_by(db.Site.id)
     )
     return [(a, b, c, d) for a, b, c, d in session.execute(query)]
@@ -122,8 +121,8 @@ def ended_counts(
     reason_text = type_coerce(db.Placement.end_reason, String)
     base = (
         select(db.Participant.programme, reason_text, func.count())
-        .join(db.Participant, db.Participant.id == db.Placement.participant_id)
-        .where(db.Participant.association_id == association_id, db.Placement.end_date.is_not(None))
+        .join(db.Participant, db.placement_participant())
+        .where(db.Placement.association_id == association_id, db.Placement.end_date.is_not(None))
         .group_by(db.Participant.programme, reason_text)
         .order_by(db.Participant.programme, reason_text)
     )

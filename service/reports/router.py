@@ -14,6 +14,7 @@ from matcher import DIALECTS
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
+from service.fields import ID_PATTERN, MAX_ID_LENGTH, attachment
 from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.reports import service
 from service.reports.service import (
@@ -96,9 +97,7 @@ class OutcomesReport(OutcomeFigures, OutcomesFilter):
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
-    return Response(
-        content=content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return Response(content=content, media_type=media_type, headers=attachment(filename))
 
 
 Format = Annotated[
@@ -158,7 +157,10 @@ def utilisation(
 def outcomes(
     session: SessionDep,
     user: CurrentUser,
-    programme: Annotated[str | None, Query(description="only participants of this programme")] = None,
+    programme: Annotated[
+        str | None,
+        Query(max_length=MAX_ID_LENGTH, pattern=ID_PATTERN, description="only participants of this programme"),
+    ] = None,
     ended_from: Annotated[date | None, Query(alias="from", description="placements ended on or after this day")] = None,
     ended_to: Annotated[date | None, Query(alias="to", description="placements ended on or before this day")] = None,
     fmt: Format = "json",

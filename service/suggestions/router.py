@@ -13,6 +13,7 @@ from matcher import EXPLANATION_LABELS
 from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
+from service.fields import ID_PATTERN, MAX_ID_LENGTH, IdPath
 from service.suggestions import service
 
 router = APIRouter(tags=["suggestions"])
@@ -69,7 +70,7 @@ class SuggestionsOut(BaseModel):
     **roles(db.Role.coach, db.Role.coordinator),
 )
 def suggestions(
-    participant_id: str,
+    participant_id: IdPath,
     session: SessionDep,
     user: CurrentUser,
     request: Request,
@@ -120,11 +121,16 @@ def _edit_value(value: object) -> object:
     **roles(db.Role.coach, db.Role.coordinator),
 )
 def what_if(
-    participant_id: str,
+    participant_id: IdPath,
     session: SessionDep,
     user: CurrentUser,
     request: Request,
-    slot_id: Annotated[str, Query(min_length=1, description="The slot the person is wanted in.")],
+    slot_id: Annotated[
+        str,
+        Query(
+            min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN, description="The slot the person is wanted in."
+        ),
+    ],
     on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
 ) -> WhatIfOut:
     day = on or date.today()

@@ -17,6 +17,7 @@ from service.catalogue import service as catalogue
 from service.db import models as db
 from service.deps import SessionDep
 from service.errors import NotFound, ServiceError
+from service.fields import attachment
 from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.pagination import PageParams
 from service.participants import service as participants
@@ -236,7 +237,7 @@ def utilisation_workbook(
     by, report = _utilisation(session, user, by, kommun, insats)
     content = to_xlsx(reports.utilisation_table(report))
     name = f"belaggning-per-{texts.GROUPING_FILE[by]}-{report['on'].isoformat()}.xlsx"
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    disposition = attachment(name)
     return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)
 
 
@@ -317,5 +318,5 @@ def outcomes_workbook(
     period = "-".join(d.isoformat() for d in (start, end) if d is not None)
     name = "utfall" + (f"-{insats}" if insats else "") + (f"-{period}" if period else "") + ".xlsx"
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    disposition = attachment(name)
     return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)

@@ -19,7 +19,7 @@ from service.db import models as db
 from service.deps import SessionDep
 from service.errors import ServiceError
 from service.imports import service as imports
-from service.imports.reading import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES, UploadedFile
+from service.imports.reading import MAX_UPLOAD_FILES, UploadedFile
 from service.web import texts
 from service.web.rendering import error_page, render
 from service.web.security import check_csrf, session_user
@@ -66,10 +66,12 @@ async def run_import(request: Request, session: SessionDep) -> Response:
     user = session_user(request, session)
     if user.role is not db.Role.coordinator:
         return error_page(request, user, 404)
+    settings = request.app.state.settings
+    limit = settings.max_upload_bytes
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > 2 * MAX_UPLOAD_BYTES:
-        return _page(request, user, 413, error=f"Filerna är för stora (högst {MAX_UPLOAD_BYTES // 2**20} MB).")
-    form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=2 * MAX_UPLOAD_BYTES)
+    if length.isdigit() and int(length) > 2 * limit:
+        return _page(request, user, 413, error=f"Filerna är för stora (högst {limit / 2**20:g} MB).")
+    form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=2 * limit)
     if not check_csrf(request, str(form.get("csrf_token", ""))):
         return error_page(request, user, 403, "Formuläret är för gammalt. Ladda om sidan och försök igen.")
     apply = form.get("apply") == "1"
@@ -89,7 +91,13 @@ async def run_import(request: Request, session: SessionDep) -> Response:
     try:
         # In a worker thread, in transactions of its own: a long import stalls neither the event loop nor a lock.
         report = await run_in_threadpool(
-            imports.run_import, request.app.state.session_factory, user, files, apply=apply, endpoint=request.url.path
+            imports.run_import,
+            request.app.state.session_factory,
+            user,
+            files,
+            apply=apply,
+            endpoint=request.url.path,
+            limits=settings.read_limits(),
         )
     except ServiceError as exc:
         problems = [

@@ -31,9 +31,9 @@ def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     read: list[Path] = []
     real = tables_module._read_csv_folder
 
-    def spy(path: Path):  # type: ignore[no-untyped-def]
+    def spy(path: Path, limits):  # type: ignore[no-untyped-def]
         read.append(path)
-        return real(path)
+        return real(path, limits)
 
     monkeypatch.setattr(tables_module, "_read_csv_folder", spy)
     return read

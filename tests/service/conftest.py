@@ -161,8 +161,8 @@ def service(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Servi
             tokens[name], user_ids[name] = token, user.id
         # The coach holds P1–P3, the other coach P4; P5 and P6 have no coach.
         for pid in ("P1", "P2", "P3"):
-            session.get(db.Participant, pid).coach_id = user_ids["coach"]  # type: ignore[union-attr]
-        session.get(db.Participant, "P4").coach_id = user_ids["other_coach"]  # type: ignore[union-attr]
+            session.get(db.Participant, ("default", pid)).coach_id = user_ids["coach"]  # type: ignore[union-attr]
+        session.get(db.Participant, ("default", "P4")).coach_id = user_ids["other_coach"]  # type: ignore[union-attr]
     app = create_app(make_settings(database_url, tmp_path))
     with TestClient(app) as client:
         yield Service(client, factory, tokens, user_ids)

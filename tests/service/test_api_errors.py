@@ -155,7 +155,7 @@ def test_enterprise_crud(coord):
 def test_enterprise_create_rejects_bad_and_unknown_fields(coord, service, body, field):
     assert_invalid(coord.post("/enterprises", body), field)
     with transaction(service.factory) as session:
-        assert session.get(db.Enterprise, "bageri") is None
+        assert session.get(db.Enterprise, ("default", "bageri")) is None
 
 
 @pytest.mark.parametrize(
@@ -170,7 +170,7 @@ def test_enterprise_create_rejects_bad_and_unknown_fields(coord, service, body, 
 def test_enterprise_update_rejects_bad_and_unknown_fields(coord, service, body, field):
     assert_invalid(coord.patch("/enterprises/vk", body), field)
     with transaction(service.factory) as session:
-        enterprise = session.get(db.Enterprise, "vk")
+        enterprise = session.get(db.Enterprise, ("default", "vk"))
         assert (enterprise.name, enterprise.association_id) == ("Värmekällan", "default")
 
 
@@ -233,7 +233,7 @@ def test_site_create_rejects_bad_and_unknown_fields(coord, body, field):
 def test_site_update_rejects_bad_and_unknown_fields(coord, service, body, field):
     assert_invalid(coord.patch("/sites/vk1", body, **{"If-Match": coord.get("/sites/vk1").headers["etag"]}), field)
     with transaction(service.factory) as session:
-        assert session.get(db.Site, "vk1").enterprise_id == "vk"
+        assert session.get(db.Site, ("default", "vk1")).enterprise_id == "vk"
 
 
 def test_site_with_slots_cannot_be_deleted(coord):
@@ -455,7 +455,7 @@ def test_participant_create_rejects_bad_and_unknown_fields(coord, body, field):
 def test_participant_update_rejects_bad_and_unknown_fields(coord, service, body, field):
     assert_invalid(coord.patch("/participants/P1", body), field)
     with transaction(service.factory) as session:
-        person = session.get(db.Participant, "P1")
+        person = session.get(db.Participant, ("default", "P1"))
         assert (person.hours_per_week, person.programme, person.association_id, person.pinned) == (
             10,
             "SAMRE",

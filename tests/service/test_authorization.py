@@ -7,17 +7,22 @@ gets through. Objects outside a user's view answer 404, never 403; a missing or 
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+import matcher
 from service.auth.users import revoke_user
 from service.db import models as db
 from service.db.engine import transaction
+from service.imports.loader import insert_dataset
+from tests.service.conftest import tiny_instance
 
 # A stored plan result's summary as the solve writes it (service.plans.schemas.PlanSummary), with nothing placed.
 SUMMARY = {
@@ -118,12 +123,16 @@ def add_placement(service: Any, participant_id: str, slot_id: str, start: date =
     with transaction(service.factory) as session:
         active = session.scalar(
             select(db.Placement.id).where(
-                db.Placement.participant_id == participant_id, db.Placement.end_date.is_(None)
+                db.Placement.association_id == "default",
+                db.Placement.participant_id == participant_id,
+                db.Placement.end_date.is_(None),
             )
         )
         if active is not None:
             return active
-        placement = db.Placement(participant_id=participant_id, slot_id=slot_id, start_date=start)
+        placement = db.Placement(
+            association_id="default", participant_id=participant_id, slot_id=slot_id, start_date=start
+        )
         session.add(placement)
         session.flush()
         return placement.id
@@ -143,7 +152,7 @@ def add_plan(service: Any, association: str = "default", status: db.PlanStatus =
 
 def add_empty_enterprise(service: Any, enterprise_id: str = "empty", association: str = "default") -> str:
     with transaction(service.factory) as session:
-        if session.get(db.Enterprise, enterprise_id) is None:
+        if session.get(db.Enterprise, (association, enterprise_id)) is None:
             session.add(
                 db.Enterprise(id=enterprise_id, association_id=association, name="Empty", municipality="Sigtuna")
             )
@@ -152,11 +161,17 @@ def add_empty_enterprise(service: Any, enterprise_id: str = "empty", association
 
 def add_empty_site(service: Any, site_id: str = "vk3", enterprise_id: str = "vk") -> str:
     with transaction(service.factory) as session:
-        if session.get(db.Site, site_id) is not None:
+        if session.get(db.Site, ("default", site_id)) is not None:
             return site_id
         session.add(
             db.Site(
-                id=site_id, enterprise_id=enterprise_id, name="Annex", municipality="Upplands Väsby", lat=59.5, lon=17.9
+                association_id="default",
+                id=site_id,
+                enterprise_id=enterprise_id,
+                name="Annex",
+                municipality="Upplands Väsby",
+                lat=59.5,
+                lon=17.9,
             )
         )
     return site_id
@@ -165,6 +180,7 @@ def add_empty_site(service: Any, site_id: str = "vk3", enterprise_id: str = "vk"
 def add_scheduled_change(service: Any, slot_id: str | None = None, site_id: str | None = None) -> int:
     with transaction(service.factory) as session:
         change = db.ScheduledCapacityChange(
+            association_id="default",
             slot_id=slot_id,
             site_id=site_id,
             effective_from=date.today() + timedelta(days=10),
@@ -180,10 +196,21 @@ def add_scheduled_change(service: Any, slot_id: str | None = None, site_id: str 
 def add_foreign_slot(service: Any) -> None:
     """A site and slot of the other association's enterprise 'far'."""
     with transaction(service.factory) as session:
-        session.add(db.Site(id="far_site", enterprise_id="far", name="Far", municipality="Luleå", lat=65.58, lon=22.15))
+        session.add(
+            db.Site(
+                association_id="other",
+                id="far_site",
+                enterprise_id="far",
+                name="Far",
+                municipality="Luleå",
+                lat=65.58,
+                lon=22.15,
+            )
+        )
         session.flush()
         session.add(
             db.Slot(
+                association_id="other",
                 id="far_slot",
                 site_id="far_site",
                 activity="sewing",
@@ -631,3 +658,133 @@ def test_a_revoked_token_answers_401_on_every_operation(svc):
     assert not wrong, wrong
     # Users whose tokens were not revoked are unaffected.
     assert svc.client.get("/api/v1/participants", headers=svc.auth("other_coach")).status_code == 200
+
+
+# --- ids are unique within an association: the other one holds the same ids, and nothing of it shows -------------
+
+TWIN = "other"
+TWIN_MARKERS = ("Kiruna", "Hemlig", "foreign_coordinator", "Q1", "hidden_slot", "far_")
+"""Strings only the other association's data holds: its municipality and names, its coordinator's login name (in
+its audit rows), ids only it has. None may appear in any answer to a user of 'default'."""
+
+
+def add_twin(service: Any) -> None:
+    """The other association gets every id of 'default' (and the ids the plausible requests create: new_ent, empty,
+    vk3, new_slot, P9), with names and places of its own, placements (P1 in furn, P4 in sew), travel times, a dated
+    change, capacity history, a plan, and audit rows of its coordinator's reads."""
+    base = tiny_instance()
+    instance = replace(
+        base,
+        enterprises=(
+            *(replace(e, name=f"Hemlig {e.name}", municipality="Kiruna") for e in base.enterprises),
+            replace(base.enterprises[0], enterprise_id="new_ent", name="Hemlig ny", municipality="Kiruna"),
+            replace(base.enterprises[0], enterprise_id="empty", name="Hemlig tom", municipality="Kiruna"),
+        ),
+        sites=(
+            *(replace(t, name=f"Hemlig {t.name}", municipality="Kiruna", lat=67.85, lon=20.2) for t in base.sites),
+            replace(base.sites[1], site_id="vk3", name="Hemlig annex", municipality="Kiruna", lat=67.85, lon=20.2),
+        ),
+        slots=(
+            *(replace(s, seats=4) for s in base.slots),
+            replace(base.slots[1], slot_id="new_slot", site_id="vk3"),
+            replace(base.slots[1], slot_id="hidden_slot", site_id="vk3"),
+        ),
+        participants=tuple(
+            replace(p, municipality="Kiruna", lat=67.85, lon=20.2, current_slot_id=current)
+            for p, current in (
+                *((p, {"P1": "furn", "P4": "sew"}.get(p.participant_id)) for p in base.participants),
+                (replace(base.participants[0], participant_id="P9"), None),
+                (replace(base.participants[0], participant_id="Q1"), "hidden_slot"),
+            )
+        ),
+        travel_times=(matcher.TravelTime("P1", "hantverk", 7),),
+    )
+    with transaction(service.factory) as session:
+        insert_dataset(session, instance, TWIN, start=date(2026, 2, 1))
+        for slot_id, site_id in (("sew", None), (None, "vk1")):
+            session.add(
+                db.ScheduledCapacityChange(
+                    association_id=TWIN,
+                    slot_id=slot_id,
+                    site_id=site_id,
+                    effective_from=date.today() + timedelta(days=10),
+                    fields={"seats": 1} if slot_id else {"supervisor_hours": 1},
+                    base_version=1,
+                    status="scheduled",
+                )
+            )
+            session.add(
+                db.CapacityChange(
+                    association_id=TWIN,
+                    slot_id=slot_id,
+                    site_id=site_id,
+                    field="name",
+                    old_value="Hemlig",
+                    new_value="Hemlig",
+                )
+            )
+    add_plan(service, TWIN)
+    for path in ("/api/v1/participants/P1", "/api/v1/participants/P4", "/api/v1/participants/Q1"):
+        assert service.client.get(path, headers=service.auth("foreign_coordinator")).status_code == 200
+
+
+def twin_rows(service: Any) -> dict[str, list[str]]:
+    """The other association's rows (every row naming it), to see that nothing of it changed."""
+    return {name: [r for r in rows if f"'{TWIN}'" in r] for name, rows in fingerprint(service).items()}
+
+
+def answer_text(response: Any) -> str:
+    """What a response says, a zip's (or workbook's) members included."""
+    if response.content[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            return "\n".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
+    return response.text
+
+
+def assert_nothing_of_the_twin(response: Any) -> None:
+    text = answer_text(response)
+    leaked = [marker for marker in TWIN_MARKERS if marker in text]
+    assert not leaked, (response.request.method, response.request.url, leaked, text[:2000])
+
+
+SWEEP = [(operation, role) for operation in OPERATIONS for role in ROLES if role in RULES[operation]]
+
+
+@pytest.mark.parametrize(("operation", "role"), SWEEP, ids=[f"{r}-{m} {p.removeprefix(API)}" for (m, p), r in SWEEP])
+def test_every_operation_works_on_its_own_association_beside_another_with_the_same_ids(svc, operation, role):
+    """Every route, as every role allowed: the other association holds the same ids (with placements where
+    'default' has none), and the request answers as it would alone, shows nothing of the other, changes nothing of
+    it, and no message says an id is taken elsewhere."""
+    add_twin(svc)
+    method, template = operation
+    call = PLAUSIBLE[operation](svc, role)
+    before = twin_rows(svc)
+    response = send(svc, method, call, svc.auth(role))
+    if call.through_gate_only:
+        assert response.status_code not in (401, 403) and response.status_code < 500, response.text
+    else:
+        assert response.status_code == success_status(method, template), (role, method, call.path, response.text)
+    assert_nothing_of_the_twin(response)
+    assert "another association" not in response.text and "exists already" not in response.text
+    assert twin_rows(svc) == before, "a request of 'default' changed the other association's rows"
+
+
+def test_the_other_association_still_sees_its_own_records_under_the_shared_ids(svc):
+    add_twin(svc)
+    foreign = svc.auth("foreign_coordinator")
+    for path in ("/api/v1/participants/P1", "/api/v1/enterprises/vk", "/api/v1/sites/vk1"):
+        ours, theirs = svc.client.get(path, headers=svc.auth(C)), svc.client.get(path, headers=foreign)
+        assert ours.status_code == theirs.status_code == 200, (path, ours.text, theirs.text)
+        assert theirs.json()["municipality"] == "Kiruna" and ours.json()["municipality"] != "Kiruna"
+    assert svc.client.get("/api/v1/slots/sew", headers=foreign).json()["seats"] == 4
+    assert svc.client.get("/api/v1/slots/sew", headers=svc.auth(C)).json()["seats"] == 1
+    assert svc.client.get("/api/v1/participants/P1", headers=foreign).json()["current_slot_id"] == "furn"
+    assert svc.client.get("/api/v1/participants/P1", headers=svc.auth(C)).json()["current_slot_id"] is None
+    assert svc.client.get("/api/v1/slots/sew", headers=foreign).json()["taken"] == 1
+    assert svc.client.get("/api/v1/slots/sew", headers=svc.auth(C)).json()["taken"] == 0
+    # A coordinator's audit trail filtered by a shared participant id holds only their own association's reads.
+    trail = svc.client.get("/api/v1/audit?participant_id=P1", headers=svc.auth(C))
+    assert trail.status_code == 200, trail.text
+    assert {e["user_name"] for e in trail.json()["items"]} == {"coordinator"}  # its own reads above, not the twin's
+    theirs = svc.client.get("/api/v1/audit?participant_id=P1", headers=foreign).json()["items"]
+    assert {e["user_name"] for e in theirs} == {"foreign_coordinator"}

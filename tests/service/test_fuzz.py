@@ -57,9 +57,14 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         add_user(session, "manager", db.Role.enterprise_manager, "default", "vk")
         session.flush()
         for pid in ("P1", "P2"):
-            session.get(db.Participant, pid).coach_id = coach.id  # type: ignore[union-attr]
+            session.get(db.Participant, ("default", pid)).coach_id = coach.id  # type: ignore[union-attr]
         session.add(
-            db.Placement(participant_id="P3", slot_id="furn", start_date=tiny_instance().participants[0].waiting_since)
+            db.Placement(
+                association_id="default",
+                participant_id="P3",
+                slot_id="furn",
+                start_date=tiny_instance().participants[0].waiting_since,
+            )
         )
     engine.dispose()
     app = create_app(make_settings(url, tmp))

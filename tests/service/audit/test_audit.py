@@ -52,7 +52,7 @@ def add_plan(service: Any, status: db.PlanStatus, proposals: list[dict[str, Any]
     result = None if proposals is None else {"format": 2, "summary": SUMMARY, "warnings": [], "proposals": proposals}
     with transaction(service.factory) as session:
         for p in proposals or []:  # what the solve saw: the slot as it is now, so the proposal is not stale
-            slot = session.get(db.Slot, p["slot_id"]) if p["slot_id"] else None
+            slot = session.get(db.Slot, ("default", p["slot_id"])) if p["slot_id"] else None
             p["site_id"] = slot.site_id if slot else None
             p["premise"] = {
                 "placement_id": None,

@@ -35,7 +35,7 @@ def patch(api: Api, path: str, body: dict[str, Any]) -> Any:
 
 def stored(service: Any, model: type[db.Base], key: str) -> str:
     with transaction(service.factory) as session:
-        return session.get(model, key).municipality  # type: ignore[attr-defined,no-any-return]
+        return session.get(model, ("default", key)).municipality  # type: ignore[attr-defined,no-any-return]
 
 
 @pytest.mark.parametrize("kind", KINDS)

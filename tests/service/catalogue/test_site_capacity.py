@@ -283,7 +283,7 @@ def _queued_plan(service: Any) -> int:
 def _set(service: Any, model: type[db.Base], key: str, **values: Any) -> None:
     """Bypass the API (as an old database or a direct edit would): the API itself refuses these values now."""
     with transaction(service.factory) as session:
-        row = session.get(model, key)
+        row = session.get(model, ("default", key))
         for name, value in values.items():
             setattr(row, name, value)
 
@@ -386,7 +386,7 @@ def test_lowering_supervisor_hours_while_someone_takes_a_placement(service):
         with transaction(service.factory) as session:
             for placement in session.scalars(select(db.Placement)):
                 session.delete(placement)
-            session.get(db.Site, "vk2").supervisor_hours = 5.0  # type: ignore[union-attr]
+            session.get(db.Site, ("default", "vk2")).supervisor_hours = 5.0  # type: ignore[union-attr]
         place(service, "P1", "shop")
         tag = etag(service, "/sites/vk2", "enterprise_manager")
 
@@ -405,7 +405,7 @@ def test_lowering_supervisor_hours_while_someone_takes_a_placement(service):
             lowered.text,
         )
         with transaction(service.factory) as session:
-            hours = session.get(db.Site, "vk2").supervisor_hours  # type: ignore[union-attr]
+            hours = session.get(db.Site, ("default", "vk2")).supervisor_hours  # type: ignore[union-attr]
             active = session.scalars(select(db.Placement).where(db.Placement.end_date.is_(None))).all()
         assert len(active) * 2.5 <= hours
 

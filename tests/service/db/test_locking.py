@@ -44,9 +44,10 @@ def test_a_read_session_may_not_write(service):
     with pytest.raises(RuntimeError, match="read"), transaction(service.factory, write=False) as session:
         slot = session.scalar(select(db.Slot).where(db.Slot.id == "sew"))
         assert slot is not None
+        association = slot.association_id
         slot.seats = 7
     with transaction(service.factory, write=False) as session:
-        assert session.get(db.Slot, "sew").seats == 1  # type: ignore[union-attr]
+        assert session.get(db.Slot, (association, "sew")).seats == 1  # type: ignore[union-attr]
 
 
 def test_an_audited_read_writes_its_entry_afterwards(service):

@@ -99,7 +99,7 @@ def test_the_active_placement_index_is_partial_and_unique(fresh_url, fresh_engin
     upgrade(fresh_url)
     indexes = {ix["name"]: ix for ix in inspect(fresh_engine).get_indexes("placements")}
     active = indexes["uq_placements_active_participant"]
-    assert active["unique"] and active["column_names"] == ["participant_id"]
+    assert active["unique"] and active["column_names"] == ["association_id", "participant_id"]
     with fresh_engine.begin() as conn:
         conn.execute(text("INSERT INTO associations (id, name) VALUES ('a', 'A')"))
         conn.execute(
@@ -114,20 +114,20 @@ def test_the_active_placement_index_is_partial_and_unique(fresh_url, fresh_engin
         )
         conn.execute(
             text(
-                "INSERT INTO sites (id, enterprise_id, name, municipality, lat, lon, accessibility) "
-                "VALUES ('s', 'e', 'S', 'S', 59.6, 17.9, '[]')"
+                "INSERT INTO sites (association_id, id, enterprise_id, name, municipality, lat, lon, accessibility) "
+                "VALUES ('a', 's', 'e', 'S', 'S', 59.6, 17.9, '[]')"
             )
         )
         conn.execute(
             text(
-                "INSERT INTO slots (id, site_id, activity, seats, min_hours, max_hours, days, supports, programmes, "
-                "women_only, supervision_ratio, version) "
-                "VALUES ('x', 's', 'a', 2, 5, 20, '[]', '[]', '[]', false, 0.25, 1)"
+                "INSERT INTO slots (association_id, id, site_id, activity, seats, min_hours, max_hours, days, "
+                "supports, programmes, women_only, supervision_ratio, version) "
+                "VALUES ('a', 'x', 's', 'a', 2, 5, 20, '[]', '[]', '[]', false, 0.25, 1)"
             )
         )
         insert = text(
-            "INSERT INTO placements (participant_id, slot_id, start_date, end_date, created_at) "
-            "VALUES ('P1', 'x', :s, :e, :c)"
+            "INSERT INTO placements (association_id, participant_id, slot_id, start_date, end_date, created_at) "
+            "VALUES ('a', 'P1', 'x', :s, :e, :c)"
         )
         now = "2026-11-23 12:00:00+00:00"
         conn.execute(insert, {"s": "2026-01-01", "e": "2026-02-01", "c": now})
@@ -138,7 +138,7 @@ def test_the_active_placement_index_is_partial_and_unique(fresh_url, fresh_engin
 
 
 def test_0004_dated_adds_and_drops_only_its_table_and_keeps_the_slots(fresh_url, fresh_engine):
-    upgrade(fresh_url)
+    command.upgrade(alembic_config(fresh_url), "0004_dated")
     with fresh_engine.begin() as conn:
         conn.execute(text("INSERT INTO associations (id, name) VALUES ('a', 'A')"))
         conn.execute(
@@ -165,3 +165,99 @@ def test_0004_dated_adds_and_drops_only_its_table_and_keeps_the_slots(fresh_url,
     with fresh_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM scheduled_capacity_changes")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM sites")).scalar_one() == 1
+
+
+# --- 0006_tenancy: ids unique within an association -------------------------------------------------------------
+
+PARTICIPANT_COLUMNS = (
+    "id, association_id, programme, municipality, lat, lon, hours_per_week, days_available, max_travel_minutes, "
+    "travel_mode, needs, preferences, avoid_enterprises, pinned"
+)
+
+
+def _populate_at_0004(engine: Engine) -> None:
+    """Two associations with a bit of everything, in the 0004 schema (ids unique across associations)."""
+    now = "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        run = conn.exec_driver_sql
+        run("INSERT INTO associations (id, name) VALUES ('a', 'A'), ('b', 'B')")
+        run(
+            "INSERT INTO enterprises (id, association_id, name, municipality) "
+            "VALUES ('e', 'a', 'E', 'S'), ('f', 'b', 'F', 'S')"
+        )
+        run(
+            "INSERT INTO users (name, role, association_id, enterprise_id, token_hash, created_at) "
+            f"VALUES ('m', 'enterprise_manager', 'a', 'e', 'h1', '{now}'), "
+            f"('c', 'coordinator', 'b', NULL, 'h2', '{now}')"
+        )
+        person = "'SAMRE', 'Sigtuna', 59.6, 17.9, 10, '[]', 60, 'transit', '[]', '[]', '[]', false"
+        run(f"INSERT INTO participants ({PARTICIPANT_COLUMNS}) VALUES ('P1', 'a', {person}), ('P2', 'b', {person})")
+        run(
+            "INSERT INTO sites (id, enterprise_id, name, municipality, lat, lon, accessibility) "
+            "VALUES ('s', 'e', 'S', 'S', 59.6, 17.9, '[]'), ('t', 'f', 'T', 'S', 59.6, 17.9, '[]')"
+        )
+        slot = "'a', 2, 5, 20, '[]', '[]', '[]', false, 0.25, 1"
+        run(
+            "INSERT INTO slots (id, site_id, activity, seats, min_hours, max_hours, days, supports, programmes, "
+            f"women_only, supervision_ratio, version) VALUES ('x', 's', {slot}), ('y', 't', {slot})"
+        )
+        run("INSERT INTO travel_times (participant_id, site_id, minutes) VALUES ('P1', 's', 10), ('P2', 't', 20)")
+        run(
+            "INSERT INTO placements (participant_id, slot_id, start_date, created_at) "
+            f"VALUES ('P1', 'x', '2026-01-01', '{now}'), ('P2', 'y', '2026-01-01', '{now}')"
+        )
+        run(
+            "INSERT INTO capacity_history (slot_id, site_id, changed_at, field, old_value, new_value) "
+            f"VALUES ('x', NULL, '{now}', 'seats', '1', '2'), (NULL, 't', '{now}', 'supervisor_hours', '1', '2')"
+        )
+        run(
+            "INSERT INTO scheduled_capacity_changes "
+            "(site_id, effective_from, fields, created_at, base_version, status) "
+            f"VALUES ('s', '2030-03-01', '{{}}', '{now}', 1, 'scheduled')"
+        )
+
+
+def _owners(engine: Engine, table: str, key: str) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(f"SELECT {key}, association_id FROM {table} ORDER BY {key}").all()  # noqa: S608
+    return [(str(k), str(a)) for k, a in rows]
+
+
+def test_0006_tenancy_upgrades_a_populated_database_and_gives_every_row_its_association(fresh_url, fresh_engine):
+    command.upgrade(alembic_config(fresh_url), "0004_dated")
+    _populate_at_0004(fresh_engine)
+    upgrade(fresh_url)
+    assert _differences(fresh_engine) == []
+    assert _owners(fresh_engine, "sites", "id") == [("s", "a"), ("t", "b")]
+    assert _owners(fresh_engine, "slots", "id") == [("x", "a"), ("y", "b")]
+    assert _owners(fresh_engine, "travel_times", "participant_id") == [("P1", "a"), ("P2", "b")]
+    assert _owners(fresh_engine, "placements", "participant_id") == [("P1", "a"), ("P2", "b")]
+    assert _owners(fresh_engine, "capacity_history", "field") == [("seats", "a"), ("supervisor_hours", "b")]
+    assert _owners(fresh_engine, "scheduled_capacity_changes", "status") == [("scheduled", "a")]
+    with fresh_engine.connect() as conn:  # nothing was lost on the way (SQLite rebuilt every table)
+        counts = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in ("users", "participants")}  # noqa: S608
+    assert counts == {"users": 2, "participants": 2}
+    # Now two associations may hold the same ids; a reference across associations is refused by the database.
+    person = "'SAMRE', 'Sigtuna', 59.6, 17.9, 10, '[]', 60, 'transit', '[]', '[]', '[]', false"
+    with fresh_engine.begin() as conn:
+        conn.exec_driver_sql(f"INSERT INTO participants ({PARTICIPANT_COLUMNS}) VALUES ('P1', 'b', {person})")
+        conn.exec_driver_sql(
+            "INSERT INTO enterprises (id, association_id, name, municipality) VALUES ('e', 'b', 'E', 'S')"
+        )
+    with pytest.raises(Exception, match="(?i)foreign key"), fresh_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO placements (association_id, participant_id, slot_id, start_date, created_at) "
+            "VALUES ('b', 'P1', 'x', '2026-02-01', '2026-02-01 00:00:00')"
+        )
+
+
+def test_0006_tenancy_downgrades_while_ids_are_still_unique_across_associations(fresh_url, fresh_engine):
+    command.upgrade(alembic_config(fresh_url), "0004_dated")
+    _populate_at_0004(fresh_engine)
+    upgrade(fresh_url)
+    command.downgrade(alembic_config(fresh_url), "0004_dated")
+    assert "association_id" not in {c["name"] for c in inspect(fresh_engine).get_columns("slots")}
+    with fresh_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM placements").scalar_one() == 2
+    upgrade(fresh_url)
+    assert _differences(fresh_engine) == []

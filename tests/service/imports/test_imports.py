@@ -103,7 +103,9 @@ def audit(service: Any, action: str) -> list[list[str]]:
 
 def add_placement(service: Any, participant_id: str, slot_id: str, start: date = date(2026, 1, 1)) -> int:
     with transaction(service.factory) as session:
-        placement = db.Placement(participant_id=participant_id, slot_id=slot_id, start_date=start)
+        placement = db.Placement(
+            association_id="default", participant_id=participant_id, slot_id=slot_id, start_date=start
+        )
         session.add(placement)
         session.flush()
         return placement.id
@@ -196,21 +198,21 @@ def test_apply_writes_everything_and_a_second_import_changes_nothing(service):
     assert changed(report) == EXPECTED_CHANGED
     coordinator = service.user_ids["coordinator"]
     with transaction(service.factory) as session:
-        assert session.get(db.Enterprise, "nya").association_id == "default"  # type: ignore[union-attr]
-        assert session.get(db.Site, "nya1").enterprise_id == "nya"  # type: ignore[union-attr]
-        bike = session.get(db.Slot, "bike")
+        assert session.get(db.Enterprise, ("default", "nya")).association_id == "default"  # type: ignore[union-attr]
+        assert session.get(db.Site, ("default", "nya1")).enterprise_id == "nya"  # type: ignore[union-attr]
+        bike = session.get(db.Slot, ("default", "bike"))
         assert bike is not None and (bike.seats, bike.activity, bike.days) == (2, "bike_repair", ["mon", "wed"])
-        shop = session.get(db.Slot, "shop")
+        shop = session.get(db.Slot, ("default", "shop"))
         assert shop is not None and (shop.seats, shop.version) == (5, 2)  # the ETag moved on
-        assert session.get(db.Participant, "P2").hours_per_week == 20  # type: ignore[union-attr]
-        p7 = session.get(db.Participant, "P7")
+        assert session.get(db.Participant, ("default", "P2")).hours_per_week == 20  # type: ignore[union-attr]
+        p7 = session.get(db.Participant, ("default", "P7"))
         assert p7 is not None and p7.association_id == "default" and p7.coach_id is None
         placement = session.scalar(select(db.Placement).where(db.Placement.participant_id == "P7"))
         assert placement is not None
         assert (placement.slot_id, placement.start_date, placement.end_date, placement.created_by) == (
             "furn", date(2026, 2, 1), None, coordinator,
         )  # fmt: skip
-        assert session.get(db.TravelTime, ("P7", "hantverk")).minutes == 25  # type: ignore[union-attr]
+        assert session.get(db.TravelTime, ("default", "P7", "hantverk")).minutes == 25  # type: ignore[union-attr]
         history = sorted(
             ("slot", c.slot_id, c.field, c.old_value, c.new_value, c.user_id)
             if c.slot_id
@@ -311,8 +313,8 @@ def test_an_xlsx_workbook_imports_like_the_csv_files(service):
     assert fingerprint(service) == before
     assert upload(service, files, apply=True).json()["applied"] is True
     with transaction(service.factory) as session:
-        assert session.get(db.Enterprise, "vk").name == "Värmekällan AB"  # type: ignore[union-attr]
-        assert session.get(db.Participant, "P4").max_travel_minutes == 45  # type: ignore[union-attr]
+        assert session.get(db.Enterprise, ("default", "vk")).name == "Värmekällan AB"  # type: ignore[union-attr]
+        assert session.get(db.Participant, ("default", "P4")).max_travel_minutes == 45  # type: ignore[union-attr]
 
 
 def test_a_bad_workbook_names_the_sheet(service):
@@ -327,35 +329,46 @@ def test_a_bad_workbook_names_the_sheet(service):
 # --- what an import refuses --------------------------------------------------------------------------------------
 
 
-def test_records_of_another_association_are_refused_and_the_rest_is_written(service):
+def test_ids_another_association_uses_are_created_in_ours_and_it_is_never_mentioned(service):
+    """Ids are unique within an association: 'far' is the other association's enterprise, and ours to create too."""
     tables = tiny_tables()
     tables["enterprises"][1].append({"enterprise_id": "far", "name": "Taken over", "municipality": "Sigtuna"})
     tables["sites"][1].append(dict(row(tables, "sites", "vk1"), site_id="far2", enterprise_id="far"))
     tables["slots"][1].append(dict(row(tables, "slots", "sew"), slot_id="far2_slot", site_id="far2"))
     row(tables, "slots", "shop")["seats"] = "4"
-    report = upload(service, csv_files(tables), apply=True).json()
-    assert refused(report) == [
-        ("enterprise", "far", "enterprises.csv", 4),
-        ("site", "far2", "sites.csv", 5),
-        ("slot", "far2_slot", "slots.csv", 6),
-    ]
-    reasons = [r["reason"] for r in report["refused"]]
-    assert "another association" in reasons[0]
-    assert reasons[1:] == ["its enterprise 'far' was refused", "its site 'far2' was refused"]
+    response = upload(service, csv_files(tables), apply=True)
+    report = response.json()
+    assert refused(report) == []
+    assert created(report) == [("enterprise", "far"), ("site", "far2"), ("slot", "far2_slot")]
     assert changed(report) == {("slot", "shop"): [("seats", 3, 4)]}
+    assert "other" not in response.text and "another association" not in response.text
     with transaction(service.factory) as session:
-        far = session.get(db.Enterprise, "far")
-        assert far is not None and (far.association_id, far.name) == ("other", "Elsewhere")
-        assert session.get(db.Site, "far2") is None and session.get(db.Slot, "far2_slot") is None
-        assert session.get(db.Slot, "shop").seats == 4  # type: ignore[union-attr]
+        ours, theirs = session.get(db.Enterprise, ("default", "far")), session.get(db.Enterprise, ("other", "far"))
+        assert ours is not None and ours.name == "Taken over"
+        assert theirs is not None and theirs.name == "Elsewhere"  # untouched
+        assert session.get(db.Site, ("default", "far2")).enterprise_id == "far"  # type: ignore[union-attr]
+        assert session.get(db.Slot, ("default", "far2_slot")) is not None
+        assert session.get(db.Slot, ("default", "shop")).seats == 4  # type: ignore[union-attr]
 
 
-def test_another_associations_coordinator_can_change_nothing_of_ours(service):
-    before = fingerprint(service)
-    report = upload(service, csv_files(tiny_tables()), apply=True, who="foreign_coordinator").json()
-    assert report["summary"] == {"created": 0, "changed": 0, "unchanged": 0, "refused": 15}
-    assert all("another association" in r["reason"] for r in report["refused"])
-    assert fingerprint(service) == before
+def test_another_associations_coordinator_imports_into_their_own_and_changes_nothing_of_ours(service):
+    def ours() -> dict[str, list[str]]:
+        return {
+            name: [r for r in rows if "'default'" in r]
+            for name, rows in fingerprint(service).items()
+            if name != "associations"
+        }
+
+    before = ours()
+    response = upload(service, csv_files(tiny_tables()), apply=True, who="foreign_coordinator")
+    report = response.json()
+    assert report["summary"]["refused"] == 0 and report["summary"]["changed"] == 0
+    assert report["summary"]["created"] == 2 + 3 + 4 + 6  # enterprises, sites, slots, participants
+    assert "default" not in response.text and "another association" not in response.text
+    assert ours() == before
+    with transaction(service.factory) as session:
+        people = session.scalars(select(db.Participant.id).where(db.Participant.association_id == "other")).all()
+        assert sorted(people) == [f"P{i}" for i in range(1, 7)]
 
 
 def test_seats_below_the_seats_taken_are_refused(service):
@@ -371,7 +384,7 @@ def test_seats_below_the_seats_taken_are_refused(service):
     assert "below the 2 seat(s) taken" in report["refused"][0]["reason"]
     assert changed(report) == {("slot", "shop"): [("seats", 3, 4)]}
     with transaction(service.factory) as session:
-        assert session.get(db.Slot, "furn").seats == 2  # type: ignore[union-attr]
+        assert session.get(db.Slot, ("default", "furn")).seats == 2  # type: ignore[union-attr]
         fields = [(c.slot_id, c.field) for c in session.scalars(select(db.CapacityChange))]
     assert fields == [("shop", "seats")]
 
@@ -411,7 +424,7 @@ def test_current_slot_id_creates_placements_but_never_ends_or_moves_one(service)
                 select(db.Placement.participant_id, db.Placement.slot_id).where(db.Placement.end_date.is_(None))
             ).all()
         )
-        assert session.get(db.Participant, "P3").hours_per_week == 12  # type: ignore[union-attr]
+        assert session.get(db.Participant, ("default", "P3")).hours_per_week == 12  # type: ignore[union-attr]
         assert session.get(db.Placement, held).end_date is None  # type: ignore[union-attr]
     assert active == {"P1": "furn", "P3": "furn", "P5": "sew"}
 
@@ -429,7 +442,7 @@ def test_supervisor_hours_below_what_the_active_placements_need_are_refused(serv
     for pinned, seats in ((False, 4), (True, 5)):  # a placement is a fact whether it is pinned or not
         row(tables, "slots", "shop")["seats"] = str(seats)
         with transaction(service.factory) as session:
-            session.get(db.Participant, "P2").pinned = pinned  # type: ignore[union-attr]
+            session.get(db.Participant, ("default", "P2")).pinned = pinned  # type: ignore[union-attr]
         before = fingerprint(service)
         response = upload(service, csv_files(tables), apply=True)
         assert response.status_code == 200, response.text
@@ -443,7 +456,7 @@ def test_supervisor_hours_below_what_the_active_placements_need_are_refused(serv
         assert changed(report) == {("slot", "shop"): [("seats", seats - 1, seats)]}  # the rest is written
         assert report["warnings"] == []
         with transaction(service.factory) as session:
-            site = session.get(db.Site, "vk2")
+            site = session.get(db.Site, ("default", "vk2"))
             assert site is not None and (site.supervisor_hours, site.version) == (2.5, 1)
             assert session.scalars(select(db.CapacityChange).where(db.CapacityChange.site_id == "vk2")).all() == []
         assert fingerprint(service)["sites"] == before["sites"]
@@ -460,7 +473,7 @@ def test_supervisor_hours_of_a_site_already_over_may_stay_or_rise(service):
     is no lowering and is not refused (the warning says the site is over); 2 is refused."""
     held = add_placement(service, "P2", "shop")
     with transaction(service.factory) as session:
-        session.get(db.Slot, "shop").supervision_ratio = 0.5  # type: ignore[union-attr]
+        session.get(db.Slot, ("default", "shop")).supervision_ratio = 0.5  # type: ignore[union-attr]
     tables = tiny_tables()
     row(tables, "slots", "shop")["supervision_ratio"] = "0.5"
     for hours, refusals in (("2.5", []), ("3", []), ("2", [("site", "vk2", "sites.csv", 4)])):
@@ -486,7 +499,7 @@ def test_the_data_after_the_import_must_keep_pinned_people_within_supervision(se
     assert "use 5 supervisor hours, more than its 2.5" in warning["message"]
 
     with transaction(service.factory) as session:
-        session.get(db.Participant, "P2").pinned = True  # type: ignore[union-attr]
+        session.get(db.Participant, ("default", "P2")).pinned = True  # type: ignore[union-attr]
     row(tables, "participants", "P2").update(pinned="true", current_slot_id="shop")
     before = fingerprint(service)
     body = assert_problem(upload(service, csv_files(tables), apply=True), 422)
@@ -522,9 +535,7 @@ def test_an_upload_without_files_or_not_multipart_is_422(service):
 
 
 def test_an_upload_over_the_limit_is_413(service, monkeypatch):
-    import service.imports.router as imports_router
-
-    monkeypatch.setattr(imports_router, "MAX_UPLOAD_BYTES", 1000)
+    monkeypatch.setattr(service.client.app.state.settings, "max_upload_bytes", 1000)  # type: ignore[attr-defined]
     body = assert_problem(upload(service, [("files", ("slots.csv", b"x" * 2000, "text/csv"))]), 413)
     assert body["limit_bytes"] == 1000
 
@@ -538,10 +549,10 @@ def _state_worth_exporting(service: Any) -> None:
     ended = add_placement(service, "P2", "shop")
     with transaction(service.factory) as session:
         session.get(db.Placement, ended).end_date = date(2026, 6, 1)  # type: ignore[union-attr]
-        session.get(db.Participant, "P1").pinned = True  # type: ignore[union-attr]
-        session.add(db.TravelTime(participant_id="P2", site_id="vk1", minutes=33))
-        session.get(db.Participant, "P5").lat = 59.550000000000004  # type: ignore[union-attr]
-        session.get(db.Slot, "sew").days = ["thu", "mon"]  # type: ignore[union-attr]  # any order, as the API allows
+        session.get(db.Participant, ("default", "P1")).pinned = True  # type: ignore[union-attr]
+        session.add(db.TravelTime(association_id="default", participant_id="P2", site_id="vk1", minutes=33))
+        session.get(db.Participant, ("default", "P5")).lat = 59.550000000000004  # type: ignore[union-attr]
+        session.get(db.Slot, ("default", "sew")).days = ["thu", "mon"]  # type: ignore[union-attr]  # any order, as the API allows
 
 
 def test_a_csv_export_is_what_swedish_excel_opens_and_imports_back_as_a_no_op(service):

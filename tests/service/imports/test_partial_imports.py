@@ -90,8 +90,8 @@ def test_only_slots_csv_updates_the_slots_and_leaves_the_rest(service):
     assert report["not_in_upload"] == {"enterprises": 2, "sites": 3, "slots": 0, "participants": 6, "travel_times": 0}
     upload(service, only(tables, "slots"), apply=True)
     with transaction(service.factory) as session:
-        assert session.get(db.Slot, "shop").seats == 5  # type: ignore[union-attr]
-        assert session.get(db.Slot, "bike").site_id == "vk1"  # type: ignore[union-attr]
+        assert session.get(db.Slot, ("default", "shop")).seats == 5  # type: ignore[union-attr]
+        assert session.get(db.Slot, ("default", "bike")).site_id == "vk1"  # type: ignore[union-attr]
     assert data_rows(service, "enterprises", "sites", "participants", "travel_times", "placements") == others
 
 
@@ -165,7 +165,7 @@ def test_only_travel_times_csv(service):
     assert created(report) == [("travel_time", "P1/vk1")]
     assert notes(report)["participants"] == LEFT
     with transaction(service.factory) as session:
-        assert session.get(db.TravelTime, ("P1", "vk1")).minutes == 35  # type: ignore[union-attr]
+        assert session.get(db.TravelTime, ("default", "P1", "vk1")).minutes == 35  # type: ignore[union-attr]
 
 
 def test_a_workbook_with_only_the_participants_sheet(service):
@@ -191,8 +191,8 @@ def test_a_problem_in_a_record_the_upload_does_not_hold_names_the_record(service
     """P3 is pinned in garden at vk1 (3 supervisor hours); a slots.csv raising garden's ratio to 1 needs 10 there."""
     place(service, "P3", "garden")
     with transaction(service.factory) as session:
-        session.get(db.Participant, "P3").pinned = True  # type: ignore[union-attr]
-        session.get(db.Site, "vk1").supervisor_hours = 3  # type: ignore[union-attr]
+        session.get(db.Participant, ("default", "P3")).pinned = True  # type: ignore[union-attr]
+        session.get(db.Site, ("default", "vk1")).supervisor_hours = 3  # type: ignore[union-attr]
     tables = tiny_tables()
     row(tables, "slots", "garden")["supervision_ratio"] = "1"
     before = fingerprint(service)
@@ -273,7 +273,7 @@ def test_an_old_file_would_undo_a_managers_new_seats_and_needs_overwrite(service
         "enterprise_manager", False, "slots:seats",
     )  # fmt: skip
     with transaction(service.factory) as session:
-        assert session.get(db.Slot, "shop").seats == 5  # type: ignore[union-attr]
+        assert session.get(db.Slot, ("default", "shop")).seats == 5  # type: ignore[union-attr]
 
     for overwrite in ("slots:seats", "slots", "all"):
         dry = service.client.post(
@@ -289,7 +289,7 @@ def test_an_old_file_would_undo_a_managers_new_seats_and_needs_overwrite(service
     )
     assert applied.status_code == 200, applied.text
     with transaction(service.factory) as session:
-        assert session.get(db.Slot, "shop").seats == 3  # type: ignore[union-attr]
+        assert session.get(db.Slot, ("default", "shop")).seats == 3  # type: ignore[union-attr]
         last = session.scalars(select(db.CapacityChange).order_by(db.CapacityChange.id.desc())).first()
         assert last is not None and (last.field, last.old_value, last.new_value) == ("seats", 5, 3)
 

@@ -126,6 +126,7 @@ def test_the_last_supervision_hour(service):
     with transaction(service.factory) as session:
         session.add(
             db.Slot(
+                association_id="default",
                 id="shop2",
                 site_id="vk2",
                 activity="second_hand_shop",
@@ -180,7 +181,7 @@ def test_lowering_seats_while_someone_takes_one(service):
     for _ in range(ROUNDS):
         clear_placements(service)
         with transaction(service.factory) as session:
-            session.get(db.Slot, "furn").seats = 2  # type: ignore[union-attr]
+            session.get(db.Slot, ("default", "furn")).seats = 2  # type: ignore[union-attr]
         assert post_placement(service, "coordinator", "P6", "furn")().status_code == 201
         etag = service.client.get(f"{API}/slots/furn", headers=service.auth("coordinator")).headers["etag"]
 
@@ -195,5 +196,5 @@ def test_lowering_seats_while_someone_takes_one(service):
             lowered.text,
         )
         with transaction(service.factory) as session:
-            seats = session.get(db.Slot, "furn").seats  # type: ignore[union-attr]
+            seats = session.get(db.Slot, ("default", "furn")).seats  # type: ignore[union-attr]
         assert len(active(service, slot_id="furn")) <= seats

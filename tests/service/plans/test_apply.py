@@ -151,7 +151,7 @@ def test_pinned_people_never_move_even_with_moves_allowed(service):
 def test_kept_placements_over_a_sites_hours_fail_the_plan_saying_how_to_go_on(service):
     place(service, {"P2": "shop"})
     with transaction(service.factory) as session:  # hours lowered under what is used, as an older database may hold
-        session.get(db.Site, "vk2").supervisor_hours = 1.0  # type: ignore[union-attr]
+        session.get(db.Site, ("default", "vk2")).supervisor_hours = 1.0  # type: ignore[union-attr]
     response = service.client.post(
         f"{API}/plans", json={"date": DAY, "time_limit_s": 5}, headers=service.auth("coordinator")
     )
@@ -275,7 +275,13 @@ def restore(service: Any, held: dict[str, int]) -> None:
         session.execute(delete(db.Placement))
         for pid, placement_id in held.items():
             session.add(
-                db.Placement(id=placement_id, participant_id=pid, slot_id=HOLDERS[pid], start_date=date(2026, 9, 1))
+                db.Placement(
+                    association_id="default",
+                    id=placement_id,
+                    participant_id=pid,
+                    slot_id=HOLDERS[pid],
+                    start_date=date(2026, 9, 1),
+                )
             )
 
 

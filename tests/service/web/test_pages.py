@@ -148,7 +148,7 @@ def test_a_stale_slot_form_shows_what_changed_and_overwrites_nothing(service: Se
     stale = service.client.post("/platser/sew", data={**fields, "seats": "5", "max_hours": "30"})
     assert stale.status_code == 412 and "Någon annan har ändrat platsen" in stale.text
     with service.factory() as session:
-        assert session.get(db.Slot, "sew").seats == 2  # type: ignore[union-attr]
+        assert session.get(db.Slot, ("default", "sew")).seats == 2  # type: ignore[union-attr]
     invalid = service.client.post("/platser/sew", data={**fields, "seats": "två", "max_hours": "30"})
     assert invalid.status_code == 422 and 'id="seats-error"' in invalid.text and "Ange ett heltal." in invalid.text
 
@@ -188,7 +188,7 @@ def test_the_overview_filters_by_municipality_and_programme(service: Service) ->
 
 def test_a_plans_review_says_per_person_why_including_why_someone_stays_unplaced(service: Service) -> None:
     with service.factory() as session:  # P6 may travel 1 minute: no slot is in reach
-        session.get(db.Participant, "P6").max_travel_minutes = 1  # type: ignore[union-attr]
+        session.get(db.Participant, ("default", "P6")).max_travel_minutes = 1  # type: ignore[union-attr]
         session.commit()
     created = service.client.post(
         "/api/v1/plans", json={"date": "2026-11-23", "time_limit_s": 5}, headers=service.auth("coordinator")
@@ -262,9 +262,15 @@ def test_refusals_of_the_service_are_worded_in_swedish_next_to_their_field() -> 
 
 def test_a_refused_slot_change_and_a_refused_end_say_why_in_swedish_next_to_the_field(service: Service) -> None:
     with service.factory() as session:  # P1 holds the one seat of 'sew'; shop is then lowered below what it holds
-        session.add(db.Placement(participant_id="P1", slot_id="sew", start_date=date(2026, 11, 2)))
-        session.add(db.Placement(participant_id="P2", slot_id="shop", start_date=date(2026, 11, 2)))
-        session.add(db.Placement(participant_id="P3", slot_id="shop", start_date=date(2026, 11, 2)))
+        session.add(
+            db.Placement(association_id="default", participant_id="P1", slot_id="sew", start_date=date(2026, 11, 2))
+        )
+        session.add(
+            db.Placement(association_id="default", participant_id="P2", slot_id="shop", start_date=date(2026, 11, 2))
+        )
+        session.add(
+            db.Placement(association_id="default", participant_id="P3", slot_id="shop", start_date=date(2026, 11, 2))
+        )
         session.commit()
         placement_id = session.scalars(select(db.Placement.id).where(db.Placement.participant_id == "P1")).one()
     _login(service, "enterprise_manager")
@@ -296,6 +302,7 @@ def test_the_outcomes_workbook_downloads_for_the_chosen_days_and_a_bad_range_is_
         for pid, ended in (("P1", date(2026, 3, 10)), ("P2", date(2026, 6, 10))):
             session.add(
                 db.Placement(
+                    association_id="default",
                     participant_id=pid,
                     slot_id="shop",
                     start_date=date(2026, 2, 1),
@@ -340,7 +347,9 @@ def test_the_audit_log_filters_by_participant_user_and_days(service: Service) ->
 
 def test_placing_on_a_full_slot_says_so_in_swedish(service: Service) -> None:
     with service.factory() as session:  # P5 holds the one seat of 'sew'
-        session.add(db.Placement(participant_id="P5", slot_id="sew", start_date=date(2026, 11, 2)))
+        session.add(
+            db.Placement(association_id="default", participant_id="P5", slot_id="sew", start_date=date(2026, 11, 2))
+        )
         session.commit()
     _login(service, "coach")
     page = service.client.get("/deltagare/P1").text
