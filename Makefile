@@ -29,9 +29,9 @@ screenshot: $(STAMP)
 	$(BIN)/python -m tests.web.screenshot docs/screenshot-coordinator.png
 
 lint: $(STAMP)
-	$(BIN)/ruff check matcher service placement_cli benchmarks tests
-	$(BIN)/ruff format --check matcher service placement_cli benchmarks tests
-	$(BIN)/mypy matcher service placement_cli
+	$(BIN)/ruff check matcher service placement_cli benchmarks attacks tests
+	$(BIN)/ruff format --check matcher service placement_cli benchmarks attacks tests
+	$(BIN)/mypy matcher service placement_cli attacks
 
 ## Regenerate the sample region from its seeded generator.
 sample: $(STAMP)
@@ -54,3 +54,14 @@ bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --smoke --command "make bench-smoke"
 
 .PHONY: bench bench-full bench-smoke
+
+## Attacks (docs/reliability.md): every measurement of attacks/ but the load test (a few minutes; needs the local
+## PostgreSQL for the PostgreSQL rows), then docs/reliability.md assembled from attacks/results/.
+attack: $(STAMP)
+	$(BIN)/python -m attacks --skip load
+
+## load: 50 users asking for suggestions and taking seats for 2 minutes against `make run`'s server (not in CI).
+load: $(STAMP)
+	$(BIN)/python -m attacks load
+
+.PHONY: attack load

@@ -16,7 +16,7 @@ from matcher.io import load_dataset, read_dataset, write_candidates, write_datas
 from matcher.io.dialects import COMMA, DIALECTS, SEMICOLON, CsvDialect, csv_bytes, dataset_files
 from matcher.io.limits import ReadLimits
 from matcher.io.locator import Location, Locator, check_integrity
-from matcher.io.municipalities import official_name
+from matcher.io.municipalities import municipality_names, official_name
 from matcher.io.reader import Dataset, parse_date, read
 from matcher.io.tables import TABLE_NAMES
 from matcher.io.text import (
@@ -26,6 +26,7 @@ from matcher.io.text import (
     MAX_TEXT_LENGTH,
     PERSONAL_NAME_ID_PATTERN,
     PERSONAL_NUMBER_PATTERN,
+    UNSAFE_TEXT_CLASS,
     check_id,
     clean_text,
     unsafe_character,
@@ -37,7 +38,7 @@ from matcher.plan_changes import Change, ChangeKind, Need, NeedKind, dependencie
 from matcher.problems import InvalidDataset, Problem
 from matcher.reasons import UnknownSlot, pair_failures, room_failures
 from matcher.rules import EXPLANATION_LABELS, RULES, SEATS, SUPERVISION
-from matcher.settings import ScoreWeights, SolverSettings
+from matcher.settings import FLOOR_STRATEGIES, ScoreWeights, SolverSettings
 from matcher.solve import candidates, keep_current, prepare, solve
 from matcher.suggest import Occupancy, UnknownParticipant, suggest
 from matcher.validation import check_plan
@@ -96,6 +97,7 @@ __all__ = [
     "SolveProgress",
     "SolveStatus",
     "SolverSettings",
+    "FLOOR_STRATEGIES",
     "Suggestion",
     "Suggestions",
     "TravelTime",
@@ -120,6 +122,7 @@ __all__ = [
     "feasible_pairs",
     "keep_current",
     "load_dataset",
+    "municipality_names",
     "needs_graph",
     "official_name",
     "pair_failures",
@@ -135,6 +138,7 @@ __all__ = [
     "suggest",
     "synthetic_instance",
     "unsafe_character",
+    "UNSAFE_TEXT_CLASS",
     "what_if",
     "write_candidates",
     "write_dataset",

@@ -14,8 +14,12 @@ Its reasons count, over the people who are not pinned, the rules that keep them 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -117,16 +121,114 @@ def _counts(values: list[str]) -> dict[str, int]:
     return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+Variant = tuple[str, str | None, str, float, Edit]  # kind, slot id, site id, amount added, the edit
+
+
+@dataclass(frozen=True, slots=True)
+class _Solved:
+    """One variant's answer: exact `placed` and `chosen` from a re-solve, or `lp_placed` (the LP's floor)."""
+
+    placed: int
+    chosen: BoolArray | None
+    exact: bool
+    lp_placed: int
+
+
+def _solve_variant(
+    inst: Instance,
+    on: date,
+    weights: ScoreWeights | None,
+    edit: Edit,
+    base_chosen: BoolArray,
+    base_exact: bool,
+    deadline: float,
+    solve_time_limit_s: float,
+) -> _Solved:
+    """Re-solve with one edit, warm-started from the plan without it, if the shared `deadline` (time.monotonic,
+    the same clock in every process on the machine) leaves time; else, or when not proven, the LP bound."""
+    _, model = _model(apply_edits(inst, [edit]), on, weights)
+    left = deadline - time.monotonic()
+    if left > 0 and base_exact:
+        placed, chosen, exact = _most_placed(model, min(solve_time_limit_s, left), base_chosen)
+        if exact:
+            return _Solved(placed, chosen, True, -1)
+    return _Solved(-1, None, False, _lp_most_placed(model, 5.0))
+
+
+_WORKER_STATE: dict[str, object] = {}
+
+
+def _pool_init(
+    inst: Instance, on: date, weights: ScoreWeights | None, base_chosen: BoolArray, base_exact: bool
+) -> None:
+    _WORKER_STATE.update(inst=inst, on=on, weights=weights, base_chosen=base_chosen, base_exact=base_exact)
+
+
+def _pool_solve(edit: Edit, deadline: float, solve_time_limit_s: float) -> _Solved:
+    state = _WORKER_STATE
+    return _solve_variant(
+        state["inst"],  # type: ignore[arg-type]
+        state["on"],  # type: ignore[arg-type]
+        state["weights"],  # type: ignore[arg-type]
+        edit,
+        state["base_chosen"],  # type: ignore[arg-type]
+        bool(state["base_exact"]),
+        deadline,
+        solve_time_limit_s,
+    )
+
+
+def default_workers(n: int) -> int:
+    """min(cores, n): one process per re-solve while cores allow (`os.process_cpu_count` where Python has it)."""
+    counter = getattr(os, "process_cpu_count", os.cpu_count)
+    return max(1, min(counter() or 1, n))
+
+
+def _solve_variants(
+    inst: Instance,
+    on: date,
+    weights: ScoreWeights | None,
+    variants: list[Variant],
+    base_chosen: BoolArray,
+    base_exact: bool,
+    deadline: float,
+    solve_time_limit_s: float,
+    workers: int,
+) -> list[_Solved]:
+    """Every variant's answer, in the variants' order whatever order the processes finish in. With one worker (or
+    one variant) in this process; otherwise a pool of `workers` processes, each given the instance once."""
+    if workers <= 1 or len(variants) <= 1:
+        return [
+            _solve_variant(inst, on, weights, v[4], base_chosen, base_exact, deadline, solve_time_limit_s)
+            for v in variants
+        ]
+    # fork when this process runs no other thread (the command line): the workers start at once, with the modules
+    # loaded; otherwise (a web server's threads may hold locks or run solver threads) spawn, which starts clean.
+    alone = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if alone else "spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_pool_init,
+        initargs=(inst, on, weights, base_chosen, base_exact),
+    ) as pool:
+        futures = [pool.submit(_pool_solve, v[4], deadline, solve_time_limit_s) for v in variants]
+        return [f.result() for f in futures]
+
+
 def capacity_value(
     instance: Instance | CompiledInstance,
     on: date,
     weights: ScoreWeights | None = None,
     time_limit_s: float = 60.0,
     solve_time_limit_s: float = 10.0,
+    workers: int | None = None,
 ) -> CapacityValueReport:
-    """The capacity-value report (module docstring). `time_limit_s` bounds the re-solves in all; each re-solve also
-    stops at `solve_time_limit_s`. Rows beyond the budget are LP bounds, marked as estimates."""
-    started = time.perf_counter()
+    """The capacity-value report (module docstring). `time_limit_s` bounds the re-solves in all (a shared deadline,
+    whichever process runs them); each re-solve also stops at `solve_time_limit_s`. Rows beyond the budget are LP
+    bounds, marked as estimates. `workers`: processes for the re-solves, by default min(cores, re-solves); the
+    rows are the same whatever the number (each re-solve is deterministic and the rows are sorted)."""
+    deadline = time.monotonic() + time_limit_s
     inst = instance.instance if isinstance(instance, CompiledInstance) else instance
     ci, base = _model(inst, on, weights)
     problem = base.problem
@@ -136,7 +238,7 @@ def capacity_value(
     if not base_exact:
         notes.append("the most placements without added capacity is not proven within the time limit")
     people = inst.participants
-    variants: list[tuple[str, str | None, str, float, Edit]] = []
+    variants: list[Variant] = []
     for slot in inst.slots:
         edit = Edit("slots", slot.slot_id, "seats", slot.seats + 1)
         variants.append(("seat", slot.slot_id, slot.site_id, 1.0, edit))
@@ -145,25 +247,20 @@ def capacity_value(
             for step in SUPERVISION_STEPS:
                 edit = Edit("sites", site.site_id, "supervisor_hours", site.supervisor_hours + step)
                 variants.append(("supervision", None, site.site_id, step, edit))
+    count = default_workers(len(variants)) if workers is None else max(1, workers)
+    answers = _solve_variants(inst, on, weights, variants, base_chosen, base_exact, deadline, solve_time_limit_s, count)
     rows = []
-    for kind, slot_id, site_id, added, edit in variants:
-        _, model = _model(apply_edits(inst, [edit]), on, weights)
-        left = time_limit_s - (time.perf_counter() - started)
-        placed = -1
-        exact = False
-        chosen = base_chosen
-        if left > 0 and base_exact:
-            placed, chosen, exact = _most_placed(model, min(solve_time_limit_s, left), base_chosen)
-        if exact:
-            more = placed - base_placed
+    for (kind, slot_id, site_id, added, _), answer in zip(variants, answers, strict=True):
+        if answer.exact and answer.chosen is not None:
+            more = answer.placed - base_placed
             method = RESOLVED
             before = set(problem.pairs.participant[base_chosen].tolist())
-            after = set(problem.pairs.participant[chosen].tolist())
+            after = set(problem.pairs.participant[answer.chosen].tolist())
             newly, dropped = sorted(after - before), len(before - after)
             programmes = _counts([people[p].programme for p in newly])
             municipalities = _counts([people[p].municipality for p in newly])
         else:
-            more = max(_lp_most_placed(model, 5.0) - base_placed, 0)
+            more = max(answer.lp_placed - base_placed, 0)
             method, programmes, municipalities, dropped = LP_BOUND, {}, {}, 0
             if kind == "seat":
                 more = min(more, 1)  # one seat places at most one more person
@@ -184,7 +281,8 @@ def capacity_value(
     if any(r.estimate for r in rows):
         notes.append(f"{sum(r.estimate for r in rows)} row(s) are LP bounds (time budget of {time_limit_s:g} s spent)")
     # The idle seats' solves (one small one per slot) get a quarter of the budget more, shared among them.
-    idle, idle_exact = _idle_seats(ci, base, on, min(solve_time_limit_s, time_limit_s / 4), max(time_limit_s / 4, 0.5))
+    idle_budget = max(time_limit_s / 4, 0.5)
+    idle, idle_exact = _idle_seats(ci, base, on, min(solve_time_limit_s, time_limit_s / 4), idle_budget)
     if not idle_exact:
         notes.append("some slots' most occupants were bounded, not proven, in the time: idle seats may be more")
     return CapacityValueReport(

@@ -50,6 +50,10 @@ class Plan:
     holders: int = 0
     moved: int = 0
     moved_bound: int = 0
+    # With `SolverSettings.fairness_floor`: the floor, and the placements it costs against the best plan without it
+    # (by the same strategy, in the same solve; 0 when the floor costs nothing). None without a floor.
+    fairness_floor: float | None = None
+    floor_cost: int | None = None
 
     @property
     def total(self) -> int:

@@ -12,6 +12,7 @@ TRAVEL_SPEED_KMH: dict[str, float] = {"transit": 22.0, "car": 40.0, "bike": 14.0
 TRAVEL_OVERHEAD_MIN: dict[str, float] = {"transit": 10.0, "car": 5.0, "bike": 0.0, "walk": 0.0}
 DETOUR_FACTOR = 1.3
 EARTH_RADIUS_KM = 6371.0
+FLOOR_STRATEGIES: tuple[str, ...] = ("auto", "cpsat", "mip")  # the strategies that honour fairness_floor
 
 
 class ScoreWeights(BaseModel):
@@ -56,7 +57,8 @@ class SolverSettings(BaseModel):
         le=1.0,
         description="ask for at least this share of what capacity makes possible for every group (programme, "
         "municipality, need, gender, age band; matcher.fairness), at a cost in placements; 0 = none. Honoured by "
-        "strategy 'cpsat' only (the exact whole model with extra rows)",
+        "strategies auto, cpsat and mip (each finds the best plan without the floor its own way; the plan with the "
+        "floor is the exact whole model with one row per group, solved by CP-SAT); refused by greedy",
     )
 
     @model_validator(mode="after")
@@ -65,8 +67,10 @@ class SolverSettings(BaseModel):
         from matcher.model.strategies import STRATEGIES  # here, not at the top: the strategies read these settings
 
         rejected = STRATEGIES[self.strategy].rejected(self)
-        if self.fairness_floor and self.strategy != "cpsat":
-            rejected.append("fairness_floor (only strategy 'cpsat' does)")
+        if self.fairness_floor and self.strategy not in FLOOR_STRATEGIES:
+            rejected.append(
+                f"fairness_floor (a greedy fill keeps no row per group; use {' or '.join(FLOOR_STRATEGIES)})"
+            )
         if rejected:
             unused = " or ".join(rejected)
             raise ValueError(f"strategy '{self.strategy}' does not use {unused}; leave it at its default")

@@ -73,10 +73,11 @@ def solve(
     compiled = time.perf_counter()
     problem = build_problem(ci, on, weights)
     budget = max(settings.time_limit_s - (time.perf_counter() - compiled), 0.01)
+    unfloored: int | None = None
     if settings.fairness_floor:
         from matcher.fairness import floor_outcome  # here: fairness solves through this module
 
-        outcome = floor_outcome(problem, settings, budget)  # ValueError when no plan keeps the floor
+        outcome, unfloored = floor_outcome(problem, settings, budget)  # ValueError when no plan keeps the floor
     else:
         outcome = STRATEGIES[settings.strategy].solve(problem, settings, budget, on_progress)
 
@@ -112,6 +113,8 @@ def solve(
         holders=problem.holders,
         moved=problem.holders - stays,
         moved_bound=problem.holders - min(stays_limit, problem.fit_weight - 1),
+        fairness_floor=settings.fairness_floor or None,
+        floor_cost=None if unfloored is None else max(unfloored - free_placed, 0),
     )
 
 

@@ -17,6 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from matcher import (
+    FLOOR_STRATEGIES,
     CompiledInstance,
     InvalidDataset,
     Plan,
@@ -167,15 +168,17 @@ def solve(
             min=0.0,
             max=1.0,
             help="Give every group (programme, municipality, need, gender, age band) at least this share of what "
-            "capacity makes possible for it (docs/decision-support.md); needs --strategy cpsat.",
+            "capacity makes possible for it (docs/decision-support.md); not with --strategy greedy.",
         ),
     ] = 0.0,
 ) -> None:
     """Compute the best plan: most placements first, then the highest fit score, then the fewest holders of a
     current slot moved or taken out; writes plan.csv."""
     on = _plan_date(date_)
-    if fairness_floor and strategy != "cpsat":
-        _fail("--fairness-floor: only --strategy cpsat honours a fairness floor")
+    if fairness_floor and strategy not in FLOOR_STRATEGIES:
+        _fail(
+            f"--fairness-floor: --strategy {strategy} cannot honour a fairness floor; use {', '.join(FLOOR_STRATEGIES)}"
+        )
     ci = _load(data, pin_holders=keep)
     settings = SolverSettings(
         time_limit_s=time_limit, workers=workers, strategy=strategy, fairness_floor=fairness_floor
@@ -237,6 +240,8 @@ def _print_summary(ci: CompiledInstance, plan: Plan, out_path: Path) -> None:
         moves = f"; moved or taken out {plan.moved} of {plan.holders} holders of a current slot (not pinned)"
         if plan.moved_bound < plan.moved:
             moves += f" (bound {plan.moved_bound})"
+    if plan.fairness_floor is not None:
+        moves += f"; fairness floor {plan.fairness_floor:.0%} costs {plan.floor_cost} placement(s)"
     out.print(
         f"placed {plan.placed} / {plan.total}; fit score {plan.total_score}{moves}; {status}; {gap}\n"
         f"build {plan.build_seconds:.2f} s, solve {plan.solve_seconds:.2f} s; plan written to {out_path}",

@@ -18,6 +18,7 @@ from service.db.engine import make_engine, make_session_factory
 from service.errors import install_error_handlers
 from service.idempotency.http import install_idempotency
 from service.logging import configure_logging
+from service.openapi import install_openapi
 from service.participants.router import router as participants_router
 from service.placements.router import router as placements_router
 from service.settings import ServiceSettings, get_settings
@@ -96,6 +97,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     from service.web.pages import install_web  # the Swedish pages (docs/web.md)
 
     install_web(app)
+    # After every router: each operation's errors, problem bodies and links, and the configured limits.
+    install_openapi(app, API, {"PlanCreate.time_limit_s": settings.max_plan_seconds})
     return app
 
 

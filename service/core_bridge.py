@@ -139,7 +139,9 @@ def _in_force(items: list[CoreCapacity], changes: dict[str, list[db.ScheduledCap
         if not dated:
             result.append(item)
             continue
-        fields = in_force.apply({}, dated)
+        names = in_force.SLOT_FIELDS if isinstance(item, matcher.Slot) else in_force.SITE_FIELDS
+        # From the item's own values, so a relative change adds to what is in force on the date.
+        fields = in_force.apply({f: getattr(item, f) for f in names}, dated)
         if "days" in fields:
             fields["days"] = frozenset(fields["days"])
         result.append(replace(item, **fields))

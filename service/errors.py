@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -53,10 +55,14 @@ class InvalidInput(ServiceError):
     status, title = 422, "Invalid input"
 
 
-def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, instance: str, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "instance": instance, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    sent = dict(headers or {})
+    if status == 401:
+        sent.setdefault("WWW-Authenticate", "Bearer")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=sent or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -85,12 +91,38 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, _title(exc.status_code), str(exc.detail), request.url.path)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: `Allow` lists every method of the path, not only the first route's
+            allow = allowed_methods(app, request, headers.get("Allow") or headers.get("allow"))
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+            if allow:
+                headers["Allow"] = allow
+        return problem(exc.status_code, _title(exc.status_code), str(exc.detail), request.url.path, headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
+
+
+def allowed_methods(app: FastAPI, request: Request, fallback: str | None) -> str | None:
+    """Every method the OpenAPI documents for the request's path (with HEAD beside GET, as Starlette answers it);
+    `fallback`, Starlette's own list for the one route it found, for a path the OpenAPI does not describe."""
+    path = request.scope.get("path", request.url.path)
+    methods: set[str] = set()
+    for template, item in app.openapi().get("paths", {}).items():
+        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in _PARTS.split(template))
+        if re.fullmatch(pattern, path):
+            methods |= {m.upper() for m in item if m.upper() in _METHODS}
+    if not methods:
+        return fallback
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+_PARTS = re.compile(r"(\{[^}]+\})")
+_METHODS = {"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
 
 
 def _title(status: int) -> str:

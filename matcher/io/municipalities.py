@@ -51,6 +51,11 @@ def _indexes() -> tuple[frozenset[str], dict[str, str], dict[str, tuple[str, ...
     return frozenset(names), loose, {k: tuple(v) for k, v in folded.items()}
 
 
+def municipality_names() -> tuple[str, ...]:
+    """The 290 official names, in code order (the values `official_name` returns)."""
+    return tuple(m.name for m in municipalities())
+
+
 def official_name(text: str) -> str:
     """The official name `text` means; `ValueError` naming the closest official names when it means none."""
     exact, loose, folded = _indexes()

@@ -8,8 +8,9 @@ in an HTTP header (ids are ASCII). The rules are those of docs/data-format.md ("
 - a **text** (a name) is normalised to NFC, its line breaks to LF, and stripped of surrounding whitespace; it must
   not be empty then, and must not hold a control character (C0 but tab and line feed, DEL, C1 such as U+0085),
   a format character (zero-width, bidi
-  controls, soft hyphen, byte-order mark), a line or paragraph separator, a surrogate, a private-use or an
-  unassigned character;
+  controls, soft hyphen, byte-order mark), a line or paragraph separator, a surrogate or a private-use character
+  (unassigned code points are not refused: which ones are unassigned changes with each Unicode version, and the
+  published pattern, `UNSAFE_TEXT_CLASS`, must say exactly what is refused);
 - nothing (id, code or text) may look like a Swedish personal identity or coordination number (`19850101-1234`,
   `850101-1234`, `198501011234`, `850101+1234`, `8501011234`; day + 60 for a coordination number): the data is
   pseudonymous;
@@ -43,8 +44,50 @@ PERSONAL_NAME_ID_PATTERN = r"^[A-Z][a-z]+(?:[_.\-]+[A-Z][a-z]+)+$"
 """The ids of the alphabet that `looks_like_personal_name` refuses for a participant (the rule over ASCII)."""
 _WORD_SEPARATOR = re.compile(r"[\s_.\-]+")
 # Unicode categories never allowed in stored text: controls, format characters (zero-width, bidi), surrogates,
-# private use, unassigned, and line/paragraph separators (a one-line value split in two by an export).
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# private use, and line/paragraph separators (a one-line value split in two by an export).
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+# The code points of those categories (tab and line feed excepted), as ranges: what the OpenAPI publishes. A test
+# checks them against `unicodedata`, so a Python with another Unicode version is caught rather than drifting.
+UNSAFE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0000, 0x0008),
+    (0x000B, 0x001F),
+    (0x007F, 0x009F),
+    (0x00AD, 0x00AD),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),
+    (0x200B, 0x200F),
+    (0x2028, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xD800, 0xF8FF),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x13438),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+    (0xF0000, 0xFFFFD),
+    (0x100000, 0x10FFFD),
+)
+
+
+def _class_member(code: int) -> str:
+    # BMP code points as `\uXXXX` (read alike by Python and ECMA-262 patterns); others as the character itself.
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+UNSAFE_TEXT_CLASS = "".join(
+    _class_member(a) if a == b else f"{_class_member(a)}-{_class_member(b)}" for a, b in UNSAFE_RANGES
+)
+"""The characters `unsafe_character` refuses, as the inside of a regular-expression character class."""
 PSEUDONYMOUS = "pseudonymous codes only"
 
 
@@ -67,7 +110,6 @@ _KINDS = {
     "Cf": "an invisible formatting character such as zero-width or bidi",
     "Cs": "a lone surrogate",
     "Co": "a private-use character",
-    "Cn": "an unassigned character",
     "Zl": "a line separator",
     "Zp": "a paragraph separator",
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -12,6 +12,7 @@ from service.audit import service
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.pagination import Page, PageDep
+from service.params import Day
 
 router = APIRouter(tags=["audit"])
 Action = Literal["read", "create", "update", "delete", "import"]
@@ -53,8 +54,8 @@ def audit_log(
     ] = None,
     user_id: Annotated[int | None, Query(ge=1, le=db.MAX_INT, description="entries of this user")] = None,
     action: Annotated[Action | None, Query()] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="from this day (UTC), inclusive")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="up to this day (UTC), inclusive")] = None,
+    date_from: Annotated[Day | None, Query(alias="from", description="from this day (UTC), inclusive")] = None,
+    date_to: Annotated[Day | None, Query(alias="to", description="up to this day (UTC), inclusive")] = None,
 ) -> Page[AuditEntryPublic]:
     """Newest first. E.g. who read P0042's data this year: `?participant_id=P0042&action=read&from=2026-01-01`."""
     items, total = service.entries(session, user, page, participant_id, user_id, action, date_from, date_to)

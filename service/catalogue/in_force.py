@@ -16,6 +16,8 @@ from service.db import models as db
 
 SLOT_FIELDS = ("seats", "min_hours", "max_hours", "days", "available_from", "available_to")
 SITE_FIELDS = ("supervisor_hours",)
+DELTA = "_delta"  # `seats_delta: 2` in a change's fields: 2 more than whatever is in force on its date
+RELATIVE_FIELDS = ("seats", "supervisor_hours")  # the fields a change may give relatively
 DATE_FIELDS = frozenset({"available_from", "available_to"})
 SCHEDULED = "scheduled"
 
@@ -56,11 +58,32 @@ def scheduled_changes(
     return dict(found)
 
 
+def field_of(name: str) -> str:
+    """The field a change's key sets: `seats` for `seats` and for `seats_delta`."""
+    return name.removesuffix(DELTA)
+
+
+def apply_fields(values: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """`values` with one change's fields: an absolute value replaces, a `<field>_delta` adds to what is in force
+    (never below 0; a delta on supervisor hours with no limit leaves no limit)."""
+    merged = dict(values)
+    for name, value in decode(fields).items():
+        if name.endswith(DELTA):
+            base = field_of(name)
+            if base in merged and merged[base] is not None:
+                total = merged[base] + value
+                merged[base] = max(round(total, 6) if isinstance(total, float) else total, 0)
+        else:
+            merged[name] = value
+    return merged
+
+
 def apply(values: dict[str, Any], changes: Iterable[db.ScheduledCapacityChange]) -> dict[str, Any]:
-    """`values` with the changes' fields set, in the order given (callers pass them in date order)."""
+    """`values` with the changes' fields set (absolute) or added (relative), in the order given (callers pass them
+    in date order, so a relative change adds to what the earlier ones left)."""
     merged = dict(values)
     for change in changes:
-        merged.update(decode(change.fields))
+        merged = apply_fields(merged, change.fields)
     return merged
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
@@ -30,6 +29,7 @@ from service.deps import ALL_ROLES, CurrentUser, SessionDep, roles
 from service.fields import MAX_HEADER_LENGTH, IdPath, IdQuery
 from service.idempotency.http import idempotent
 from service.pagination import Page, PageDep
+from service.params import Day
 
 router = APIRouter(tags=["places"])
 Role = db.Role
@@ -41,7 +41,7 @@ CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 IfMatch = Annotated[str | None, Header(max_length=MAX_HEADER_LENGTH, description="The ETag from the last read.")]
 OnDate = Annotated[
-    date | None,
+    Day | None,
     Query(description="the capacity in force on this date: today's with the scheduled changes effective by then"),
 ]
 SCHEDULE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -220,9 +220,12 @@ def _create_scheduled(
     result = scheduled.create(session, user, kind, target_id, body, if_match, preview)
     if isinstance(result, ScheduledChangePreview):
         response.status_code = 200
-        record(
-            session, user, "read", [*(result.gain_participant_ids or []), *(result.lose_participant_ids or [])], request
-        )
+        named = [
+            *(result.gain_participant_ids or []),
+            *(result.certainly_lose_participant_ids or []),
+            *(result.placed_only_without_change_ids or []),
+        ]
+        record(session, user, "read", named, request)
     return result
 
 

@@ -60,10 +60,23 @@ def _fields(body: Body) -> dict[str, Any]:
     fields = body.model_dump(exclude_unset=True, exclude={"effective_from"})
     if not fields:
         raise InvalidInput("send at least one field to change besides effective_from")
-    for field in ("seats", "min_hours", "max_hours", "days"):
+    for field in ("seats", "min_hours", "max_hours", "days", "seats_delta", "supervisor_hours_delta"):
         if field in fields and fields[field] is None:
             raise InvalidInput(f"{field} cannot be null", field=field)
+    for field in in_force.RELATIVE_FIELDS:
+        if field in fields and field + in_force.DELTA in fields:
+            raise InvalidInput(f"send {field} or {field}{in_force.DELTA}, not both", field=field + in_force.DELTA)
     return fields
+
+
+def _resolved(
+    session: Session, target: Target, on: date, fields: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The changed fields in force on `on` without the change and with it (a relative change resolved)."""
+    before = in_force.in_force(session, target, on)
+    after = in_force.apply_fields(before, fields)
+    names = sorted({in_force.field_of(name) for name in fields})
+    return {n: before[n] for n in names}, {n: after[n] for n in names}
 
 
 def _check(session: Session, target: Target, effective_from: date, fields: dict[str, Any]) -> None:
@@ -74,8 +87,24 @@ def _check(session: Session, target: Target, effective_from: date, fields: dict[
             "change today's capacity with PATCH",
             field="effective_from",
         )
+    in_force_now = in_force.in_force(session, target, effective_from)
+    for name, delta in fields.items():
+        if not name.endswith(in_force.DELTA):
+            continue
+        base = in_force.field_of(name)
+        if in_force_now[base] is None:
+            raise InvalidInput(
+                f"{base} has no limit on {effective_from}, so there is nothing to add {delta:g} to; send {base}",
+                field=name,
+            )
+        if in_force_now[base] + delta < 0:
+            raise InvalidInput(
+                f"{name} {delta:g} would leave {in_force_now[base] + delta:g} {base} on {effective_from} "
+                f"({in_force_now[base]:g} in force then)",
+                field=name,
+            )
     if isinstance(target, db.Slot):
-        merged = {**in_force.in_force(session, target, effective_from), **fields}
+        merged = in_force.apply_fields(in_force_now, fields)
         try:
             check_slot_ranges(
                 merged["min_hours"], merged["max_hours"], None, None, merged["available_from"], merged["available_to"]
@@ -89,9 +118,15 @@ def _conflicting(
 ) -> db.ScheduledCapacityChange | None:
     key = {"slot_ids": [target.id]} if isinstance(target, db.Slot) else {"site_ids": [target.id]}
     for change in in_force.scheduled_changes(session, target.association_id, **key).get(target.id, []):  # type: ignore[arg-type]
-        if change.effective_from == effective_from and set(change.fields) & set(fields):
+        if change.effective_from == effective_from and _names(change.fields) & _names(fields):
             return change
     return None
+
+
+def _names(fields: dict[str, Any]) -> set[str]:
+    """The fields a change sets (`seats` for `seats_delta` too: an absolute and a relative change of one field on
+    one date conflict, as two absolute ones do)."""
+    return {in_force.field_of(name) for name in fields}
 
 
 def create(
@@ -109,7 +144,7 @@ def create(
     _check(session, target, body.effective_from, fields)
     existing = _conflicting(session, target, body.effective_from, fields)
     if existing is not None:
-        same = sorted(set(existing.fields) & set(fields))
+        same = sorted(_names(existing.fields) & _names(fields))
         raise Conflict(
             f"{kind} '{target.id}' already has scheduled change {existing.id} from {existing.effective_from} setting "
             f"{', '.join(same)}; delete it first (DELETE /{kind}s/{target.id}/scheduled-changes/{existing.id}) or "
@@ -159,17 +194,19 @@ def on_date(session: Session, user: db.User, kind: str, target_id: str, on: date
 # --- preview ------------------------------------------------------------------------------------------------------
 
 
-def _lowers(session: Session, target: Target, fields: dict[str, Any], holders: list[tuple[int, str, str]]) -> bool:
+def _lowers(session: Session, target: Target, after: dict[str, Any], holders: list[tuple[int, str, str]]) -> bool:
     if isinstance(target, db.Slot):
-        return "seats" in fields and fields["seats"] < len(holders)
-    hours = fields.get("supervisor_hours")
+        return "seats" in after and after["seats"] < len(holders)
+    if "supervisor_hours" not in after or after["supervisor_hours"] is None:
+        return False
     need, _ = capacity.supervision_need(session, target.association_id, target.id)
-    return hours is not None and not SUPERVISION.fits(0.0, need, hours)
+    return not SUPERVISION.fits(0.0, need, after["supervisor_hours"])
 
 
 def _with_change(
     instance: matcher.Instance, target: Target, fields: dict[str, Any], unpin: set[str]
 ) -> matcher.Instance:
+    """`instance` with the slot's or site's fields as `fields` (absolute values) and `unpin` free to move."""
     values = in_force.decode(in_force.encode(fields))
     if "days" in values:
         values["days"] = frozenset(values["days"])
@@ -195,39 +232,48 @@ def preview_change(
     session: Session, user: db.User, target: Target, on: date, fields: dict[str, Any]
 ) -> ScheduledChangePreview:
     """The plan on `on` (every active placement kept, as a plan without allow_moves) without and with the change.
-    For a lowering, the holders in the slot (or the site's slots) are not kept, so the plan picks who stays."""
+    For a lowering, the holders in the slot (or the site's slots) are not kept, so the plan picks who stays; those
+    it does not keep where they are certainly lose that place. Waiting people one optimal plan places and the other
+    does not are counted apart: an equally good plan might place them, so the change takes nothing from them."""
     association_id = user.association_id
     before_instance = load_instance(session, association_id, keep_active=True, on=on)
+    was, will_be = _resolved(session, target, on, fields)
     slot_ids = [target.id] if isinstance(target, db.Slot) else repo.site_slot_ids(session, association_id, target.id)
     holders = repo.active_holders(session, association_id, slot_ids)
-    lowers = _lowers(session, target, fields, holders)
+    lowers = _lowers(session, target, will_be, holders)
     unpin = {participant for _, participant, _ in holders} if lowers else set()
-    after_instance = _with_change(before_instance, target, fields, unpin)
+    after_instance = _with_change(before_instance, target, will_be, unpin)
     before, after = _solve(before_instance, on), _solve(after_instance, on)
     placed_before = {r.participant_id for r in before.rows if r.placed}
     after_slot = {r.participant_id: r.slot_id for r in after.rows}
     placed_after = {p for p, s in after_slot.items() if s is not None}
-    gain, lose = sorted(placed_after - placed_before), sorted(placed_before - placed_after)
-    must_go = [pid for pid, participant, slot in holders if after_slot.get(participant) != slot] if lowers else []
+    moved = [(pid, who) for pid, who, slot in holders if after_slot.get(who) != slot] if lowers else []
+    certain = sorted(who for _, who in moved)
+    gain = sorted(placed_after - placed_before)
+    elsewhere = sorted(placed_before - placed_after - set(certain))
     need = None
     over_by = 0
     if isinstance(target, db.Slot):
-        over_by = max(0, len(holders) - fields["seats"]) if "seats" in fields else 0
+        over_by = max(0, len(holders) - will_be["seats"]) if "seats" in will_be else 0
     else:
         need = round(capacity.supervision_need(session, association_id, target.id)[0], 6)
     coordinator = user.role is db.Role.coordinator
     return ScheduledChangePreview(
         effective_from=on,
         fields=in_force.encode(fields),
+        in_force_before=in_force.encode(was),
+        in_force_after=in_force.encode(will_be),
         placed_before=before.placed,
         placed_after=after.placed,
         would_gain_a_place=len(gain),
-        would_lose_a_place=len(lose),
+        certainly_lose_a_place=len(certain),
+        placed_only_without_change=len(elsewhere),
         gain_participant_ids=gain if coordinator else None,
-        lose_participant_ids=lose if coordinator else None,
+        certainly_lose_participant_ids=certain if coordinator else None,
+        placed_only_without_change_ids=elsewhere if coordinator else None,
         active_placements=[pid for pid, _, _ in holders],
         over_by=over_by,
         supervisor_hours_needed=need,
-        would_have_to_move_or_end=must_go,
+        would_have_to_move_or_end=[pid for pid, _ in moved],
         solve_status=f"{before.status.value}/{after.status.value}",
     )

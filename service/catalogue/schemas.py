@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
 import matcher
@@ -16,6 +26,7 @@ from service.fields import (
     Id,
     Name,
 )
+from service.params import iso_day
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -39,6 +50,7 @@ Municipality = Annotated[
         description="one of Sweden's 290 municipalities (SCB); a near miss in case, hyphens or diacritics "
         "(`upplands vasby`) is stored as the official name (`Upplands Väsby`), as an import reads it",
         examples=["Sigtuna", "Upplands Väsby"],
+        json_schema_extra={"enum": list(matcher.municipality_names())},
     ),
     AfterValidator(_official_municipality),
 ]
@@ -52,6 +64,19 @@ class Strict(BaseModel):
     types (service.fields), checked by the reader's functions."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_published(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        return as_published(value, field.annotation if field is not None else None)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for prop in handler.resolve_ref_schema(schema).get("properties", {}).values():
+            _publish_text_rule(prop)
+        return schema
 
     @field_validator("*", mode="after")
     @classmethod
@@ -67,13 +92,82 @@ class Strict(BaseModel):
         return value
 
 
+def as_published(value: Any, annotation: Any) -> Any:
+    """`value` for a field of type `annotation` as the schema publishes it: a boolean is `true` or `false`, a
+    number is not a boolean, and a day is `YYYY-MM-DD` (pydantic alone would read `0` as false, `false` as 0 and
+    `"0"` as 1970-01-01); nested models (the plan's weights) alike. Anything else is left to pydantic."""
+    kinds = {annotation, *get_args(annotation)}
+    if value is None:
+        return value
+    if bool in kinds and not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    if bool not in kinds and kinds & {int, float} and isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    if date in kinds:
+        return iso_day(value)
+    if isinstance(value, dict):
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                for name, item in value.items():
+                    if name in kind.model_fields:
+                        as_published(item, kind.model_fields[name].annotation)
+    return value
+
+
+# Free text without a pattern of its own: published with the characters the validation above refuses (the core's
+# one list, `matcher.UNSAFE_TEXT_CLASS`).
+TEXT_PATTERN = f"^[^{matcher.UNSAFE_TEXT_CLASS}]*$"
+
+
+def _publish_text_rule(node: dict[str, Any]) -> None:
+    if node.get("type") == "string" and TEXT_PATTERN and not ({"enum", "format", "const"} & set(node)):
+        if "pattern" not in node:
+            node["pattern"] = TEXT_PATTERN
+        elif node["pattern"] != TEXT_PATTERN:  # an id's own pattern, and no control characters either
+            node.setdefault("allOf", []).append({"pattern": TEXT_PATTERN})
+    for key in ("anyOf", "oneOf"):
+        for option in node.get(key, []):
+            _publish_text_rule(option)
+    if isinstance(node.get("items"), dict):
+        _publish_text_rule(node["items"])
+
+
+class Patch(Strict):
+    """A partial update: a field left out is kept. Only the fields in `nullable` may be sent as null (to clear them);
+    the service refuses null for the others (422), so the published schema does not offer null for them either."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_allowed(cls, value: Any, info: ValidationInfo) -> Any:
+        # Here, before the handler: a PATCH with a null where none is allowed is a 422 whatever its If-Match.
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("cannot be null")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = super().__get_pydantic_json_schema__(core_schema, handler)
+        for name, prop in handler.resolve_ref_schema(schema).get("properties", {}).items():
+            if name in cls.nullable or "anyOf" not in prop:
+                continue
+            kept = [s for s in prop.pop("anyOf") if s.get("type") != "null"]
+            prop.pop("default", None)
+            if len(kept) == 1:
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+        return schema
+
+
 class EnterpriseCreate(Strict):
     id: Id
     name: Name
     municipality: Municipality
 
 
-class EnterpriseUpdate(Strict):
+class EnterpriseUpdate(Patch):
     name: Name | None = None
     municipality: Municipality | None = None
 
@@ -99,7 +193,9 @@ class SiteCreate(SiteFields):
     enterprise_id: Id
 
 
-class SiteUpdate(Strict):
+class SiteUpdate(Patch):
+    nullable = frozenset({"supervisor_hours"})
+
     name: Name | None = None
     municipality: Municipality | None = None
     lat: float | None = Field(None, ge=-90, le=90)
@@ -166,8 +262,10 @@ class SlotCreate(SlotFields):
     site_id: Id
 
 
-class SlotUpdate(Strict):
+class SlotUpdate(Patch):
     """A capacity change: only the fields sent are changed."""
+
+    nullable = frozenset({"min_age", "max_age", "available_from", "available_to"})
 
     activity: Id | None = None
     seats: int | None = Field(None, ge=0, le=10_000)
@@ -218,11 +316,21 @@ class CapacityChangePublic(BaseModel):
     new_value: object
 
 
-class ScheduledSlotChangeCreate(Strict):
+class ScheduledSlotChangeCreate(Patch):
     """Slot capacity from a date on: only the fields sent change (at least one)."""
+
+    nullable = frozenset({"available_from", "available_to"})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 2})  # a field to change
 
     effective_from: date = Field(description="the first day the change holds; tomorrow or later")
     seats: int | None = Field(None, ge=0, le=10_000)
+    seats_delta: int | None = Field(
+        None,
+        ge=-10_000,
+        le=10_000,
+        description="relative: this many seats more (or fewer, negative) than whatever is in force on the date, "
+        "earlier dated changes included; not with `seats`",
+    )
     min_hours: int | None = Field(None, ge=0, le=40)
     max_hours: int | None = Field(None, ge=0, le=40)
     days: list[Weekday] | None = Field(None, min_length=1, max_length=MAX_DAYS)
@@ -231,10 +339,19 @@ class ScheduledSlotChangeCreate(Strict):
 
 
 class ScheduledSiteChangeCreate(Strict):
-    """Site capacity from a date on: supervisor_hours (null = no limit)."""
+    """Site capacity from a date on: supervisor_hours (null = no limit), or supervisor_hours_delta."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["effective_from", "supervisor_hours"]})
 
     effective_from: date = Field(description="the first day the change holds; tomorrow or later")
     supervisor_hours: float | None = Field(None, ge=0, le=10_000)
+    supervisor_hours_delta: float | None = Field(
+        None,
+        ge=-10_000,
+        le=10_000,
+        description="relative: this many supervisor hours more (or fewer) than are in force on the date; the site "
+        "must have a limit then; not with `supervisor_hours`",
+    )
 
 
 class ScheduledChangePublic(BaseModel):
@@ -258,14 +375,35 @@ class ScheduledChangePreview(BaseModel):
     fields: dict[str, Any]
     placed_before: int
     placed_after: int
-    would_gain_a_place: int
-    would_lose_a_place: int
+    in_force_before: dict[str, Any] = Field(description="the changed fields in force on the date without the change")
+    in_force_after: dict[str, Any] = Field(
+        description="the same fields with it (a relative change resolved against what is in force then)"
+    )
+    would_gain_a_place: int = Field(
+        description="people placed in the plan with the change and not in the one without (for a raise, the new "
+        "seats' people; two equally good plans may also swap a few waiting people, see placed_only_without_change)"
+    )
+    certainly_lose_a_place: int = Field(
+        description="holders of an active placement here whose placement ends or must move because the lowered "
+        "capacity cannot hold them (the count is forced; which of them, the plan with the change picks); 0 for a raise"
+    )
+    placed_only_without_change: int = Field(
+        description="waiting people (no active placement) whom the optimal plan without the change places and the "
+        "optimal plan with it does not: another equally good plan may place them, so this is not a loss the change "
+        "causes to anyone holding a place"
+    )
     gain_participant_ids: list[str] | None = Field(None, description="coordinators only")
-    lose_participant_ids: list[str] | None = Field(None, description="coordinators only")
-    active_placements: list[int] = Field(description="active placements of the slot (none ends on its own)")
-    over_by: int = Field(description="how many of them would have to move or end for a lowering of seats (0 if none)")
+    certainly_lose_participant_ids: list[str] | None = Field(None, description="coordinators only")
+    placed_only_without_change_ids: list[str] | None = Field(None, description="coordinators only")
+    active_placements: list[int] = Field(
+        description="active placements of the slot (or of the site's slots) today; none has an end date of its own"
+    )
+    over_by: int = Field(
+        description="how many of them a lowering of seats leaves without a seat: at least this many must move or end"
+    )
     supervisor_hours_needed: float | None = Field(None, description="sites: what the active placements need a week")
     would_have_to_move_or_end: list[int] = Field(
-        description="for a lowering: the active placements the plan with the change does not keep where they are"
+        description="for a lowering: the active placements the plan with the change does not keep where they are "
+        "(their holders are the ones counted in certainly_lose_a_place)"
     )
     solve_status: str

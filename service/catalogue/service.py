@@ -107,7 +107,7 @@ def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate,
     capacity.check_if_match(expected, site)
     changes = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
-        if value is None and field != "supervisor_hours":
+        if value is None and field not in body.nullable:
             raise InvalidInput(f"{field} cannot be null", field=field)
     hours = changes.get("supervisor_hours", site.supervisor_hours)
     if "supervisor_hours" in changes and hours is not None:

@@ -349,6 +349,8 @@ class Plan(Base):
     # False: every active placement is kept (pinned for the solve); True: the plan may move people or take them out.
     allow_moves: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The fairness floor the plan keeps (matcher.SolverSettings.fairness_floor); null = none.
+    fairness_floor: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

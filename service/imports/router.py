@@ -39,6 +39,7 @@ UPLOAD_BODY = {
                     "files": {
                         "type": "array",
                         "items": {"type": "string", "format": "binary"},
+                        "minItems": 1,
                         "description": "any of enterprises.csv, sites.csv, slots.csv, participants.csv, "
                         "travel_times.csv (and export.csv of an export), or one .xlsx workbook with one sheet per file",
                     }

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.catalogue.schemas import Municipality, Strict, Weekday
+from service.catalogue.schemas import Municipality, Patch, Strict, Weekday
 from service.db.models import MAX_INT
 from service.fields import MAX_AVOIDED, MAX_CODES, MAX_DAYS, Id, ParticipantId
 
@@ -40,7 +40,9 @@ class ParticipantCreate(ParticipantFields):
     id: ParticipantId
 
 
-class ParticipantUpdate(Strict):
+class ParticipantUpdate(Patch):
+    nullable = frozenset({"age", "gender", "waiting_since", "coach_id"})
+
     programme: ParticipantId | None = None
     municipality: Municipality | None = None
     lat: float | None = Field(None, ge=-90, le=90)

@@ -15,7 +15,6 @@ from service.participants import repository as repo
 from service.participants.schemas import ParticipantCreate, ParticipantUpdate
 
 Role = db.Role
-NULLABLE = {"age", "gender", "waiting_since", "coach_id"}
 
 
 def _check_coach(session: Session, user: db.User, coach_id: int | None) -> None:
@@ -61,7 +60,7 @@ def update_participant(
     person = visible_participant(session, user, participant_id)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     for field, value in changes.items():
-        if value is None and field not in NULLABLE:
+        if value is None and field not in body.nullable:
             raise InvalidInput(f"{field} cannot be null")
     if "coach_id" in changes:
         _check_coach(session, user, changes["coach_id"])

@@ -89,6 +89,7 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
             return
         association_id, plan_date, time_limit = plan.association_id, plan.plan_date, plan.time_limit_s
         allow_moves = plan.allow_moves
+        floor = plan.fairness_floor or 0.0
         weights = matcher.ScoreWeights(**(plan.weights or {}))
         # Without allow_moves everyone holding a seat keeps it: the plan only fills free seats.
         # The capacity in force on the plan's date: scheduled changes effective by then are applied.
@@ -130,7 +131,7 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
             )
 
     try:
-        settings = matcher.SolverSettings(time_limit_s=time_limit)
+        settings = matcher.SolverSettings(time_limit_s=time_limit, fairness_floor=floor)
         result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise, on_solved)
     except matcher.InvalidDataset as invalid:
         with transaction(factory, write=False) as session:
@@ -142,6 +143,13 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
                 "move people or take them out)"
             )
         _fail(factory, plan_id, lease, message)
+        return
+    except ValueError as refused:
+        if floor:  # matcher.solve's only ValueError with a floor: no plan keeps it (or none found in the time limit)
+            _fail(factory, plan_id, lease, f"fairness_floor {floor:g}: {refused}")
+        else:
+            log.exception("plan %s failed", plan_id)
+            _fail(factory, plan_id, lease, f"the solve failed unexpectedly: ValueError: {refused}")
         return
     except Exception:  # a worker must record why it failed, never leave a plan "running"
         log.exception("plan %s failed", plan_id)
@@ -204,6 +212,8 @@ def solve_to_result(
             placed_gap=plan.placed_gap,
             solve_seconds=round(plan.solve_seconds, 3),
             changes={k: sum(1 for p in proposals if p.change == k) for k in ("new", "moves", "leaves", "unchanged")},
+            fairness_floor=plan.fairness_floor,
+            floor_cost=plan.floor_cost,
         ),
         warnings=list(plan.warnings),
         proposals=proposals,

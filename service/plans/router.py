@@ -81,5 +81,8 @@ def apply_plan(
     """
     applied = service.apply_plan(session, user, plan_id, body)
     changed = [o.participant_id for o in applied.outcomes if o.status == "applied"]
-    record(session, user, "update", changed, request)
+    # One entry for every participant the answer names: an update when any changed, else a read (the refused
+    # proposals' participants and reasons are participant data too; the fuzzing found them unaudited).
+    named = [o.participant_id for o in applied.outcomes]
+    record(session, user, "update" if changed else "read", named, request)
     return applied

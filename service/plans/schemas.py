@@ -27,6 +27,14 @@ class PlanCreate(Strict):
         "true: the plan may move people who hold a seat, or take them out, when that places more people or fits "
         "better (pinned people never move); every move and leave says why",
     )
+    fairness_floor: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="give every group (programme, municipality, need, gender, age band) at least this share of what "
+        "capacity makes possible for it (`GET /reports/fairness`); the result's summary says what it costs in "
+        "placements (`floor_cost`). A plan no floor can keep fails, saying so. Null = none",
+    )
 
 
 class Need(BaseModel):
@@ -76,6 +84,12 @@ class PlanSummary(BaseModel):
     placed_gap: float
     solve_seconds: float
     changes: dict[str, int] = Field(description="proposals per change: new, moves, leaves, unchanged")
+    fairness_floor: float | None = Field(None, description="the floor the plan keeps; null = none")
+    floor_cost: int | None = Field(
+        None,
+        description="with a floor: placements given up against the best plan without it (0 = it costs nothing); "
+        "null without a floor",
+    )
 
 
 class PlanResult(BaseModel):
@@ -107,6 +121,7 @@ class PlanPublic(BaseModel):
     time_limit_s: float
     allow_moves: bool
     weights: dict[str, Any] | None
+    fairness_floor: float | None = None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

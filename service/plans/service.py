@@ -38,6 +38,7 @@ def create_plan(session: Session, user: db.User, body: PlanCreate, max_seconds: 
         time_limit_s=body.time_limit_s,
         allow_moves=body.allow_moves,
         weights=body.weights.model_dump() if body.weights else None,
+        fairness_floor=body.fairness_floor,
         created_by=user.id,
     )
     repo.add(session, plan)

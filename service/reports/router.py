@@ -16,6 +16,7 @@ from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
 from service.fields import ID_PATTERN, MAX_ID_LENGTH, attachment
 from service.imports.exporting import XLSX_MEDIA_TYPE
+from service.params import Day
 from service.reports import service
 from service.reports.service import (
     CAPACITY_VALUE_DEFINITION,
@@ -137,7 +138,7 @@ def utilisation(
     user: CurrentUser,
     by: Annotated[Grouping, Query(description="the grouping of the rows")] = "enterprise",
     fmt: Format = "json",
-    on: Annotated[date | None, Query(description="the day waiting days are counted to; default today")] = None,
+    on: Annotated[Day | None, Query(description="the day waiting days are counted to; default today")] = None,
     dialect: Dialect = "semicolon",
 ) -> UtilisationReport | Response:
     report = service.utilisation(session, user.association_id, by, on or date.today())
@@ -161,8 +162,8 @@ def outcomes(
         str | None,
         Query(max_length=MAX_ID_LENGTH, pattern=ID_PATTERN, description="only participants of this programme"),
     ] = None,
-    ended_from: Annotated[date | None, Query(alias="from", description="placements ended on or after this day")] = None,
-    ended_to: Annotated[date | None, Query(alias="to", description="placements ended on or before this day")] = None,
+    ended_from: Annotated[Day | None, Query(alias="from", description="placements ended on or after this day")] = None,
+    ended_to: Annotated[Day | None, Query(alias="to", description="placements ended on or before this day")] = None,
     fmt: Format = "json",
     dialect: Dialect = "semicolon",
 ) -> OutcomesReport | Response:
@@ -240,6 +241,16 @@ class FairnessOut(BaseModel):
 
 
 TimeLimit = Annotated[float, Query(gt=0, le=600, description="seconds for the solves (an answer past it is marked)")]
+PlanDay = Annotated[
+    Day | None,
+    Query(description="the plan date (the capacity in force then: scheduled changes effective by it); default today"),
+]
+DECISION_DOWNLOADS = (
+    "\n`?format=csv` downloads the rows as a table with the JSON's names (`?dialect=semicolon` by default, or "
+    "`comma`; mappings such as `programmes` as `SAMRE 2|UNGA 1`, shares as percentages 0–100 in `*_pct`); "
+    "`?format=xlsx` as a workbook with Swedish headings, number formats and the report's date, figures and "
+    "estimate marking in a title row."
+)
 AllowMoves = Annotated[bool, Query(description="let people with an active placement move (as a plan may)")]
 
 
@@ -247,34 +258,45 @@ AllowMoves = Annotated[bool, Query(description="let people with an active placem
     "/reports/capacity-value",
     response_model=CapacityValueOut,
     summary="Where one more seat or supervisor hour places most people, and seats no plan fills",
-    description=CAPACITY_VALUE_DEFINITION,
+    description=CAPACITY_VALUE_DEFINITION + DECISION_DOWNLOADS,
+    responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}},
     **COORDINATOR,
 )
 def capacity_value(
     session: SessionDep,
     user: CurrentUser,
-    on: Annotated[date | None, Query(description="the plan date; default today")] = None,
+    on: PlanDay = None,
     time_limit_s: TimeLimit = 60.0,
     allow_moves: AllowMoves = False,
-) -> CapacityValueOut:
+    fmt: Format = "json",
+    dialect: Dialect = "semicolon",
+) -> CapacityValueOut | Response:
     report = service.capacity_value(session, user.association_id, on or date.today(), time_limit_s, allow_moves)
-    return CapacityValueOut.model_validate(asdict(report))
+    if fmt == "json":
+        return CapacityValueOut.model_validate(asdict(report))
+    return _table(service.capacity_value_table(report), fmt, dialect, f"capacity-value-{report.on.isoformat()}")
 
 
 @router.get(
     "/reports/fairness",
     response_model=FairnessOut,
     summary="Placed share by programme, municipality, need, gender and age band, beside what capacity allows",
-    description=FAIRNESS_DEFINITION,
+    description=FAIRNESS_DEFINITION + DECISION_DOWNLOADS,
+    responses={200: {"content": {"text/csv": {}, XLSX_MEDIA_TYPE: {}}}},
     **COORDINATOR,
 )
 def fairness(
     session: SessionDep,
     user: CurrentUser,
-    on: Annotated[date | None, Query(description="the plan date; default today")] = None,
+    on: PlanDay = None,
     floor: Annotated[float | None, Query(gt=0, le=1, description="also plan with this fairness floor")] = None,
     time_limit_s: TimeLimit = 60.0,
     allow_moves: AllowMoves = False,
-) -> FairnessOut:
+    fmt: Format = "json",
+    dialect: Dialect = "semicolon",
+) -> FairnessOut | Response:
     report = service.fairness(session, user.association_id, on or date.today(), floor, time_limit_s, allow_moves)
-    return FairnessOut.model_validate(asdict(report))
+    if fmt == "json":
+        return FairnessOut.model_validate(asdict(report))
+    name = f"fairness-{report.on.isoformat()}" + (f"-floor-{floor:g}" if floor is not None else "")
+    return _table(service.fairness_table(report), fmt, dialect, name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -16,6 +16,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 import matcher
+from service.catalogue import in_force
 from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
 from service.errors import Conflict
@@ -38,8 +39,9 @@ NOT_RECORDED = "not_recorded"
 UTILISATION_DEFINITION = """\
 One row per group of the association, and totals that count every seat and person once.
 
-- **seats**: the seats of the group's slots; **taken**: the active placements (no end date) in those slots;
-  **free**: seats − taken (never below 0); **utilisation_pct**: taken / seats × 100, one decimal (0 when no seats).
+- **seats**: the seats of the group's slots in force on `on` (scheduled changes effective by then); **taken**: the
+  active placements (no end date) in those slots; **free**: seats − taken (never below 0); **utilisation_pct**:
+  taken / seats × 100, one decimal (0 when no seats).
 - **waiting**: participants with no active placement. By `programme` or `municipality` they are grouped by their own
   programme or municipality. By `enterprise`, `site` or `slot`, a waiting person counts in every group that offers
   an activity (a slot's `activity`) listed in the person's `preferences`, so one person may count in several rows.
@@ -49,6 +51,15 @@ One row per group of the association, and totals that count every seat and perso
   programme form one row with no key (`open to any programme`). By `municipality`, seats are those of slots at
   sites in the municipality, and the waiting are the people who live there.
 """
+
+
+def _seats_in_force(session: Session, association_id: str, slots: list[repo.SlotRow], on: date) -> list[repo.SlotRow]:
+    """The slots with the seats in force on `on` (scheduled changes effective by then, absolute or relative)."""
+    changes = in_force.scheduled_changes(session, association_id, slot_ids=[s.slot_id for s in slots], on=on)
+    return [
+        replace(s, seats=in_force.apply({"seats": s.seats}, changes[s.slot_id])["seats"]) if s.slot_id in changes else s
+        for s in slots
+    ]
 
 
 # --- utilisation -------------------------------------------------------------------------------------------------
@@ -98,7 +109,7 @@ def utilisation(
 ) -> dict[str, Any]:
     """`{by, on, rows, totals}`; see UTILISATION_DEFINITION. `municipality` keeps the slots of sites there and the
     people living there; `programme` the slots open to it (reserved for it or open to all) and its people."""
-    slots = repo.slots(session, association_id)
+    slots = _seats_in_force(session, association_id, repo.slots(session, association_id), on)
     taken = repo.taken(session, association_id)
     waiting = repo.waiting(session, association_id, on)
     if municipality:
@@ -371,8 +382,9 @@ active placement keep it unless `allow_moves`.
 """
 
 
-def _compiled(session: Session, association_id: str, allow_moves: bool) -> matcher.CompiledInstance:
-    instance = load_instance(session, association_id, keep_active=not allow_moves)
+def _compiled(session: Session, association_id: str, allow_moves: bool, day: date) -> matcher.CompiledInstance:
+    """The association's data as a plan on `day` sees it: the capacity in force then."""
+    instance = load_instance(session, association_id, keep_active=not allow_moves, on=day)
     try:
         return matcher.prepare(instance)
     except matcher.InvalidDataset as invalid:
@@ -383,12 +395,115 @@ def _compiled(session: Session, association_id: str, allow_moves: bool) -> match
 def capacity_value(
     session: Session, association_id: str, day: date, time_limit_s: float, allow_moves: bool
 ) -> matcher.CapacityValueReport:
-    return matcher.capacity_value(_compiled(session, association_id, allow_moves), day, time_limit_s=time_limit_s)
+    return matcher.capacity_value(_compiled(session, association_id, allow_moves, day), day, time_limit_s=time_limit_s)
 
 
 def fairness(
     session: Session, association_id: str, day: date, floor: float | None, time_limit_s: float, allow_moves: bool
 ) -> matcher.FairnessReport:
-    compiled = _compiled(session, association_id, allow_moves)
+    compiled = _compiled(session, association_id, allow_moves, day)
     settings = matcher.SolverSettings(time_limit_s=time_limit_s)
     return matcher.fairness(compiled, day, settings=settings, floor=floor, time_limit_s=time_limit_s)
+
+
+CAPACITY_VALUE_HEADINGS: dict[str, tuple[str, Kind]] = {
+    "kind": ("Tillskott", "text"),
+    "slot_id": ("Aktivitetskod", "text"),
+    "site_id": ("Platskod", "text"),
+    "added": ("Tillfört", "decimal"),
+    "more_placed": ("Fler placerade", "int"),
+    "method": ("Metod", "text"),
+    "estimate": ("Uppskattning", "text"),
+    "programmes": ("Insatser", "text"),
+    "municipalities": ("Kommuner", "text"),
+    "explanation": ("Förklaring", "text"),
+}
+CAPACITY_VALUE_COLUMNS = tuple(CAPACITY_VALUE_HEADINGS)
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """`SAMRE 2|UNGA 1`: a group → count mapping as one cell (most first, as the report orders it)."""
+    return "|".join(f"{key} {n}" for key, n in counts.items())
+
+
+def capacity_value_table(report: matcher.CapacityValueReport) -> ReportTable:
+    """One row per added unit of capacity, ranked as in the JSON; the idle seats are in the JSON only (and on the
+    web page), their reasons being a mapping per row."""
+    rows = [
+        [
+            r.kind,
+            r.slot_id,
+            r.site_id,
+            r.added,
+            r.more_placed,
+            r.method,
+            r.estimate,
+            _counted(r.programmes),
+            _counted(r.municipalities),
+            r.explanation,
+        ]
+        for r in report.rows
+    ]
+    filters = [
+        ("Datum", report.on.isoformat()),
+        ("Placerade utan tillskott", str(report.placed)),
+        ("Uppskattning", "ja" if report.estimate else "nej"),
+    ]
+    return ReportTable(
+        title="Var gör en plats mest nytta",
+        sheet="Kapacitetsvärde",
+        columns=columns(CAPACITY_VALUE_COLUMNS, CAPACITY_VALUE_HEADINGS),
+        rows=rows,
+        filters=filters,
+    )
+
+
+FAIRNESS_HEADINGS: dict[str, tuple[str, Kind]] = {
+    "dimension": ("Dimension", "text"),
+    "group": ("Grupp", "text"),
+    "people": ("Personer", "int"),
+    "placed": ("Placerade", "int"),
+    "placed_pct": ("Andel placerade", "percent"),
+    "possible": ("Möjligt", "int"),
+    "possible_pct": ("Andel möjlig", "percent"),
+    "shortfall": ("Under möjligt", "int"),
+    "median_waiting_days": ("Väntetid oplacerade, median (dagar)", "decimal"),
+    "exact": ("Exakt", "text"),
+    "floor_placed": ("Placerade med golv", "int"),
+}
+
+
+def fairness_table(report: matcher.FairnessReport) -> ReportTable:
+    """One row per group; shares as percentages 0–100 (as the utilisation report's), the JSON's 0–1 × 100."""
+    names = [n for n in FAIRNESS_HEADINGS if n != "floor_placed" or report.floor is not None]
+    rows = []
+    for g in report.groups:
+        row = [
+            g.dimension,
+            g.group,
+            g.people,
+            g.placed,
+            round(g.placed_share * 100, 1),
+            g.possible,
+            round(g.possible_share * 100, 1),
+            g.shortfall,
+            g.median_waiting_days,
+            g.exact,
+        ]
+        rows.append(row + ([g.floor_placed] if report.floor is not None else []))
+    filters = [
+        ("Datum", report.on.isoformat()),
+        ("Placerade", f"{report.placed} av {report.people}"),
+        ("Planens status", report.plan_status),
+        ("Uppskattning", "ja" if report.estimate else "nej"),
+    ]
+    if report.floor is not None:
+        cost = "ingen plan håller golvet" if not report.floor_feasible else f"{report.floor_cost} färre placerade"
+        filters.append(("Golv", f"{report.floor:.0%}: {cost}"))
+    return ReportTable(
+        title="Vem blir kvar",
+        sheet="Rättvisa",
+        columns=columns(names, FAIRNESS_HEADINGS),
+        rows=rows,
+        filters=filters,
+    )

@@ -14,6 +14,7 @@ from service.audit.log import record
 from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.fields import ID_PATTERN, MAX_ID_LENGTH, IdPath
+from service.params import Day
 from service.suggestions import service
 
 router = APIRouter(tags=["suggestions"])
@@ -76,7 +77,10 @@ def suggestions(
     request: Request,
     k: Annotated[int, Query(ge=1, le=50, description="How many suggestions.")] = 5,
     per_site: Annotated[int, Query(ge=1, le=50, description="At most this many suggestions from one site.")] = 2,
-    on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
+    on: Annotated[
+        Day | None,
+        Query(alias="date", description="Plan date (default: today); the capacity in force then (dated changes)."),
+    ] = None,
 ) -> SuggestionsOut:
     day = on or date.today()
     result = service.suggestions(session, user, participant_id, day, k, per_site)
@@ -131,7 +135,10 @@ def what_if(
             min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN, description="The slot the person is wanted in."
         ),
     ],
-    on: Annotated[date | None, Query(alias="date", description="Plan date (default: today).")] = None,
+    on: Annotated[
+        Day | None,
+        Query(alias="date", description="Plan date (default: today); the capacity in force then (dated changes)."),
+    ] = None,
 ) -> WhatIfOut:
     day = on or date.today()
     result = service.what_if(session, user, participant_id, slot_id, day)

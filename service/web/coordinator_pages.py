@@ -320,3 +320,139 @@ def outcomes_workbook(
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     disposition = attachment(name)
     return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)
+
+
+# --- decision support: where one more seat helps most, and who is left behind ------------------------------------
+
+WEB_DECISION_SECONDS = 20.0  # the page waits for the report; a row past it is marked as an estimate
+
+
+def _report_day(datum: str, errors: dict[str, str]) -> date:
+    day = _day(datum, errors, "datum")
+    return day or date.today()
+
+
+def _place_names(session: SessionDep, user: db.User) -> tuple[dict[str, str], dict[str, str]]:
+    slots = [s for s, _ in catalogue.list_slots(session, user, EVERYTHING, None)[0]]
+    slot_names = {s.id: f"{texts.activity(s.activity)} – {s.site.name}, {s.site.enterprise.name}" for s in slots}
+    site_names = {s.site_id: f"{s.site.name}, {s.site.enterprise.name}" for s in slots}
+    return slot_names, site_names
+
+
+def _decision_error(request: Request, user: db.User, exc: ServiceError) -> Response:
+    _, text = texts.problem(exc.status, exc.detail, exc.extra)
+    return error_page(request, user, exc.status, "Rapporten kunde inte räknas fram: " + text)
+
+
+@router.get("/oversikt/kapacitet", response_class=HTMLResponse)
+def capacity_value_page(request: Request, session: SessionDep, datum: str = "") -> Response:
+    """ "Var gör en plats till mest nytta?": the capacity-value report, ranked, and the seats no plan fills."""
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    errors: dict[str, str] = {}
+    day = _report_day(datum, errors)
+    if errors:
+        return render(request, "capacity_value.html", user, status_code=422, report=None, datum=datum, errors=errors)
+    try:
+        report = reports.capacity_value(session, user.association_id, day, WEB_DECISION_SECONDS, False)
+    except ServiceError as exc:
+        return _decision_error(request, user, exc)
+    slot_names, site_names = _place_names(session, user)
+    return render(
+        request,
+        "capacity_value.html",
+        user,
+        report=report,
+        datum=day.isoformat(),
+        errors={},
+        slot_names=slot_names,
+        site_names=site_names,
+        method_sv=texts.METHOD_SV,
+        counted=texts.counted,
+        idle_reasons=texts.idle_reasons,
+    )
+
+
+@router.get("/oversikt/kapacitet.xlsx", response_model=None)
+def capacity_value_workbook(request: Request, session: SessionDep, datum: str = "") -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    errors: dict[str, str] = {}
+    day = _report_day(datum, errors)
+    if errors:
+        return render(request, "capacity_value.html", user, status_code=422, report=None, datum=datum, errors=errors)
+    report = reports.capacity_value(session, user.association_id, day, WEB_DECISION_SECONDS, False)
+    name = f"kapacitetsvarde-{day.isoformat()}.xlsx"
+    return Response(
+        to_xlsx(reports.capacity_value_table(report)),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _floor(golv: str, errors: dict[str, str]) -> float | None:
+    """The floor as a share from the form's percent (1–100); empty = none."""
+    if not golv.strip():
+        return None
+    try:
+        percent = float(golv.strip().replace(",", "."))
+    except ValueError:
+        errors["golv"] = "Ange golvet i procent, 1–100."
+        return None
+    if not 0 < percent <= 100:
+        errors["golv"] = "Ange golvet i procent, 1–100."
+        return None
+    return percent / 100
+
+
+@router.get("/oversikt/rattvisa", response_class=HTMLResponse)
+def fairness_page(request: Request, session: SessionDep, datum: str = "", golv: str = "") -> Response:
+    """ "Vem blir kvar?": per group the placed share beside what capacity makes possible, and a floor's cost."""
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    errors: dict[str, str] = {}
+    day = _report_day(datum, errors)
+    floor = _floor(golv, errors)
+    if errors:
+        return render(
+            request, "fairness.html", user, status_code=422, report=None, datum=datum, golv=golv, errors=errors
+        )
+    try:
+        report = reports.fairness(session, user.association_id, day, floor, WEB_DECISION_SECONDS, False)
+    except ServiceError as exc:
+        return _decision_error(request, user, exc)
+    return render(
+        request,
+        "fairness.html",
+        user,
+        report=report,
+        datum=day.isoformat(),
+        golv=golv,
+        errors={},
+        dimension_sv=texts.DIMENSION_SV,
+        group_sv=texts.group,
+    )
+
+
+@router.get("/oversikt/rattvisa.xlsx", response_model=None)
+def fairness_workbook(request: Request, session: SessionDep, datum: str = "", golv: str = "") -> Response:
+    user = _coordinator(request, session)
+    if isinstance(user, Response):
+        return user
+    errors: dict[str, str] = {}
+    day = _report_day(datum, errors)
+    floor = _floor(golv, errors)
+    if errors:
+        return render(
+            request, "fairness.html", user, status_code=422, report=None, datum=datum, golv=golv, errors=errors
+        )
+    report = reports.fairness(session, user.association_id, day, floor, WEB_DECISION_SECONDS, False)
+    name = f"rattvisa-{day.isoformat()}.xlsx"
+    return Response(
+        to_xlsx(reports.fairness_table(report)),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -94,9 +94,11 @@ def _participant_page(
     error: str = "",
     status_code: int = 200,
     errors: dict[str, str] | None = None,
+    whatif_slot: str = "",
 ) -> Response:
     """`errors`: a Swedish message by the field it concerns: `end_date`, `end_reason`, or `slot:<id>` (that slot's
-    place form); one whose field is not on the page is shown above the forms."""
+    place form); one whose field is not on the page is shown above the forms. `whatif_slot`: the slot chosen under
+    "Vad skulle göra att det passar?" (the core's smallest change per blocking rule)."""
     try:
         person, current_slot = participants.get_participant(session, user, participant_id)
     except NotFound:
@@ -118,11 +120,13 @@ def _participant_page(
         {**asdict(e), "reasons": " · ".join(texts.reason(r.rule, r.message) for r in e.reasons)}
         for e in result.excluded
     ]
+    whatif = _whatif(session, user, person.id, whatif_slot, today, [e["slot_id"] for e in excluded])
     return render(
         request,
         "participant.html",
         user,
         status_code=status_code,
+        whatif=whatif,
         person=person,
         current=_slot_name(session, user, current_slot) if current_slot else "",
         wishes=", ".join(texts.activity(a) for a in person.preferences),
@@ -138,12 +142,47 @@ def _participant_page(
     )
 
 
+def _whatif(
+    session: SessionDep, user: db.User, participant_id: str, slot_id: str, day: date, wished_out: list[str]
+) -> dict[str, Any]:
+    """The slots to choose from (the wished ones that are out first, then every other slot by name) and, for the
+    chosen one, the core's answer in Swedish: per blocking rule why, the smallest change, and whether it is enough
+    alone. An unknown slot id is said so next to the choice."""
+    slots = [s for s, _ in catalogue.list_slots(session, user, EVERYTHING, None)[0]]
+    names = {s.id: f"{texts.activity(s.activity)} – {s.site.name}, {s.site.enterprise.name}" for s in slots}
+    order = {slot: i for i, slot in enumerate(wished_out)}
+    choices = sorted(names.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[1]))
+    view: dict[str, Any] = {"choices": choices, "chosen": slot_id, "answer": None, "error": ""}
+    if not slot_id:
+        return view
+    if slot_id not in names:
+        view["error"] = "Välj en plats i listan."
+        return view
+    answer = suggestions.what_if(session, user, participant_id, slot_id, day)
+    view["answer"] = {
+        "slot": names[slot_id],
+        "fits_now": answer.fits_now,
+        "changes": [
+            {
+                "rule": texts.RULE_SV.get(c.rule, c.rule),
+                "now": texts.reason(c.rule, c.reason),
+                "change": texts.whatif_change(c.rule, c.amount, c.reason, c.change),
+                "alone": c.alone_suffices,
+            }
+            for c in answer.changes
+        ],
+    }
+    return view
+
+
 @router.get("/deltagare/{participant_id}", response_class=HTMLResponse)
-def participant_page(participant_id: str, request: Request, session: SessionDep, klart: str = "") -> Response:
+def participant_page(
+    participant_id: str, request: Request, session: SessionDep, klart: str = "", vad_om: str = ""
+) -> Response:
     user = session_user(request, session)
     if user.role not in PEOPLE_ROLES:
         return error_page(request, user, 404)
-    return _participant_page(request, session, user, participant_id, message=DONE.get(klart, ""))
+    return _participant_page(request, session, user, participant_id, message=DONE.get(klart, ""), whatif_slot=vad_om)
 
 
 @router.post("/deltagare/{participant_id}/placera", response_model=None)

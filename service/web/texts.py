@@ -307,3 +307,95 @@ def reason_of(failure: object) -> str:
     if isinstance(failure, dict):
         return reason(str(failure.get("rule", "")), str(failure.get("message", "")))
     return ""
+
+
+# --- decision support: what would make it fit, capacity value, fairness ------------------------------------------
+
+WEEKDAY_LONG_SV = {
+    "mon": "måndagar",
+    "tue": "tisdagar",
+    "wed": "onsdagar",
+    "thu": "torsdagar",
+    "fri": "fredagar",
+    "sat": "lördagar",
+    "sun": "söndagar",
+}
+
+
+def _amount(value: float | None) -> str:
+    return hours(value) if value is not None else ""
+
+
+ENGLISH_DAYS = {
+    "Monday": "mon",
+    "Tuesday": "tue",
+    "Wednesday": "wed",
+    "Thursday": "thu",
+    "Friday": "fri",
+    "Saturday": "sat",
+    "Sunday": "sun",
+}
+
+
+def whatif_change(rule: str, amount: float | None, reason_text: str, change_text: str) -> str:
+    """The smallest change on one blocking rule (matcher.WhatIfChange: its rule, amount, reason and change), in
+    Swedish with its figure."""
+    n = _numbers(reason_text)
+    a = _amount(amount)
+    if rule == "travel_ok":
+        shown = f" ({n[0]} > {n[1]})" if len(n) >= 2 else ""
+        return f"{a} minuter längre resväg tillåten{shown}"
+    if rule == "hours_fit":
+        return f"platsens timgräns ändrad med {a} timmar i veckan, så att personens timmar ryms"
+    if rule == "days_overlap":
+        found = re.search(r"offering (\w+?)s\b", change_text)
+        day = ENGLISH_DAYS.get(found.group(1), "") if found else ""
+        return f"platsen öppen även {WEEKDAY_LONG_SV[day]}" if day else "en veckodag som både platsen och personen har"
+    if rule == "needs_covered":
+        return (
+            "lokalen eller platsen ger stödet som saknas ("
+            + reason(rule, reason_text).removeprefix("Saknar stöd: ")
+            + ")"
+        )
+    if rule == "programme_ok":
+        return "platsen öppen även för personens insats"
+    if rule == "age_ok":
+        return f"åldersgränsen ändrad med {a} år" if amount else "platsen utan åldersgräns"
+    if rule == "gender_ok":
+        return "platsen öppen inte bara för kvinnor"
+    if rule == "not_avoided":
+        return "personen undviker inte längre verksamheten"
+    if rule == "date_ok":
+        return f"platsens period flyttad {a} dagar så att den är öppen på datumet"
+    if rule == "seats_free":
+        return f"{a} plats till" if amount == 1 else f"{a} platser till"
+    if rule == "supervision_free":
+        return f"{a} handledartimmar till i veckan på arbetsplatsen"
+    return RULE_SV.get(rule, rule)
+
+
+DIMENSION_SV = {
+    "programme": "Insats",
+    "municipality": "Kommun",
+    "need": "Stödbehov",
+    "gender": "Kön",
+    "age_band": "Åldersgrupp",
+}
+GROUP_SV = {"none": "inget", "unknown": "okänt", "f": "kvinna", "m": "man", "x": "annat"}
+METHOD_SV = {"re-solve": "omräknad", "LP bound": "LP-gräns (högst)"}
+
+
+def group(dimension: str, code: str) -> str:
+    if dimension == "need" and code in SUPPORT_SV:
+        return SUPPORT_SV[code]
+    return GROUP_SV.get(code, code)
+
+
+def counted(counts: dict[str, int]) -> str:
+    """`SAMRE 2, UNGA 1` (most first, as the report orders them)."""
+    return ", ".join(f"{key} {n}" for key, n in counts.items())
+
+
+def idle_reasons(reasons: dict[str, int]) -> str:
+    """The rules that keep people out of an idle slot, the most first, in Swedish with how many each keeps out."""
+    return ", ".join(f"{RULE_SV.get(rule, rule)} saknas för {n}" for rule, n in list(reasons.items())[:4])

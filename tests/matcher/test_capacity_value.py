@@ -18,7 +18,7 @@ def _most(instance: matcher.Instance) -> int:
 @pytest.mark.parametrize("seed", range(6))
 def test_each_row_is_the_difference_of_two_optimal_solves(seed: int) -> None:
     instance = tiny_instance(seed, people=5)
-    report = capacity_value(instance, ON, time_limit_s=60)
+    report = capacity_value(instance, ON, time_limit_s=60, workers=1)
     base = _most(instance)
     assert report.placed == base and not report.estimate
     slots = {s.slot_id: s for s in instance.slots}
@@ -45,7 +45,7 @@ def test_each_row_is_the_difference_of_two_optimal_solves(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_idle_seats_are_those_no_assignment_fills(seed: int) -> None:
     instance = tiny_instance(seed, people=5)
-    report = capacity_value(instance, ON, time_limit_s=60)
+    report = capacity_value(instance, ON, time_limit_s=60, workers=1)
     idle = {i.slot_id: i for i in report.idle}
     every = list(assignments(instance))
     for slot in instance.slots:
@@ -59,9 +59,9 @@ def test_idle_seats_are_those_no_assignment_fills(seed: int) -> None:
 
 def test_over_budget_rows_are_marked_as_lp_bounds() -> None:
     instance = tiny_instance(1, people=5)
-    report = capacity_value(instance, ON, time_limit_s=1e-9)
+    report = capacity_value(instance, ON, time_limit_s=1e-9, workers=1)
     assert report.estimate and all(r.method == "LP bound" and r.estimate for r in report.rows)
-    exact = capacity_value(instance, ON, time_limit_s=60)
+    exact = capacity_value(instance, ON, time_limit_s=60, workers=1)
     bound = {(r.kind, r.slot_id, r.site_id, r.added): r.more_placed for r in report.rows}
     for row in exact.rows:  # a bound is never below the measured value
         assert bound[(row.kind, row.slot_id, row.site_id, row.added)] >= row.more_placed
@@ -70,3 +70,20 @@ def test_over_budget_rows_are_marked_as_lp_bounds() -> None:
 def test_same_data_same_report() -> None:
     instance = tiny_instance(3, people=6)
     assert capacity_value(instance, ON) == capacity_value(instance, ON)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_rows_are_the_same_with_a_process_pool(seed: int) -> None:
+    """The re-solves in a pool of two spawned processes answer as one process does, in the same order."""
+    instance = tiny_instance(seed, people=5)
+    alone = capacity_value(instance, ON, time_limit_s=60, workers=1)
+    pooled = capacity_value(instance, ON, time_limit_s=60, workers=2)
+    assert pooled == alone
+    assert len(pooled.rows) > 1  # a pool was used (one variant runs in this process)
+
+
+def test_the_default_workers_are_min_of_cores_and_resolves() -> None:
+    from matcher.capacity_value import default_workers
+
+    assert default_workers(1) == 1
+    assert 1 <= default_workers(1000) <= 1000

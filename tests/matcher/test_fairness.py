@@ -45,10 +45,15 @@ def test_possible_figures_and_floor_equal_brute_force(seed: int, floor: float) -
         assert report.floor_cost == most - max(keeping)
         for group in report.groups:
             assert group.floor_placed is not None and group.floor_placed >= need[(group.dimension, group.group)]
-        plan = matcher.solve(instance, ON, settings=EXACT.model_copy(update={"fairness_floor": floor}))
-        assignment = {row.participant_id: row.slot_id for row in plan.rows}
-        assert matcher.check_plan(instance, assignment, ON) == []
-        assert plan.placed == max(keeping)
+        for strategy in matcher.FLOOR_STRATEGIES:  # every strategy that honours a floor: the same placements
+            settings = EXACT.model_copy(update={"fairness_floor": floor, "strategy": strategy})
+            plan = matcher.solve(instance, ON, settings=settings)
+            assignment = {row.participant_id: row.slot_id for row in plan.rows}
+            assert matcher.check_plan(instance, assignment, ON) == [], strategy
+            assert plan.placed == max(keeping), strategy
+            assert (plan.fairness_floor, plan.floor_cost) == (floor, most - max(keeping)), strategy
+            placed = {row.participant_id for row in plan.rows if row.slot_id is not None}
+            assert all(len(placed & members[k]) >= n for k, n in need.items()), strategy
     else:
         assert report.floor_feasible is False
 
@@ -64,9 +69,11 @@ def test_groups_cover_every_dimension_and_person() -> None:
 
 
 def test_floor_is_refused_by_strategies_that_do_not_honour_it() -> None:
-    for strategy in ("auto", "mip", "greedy"):
-        with pytest.raises(ValueError, match="fairness_floor"):
-            matcher.SolverSettings(strategy=strategy, fairness_floor=0.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="strategy 'greedy' does not use fairness_floor"):
+        matcher.SolverSettings(strategy="greedy", fairness_floor=0.5)
+    for strategy in matcher.FLOOR_STRATEGIES:
+        assert matcher.SolverSettings(strategy=strategy, fairness_floor=0.5).fairness_floor == 0.5  # type: ignore[arg-type]
+    assert matcher.solve(tiny_instance(1), ON, settings=EXACT).floor_cost is None  # no floor, no cost
     with pytest.raises(ValueError, match="floor"):
         fairness(tiny_instance(1), ON, settings=EXACT, floor=1.5)
 

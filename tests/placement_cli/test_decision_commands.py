@@ -100,9 +100,11 @@ def test_solve_with_a_fairness_floor(tmp_path: Path) -> None:
     folder = _tiny(tmp_path)
     out = tmp_path / "plan.csv"
     args = ("solve", folder, "--date", ON, "--out", out, "--no-table")
-    assert run(*args, "--fairness-floor", "0.3").exit_code == 2  # not with the default strategy
-    result = run(*args, "--strategy", "cpsat", "--fairness-floor", "0.3")
+    refused = run(*args, "--strategy", "greedy", "--fairness-floor", "0.3")
+    assert refused.exit_code == 2 and "greedy" in refused.output  # a greedy fill cannot keep a floor
+    result = run(*args, "--fairness-floor", "0.3")  # the default strategy (auto) honours it
     assert result.exit_code == 0, result.output
+    assert "fairness floor 30% costs" in result.output
     from matcher.fairness import fairness as report
 
     expected = report(matcher.load_dataset(folder), date(2026, 11, 23), floor=0.3)

@@ -159,6 +159,19 @@ def test_applying_a_plan_writes_one_entry_for_the_participants_placed(service):
     assert entry.user_role == "coordinator"
 
 
+def test_applying_a_plan_whose_proposals_are_all_refused_is_a_read_of_those_named(service):
+    # sew has one seat: P1 takes it first, so the plan's proposal of sew for P4 is refused with its reason.
+    assert call(service, "coordinator", "POST", "/placements", {"participant_id": "P1", "slot_id": "sew",
+                "start_date": "2026-11-23"}).status_code == 201  # fmt: skip
+    plan = add_plan(service, db.PlanStatus.done, [proposal("P4", "sew", "new")])
+    before = len(entries(service))
+    applied = call(service, "coordinator", "POST", f"/plans/{plan}/apply", {})
+    assert applied.status_code == 200 and applied.json()["applied"] == 0, applied.text
+    assert [o["participant_id"] for o in applied.json()["outcomes"]] == ["P4"]
+    [entry] = entries(service)[before:]
+    assert (entry.action, touched(entry)) == ("read", ["P4"])
+
+
 # --- GET /audit --------------------------------------------------------------------------------------------------
 
 

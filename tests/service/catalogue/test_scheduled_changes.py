@@ -261,12 +261,14 @@ def test_the_preview_of_more_seats_says_who_would_gain_and_saves_nothing(service
     preview = response.json()
     assert (preview["placed_before"], preview["placed_after"]) == (1, 3)
     assert preview["would_gain_a_place"] == 2 and len(preview["gain_participant_ids"]) == 2
-    assert preview["would_lose_a_place"] == 0 and preview["would_have_to_move_or_end"] == []
+    assert preview["certainly_lose_a_place"] == 0 and preview["would_have_to_move_or_end"] == []
+    assert (preview["in_force_before"], preview["in_force_after"]) == ({"seats": 1}, {"seats": 3})
     assert call(service, "coordinator", "GET", "/slots/sew/scheduled-changes").json() == []
     # A manager gets the same figures, never participant ids.
     manager = schedule(service, "enterprise_manager", "/slots/sew", body, preview=True).json()
     assert (manager["placed_before"], manager["placed_after"], manager["would_gain_a_place"]) == (1, 3, 2)
-    assert manager["gain_participant_ids"] is None and manager["lose_participant_ids"] is None
+    assert manager["gain_participant_ids"] is None and manager["certainly_lose_participant_ids"] is None
+    assert manager["placed_only_without_change_ids"] is None
     assert "P1" not in repr(manager) and "P2" not in repr(manager)
 
 
@@ -281,7 +283,8 @@ def test_the_preview_of_a_lowering_names_the_placements_that_would_have_to_move(
     assert preview["active_placements"] == [p1, p3] and preview["over_by"] == 1
     assert len(preview["would_have_to_move_or_end"]) == 1 and preview["would_have_to_move_or_end"][0] in (p1, p3)
     assert (preview["placed_before"], preview["placed_after"]) == (2, 1)
-    assert preview["would_lose_a_place"] == 1 and preview["lose_participant_ids"] is None
+    assert preview["certainly_lose_a_place"] == 1 and preview["certainly_lose_participant_ids"] is None
+    assert preview["placed_only_without_change"] == 0
     assert "P1" not in repr(preview) and "P3" not in repr(preview)
     # Saving the lowering is allowed (PATCH would refuse it): it is the way to lower seats from a date.
     saved = schedule(service, "enterprise_manager", "/slots/sew", {"effective_from": SOON.isoformat(), "seats": 1})
@@ -301,3 +304,93 @@ def test_a_coordinators_preview_naming_participants_is_audited(service):
             select(db.AuditParticipant.participant_id).where(db.AuditParticipant.audit_id == entries[0].id)
         ).scalars()
         assert set(linked) == named
+
+
+# --- relative changes ("+2 seats from March") --------------------------------------------------------------------
+
+
+def test_a_relative_change_adds_to_whatever_is_in_force_on_its_date(service):
+    later = SOON + timedelta(days=30)
+    response = schedule(
+        service, "enterprise_manager", "/slots/sew", {"effective_from": later.isoformat(), "seats_delta": 2}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["fields"] == {"seats_delta": 2}
+    assert call(service, "coordinator", "GET", f"/slots/sew?on={later.isoformat()}").json()["seats"] == 3  # 1 + 2
+    # An absolute change scheduled afterwards for an earlier date: the relative one adds to it, not to today's.
+    assert (
+        schedule(service, "coordinator", "/slots/sew", {"effective_from": SOON.isoformat(), "seats": 4}).status_code
+        == 201
+    )
+    assert call(service, "coordinator", "GET", f"/slots/sew?on={SOON.isoformat()}").json()["seats"] == 4
+    assert call(service, "coordinator", "GET", f"/slots/sew?on={later.isoformat()}").json()["seats"] == 6
+    # Today's capacity changes too: still +2 on the later date.
+    tag = etag(service, "/slots/sew")
+    assert call(service, "coordinator", "PATCH", "/slots/sew", {"seats": 2}, **{"If-Match": tag}).status_code == 200
+    assert call(service, "coordinator", "GET", f"/slots/sew?on={later.isoformat()}").json()["seats"] == 6
+    assert slot_row(service, "sew").seats == 2
+
+
+def test_relative_site_hours_and_the_refusals(service):
+    response = schedule(
+        service, "enterprise_manager", "/sites/vk2", {"effective_from": SOON.isoformat(), "supervisor_hours_delta": 2.5}
+    )
+    assert response.status_code == 201, response.text
+    assert call(service, "coordinator", "GET", f"/sites/vk2?on={SOON.isoformat()}").json()["supervisor_hours"] == 5.0
+    # Both forms of one field, a delta below zero, a delta on a site with no limit: 422 naming the field.
+    later = (SOON + timedelta(days=5)).isoformat()
+    both = schedule(service, "coordinator", "/slots/sew", {"effective_from": later, "seats": 2, "seats_delta": 1})
+    assert both.status_code == 422 and "seats_delta" in both.text
+    below = schedule(service, "coordinator", "/slots/sew", {"effective_from": later, "seats_delta": -2})
+    assert below.status_code == 422 and "would leave -1 seats" in below.json()["detail"], below.text
+    # vk1 has no supervision limit: nothing to add to.
+    refused = schedule(service, "coordinator", "/sites/vk1", {"effective_from": later, "supervisor_hours_delta": 1})
+    assert refused.status_code == 422 and "has no limit" in refused.json()["detail"], refused.text
+    # An absolute and a relative change of one field on one date conflict (409), as two absolute ones do.
+    clash = schedule(service, "coordinator", "/sites/vk2", {"effective_from": SOON.isoformat(), "supervisor_hours": 9})
+    assert clash.status_code == 409, clash.text
+    assert len(call(service, "coordinator", "GET", "/slots/sew/scheduled-changes").json()) == 0
+
+
+def test_the_preview_of_a_relative_change_resolves_it(service):
+    _only_sew(service)
+    preview = schedule(
+        service, "coordinator", "/slots/sew", {"effective_from": SOON.isoformat(), "seats_delta": 2}, preview=True
+    ).json()
+    assert (preview["in_force_before"], preview["in_force_after"]) == ({"seats": 1}, {"seats": 3})
+    assert (preview["placed_before"], preview["placed_after"], preview["would_gain_a_place"]) == (1, 3, 2)
+
+
+def test_the_utilisation_report_counts_the_seats_in_force_on_its_date(service):
+    assert (
+        schedule(
+            service, "coordinator", "/slots/sew", {"effective_from": SOON.isoformat(), "seats_delta": 2}
+        ).status_code
+        == 201
+    )
+
+    def seats(on: date) -> int:
+        rows = call(service, "coordinator", "GET", f"/reports/utilisation?by=slot&on={on.isoformat()}").json()["rows"]
+        return int(next(r["seats"] for r in rows if r["key"] == "sew"))
+
+    assert (seats(TODAY), seats(SOON - timedelta(days=1)), seats(SOON)) == (1, 1, 3)
+
+
+def test_suggestions_and_whatif_use_the_capacity_in_force_on_their_date(service):
+    place(service, "P1", "sew")  # sew's one seat is taken today
+    assert (
+        schedule(
+            service, "coordinator", "/slots/sew", {"effective_from": SOON.isoformat(), "seats_delta": 1}
+        ).status_code
+        == 201
+    )
+    today = call(service, "coordinator", "GET", f"/participants/P3/whatif?slot_id=sew&date={TODAY.isoformat()}").json()
+    assert "seats_free" in {c["rule"] for c in today["changes"]}, today
+    soon = call(service, "coordinator", "GET", f"/participants/P3/whatif?slot_id=sew&date={SOON.isoformat()}").json()
+    assert "seats_free" not in {c["rule"] for c in soon["changes"]}, soon
+
+    def suggested(day: date) -> set[str]:
+        body = call(service, "coordinator", "GET", f"/participants/P3/suggestions?k=10&date={day.isoformat()}").json()
+        return {s["slot_id"] for s in body["suggestions"]}
+
+    assert "sew" not in suggested(TODAY) and "sew" in suggested(SOON)

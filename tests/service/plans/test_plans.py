@@ -7,6 +7,7 @@ The local pool uses spawn processes, so solves run outside the test process.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 import uuid
@@ -266,6 +267,9 @@ def test_plan_requests_are_validated(held):
         ({"date": DAY, "time_limit_s": 10_000}, "time_limit_s"),
         ({"date": DAY, "weights": {"preference_top": -1}}, "preference_top"),
         ({"date": DAY, "status": "done"}, "status"),
+        ({"date": DAY, "fairness_floor": 0}, "fairness_floor"),
+        ({"date": DAY, "fairness_floor": 1.5}, "fairness_floor"),
+        ({"date": DAY, "fairness_floor": "half"}, "fairness_floor"),
     ):
         response = held.client.post(f"{API}/plans", json=body, headers=headers)
         assert response.status_code == 422, (body, response.text)
@@ -373,3 +377,52 @@ def test_redis_restart_fails_only_plans_whose_job_is_lost(service, redis_queue, 
         pass
     assert plan_row(service, lost).status is db.PlanStatus.failed
     assert plan_row(service, waiting).status is db.PlanStatus.queued  # its job is still in the queue
+
+
+# --- fairness floor ----------------------------------------------------------------------------------------------
+
+
+def test_a_plan_with_a_fairness_floor_keeps_it_and_says_what_it_costs(service):
+    headers = service.auth("coordinator")
+    report = service.client.get(f"{API}/reports/fairness?on={DAY}&floor=0.5&time_limit_s=30", headers=headers).json()
+    assert report["floor_feasible"] is True, report
+    response = service.client.post(
+        f"{API}/plans", json={"date": DAY, "time_limit_s": 10, "fairness_floor": 0.5}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    plan = wait_for(service.client, headers, response.json()["id"])
+    check_result(plan)
+    assert plan["fairness_floor"] == 0.5
+    summary = plan["result"]["summary"]
+    # The job's plan (the default strategy) keeps the floor at the report's cost, group by group.
+    assert summary["fairness_floor"] == 0.5 and summary["floor_cost"] == report["floor_cost"]
+    assert summary["placed"] == report["floor_total_placed"]
+    placed = {p["participant_id"] for p in plan["result"]["proposals"] if p["slot_id"]}
+    people = service.client.get(f"{API}/participants?limit=100", headers=headers).json()["items"]
+    programme = {p["id"]: p["programme"] for p in people}
+    for group in report["groups"]:
+        if group["dimension"] == "programme":
+            got = sum(1 for pid in placed if programme[pid] == group["group"])
+            assert got >= math.ceil(0.5 * group["possible"] - 1e-9), group
+    # Without a floor: no floor, no cost.
+    plain = wait_for(service.client, headers, start_plan(service.client, headers)["id"])
+    assert plain["fairness_floor"] is None
+    assert (plain["result"]["summary"]["fairness_floor"], plain["result"]["summary"]["floor_cost"]) == (None, None)
+
+
+def test_a_floor_no_plan_keeps_fails_the_plan_saying_so(service):
+    headers = service.auth("coordinator")
+    for slot in ("shop", "garden", "furn"):  # one seat left (sew's): the groups' possible figures cannot all be met
+        tag = service.client.get(f"{API}/slots/{slot}", headers=headers).headers["etag"]
+        patched = service.client.patch(f"{API}/slots/{slot}", json={"seats": 0}, headers={**headers, "If-Match": tag})
+        assert patched.status_code == 200, patched.text
+    floor = 1.0
+    report = service.client.get(f"{API}/reports/fairness?on={DAY}&floor={floor}", headers=headers).json()
+    assert report["floor_feasible"] is False, report
+    response = service.client.post(
+        f"{API}/plans", json={"date": DAY, "time_limit_s": 10, "fairness_floor": floor}, headers=headers
+    )
+    assert response.status_code == 202, response.text
+    plan = wait_for(service.client, headers, response.json()["id"])
+    assert plan["status"] == "failed" and plan["result"] is None
+    assert plan["error"].startswith(f"fairness_floor {floor:g}: no plan gives every group {floor:.0%}"), plan["error"]

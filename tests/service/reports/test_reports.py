@@ -426,6 +426,10 @@ def test_an_end_reason_the_enum_does_not_know_yet_is_counted_under_its_name(serv
         "/reports/outcomes",
         "/reports/outcomes?format=csv",
         "/reports/outcomes?format=xlsx",
+        "/reports/capacity-value?format=csv",
+        "/reports/capacity-value?format=xlsx",
+        "/reports/fairness?format=csv",
+        "/reports/fairness?format=xlsx&floor=0.5",
     ],
 )
 def test_only_coordinators_see_reports(service, who, path):

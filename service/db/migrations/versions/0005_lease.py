@@ -4,7 +4,7 @@
 Three nullable columns added (no table rebuilt), so SQLite needs no batch mode.
 
 Revision ID: 0005_lease
-Revises: 0007_idempotency
+Revises: 0005_floor
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_lease"
-down_revision = "0007_idempotency"
+down_revision = "0005_floor"
 branch_labels = None
 depends_on = None
 

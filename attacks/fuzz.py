@@ -1,0 +1,167 @@
+"""Schemathesis over every operation, once per role, against a live server: cases, operations and failures of any
+kind; and the audit log checked against the requests that showed or changed participant data during the run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from urllib.parse import unquote
+
+from attacks import ROOT
+from attacks._server import ROLES, serve, tiny_database
+
+EXAMPLES = 10
+SEED = 1
+PHASES = "examples,coverage,fuzzing,stateful"
+CONFIG = ROOT / "attacks" / "schemathesis.toml"
+
+
+def schemathesis_run(api_url: str, token: str, log: Path, examples: int = EXAMPLES) -> tuple[int, str]:
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{api_url}/openapi.json",
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--max-examples",
+        str(examples),
+        "--phases",
+        PHASES,
+        "--seed",
+        str(SEED),
+        "--request-timeout",
+        "60",
+        "--no-color",
+    ]
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "attacks._st_hooks", "PLACEMENT_FUZZ_LOG": str(log)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    return done.returncode, done.stdout + done.stderr
+
+
+def summary(output: str) -> dict[str, object]:
+    """The figures of schemathesis' summary: operations tested, cases generated, failures (by check) and errors."""
+
+    def number(pattern: str) -> int:
+        found = re.search(pattern, output)
+        return int(found.group(1)) if found else 0
+
+    tail = output[output.rfind("SUMMARY") :] if "SUMMARY" in output else output
+    failures = dict(re.findall(r"❌ (ST\d+ [^:\n]+): (\d+)", tail))
+    return {
+        "operations": number(r"Tested: (\d+)"),
+        "selected": number(r"Selected: \d+/(\d+)"),
+        "cases": number(r"(\d+) generated"),
+        "failures": number(r"(\d+) unique failures"),
+        "errors": number(r"(\d+) errored"),
+        "by_check": {k: int(v) for k, v in failures.items()},
+        "links": _text(r"API Links:\s+(.+)", output),
+        "scenarios": number(r"Scenarios:\s+(\d+)"),
+        "phases": re.findall(r"(✅|❌|🚫|⏭)\s+(Examples|Coverage|Fuzzing|Stateful)", tail),
+    }
+
+
+def _text(pattern: str, output: str) -> str:
+    found = re.search(pattern, output)
+    return found.group(1).strip() if found else ""
+
+
+def audit_check(database_url: str, role: str, log: Path) -> dict[str, object]:
+    """Requests that showed or changed participant data (from the hook's log) against the audit entries of the
+    role's user: every such request must have its entry (same method and path)."""
+    from sqlalchemy import select
+
+    from service.db import models as db
+    from service.db.engine import make_engine, make_session_factory
+
+    calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    shown = Counter((c["method"], unquote(c["path"])[:200]) for c in calls if c["participants"])
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        rows = session.execute(
+            select(db.AuditEntry.method, db.AuditEntry.path).where(db.AuditEntry.user_role == role)
+        ).all()
+    engine.dispose()
+    entries = Counter((m, unquote(p)) for m, p in rows)
+    missing = shown - entries
+    operation = {(c["method"], unquote(c["path"])[:200]): c.get("operation", c["path"]) for c in calls}
+    by_operation = Counter(f"{m} {operation[(m, p)]}" for (m, p), n in missing.items() for _ in range(n))
+    return {
+        "missing_by_operation": dict(by_operation),
+        "requests": len(calls),
+        "participant_requests": sum(shown.values()),
+        "audit_rows": len(rows),
+        "missing": sum(missing.values()),
+        "extra": sum((entries - shown).values()),
+    }
+
+
+def run(results: Path) -> None:
+    rows: list[tuple[str, dict[str, object], dict[str, object], int]] = []
+    details: list[str] = []
+    for role in ROLES:
+        with tempfile.TemporaryDirectory(prefix=f"fuzz-{role}-") as folder:
+            tmp = Path(folder)
+            url, tokens = tiny_database(tmp)
+            log = tmp / "calls.jsonl"
+            with serve(url, tmp) as server:
+                code, output = schemathesis_run(server.url, tokens[role], log)
+            figures = summary(output)
+            audit = audit_check(url, role, log)
+            rows.append((role, figures, audit, code))
+            if code != 0:
+                start = output.find("FAILURES")
+                details.append(f"### {role}: schemathesis exited with {code}\n\n```\n{output[start:][:6000]}\n```")
+    lines = [
+        "## Fuzzing the API (schemathesis)",
+        "",
+        f"Schemathesis {_version()} with **every check** (`attacks/schemathesis.toml`), phases {PHASES} "
+        f"(the stateful phase follows the OpenAPI links create → read → update → delete), {EXAMPLES} examples per "
+        f"operation, seed {SEED}, against a live uvicorn over SQLite holding the tests' tiny region, one fresh "
+        "database per role.",
+        "",
+        "| role | operations | cases | failures | errors | by check | stateful scenarios | links covered "
+        "| requests | showing participant data | audit rows | without an audit row |",
+        "|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for role, figures, audit, _code in rows:
+        by_check = ", ".join(f"{k}: {v}" for k, v in figures["by_check"].items()) or "none"  # type: ignore[attr-defined]
+        lines.append(
+            f"| {role} | {figures['operations']}/{figures['selected']} | {figures['cases']} | {figures['failures']} "
+            f"| {figures['errors']} | {by_check} | {figures['scenarios']} | {figures['links']} "
+            f"| {audit['requests']} | {audit['participant_requests']} "
+            f"| {audit['audit_rows']} | {audit['missing']} |"
+        )
+    lines += [
+        "",
+        "*Audit*: every request of the run is logged by the hook in `attacks/_st_hooks.py`; a 2xx answer that shows "
+        "or changes participant data must have its audit entry (same method and path). *Without an audit row* "
+        "counts those that have none (target 0); audit rows beyond them are entries of requests the hook does not "
+        "count (a denied read, when those are audited, or a request whose answer names nobody). Reading the audit "
+        "log itself is not counted as a read of participant data.",
+        "",
+        "Reproduce: `python -m attacks fuzz` (part of `make attack`); in CI, `tests/service/test_fuzz.py` runs the "
+        "same checks in-process with fewer examples.",
+    ]
+    for role, _figures, audit, _code in rows:
+        missing = audit["missing_by_operation"]
+        if missing:
+            listed = ", ".join(f"`{k}` {v}" for k, v in sorted(missing.items()))  # type: ignore[attr-defined]
+            lines += ["", f"Requests without an audit row as {role}: {listed}."]
+    if details:
+        lines += ["", *details]
+    (results / "fuzz.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("schemathesis")
