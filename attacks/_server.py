@@ -62,7 +62,7 @@ def tiny_database(folder: Path, database_url: str | None = None) -> tuple[str, d
         _, tokens["enterprise_manager"] = add_user(session, "fuzz-manager", db.Role.enterprise_manager, "default", "vk")
         session.flush()
         for pid in ("P1", "P2"):
-            person = session.get(db.Participant, pid)
+            person = session.get(db.Participant, ("default", pid))
             assert person is not None
             person.coach_id = coach.id
     engine.dispose()

@@ -170,3 +170,66 @@ def _redacted(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy parses: show only its scheme
         return url.split("://", 1)[0] + "://…"
+
+
+@app.command("gallra")
+def gallra(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than", help="The retention period: months (24m) or days (730d) since the last placement ended."
+        ),
+    ] = "24m",
+    apply: Annotated[bool, typer.Option("--apply", help="Erase them (without it: only say who would be).")] = False,
+    today: Annotated[
+        str | None, typer.Option(help="The day the period is counted back from (YYYY-MM-DD); default today.")
+    ] = None,
+) -> None:
+    """Retention ("gallring"): erase the participants whose last placement ended before the cut-off.
+
+    A dry run by default: it prints who would be erased. With --apply each is erased as POST
+    /participants/{id}/erasure does (their id replaced by a pseudonym everywhere). Participants never placed are
+    listed when they have waited since before the cut-off, never erased: they still wait for a place. Audited (an
+    `erase` entry listing the pseudonyms; a dry run, a `read` entry listing the participants it names).
+    """
+    from datetime import date
+
+    from service.audit.log import record
+    from service.db.engine import transaction
+    from service.subject.service import cutoff_of, retention
+
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+        cutoff = cutoff_of(older_than, day)
+    except ValueError as exc:
+        err.print(f"error: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    association = get_settings().association_id
+    command = f"placement gallra --older-than {older_than}" + (" --apply" if apply else "")
+    with transaction(_factory()) as session:
+        report = retention(session, association, cutoff, apply)
+        if apply:
+            record(session, None, "erase", [p for _, p in report.erased], command, "CLI")
+        else:
+            named = [pid for pid, _ in report.due] + [pid for pid, _ in report.never_placed]
+            record(session, None, "read", named, command, "CLI")
+    verb = "erased" if apply else "would erase"
+    out.print(
+        f"association {association}: last placement ended before {cutoff.isoformat()}: {len(report.due)} "
+        f"participant(s); {verb} {len(report.erased) if apply else len(report.due)}",
+        highlight=False,
+    )
+    pseudonyms = dict(report.erased)
+    for participant_id, ended in report.due:
+        after = f" -> {pseudonyms[participant_id]}" if participant_id in pseudonyms else ""
+        out.print(f"  {verb} {participant_id} (last placement ended {ended.isoformat()}){after}", highlight=False)
+    if report.never_placed:
+        out.print(
+            f"never placed, waiting since before {cutoff.isoformat()}: {len(report.never_placed)} (not erased; "
+            "they still wait for a place: DELETE /participants/{id} removes one who has left)",
+            highlight=False,
+        )
+        for participant_id, since in report.never_placed:
+            out.print(f"  {participant_id} (waiting since {since.isoformat()})", highlight=False)
+    if not apply and report.due:
+        out.print("dry run: nothing was changed; run again with --apply to erase them", highlight=False)

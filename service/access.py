@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, true
 from sqlalchemy.orm import Session
 
 from service.db import models as db
-from service.errors import NotFound
+from service.errors import NotFound, ParticipantNotFound
 
 
 def enterprise_filter(user: db.User) -> ColumnElement[bool]:
@@ -20,7 +20,7 @@ def enterprise_filter(user: db.User) -> ColumnElement[bool]:
 
 
 def participant_filter(user: db.User) -> ColumnElement[bool]:
-    condition = db.Participant.association_id == user.association_id
+    condition = and_(db.Participant.association_id == user.association_id, db.Participant.erased_at.is_(None))
     if user.role is db.Role.coach:
         return and_(condition, db.Participant.coach_id == user.id)
     if user.role is db.Role.enterprise_manager:
@@ -62,8 +62,9 @@ def visible_participant(session: Session, user: db.User, participant_id: str) ->
     person = session.get(db.Participant, (user.association_id, participant_id))
     if (
         person is None
+        or person.erased_at is not None
         or user.role is db.Role.enterprise_manager
         or (user.role is db.Role.coach and person.coach_id != user.id)
     ):
-        raise NotFound(f"no participant '{participant_id}'")
+        raise ParticipantNotFound(f"no participant '{participant_id}'")
     return person

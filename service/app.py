@@ -60,6 +60,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.health_engine = health.health_engine(settings.database_url)
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
+    from service.audit.denied import on_error
+
+    app.state.on_error = on_error
 
     # The innermost middleware (added first): the body is counted as the app reads it. Inside `log_requests`, whose
     # BaseHTTPMiddleware would wrap the 413 raised from `receive` in an exception group.
@@ -108,5 +111,6 @@ def _optional_routers() -> list:  # type: ignore[type-arg]
     from service.imports.router import router as imports_router
     from service.plans.router import router as plans_router
     from service.reports.router import router as reports_router
+    from service.subject.router import router as subject_router
 
-    return [plans_router, imports_router, reports_router, audit_router]
+    return [plans_router, imports_router, reports_router, audit_router, subject_router]

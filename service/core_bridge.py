@@ -97,7 +97,9 @@ def load_instance(
     slots = list(session.scalars(select(db.Slot).where(db.Slot.association_id == association_id).order_by(db.Slot.id)))
     people = list(
         session.scalars(
-            select(db.Participant).where(db.Participant.association_id == association_id).order_by(db.Participant.id)
+            select(db.Participant)
+            .where(db.Participant.association_id == association_id, db.Participant.erased_at.is_(None))
+            .order_by(db.Participant.id)
         )
     )
     active = active_placements(session, association_id)

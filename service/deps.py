@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from service.audit.denied import remember_caller
 from service.auth.users import user_for_token
 from service.db.engine import transaction
 from service.db.models import Role, User
@@ -55,6 +56,7 @@ def current_user(
     user = user_of_token(request, session, credentials.credentials)
     if user is None:
         raise Unauthorized("the token is unknown or revoked")
+    remember_caller(request, user.id, user.name, user.role.value)  # for the audit of a denied attempt
     return user
 
 

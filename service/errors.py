@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
@@ -29,6 +30,10 @@ class ServiceError(Exception):
 
 class NotFound(ServiceError):
     status, title = 404, "Not found"
+
+
+class ParticipantNotFound(NotFound):
+    """A participant (or a placement, participant data too) outside the caller's view: audited as denied."""
 
 
 class Unauthorized(ServiceError):
@@ -68,6 +73,9 @@ def problem(
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        hook = getattr(request.app.state, "on_error", None)  # the audit of denied reads (service.audit.denied)
+        if hook is not None and (exc.status == 403 or isinstance(exc, ParticipantNotFound)):
+            await run_in_threadpool(hook, request, exc.status)
         return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
 
     @app.exception_handler(RequestValidationError)

@@ -124,7 +124,9 @@ def _document_operation(method: str, operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
         if parameter.get("in") == "header" and parameter.get("name", "").lower() == IF_MATCH:
             parameter["required"] = True  # refused with 428 when missing
-            parameter["schema"] = {"type": "string", "minLength": 1}
+            # the header's own limit (the schema FastAPI made from the route's type) is kept
+            parameter["schema"] = {**parameter.get("schema", {}), "type": "string", "minLength": 1}
+            parameter["schema"].pop("anyOf", None)
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status in _errors_of(method, operation):
         responses.setdefault(str(status), {})

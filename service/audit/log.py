@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.db.models import AuditEntry, AuditParticipant, User
 
-ACTIONS = ("read", "create", "update", "delete", "import")
+ACTIONS = ("read", "create", "update", "delete", "import", "erase", "denied")
 
 
 def record(

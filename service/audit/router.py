@@ -15,7 +15,7 @@ from service.pagination import Page, PageDep
 from service.params import Day
 
 router = APIRouter(tags=["audit"])
-Action = Literal["read", "create", "update", "delete", "import"]
+Action = Literal["read", "create", "update", "delete", "import", "erase", "denied"]
 
 
 class AuditEntryPublic(BaseModel):
@@ -24,13 +24,17 @@ class AuditEntryPublic(BaseModel):
     user_id: int | None
     user_name: str | None = Field(description="the staff login name when the request was made")
     role: str | None = Field(description="the user's role when the request was made")
-    action: str = Field(description="read, create, update, delete or import")
+    action: str = Field(
+        description="read, create, update, delete, import, erase (an erasure, under the pseudonym) or denied (a "
+        "refused attempt to read participant data: 403 or 404 on a participant route)"
+    )
     method: str | None = Field(description="the HTTP method (unknown for entries written before revision 0002)")
     path: str
     participant_ids: list[str] = Field(description="every participant whose data the request read or changed")
+    status: int | None = Field(None, description="the answer's status of a denied attempt")
 
 
-def _public(entry: db.AuditEntry) -> AuditEntryPublic:
+def public_entry(entry: db.AuditEntry) -> AuditEntryPublic:
     return AuditEntryPublic(
         id=entry.id,
         at=entry.at,
@@ -41,6 +45,7 @@ def _public(entry: db.AuditEntry) -> AuditEntryPublic:
         method=entry.method,
         path=entry.path,
         participant_ids=[p.participant_id for p in entry.participants],
+        status=entry.status,
     )
 
 
@@ -59,4 +64,4 @@ def audit_log(
 ) -> Page[AuditEntryPublic]:
     """Newest first. E.g. who read P0042's data this year: `?participant_id=P0042&action=read&from=2026-01-01`."""
     items, total = service.entries(session, user, page, participant_id, user_id, action, date_from, date_to)
-    return Page(items=[_public(e) for e in items], total=total, limit=page.limit, offset=page.offset)
+    return Page(items=[public_entry(e) for e in items], total=total, limit=page.limit, offset=page.offset)

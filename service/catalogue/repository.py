@@ -201,3 +201,52 @@ def scheduled_change(session: Session, change_id: int) -> db.ScheduledCapacityCh
 def site_slot_ids(session: Session, association_id: str, site_id: str) -> list[str]:
     query = select(db.Slot.id).where(db.Slot.association_id == association_id, db.Slot.site_id == site_id)
     return list(session.scalars(query.order_by(db.Slot.id)))
+
+
+def holders_with_people(
+    session: Session, association_id: str, slot_id: str
+) -> list[tuple[db.Placement, db.Participant]]:
+    """The slot's active placements, each with its participant, in placement order."""
+    rows = session.execute(
+        select(db.Placement, db.Participant)
+        .join(db.Participant, db.placement_participant())
+        .where(
+            db.Placement.association_id == association_id,
+            db.Placement.slot_id == slot_id,
+            db.Placement.end_date.is_(None),
+        )
+        .order_by(db.Placement.id)
+    )
+    return [(placement, person) for placement, person in rows]
+
+
+def travel_minutes(session: Session, association_id: str, participant_ids: list[str], site_id: str) -> dict[str, int]:
+    """participant id -> the travel_times minutes to the site, for those that have a row."""
+    if not participant_ids:
+        return {}
+    rows = session.execute(
+        select(db.TravelTime.participant_id, db.TravelTime.minutes).where(
+            db.TravelTime.association_id == association_id,
+            db.TravelTime.participant_id.in_(participant_ids),
+            db.TravelTime.site_id == site_id,
+        )
+    )
+    return {pid: int(minutes) for pid, minutes in rows}
+
+
+def warnings_of(session: Session, placement_ids: list[int]) -> list[db.PlacementWarning]:
+    """The warnings of these placements (placement ids are global, so this is scoped by the placements')."""
+    if not placement_ids:
+        return []
+    return list(
+        session.scalars(
+            select(db.PlacementWarning)
+            .where(db.PlacementWarning.placement_id.in_(placement_ids))
+            .order_by(db.PlacementWarning.id)
+        )
+    )
+
+
+def add_all(session: Session, rows: list[db.PlacementWarning]) -> None:
+    session.add_all(rows)
+    session.flush()

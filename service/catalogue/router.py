@@ -35,7 +35,10 @@ router = APIRouter(tags=["places"])
 Role = db.Role
 EDITORS = (Role.coordinator, Role.enterprise_manager)
 CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {"description": "below what the active placements hold or need; names them and who may end or move them"},
+    409: {
+        "description": "below what the active placements hold or need (names them and who may end or move them), or "
+        "active placements would break rules of a feasible pair (names each and its rules; send force=true)"
+    },
     412: {"description": "stale If-Match"},
     428: {"description": "If-Match missing"},
 }
@@ -45,12 +48,23 @@ OnDate = Annotated[
     Query(description="the capacity in force on this date: today's with the scheduled changes effective by then"),
 ]
 SCHEDULE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {"description": "another scheduled change sets the same field on the same date (it is named)"},
+    409: {
+        "description": "another scheduled change sets the same field on the same date (it is named), or on its date "
+        "active placements would break rules of a feasible pair (names each and its rules; send force=true)"
+    },
     412: {"description": "stale If-Match"},
     422: {"description": "effective_from not after today, no field, or inconsistent capacity on that date"},
     428: {"description": "If-Match missing"},
 }
 Preview = Annotated[bool, Query(description="true: say what the change would do on its date, save nothing")]
+Force = Annotated[
+    bool,
+    Query(
+        description="true: make a change that breaks rules of active placements (hours, days, supports, programmes, "
+        "age, women only, availability) and record each broken rule as a warning on the placement; without it such "
+        "a change is refused (409, reason `placements_break_rules`). Seats and supervision are never forced."
+    ),
+]
 
 
 # --- enterprises -------------------------------------------------------------------------------------------------
@@ -123,8 +137,9 @@ def update_site(
     user: CurrentUser,
     response: Response,
     if_match: IfMatch = None,
+    force: Force = False,
 ) -> db.Site:
-    site = service.update_site(session, user, site_id, body, if_match)
+    site = service.update_site(session, user, site_id, body, if_match, force)
     response.headers["ETag"] = capacity.etag(site)
     return site
 
@@ -182,8 +197,9 @@ def update_slot(
     user: CurrentUser,
     response: Response,
     if_match: IfMatch = None,
+    force: Force = False,
 ) -> SlotPublic:
-    slot, taken = service.update_slot(session, user, slot_id, body, if_match)
+    slot, taken = service.update_slot(session, user, slot_id, body, if_match, force)
     response.headers["ETag"] = capacity.etag(slot)
     return _public(slot, taken)
 
@@ -216,8 +232,9 @@ def _create_scheduled(
     response: Response,
     if_match: str | None,
     preview: bool,
+    force: bool = False,
 ) -> db.ScheduledCapacityChange | ScheduledChangePreview:
-    result = scheduled.create(session, user, kind, target_id, body, if_match, preview)
+    result = scheduled.create(session, user, kind, target_id, body, if_match, preview, force)
     if isinstance(result, ScheduledChangePreview):
         response.status_code = 200
         named = [
@@ -245,8 +262,9 @@ def create_slot_scheduled_change(
     response: Response,
     if_match: IfMatch = None,
     preview: Preview = False,
+    force: Force = False,
 ) -> db.ScheduledCapacityChange | ScheduledChangePreview:
-    return _create_scheduled("slot", slot_id, body, session, user, request, response, if_match, preview)
+    return _create_scheduled("slot", slot_id, body, session, user, request, response, if_match, preview, force)
 
 
 @router.get("/slots/{slot_id}/scheduled-changes", response_model=list[ScheduledChangePublic], **roles(*EDITORS))

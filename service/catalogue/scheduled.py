@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import matcher
 from matcher import SUPERVISION
 from service.access import visible_site, visible_slot
-from service.catalogue import capacity, in_force
+from service.catalogue import capacity, fit, in_force
 from service.catalogue import repository as repo
 from service.catalogue.schemas import (
     ScheduledChangePreview,
@@ -130,10 +130,19 @@ def _names(fields: dict[str, Any]) -> set[str]:
 
 
 def create(
-    session: Session, user: db.User, kind: str, target_id: str, body: Body, if_match: str | None, preview: bool
+    session: Session,
+    user: db.User,
+    kind: str,
+    target_id: str,
+    body: Body,
+    if_match: str | None,
+    preview: bool,
+    force: bool = False,
 ) -> db.ScheduledCapacityChange | ScheduledChangePreview:
     """Save a dated change (or only preview it). 412 if the slot/site changed since the caller read it, 409 if
-    another dated change sets one of the same fields on the same date (it is named; nothing is replaced)."""
+    another dated change sets one of the same fields on the same date (it is named; nothing is replaced), and 409
+    if on its date the slot's active placements would break a rule of a feasible pair, unless `force` (then each
+    broken rule is a warning on the placement, from that date, deleted with the change)."""
     visible = _visible(session, user, kind, target_id)
     _may_edit(user, visible)
     expected = capacity.require_if_match(if_match)
@@ -154,6 +163,17 @@ def create(
         )
     if preview:
         return preview_change(session, user, target, body.effective_from, fields)
+    broken: list[fit.Broken] = []
+    if isinstance(target, db.Slot):
+        on = body.effective_from
+        broken = fit.broken_placements(session, target, fields, on, before=in_force.in_force(session, target, on))
+        if broken and not force:
+            raise fit.refusal(
+                user,
+                f"from {on.isoformat()}, the change of slot '{target.id}'",
+                broken,
+                f"send POST /slots/{target.id}/scheduled-changes?force=true",
+            )
     change = db.ScheduledCapacityChange(
         association_id=target.association_id,
         effective_from=body.effective_from,
@@ -164,6 +184,8 @@ def create(
         **({"slot_id": target.id} if kind == "slot" else {"site_id": target.id}),
     )
     repo.add(session, change)
+    if broken:
+        fit.record_warnings(session, user, target.id, broken, "scheduled", change.id, body.effective_from)
     return change
 
 

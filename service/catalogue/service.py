@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from matcher import SUPERVISION
 from service.access import visible_enterprise, visible_site, visible_slot
-from service.catalogue import capacity
+from service.catalogue import capacity, fit
 from service.catalogue import repository as repo
 from service.catalogue.schemas import (
     EnterpriseCreate,
@@ -27,6 +28,12 @@ Role = db.Role
 SLOT_NOT_NULL = (
     "activity", "seats", "min_hours", "max_hours", "days", "supports", "programmes", "women_only", "supervision_ratio",
 )  # fmt: skip
+
+
+def today() -> date:
+    return date.today()
+
+
 SLOT_RANGES = ("min_hours", "max_hours", "min_age", "max_age", "available_from", "available_to")
 
 
@@ -96,7 +103,9 @@ def get_site(session: Session, user: db.User, site_id: str) -> db.Site:
     return visible_site(session, user, site_id)
 
 
-def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate, if_match: str | None) -> db.Site:
+def update_site(
+    session: Session, user: db.User, site_id: str, body: SiteUpdate, if_match: str | None, force: bool = False
+) -> db.Site:
     visible = visible_site(session, user, site_id)
     _may_edit(user, visible.enterprise_id)
     expected = capacity.require_if_match(if_match)
@@ -114,8 +123,25 @@ def update_site(session: Session, user: db.User, site_id: str, body: SiteUpdate,
         need, placement_ids = capacity.supervision_need(session, site.association_id, site.id)
         if not SUPERVISION.fits(0.0, need, hours):
             raise capacity.refuse_hours_below_need(session, user, site, hours, need, placement_ids)
+    # Accessibility, place (travel) and enterprise (avoided) are rules of a pair too: checked slot by slot.
+    pair_fields = {f: v for f, v in changes.items() if f in fit.SITE_PAIR_FIELDS and v != getattr(site, f)}
+    broken: list[tuple[db.Slot, list[fit.Broken]]] = []
+    if pair_fields:
+        moved = fit.site_with(site, pair_fields)
+        for slot in site.slots:
+            found = fit.broken_placements(session, slot, {}, today(), site=moved)
+            if found:
+                broken.append((slot, found))
+    if broken and not force:
+        everyone = [b for _, found in broken for b in found]
+        raise fit.refusal(user, f"changing site '{site.id}'", everyone, f"send PATCH /sites/{site.id}?force=true")
     capacity.apply_changes(session, user, site, changes)
     repo.flush(session)
+    for slot, found in broken:
+        fit.record_warnings(session, user, slot.id, found, "slot_change")
+    if pair_fields:
+        for slot in site.slots:
+            fit.clear_resolved(session, slot, today())
     return site
 
 
@@ -161,9 +187,10 @@ def get_slot(session: Session, user: db.User, slot_id: str) -> tuple[db.Slot, in
 
 
 def update_slot(
-    session: Session, user: db.User, slot_id: str, body: SlotUpdate, if_match: str | None
+    session: Session, user: db.User, slot_id: str, body: SlotUpdate, if_match: str | None, force: bool = False
 ) -> tuple[db.Slot, int]:
-    """The changed slot and its seats taken; refused (409) below what its active placements hold or need."""
+    """The changed slot and its seats taken; refused (409) below what its active placements hold or need, and when
+    its active placements would break a rule of a feasible pair, unless `force` (then each is a warning; `fit`)."""
     visible = visible_slot(session, user, slot_id)
     _may_edit(user, visible.site.enterprise_id)
     expected = capacity.require_if_match(if_match)
@@ -196,8 +223,16 @@ def update_slot(
         )
         if not SUPERVISION.fits(0.0, need, site.supervisor_hours):
             raise capacity.refuse_ratio_above_supervision(session, user, slot, site, ratio, need, placement_ids)
+    touched = bool(taken_ids) and fit.touches_pairs(slot, changes)
+    broken = fit.broken_placements(session, slot, changes, today()) if touched else []
+    if broken and not force:
+        raise fit.refusal(user, f"changing slot '{slot.id}'", broken, f"send PATCH /slots/{slot.id}?force=true")
     capacity.apply_changes(session, user, slot, changes)
     repo.flush(session)
+    if broken:
+        fit.record_warnings(session, user, slot.id, broken, "slot_change")
+    if touched:
+        fit.clear_resolved(session, slot, today())
     return slot, len(taken_ids)
 
 

@@ -214,6 +214,9 @@ class Participant(Base):
     avoid_enterprises: Mapped[list[str]] = mapped_column(JSON, default=list)
     waiting_since: Mapped[date | None] = mapped_column(Date, nullable=True)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by an erasure: the row's id is then a pseudonym and its personal fields are blank; it stays only so the
+    # placements of an erased person keep counting in the aggregate reports. No route shows it, no plan uses it.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class TravelTime(Base):
@@ -254,6 +257,10 @@ class Placement(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
+    # Rules the placement breaks since its slot was changed under it with `force` (read-only here; `fit` writes them).
+    warnings: Mapped[list[PlacementWarning]] = relationship(
+        lazy="selectin", order_by="PlacementWarning.id", viewonly=True
+    )
     __table_args__ = (
         # At most one active placement per person, enforced by the database itself.
         Index(
@@ -375,9 +382,11 @@ class AuditEntry(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     user_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
     user_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    action: Mapped[str] = mapped_column(String(16))  # read, create, update, delete, import
+    action: Mapped[str] = mapped_column(String(16))  # read, create, update, delete, import, erase, denied
     method: Mapped[str | None] = mapped_column(String(8), nullable=True)  # unknown for entries older than 0002
     path: Mapped[str] = mapped_column(String(200))
+    # The answer's status, kept for denied attempts (403/404 on a participant route); None for entries before 0008.
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     participants: Mapped[list[AuditParticipant]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="AuditParticipant.participant_id"
     )
@@ -389,6 +398,39 @@ class AuditParticipant(Base):
     __tablename__ = "audit_participants"
     audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
     participant_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class PlacementWarning(Base):
+    """A rule an active placement breaks because its slot changed under it, accepted with `force` (PATCH /slots,
+    an import, or a scheduled change, which holds from `effective_from`). Shown to the coordinator until the
+    placement ends or the slot fits again; a scheduled change's warnings go with the change when it is deleted."""
+
+    __tablename__ = "placement_warnings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id", ondelete="CASCADE"), index=True)
+    slot_id: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # slot_change, import, scheduled
+    scheduled_change_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scheduled_capacity_changes.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    effective_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Erasure(Base):
+    """One erased participant: the pseudonym that replaced their id everywhere, when, by whom and why. The erased
+    id itself is kept nowhere (that is the point); a pseudonym is unique, so each erasure has its own."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    association_id: Mapped[str] = mapped_column(ForeignKey("associations.id"), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    reason: Mapped[str] = mapped_column(String(16))  # request (a data subject's) or retention (placement gallra)
+    erased_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class IdempotencyKey(Base):

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from service.catalogue import capacity
+from service.catalogue import capacity, fit
 from service.db import models as db
 from service.errors import Conflict
 from service.imports import repository as repo
@@ -37,6 +37,7 @@ def apply_diff(diff: ImportDiff) -> None:
         repo.flush(session)
         _record_history(diff, diff.ops["slot"], created_slots)
         repo.flush(session)
+        _record_warnings(diff)
         for op in diff.ops["participant"]:
             _write(diff, op, lambda v: db.Participant(association_id=association, **v))
         repo.flush(session)
@@ -62,6 +63,17 @@ def apply_diff(diff: ImportDiff) -> None:
         raise Conflict(
             "the data changed while the import was being written; nothing was written, run it again"
         ) from None
+
+
+def _record_warnings(diff: ImportDiff) -> None:
+    """The rules that slots changed with `?force=true` make active placements break, as warnings on them; and the
+    warnings of changed slots' placements whose rule holds again are dropped (as PATCH /slots does)."""
+    for slot_id, broken in diff.forced:
+        fit.record_warnings(diff.session, diff.user, slot_id, broken, "import")
+    for op in diff.ops["slot"]:
+        if op.existing is not None and any(c.field in fit.PAIR_FIELDS for c in op.changes):
+            assert isinstance(op.existing, db.Slot)
+            fit.clear_resolved(diff.session, op.existing, diff.today)
 
 
 def _record_history(diff: ImportDiff, ops: list[Op], created: dict[Any, db.Base | None]) -> None:

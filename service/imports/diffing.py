@@ -7,6 +7,10 @@ Rules of an import (an upsert by id, never a delete):
 - Slots and sites keep their capacity rules: seats may not drop below the seats taken by active placements, nor a
   site's supervisor_hours below what its active placements need (the row is refused, naming them), and every change
   is written to the capacity history (by `applying`, through `catalogue.capacity`, as PATCH does).
+- A slot change that would make an active placement break a rule of a feasible pair (hours, days, supports,
+  programmes, age, women only, availability, or its site's accessibility and travel when the slot moves) is
+  refused, naming the placements and rules, unless `?force=true`: then it is applied and each broken rule becomes a
+  warning on the placement (`catalogue.fit`, as PATCH /slots?force=true), and the report lists it as a warning.
 - A slot or site value that would undo a change made in the service since the file was exported is a conflict: the
   row is refused unless `?overwrite=` covers the field (see `ImportDiff._no_undo` and docs/service.md).
 - The service's placements are the truth. A `current_slot_id` that differs from the participant's active placement
@@ -29,7 +33,7 @@ from sqlalchemy.orm import Session
 
 import matcher
 from matcher import SUPERVISION, check_integrity
-from service.catalogue import capacity
+from service.catalogue import capacity, fit
 from service.core_bridge import load_instance
 from service.db import models as db
 from service.errors import InvalidInput
@@ -157,10 +161,18 @@ class ImportDiff:
     it). Reads the database, never writes it."""
 
     def __init__(
-        self, session: Session, user: db.User, upload: UploadedSet, today: date, overwrite: Overwrite | None = None
+        self,
+        session: Session,
+        user: db.User,
+        upload: UploadedSet,
+        today: date,
+        overwrite: Overwrite | None = None,
+        force: bool = False,
     ) -> None:
         self.session, self.user, self.upload, self.today = session, user, upload, today
         self.overwrite = overwrite or Overwrite()
+        self.force = force
+        self.forced: list[tuple[str, list[fit.Broken]]] = []  # slot id -> the placements it breaks (with force)
         stamp = upload.stamp
         self.exported_at = stamp.exported_at if stamp and stamp.association_id == user.association_id else None
         self.association = user.association_id
@@ -313,9 +325,45 @@ class ImportDiff:
                 "slot", s.slot_id, existing, values, history.get(s.slot_id, [])
             ):
                 continue
+            if existing is not None and not self._placements_fit(s, existing, values):
+                continue
             self.usable["slot"].add(s.slot_id)
             self.seats[s.slot_id] = s.seats
             self.keep("slot", s.slot_id, values, existing)
+
+    def _placements_fit(self, s: matcher.Slot, existing: db.Slot, values: dict[str, Any]) -> bool:
+        """False (the slot refused) when the file's values make active placements break a rule of a feasible pair,
+        unless `force`: then they are kept to be warned of (`applying`) and the report says so."""
+        if not fit.touches_pairs(existing, values):
+            return True
+        sites = {t.site_id: t for t in self.upload.instance.sites}
+        broken = fit.broken_placements(self.session, existing, values, self.today, site=sites.get(s.site_id))
+        if not broken:
+            return True
+        said = fit.describe(broken, with_messages=True)
+        if self.force:
+            self.forced.append((s.slot_id, broken))
+            where = self.upload.where.of("slots", s.slot_id)
+            self.notes.append(
+                matcher.Problem(
+                    where.file,
+                    where.row,
+                    "slot_id",
+                    f"slot '{s.slot_id}' is changed with force although active placements now break rules: {said}; "
+                    "each is kept as a warning on the placement",
+                )
+            )
+            return True
+        self.refuse(
+            "slot",
+            "slots",
+            s.slot_id,
+            f"the file's values would make active placements break rules of a feasible pair: {said}; end or move "
+            "those placements first, or send ?force=true to apply the file and keep the conflicts as warnings on "
+            "those placements",
+        )
+        self.usable["slot"].add(s.slot_id)  # it exists and keeps the service's values
+        return False
 
     def _no_undo(
         self,

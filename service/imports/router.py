@@ -114,6 +114,14 @@ def import_dataset(
             "comma-separated or repeated",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        Query(
+            description="apply slot changes that make active placements break rules of a feasible pair (hours, "
+            "days, supports, programmes, age, women only, availability) and keep each broken rule as a warning on "
+            "the placement; without it such a slot row is refused, naming the placements and rules"
+        ),
+    ] = False,
 ) -> ImportReport:
     """Upsert the uploaded data set by id into the coordinator's association.
 
@@ -129,8 +137,9 @@ def import_dataset(
     may hold the same ids, which an import never looks at nor mentions. Refused: records that need a refused one,
     slots whose seats would drop below the seats taken, sites
     whose supervisor_hours would drop below what their active placements need (the reason names the placements),
-    and slots and sites whose file values would undo a change made in the service since (`conflicts`;
-    `?overwrite=` applies them).
+    slots whose new values would make active placements break rules of a feasible pair (`?force=true` applies them
+    and keeps the conflicts as warnings on those placements), and slots and sites whose file values would undo a
+    change made in the service since (`conflicts`; `?overwrite=` applies them).
     The service's placements are the truth: a `current_slot_id` that differs from the participant's active
     placement is a warning and the placement is kept (an import never ends or moves a placement). A
     `current_slot_id` with no active placement creates one from `waiting_since` (or today), if the slot has a free
@@ -148,6 +157,7 @@ def import_dataset(
         apply=apply,
         endpoint=request.url.path,
         overwrite=Overwrite.parse(overwrite or []),
+        force=force,
         limits=request.app.state.settings.read_limits(),
         claim=claim,
     )

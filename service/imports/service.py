@@ -38,6 +38,7 @@ def run_import(
     endpoint: str,
     today: date | None = None,
     overwrite: Overwrite | None = None,
+    force: bool = False,
     limits: matcher.ReadLimits | None = None,
     claim: Callable[[Session], None] | None = None,
 ) -> ImportReport:
@@ -50,7 +51,7 @@ def run_import(
     day = today or date.today()
     with transaction(factory, write=False) as session:
         upload = read_upload(files, lambda: load_instance(session, user.association_id), limits)
-        report = _compare(session, user, upload, day, overwrite, apply=False, endpoint=endpoint)
+        report = _compare(session, user, upload, day, overwrite, force, apply=False, endpoint=endpoint)
     if not apply and claim is None:
         return report
     with transaction(factory) as session:
@@ -58,7 +59,7 @@ def run_import(
             claim(session)
         if not apply:
             return report
-        return _compare(session, user, upload, day, overwrite, apply=True, endpoint=endpoint)
+        return _compare(session, user, upload, day, overwrite, force, apply=True, endpoint=endpoint)
 
 
 def _compare(
@@ -67,10 +68,11 @@ def _compare(
     upload: UploadedSet,
     today: date,
     overwrite: Overwrite | None,
+    force: bool,
     apply: bool,
     endpoint: str,
 ) -> ImportReport:
-    diff = ImportDiff(session, user, upload, today, overwrite)
+    diff = ImportDiff(session, user, upload, today, overwrite, force)
     diff.plan(lock=apply)
     warnings = upload.warnings + diff.notes + diff.check_merged()
     if apply:

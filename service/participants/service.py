@@ -36,7 +36,12 @@ def list_participants(
     return [(p, active[p.id].slot_id if p.id in active else None) for p in items], total
 
 
+ERASED_PREFIX = "ERASED-"  # the pseudonyms of erasures (service.subject); never a new participant's code
+
+
 def create_participant(session: Session, user: db.User, body: ParticipantCreate) -> db.Participant:
+    if body.id.upper().startswith(ERASED_PREFIX):
+        raise InvalidInput(f"id: codes starting with {ERASED_PREFIX} are kept for erased participants", field="id")
     if repo.participant(session, user.association_id, body.id) is not None:
         raise Conflict(f"participant '{body.id}' exists already")
     coach_id = body.coach_id if body.coach_id is not None or user.role is not Role.coach else user.id
@@ -75,5 +80,10 @@ def update_participant(
 def delete_participant(session: Session, user: db.User, participant_id: str) -> None:
     person = visible_participant(session, user, participant_id)
     if repo.has_placements(session, person.association_id, person.id):
-        raise Conflict(f"participant '{participant_id}' has placements kept for follow-up; they cannot be deleted")
+        raise Conflict(
+            f"participant '{participant_id}' has placements kept for follow-up, so the participant cannot be deleted; "
+            f"to remove their personal data, erase them: POST /participants/{participant_id}/erasure (their id is "
+            "replaced by a pseudonym everywhere and the placements stay, anonymous, in the reports)",
+            erasure=f"/api/v1/participants/{participant_id}/erasure",
+        )
     repo.delete_participant(session, person)

@@ -63,3 +63,14 @@ def supervision_used(session: Session, association_id: str, site_id: str) -> flo
         )
     )
     return float(used or 0.0)
+
+
+def warned_placements(user: db.User) -> Select[db.Placement]:
+    """The user's visible active placements that carry a warning (a rule broken since their slot changed)."""
+    warned = select(db.PlacementWarning.placement_id)
+    return (
+        select(db.Placement)
+        .join(db.Participant, db.placement_participant())
+        .where(participant_filter(user), db.Placement.end_date.is_(None), db.Placement.id.in_(warned))
+        .order_by(db.Placement.slot_id, db.Placement.id)
+    )

@@ -27,6 +27,19 @@ class PlacementEnd(Strict):
     end_date: date | None = Field(None, description="default: today")
 
 
+class PlacementWarningPublic(BaseModel):
+    """A rule the placement breaks since its slot was changed under it with `force=true`."""
+
+    model_config = ConfigDict(from_attributes=True)
+    rule: str = Field(description="the rule label (docs/data-format.md), e.g. hours_fit, days_overlap")
+    message: str
+    source: Literal["slot_change", "import", "scheduled"]
+    slot_id: str
+    effective_from: date | None = Field(description="a scheduled change's date: the rule breaks from then on")
+    scheduled_change_id: int | None
+    created_at: datetime
+
+
 class PlacementPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -37,3 +50,6 @@ class PlacementPublic(BaseModel):
     end_reason: EndReason | None
     created_at: datetime
     plan_id: int | None
+    warnings: list[PlacementWarningPublic] = Field(
+        default_factory=list, description="rules broken since the slot was changed under the placement (force=true)"
+    )

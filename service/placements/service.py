@@ -13,7 +13,7 @@ from service.access import visible_participant, visible_slot
 from service.catalogue import repository as catalogue
 from service.core_bridge import to_core_participant, to_core_site, to_core_slot
 from service.db import models as db
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound, ParticipantNotFound
 from service.pagination import PageParams, fetch_page
 from service.placements import repository as repo
 
@@ -105,11 +105,11 @@ def visible_placement(session: Session, user: db.User, placement_id: int) -> db.
     """The placement, if its participant is in the user's view (else 404, as if it did not exist)."""
     placement = repo.placement(session, placement_id)
     if placement is None or placement.association_id != user.association_id:
-        raise NotFound(f"no placement {placement_id}")
+        raise ParticipantNotFound(f"no placement {placement_id}")
     try:
         visible_participant(session, user, placement.participant_id)
     except NotFound:
-        raise NotFound(f"no placement {placement_id}") from None
+        raise ParticipantNotFound(f"no placement {placement_id}") from None
     return placement
 
 
@@ -140,3 +140,8 @@ def end_placement(
     if person is not None and person.pinned:
         person.pinned = False  # nothing left to keep
     return placement
+
+
+def warned_placements(session: Session, user: db.User) -> list[db.Placement]:
+    """Active placements (of the user's view) that break a rule since their slot was changed under them."""
+    return list(session.scalars(repo.warned_placements(user)))

@@ -118,7 +118,9 @@ def lock_active_placements(
 
 
 def participant(session: Session, association_id: str, participant_id: str) -> db.Participant | None:
-    return session.get(db.Participant, (association_id, participant_id))
+    """The participant, or None when there is none or it is an erased row (a plan never places one)."""
+    person = session.get(db.Participant, (association_id, participant_id))
+    return person if person is not None and person.erased_at is None else None
 
 
 def slot(session: Session, association_id: str, slot_id: str, fresh: bool = False) -> db.Slot | None:

@@ -64,6 +64,21 @@ def taken(session: Session, association_id: str) -> dict[str, int]:
     return {slot_id: int(n) for slot_id, n in rows}
 
 
+def warned(session: Session, association_id: str) -> dict[str, int]:
+    """slot id -> its active placements that have a warning (a rule broken since the slot changed under them)."""
+    warned = select(db.PlacementWarning.placement_id)
+    rows = session.execute(
+        select(db.Placement.slot_id, func.count())
+        .where(
+            db.Placement.association_id == association_id,
+            db.Placement.end_date.is_(None),
+            db.Placement.id.in_(warned),
+        )
+        .group_by(db.Placement.slot_id)
+    )
+    return {slot_id: int(n) for slot_id, n in rows}
+
+
 def waiting(session: Session, association_id: str, on: date) -> list[WaitingPerson]:
     active = aliased(db.Placement)
     holds_a_seat = exists().where(
@@ -80,7 +95,7 @@ def waiting(session: Session, association_id: str, on: date) -> list[WaitingPers
             db.Participant.preferences,
             db.Participant.waiting_since,
         )
-        .where(db.Participant.association_id == association_id, ~holds_a_seat)
+        .where(db.Participant.association_id == association_id, db.Participant.erased_at.is_(None), ~holds_a_seat)
         .order_by(db.Participant.id)
     )
     return [

@@ -57,6 +57,10 @@ class UtilisationReport(BaseModel):
     on: date
     rows: list[UtilisationRow]
     totals: UtilisationFigures = Field(description="every seat and person counted once (rows may overlap)")
+    placements_with_warnings: int = Field(
+        0, description="active placements that break a rule since their slot was changed under them (force=true)"
+    )
+    slots_with_warnings: list[str] = Field(default_factory=list, description="the slots of those placements")
 
 
 class OutcomeRow(BaseModel):

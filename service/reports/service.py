@@ -50,6 +50,9 @@ One row per group of the association, and totals that count every seat and perso
 - By `programme`, a slot's seats belong to each programme in its `programmes` (procured seats); slots open to any
   programme form one row with no key (`open to any programme`). By `municipality`, seats are those of slots at
   sites in the municipality, and the waiting are the people who live there.
+- **placements_with_warnings**: active placements in the report's slots that break a rule since their slot was
+  changed under them with `force=true` (each placement's `warnings` in GET /placements say which);
+  **slots_with_warnings**: those slots.
 """
 
 
@@ -171,7 +174,15 @@ def utilisation(
         for g in ordered
     ]
     totals = _figures(seats, seats, taken, [w.days for w in waiting])
-    return {"by": by, "on": on, "rows": rows, "totals": totals}
+    warned = {s: n for s, n in repo.warned(session, association_id).items() if s in seats}
+    return {
+        "by": by,
+        "on": on,
+        "rows": rows,
+        "totals": totals,
+        "placements_with_warnings": sum(warned.values()),
+        "slots_with_warnings": sorted(warned),
+    }
 
 
 HEADINGS: dict[str, tuple[str, Kind]] = {

@@ -21,6 +21,7 @@ from service.fields import attachment
 from service.imports.exporting import XLSX_MEDIA_TYPE
 from service.pagination import PageParams
 from service.participants import service as participants
+from service.placements import service as placements
 from service.plans import service as plans
 from service.plans.schemas import PlanApply, PlanCreate
 from service.reports import service as reports
@@ -87,12 +88,28 @@ def _overview(
 ) -> Response:
     by, report = _utilisation(session, user, by, kommun, insats)
     top = max([r["seats"] for r in report["rows"]] + [1])
+    warned = placements.warned_placements(session, user)
+    record(session, user, "read", [p.participant_id for p in warned], request)
+    warning_rows = [
+        {
+            "placement_id": p.id,
+            "participant_id": p.participant_id,
+            "slot_id": p.slot_id,
+            "rule": texts.RULE_SV.get(w.rule, w.rule),
+            "reason": texts.reason(w.rule, w.message),
+            "from": w.effective_from,
+            "source": texts.WARNING_SOURCE_SV.get(w.source, w.source),
+        }
+        for p in warned
+        for w in p.warnings
+    ]
     return render(
         request,
         "overview.html",
         user,
         status_code=422 if outcome_errors else 200,
         report=report,
+        warnings=warning_rows,
         by=by,
         groupings=GROUPINGS,
         top=top,

@@ -23,6 +23,12 @@ RULE_SV: dict[str, str] = {
 }
 assert set(RULE_SV) >= set(EXPLANATION_LABELS), set(EXPLANATION_LABELS) - set(RULE_SV)
 
+WARNING_SOURCE_SV = {
+    "slot_change": "ändring av platsen",
+    "import": "import",
+    "scheduled": "planerad ändring",
+}
+
 ACTIVITY_SV = {
     "allotment_garden": "koloniträdgård",
     "bakery": "bageri",

@@ -68,6 +68,8 @@ RULES: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/api/v1/participants/{participant_id}"): frozenset({C}),
     ("GET", "/api/v1/participants/{participant_id}/suggestions"): frozenset({C, K}),
     ("GET", "/api/v1/participants/{participant_id}/whatif"): frozenset({C, K}),
+    ("GET", "/api/v1/participants/{participant_id}/record"): frozenset({C}),
+    ("POST", "/api/v1/participants/{participant_id}/erasure"): frozenset({C}),
     ("POST", "/api/v1/placements"): frozenset({C, K}),
     ("GET", "/api/v1/placements"): frozenset({C, K}),
     ("GET", "/api/v1/placements/{placement_id}"): frozenset({C, K}),
@@ -223,13 +225,21 @@ def add_foreign_slot(service: Any) -> None:
 
 
 def fingerprint(service: Any) -> dict[str, list[str]]:
-    """Every row of every table but users: a rejected request must leave all of them as they were."""
+    """Every row of every table but users: a rejected request must leave all of them as they were, but for the
+    `denied` audit entry a refused read of participant data writes (issue 14; tests/service/subject)."""
     with transaction(service.factory) as session:
-        return {
-            table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
-            for table in db.Base.metadata.sorted_tables
-            if table.name != "users"
-        }
+        denied = set(session.scalars(select(db.AuditEntry.id).where(db.AuditEntry.action == "denied")))
+        found = {}
+        for table in db.Base.metadata.sorted_tables:
+            if table.name == "users":
+                continue
+            rows = [row._mapping for row in session.execute(select(table))]
+            if table.name == "audit_log":
+                rows = [r for r in rows if r["id"] not in denied]
+            elif table.name == "audit_participants":
+                rows = [r for r in rows if r["audit_id"] not in denied]
+            found[table.name] = sorted(repr(tuple(r.values())) for r in rows)
+        return found
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:
@@ -354,6 +364,8 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
     ("GET", "/api/v1/participants/{participant_id}/whatif"): lambda s, r: Call(
         f"/api/v1/participants/P1/whatif?slot_id=sew&date={PLAN_DATE}"
     ),
+    ("GET", "/api/v1/participants/{participant_id}/record"): lambda s, r: Call("/api/v1/participants/P1/record"),
+    ("POST", "/api/v1/participants/{participant_id}/erasure"): lambda s, r: Call("/api/v1/participants/P6/erasure"),
     ("POST", "/api/v1/placements"): lambda s, r: Call(
         "/api/v1/placements", {"participant_id": "P1", "slot_id": "furn", "start_date": PLAN_DATE}
     ),
@@ -387,7 +399,7 @@ PLAUSIBLE: dict[tuple[str, str], Callable[[Any, str], Call]] = {
 def success_status(method: str, template: str) -> int:
     if template == "/api/v1/plans":
         return 202 if method == "POST" else 200
-    if template.endswith("/apply"):
+    if template.endswith(("/apply", "/erasure")):
         return 200
     return {"POST": 201, "DELETE": 204}.get(method, 200)
 

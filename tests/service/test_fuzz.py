@@ -58,6 +58,18 @@ def fuzz_schema(fuzz_app: Any) -> Any:
     header = f'request-timeout = 120\nheaders = {{ Authorization = "Bearer {fuzz_app.state.fuzz_token}" }}\n'
     config = SchemathesisConfig.from_str(header + CONFIG.read_text(encoding="utf-8"))
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app, config=config)  # starts the app's lifespan
+    token = fuzz_app.state.fuzz_token
+
+    # Also as an auth provider: the stateful runner then knows the token is real (explicit), so its auth check
+    # probes without it and with a wrong one rather than taking a 2xx for "generated auth accepted".
+    @schema.auth()
+    class Token:
+        def get(self, case: Any, context: Any) -> str:
+            return str(token)
+
+        def set(self, case: Any, data: str, context: Any) -> None:
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
     real = fuzz_app.state.plan_runner
     fuzz_app.state.plan_runner = RecordingRunner()
     real.shutdown()

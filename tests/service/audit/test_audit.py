@@ -108,7 +108,7 @@ def test_each_kind_of_request_writes_one_entry(service):
     assert call(service, "coordinator", "GET", "/placements").status_code == 200
     ended = call(service, "coordinator", "PATCH", f"/placements/{placed.json()['id']}", {"end_reason": "work"})
     assert ended.status_code == 200
-    assert call(service, "coach", "GET", "/participants/P4").status_code == 404  # refused: nothing read
+    assert call(service, "coach", "GET", "/participants/P4").status_code == 404  # refused: nothing read, but denied
     got = [(e.user_name, e.action, e.method, e.path, touched(e)) for e in entries(service)]
     assert got == [
         ("coach", "read", "GET", f"{API}/participants/P1", ["P1"]),
@@ -117,6 +117,7 @@ def test_each_kind_of_request_writes_one_entry(service):
         ("coach", "create", "POST", f"{API}/placements", ["P3"]),
         ("coordinator", "read", "GET", f"{API}/placements", ["P3"]),
         ("coordinator", "update", "PATCH", f"{API}/placements/{placed.json()['id']}", ["P3"]),
+        ("coach", "denied", "GET", f"{API}/participants/P4", ["P4"]),  # issue 14: denied attempts are audited
     ]
 
 
@@ -201,6 +202,7 @@ def test_get_audit_filters_by_participant_user_action_and_dates(service):
         "method": "GET",
         "path": f"{API}/participants",
         "participant_ids": ["P1", "P2", "P3"],
+        "status": None,  # set only for a denied attempt
     }
     # Who has read P2's data this year? One call.
     this_year = audit(service, "?participant_id=P2&action=read&from=2026-01-01")

@@ -53,7 +53,9 @@ def test_whatif_refusals(service, coach, coord, manager):  # noqa: F811
     assert "nowhere" in missing["detail"]
     assert_invalid(coord.get("/participants/P1/whatif"), "slot_id")
     assert_invalid(coord.get("/participants/P1/whatif?slot_id=sew&date=tomorrow"), "date")
-    assert entries(service) == []  # nothing was read
+    # Nothing was read; the refused reads of participants are audited as denied (issue 14), the unknown slot not.
+    denied = [("denied", 404), ("denied", 404), ("denied", 403), ("denied", 404)]
+    assert [(e.action, e.status) for e in entries(service)] == denied
 
 
 def test_capacity_value_report(coord):  # noqa: F811

@@ -4,7 +4,7 @@
 Three nullable columns added (no table rebuilt), so SQLite needs no batch mode.
 
 Revision ID: 0005_lease
-Revises: 0005_floor
+Revises: 0008_subject
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_lease"
-down_revision = "0005_floor"
+down_revision = "0008_subject"
 branch_labels = None
 depends_on = None
 
