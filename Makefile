@@ -53,7 +53,7 @@ bench-full: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --smoke --command "make bench-smoke"
 
-.PHONY: bench bench-full bench-smoke
+.PHONY: bench bench-full bench-smoke bench-service
 
 ## Attacks (docs/reliability.md): every measurement of attacks/ but the load test (a few minutes; needs the local
 ## PostgreSQL for the PostgreSQL rows), then docs/reliability.md assembled from attacks/results/.
@@ -65,3 +65,8 @@ load: $(STAMP)
 	$(BIN)/python -m attacks load
 
 .PHONY: attack load
+
+## bench-service: suggestions over HTTP at county size (5,000 participants, 500 slots, 50 users on loopback,
+## about 4 min); writes benchmarks/RESULTS-service.md.
+bench-service: $(STAMP)
+	$(BIN)/python -m benchmarks.service --command "make bench-service"

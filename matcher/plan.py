@@ -54,6 +54,9 @@ class Plan:
     # (by the same strategy, in the same solve; 0 when the floor costs nothing). None without a floor.
     fairness_floor: float | None = None
     floor_cost: int | None = None
+    # The same input and settings give this plan again, on any machine, loaded or not: no wall-clock limit decided
+    # where the search stopped (a work limit did, or the search finished). docs/solver.md, "Reproducible plans".
+    deterministic: bool = False
 
     @property
     def total(self) -> int:

@@ -51,6 +51,16 @@ class SolverSettings(BaseModel):
         "first",
     )
     relative_gap: float = Field(0.0, ge=0.0, le=1.0, description="stop when proven this close to the bound")
+    work_limit: float | None = Field(
+        None,
+        gt=0,
+        le=1_000_000,
+        description="stop on work done, not on the clock: the same input and settings then give the same plan on "
+        "any machine, loaded or not, and time_limit_s is only a safety net (a plan it stops says it is not "
+        "deterministic). Units of about a second of search on one core of the reference machine (docs/solver.md, "
+        "'Reproducible plans'): CP-SAT's deterministic time for 'cpsat', area re-solves and node limits for 'auto' "
+        "and 'mip'. None: the time limit decides (the plan says whether it did)",
+    )
     fairness_floor: float = Field(
         0.0,
         ge=0.0,
@@ -71,6 +81,8 @@ class SolverSettings(BaseModel):
             rejected.append(
                 f"fairness_floor (a greedy fill keeps no row per group; use {' or '.join(FLOOR_STRATEGIES)})"
             )
+        if self.fairness_floor and self.work_limit is not None:
+            rejected.append("work_limit with fairness_floor (the floor's solves stop on the clock)")
         if rejected:
             unused = " or ".join(rejected)
             raise ValueError(f"strategy '{self.strategy}' does not use {unused}; leave it at its default")

@@ -66,7 +66,8 @@ def solve(
     of a `current_slot_id` (not pinned) moved or taken out.
 
     `settings.strategy` picks how (docs/solver.md); the default is the best one measured (benchmarks/RESULTS.md).
-    `settings.time_limit_s` bounds the whole call after the instance is compiled."""
+    `settings.time_limit_s` bounds the whole call after the instance is compiled; with `settings.work_limit` the
+    search stops on work done instead, and the plan says whether it is `deterministic`."""
     settings = settings or SolverSettings()
     started = time.perf_counter()
     ci = instance if isinstance(instance, CompiledInstance) else prepare(instance)
@@ -115,6 +116,8 @@ def solve(
         moved_bound=problem.holders - min(stays_limit, problem.fit_weight - 1),
         fairness_floor=settings.fairness_floor or None,
         floor_cost=None if unfloored is None else max(unfloored - free_placed, 0),
+        # a floor's solves stop on the clock (work_limit is refused with a floor)
+        deterministic=outcome.deterministic and not settings.fairness_floor,
     )
 
 

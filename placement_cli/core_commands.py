@@ -171,6 +171,16 @@ def solve(
             "capacity makes possible for it (docs/decision-support.md); not with --strategy greedy.",
         ),
     ] = 0.0,
+    work_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--work-limit",
+            min=0.001,
+            help="Stop on work done, not on the clock (units of about a second on the reference machine): the same "
+            "data and options then give the same plan on any machine; --time-limit stays as a safety net "
+            "(docs/solver.md, 'Reproducible plans').",
+        ),
+    ] = None,
 ) -> None:
     """Compute the best plan: most placements first, then the highest fit score, then the fewest holders of a
     current slot moved or taken out; writes plan.csv."""
@@ -180,9 +190,14 @@ def solve(
             f"--fairness-floor: --strategy {strategy} cannot honour a fairness floor; use {', '.join(FLOOR_STRATEGIES)}"
         )
     ci = _load(data, pin_holders=keep)
+    if work_limit is not None and strategy == "greedy":
+        _fail("--work-limit: --strategy greedy does not search (its plan is always the same)")
+    if work_limit is not None and fairness_floor:
+        _fail("--work-limit: a fairness floor's solves stop on the clock; leave one of them out")
     settings = SolverSettings(
-        time_limit_s=time_limit, workers=workers, strategy=strategy, fairness_floor=fairness_floor
-    )
+        time_limit_s=time_limit, workers=workers, strategy=strategy, fairness_floor=fairness_floor,
+        work_limit=work_limit,
+    )  # fmt: skip
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
     ) as bar:
@@ -242,8 +257,14 @@ def _print_summary(ci: CompiledInstance, plan: Plan, out_path: Path) -> None:
             moves += f" (bound {plan.moved_bound})"
     if plan.fairness_floor is not None:
         moves += f"; fairness floor {plan.fairness_floor:.0%} costs {plan.floor_cost} placement(s)"
+    repeatable = (
+        "deterministic (the same data and options give this plan again)"
+        if plan.deterministic
+        else "not deterministic (the time limit decided where the search stopped; --work-limit makes it repeatable)"
+    )
     out.print(
         f"placed {plan.placed} / {plan.total}; fit score {plan.total_score}{moves}; {status}; {gap}\n"
+        f"{repeatable}\n"
         f"build {plan.build_seconds:.2f} s, solve {plan.solve_seconds:.2f} s; plan written to {out_path}",
         highlight=False,
         soft_wrap=True,

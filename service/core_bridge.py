@@ -78,14 +78,51 @@ def to_core_site(row: db.Site) -> matcher.Site:
     )
 
 
+def active_slots(session: Session, association_id: str) -> dict[str, str]:
+    """participant_id -> slot_id of the active placement, for one association (two columns, no objects)."""
+    query = select(db.Placement.participant_id, db.Placement.slot_id).where(
+        db.Placement.end_date.is_(None), db.Placement.association_id == association_id
+    )
+    return {participant_id: slot_id for participant_id, slot_id in session.execute(query)}
+
+
+def load_catalogue(session: Session, association_id: str, on: date | None = None) -> matcher.Instance:
+    """The association's data set without its placements: nobody holds a seat, and `pinned` is as stored (the
+    flag alone; `with_seats` keeps it only for people who hold one). With `with_seats(…, active_slots(…))` it is
+    `load_instance(session, association_id)`, in two parts that change at different rates."""
+    instance = load_instance(session, association_id, on=on, placements=False)
+    pinned = set(session.scalars(select(db.Participant.id).where(
+        db.Participant.association_id == association_id, db.Participant.pinned.is_(True)
+    )))  # fmt: skip
+    people = tuple(replace(p, pinned=True) if p.participant_id in pinned else p for p in instance.participants)
+    return replace(instance, participants=people)
+
+
+def with_seats(catalogue: matcher.Instance, held: dict[str, str]) -> matcher.Instance:
+    """The catalogue with each person's current slot from `held` (participant_id -> slot_id); pinned only for a
+    person who holds a seat, as `load_instance` has it."""
+    people = tuple(
+        replace(p, current_slot_id=held.get(p.participant_id), pinned=p.pinned and p.participant_id in held)
+        if p.pinned or p.participant_id in held
+        else p
+        for p in catalogue.participants
+    )
+    return replace(catalogue, participants=people)
+
+
 def load_instance(
-    session: Session, association_id: str, keep_active: bool = False, on: date | None = None
+    session: Session,
+    association_id: str,
+    keep_active: bool = False,
+    on: date | None = None,
+    placements: bool = True,
 ) -> matcher.Instance:
     """The association's whole data set as the core sees it; current_slot_id comes from active placements.
 
     `keep_active` pins everyone who holds a seat, so the plan only fills free seats (a plan without allow_moves).
     `on`: slots and sites have the capacity in force on that date (scheduled changes effective by then applied);
-    only the instance gets it, the rows keep today's values.
+    only the instance gets it, the rows keep today's values. `placements=False`: nobody holds a seat (see
+    `load_catalogue`).
     """
     enterprises = list(
         session.scalars(
@@ -102,7 +139,7 @@ def load_instance(
             .order_by(db.Participant.id)
         )
     )
-    active = active_placements(session, association_id)
+    active = active_placements(session, association_id) if placements else {}
     travel = list(
         session.scalars(
             select(db.TravelTime)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
@@ -21,7 +22,24 @@ bearer = HTTPBearer(auto_error=False, description="A token from `placement user 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def database_slot(request: Request) -> AsyncIterator[None]:
+    """One of the `db_concurrency` requests that may hold a session at a time; the others wait here, in the event
+    loop, holding no thread.
+
+    Without it, under load every worker thread can end up blocked on the database (waiting for SQLite's write lock
+    or a pooled connection) while the request that holds the lock waits for a free thread to run its next step or
+    its commit: nothing moves until the 30 s timeouts fire (the connection resets of issue 13). With fewer
+    sessions than threads, the holder always finds a thread."""
+    gate = getattr(request.app.state, "database_gate", None)
+    if gate is None:
+        gate = request.app.state.database_gate = anyio.Semaphore(request.app.state.settings.db_concurrency)
+    async with gate:
+        yield
+
+
+def get_session(
+    request: Request, _slot: Annotated[None, Depends(database_slot, scope="function")]
+) -> Iterator[Session]:
     """The unit of work of one request: committed once when the handler returns, rolled back on any error.
 
     A GET or HEAD reads (the token lookup included) in a read transaction, which on SQLite takes no lock, so it

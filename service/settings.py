@@ -24,6 +24,9 @@ class ServiceSettings(BaseSettings):
     queue_url: str | None = Field(default=None, description="redis://… sends solves to an RQ queue; unset = local pool")
     queue_name: str = "placement-plans"
     plan_workers: int = Field(default=1, ge=1, le=16, description="processes of the local solve pool")
+    db_concurrency: int = Field(
+        default=8, ge=1, le=32, description="requests that hold a database session at once (fewer than threads)"
+    )
     max_plan_seconds: float = Field(default=600.0, gt=0, description="longest time limit a plan may ask for")
     association_id: str = "default"
     association_name: str = "Samordningsförbundet (demo)"

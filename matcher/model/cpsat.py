@@ -101,11 +101,20 @@ def solve_cpsat(
     solver.parameters.num_workers = settings.workers
     solver.parameters.random_seed = settings.seed
     solver.parameters.relative_gap_limit = settings.relative_gap
-    # Interleaved search runs the workers in a fixed order: the same input gives the same plan.
-    solver.parameters.interleave_search = settings.workers > 1
+    # Interleaved search runs the workers' tasks in fixed batches: the search is the same whatever the timing (and
+    # whatever num_workers, sat_parameters.proto); one worker alone is sequential and deterministic too.
+    solver.parameters.interleave_search = settings.workers > 1 or settings.work_limit is not None
+    if settings.work_limit is not None:
+        solver.parameters.max_deterministic_time = settings.work_limit  # the wall-clock limit is the safety net
     callback = _Reporter(problem, on_progress, started) if on_progress else None
     status = solver.solve(cp, callback)
     finished = time.perf_counter()
+    # Finished (a proof), or stopped by its deterministic time: the same plan again. Stopped by the clock: not.
+    finished_search = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE, cp_model.MODEL_INVALID)
+    work_done = settings.work_limit is not None and solver.response_proto.deterministic_time >= settings.work_limit * (
+        1 - 1e-6
+    )
+    deterministic = finished_search or work_done
 
     found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     if found:
@@ -121,4 +130,5 @@ def solve_cpsat(
         found=found,
         objective_bound=bound,
         solve_seconds=finished - built,
+        deterministic=deterministic,
     )

@@ -18,6 +18,12 @@
 5. It stops at the time limit, when the plan meets the bound (or comes within `relative_gap` of it), or when the
    largest grid has been cycled without improvement (a local optimum); then it waits for the whole-model MIP, if that
    still runs, until its limit.
+6. With a work limit (`SolverSettings.work_limit`) every stopping point is counted, not timed: each area is CP-SAT
+   on one worker for `AREA_WORK` deterministic seconds, the search stops after `AREAS_PER_WORK` areas per unit,
+   small models go whole to CP-SAT for the work limit (not to SCIP); there is no whole-model HiGHS beside the search
+   (HiGHS's and SCIP's node limits do not bound their root node), so the search has both cores. The same input and
+   settings then give the same plan on any machine; the time limit stays as a safety net, and when it is what
+   stopped a step the outcome says the plan is not deterministic.
 
 Every sub-problem keeps the lexicographic order exact with its own weights (`Levels.of` over its pairs, see
 `matcher.model.problem`). Whole-model MIPs take the three levels in one objective while that is safe, otherwise in
@@ -34,7 +40,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
+from ortools.sat.python import cp_model
 
 from matcher.compiled import BoolArray, IntArray
 from matcher.model.greedy import greedy_by_score, greedy_in_order
@@ -56,6 +64,11 @@ WRAP_UP_S = 1.0
 WHOLE_MIP_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole model beside the area search
 WHOLE_SHARE = 0.6  # for this share of the time; then the search goes on from the better plan, on both cores
 KM_PER_DEGREE = 111.195
+# Work limits (`SolverSettings.work_limit`, docs/solver.md "Reproducible plans"): a unit of work is about a second of
+# search on one core of the reference machine (CP-SAT's deterministic time). The area search counts area re-solves,
+# each CP-SAT for AREA_WORK deterministic seconds instead of HiGHS for `AREA_TIME_CAP_S`; the clock is a safety net.
+AREAS_PER_WORK = 4.0
+AREA_WORK = 0.25  # CP-SAT's deterministic time per area with a work limit (1 / AREAS_PER_WORK)
 DUAL_SIMPLEX = {"solver": "simplex", "simplex_strategy": "1"}
 
 
@@ -152,6 +165,7 @@ def _can_improve(problem: AssignmentProblem, free: IntArray, chosen: BoolArray) 
 class _AreaResult:
     free: IntArray
     chosen: BoolArray | None  # new values of the free pairs, when better
+    time_limited: bool = False  # its MIP was stopped by its time cap
 
 
 def _solve_area(
@@ -162,8 +176,13 @@ def _solve_area(
     activity: FloatArray,
     time_limit: float,
     options: SolveOptions,
+    work: float | None = None,
 ) -> _AreaResult:
-    """The exact MIP over the area's pairs `free` with everything else fixed; its plan when strictly better."""
+    """The exact MIP over the area's pairs `free` with everything else fixed; its plan when strictly better.
+
+    `work`: CP-SAT on one worker stopped at that deterministic time (from the area's current plan as a hint)
+    instead of HiGHS stopped at `time_limit`: a stopping point that does not depend on the machine (HiGHS's node
+    limit does not bound its root node, where the areas spend most of their time)."""
     sub = sub_model(model, free, chosen, activity)
     scores, stay = problem.pairs.score[free], problem.stay[free]
     levels = Levels.of(problem.pairs.participant[free], scores, stay, problem.ci.n_participants)
@@ -175,13 +194,70 @@ def _solve_area(
         # those but with fewer stays is then simply not taken (the check below is on all three).
         objective = levels.two_level_coefficients(scores).astype(np.float64)
     current_value = levels.total(chosen[free], values)
-    result = solve_highs(sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit, options=options.highs())
-    if result.values is None:
-        return _AreaResult(free, None)
-    new = integral(result.values)
+    if work is not None:
+        counted = _area_cpsat(sub.matrix, sub.upper, objective, chosen[free], time_limit, work, options.seed)
+        if counted is None:
+            return _AreaResult(free, None, True)
+        new, clock, _ = counted
+    else:
+        result = solve_highs(
+            sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit, options=options.highs()
+        )
+        clock = result.time_limited
+        if result.values is None:
+            return _AreaResult(free, None, clock)
+        new = integral(result.values)
     if not np.all(sub.matrix @ new.astype(np.float64) <= sub.upper + 0.5):
-        return _AreaResult(free, None)  # never trust a tolerance: the exact check decides
-    return _AreaResult(free, new if levels.total(new, values) > current_value else None)
+        return _AreaResult(free, None, clock)  # never trust a tolerance: the exact check decides
+    return _AreaResult(free, new if levels.total(new, values) > current_value else None, clock)
+
+
+def _area_cpsat(
+    matrix: sp.csr_matrix,
+    upper: FloatArray,
+    objective: FloatArray | IntArray,
+    start: BoolArray,
+    time_limit: float,
+    work: float,
+    seed: int,
+) -> tuple[BoolArray, bool, bool] | None:
+    """max objective @ x, matrix @ x <= upper, x binary, with CP-SAT on one worker (sequential: deterministic) for
+    `work` deterministic seconds: the plan, whether the clock (not the work) stopped it, and whether it is proven
+    optimal; None when it found none."""
+    n = int(matrix.shape[1])
+    cp = cp_model.CpModel()
+    proto = cp.proto
+    if n:
+        template = proto.variables.add()
+        template.domain.extend((0, 1))
+        proto.variables.extend([template] * (n - 1))
+    csr = sp.csr_matrix(matrix)
+    indptr, indices = csr.indptr.tolist(), csr.indices.tolist()
+    data = np.rint(csr.data).astype(np.int64).tolist()
+    limits = np.floor(upper + 1e-9).astype(np.int64).tolist()
+    for r in range(int(csr.shape[0])):
+        a, b = indptr[r], indptr[r + 1]
+        constraint = proto.constraints.add()
+        constraint.linear.vars.extend(indices[a:b])
+        constraint.linear.coeffs.extend(data[a:b])
+        constraint.linear.domain.extend((0, limits[r]))
+    coefficients = objective if np.issubdtype(objective.dtype, np.integer) else np.rint(objective)
+    proto.objective.vars.extend(range(n))
+    proto.objective.coeffs.extend((-coefficients.astype(np.int64)).tolist())  # CP-SAT minimises, in 64-bit integers
+    proto.objective.scaling_factor = -1.0
+    proto.solution_hint.vars.extend(range(n))
+    proto.solution_hint.values.extend(start.astype(np.int64).tolist())
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = seed
+    solver.parameters.max_deterministic_time = work
+    solver.parameters.max_time_in_seconds = max(time_limit, 0.01)  # the safety net
+    status = solver.solve(cp)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    clock = status != cp_model.OPTIMAL and solver.response_proto.deterministic_time < work * (1 - 1e-6)
+    plan = np.array(solver.response_proto.solution, dtype=np.int64)[:n] > 0
+    return plan, clock, status == cp_model.OPTIMAL
 
 
 def _rows_touched(model: SparseModel, free: IntArray) -> set[int]:
@@ -218,11 +294,19 @@ class AreaSearch:
         threads: int = 2,
         options: SolveOptions | None = None,
         on_progress: Callable[[SolveProgress], None] | None = None,
+        work_limit: float | None = None,
     ) -> None:
         self.problem, self.time_limit, self.threads = problem, time_limit, threads
         self.limits = limits or SearchLimits()
         self.options = options or SolveOptions()
-        self.area_options = SolveOptions(seed=self.options.seed)  # areas stay exact: the gap is the whole plan's
+        self.work_limit = work_limit
+        self.area_budget = math.inf if work_limit is None else max(1, math.ceil(work_limit * AREAS_PER_WORK))
+        counted = work_limit is not None
+        # Areas stay exact (the gap is the whole plan's); with a work limit each is CP-SAT stopped at AREA_WORK.
+        self.area_options = SolveOptions(seed=self.options.seed)
+        self.area_work = AREA_WORK if counted else None
+        self.clock_decided = False  # a wall-clock limit stopped a step: the plan may differ on another run
+        self.raced = False  # the whole-model MIP was taken whenever it finished (no work limit): timing decided
         self.on_progress = on_progress
         self.started = time.perf_counter()
         # Keep a little time for the caller to write the plan out: the limit is for the whole solve.
@@ -279,14 +363,30 @@ class AreaSearch:
     def _remaining(self) -> float:
         return max(self.deadline - time.perf_counter(), 0.01)
 
+    def _note(self, result: SolverResult | None) -> SolverResult | None:
+        """Remember when a solve was stopped by its clock (then the plan is not reproducible)."""
+        if result is not None and result.time_limited:
+            self.clock_decided = True
+        return result
+
+    def _go_on(self) -> bool:
+        """The search may take another area: work left, and time left (the clock stopping it decides the plan)."""
+        if self.areas_solved >= self.area_budget:
+            return False
+        if time.perf_counter() >= self.deadline:
+            self.clock_decided = True
+            return False
+        return True
+
     def _outcome(self, proven: bool) -> SolveOutcome:
         final = self.lp_bound
         if self.cardinality is not None:
-            final = lp_bound(self.problem, self.weighted, self.cardinality.result())
+            final = lp_bound(self.problem, self.weighted, self._note(self.cardinality.result()))
         final = self.problem.trivial_bound() if final is None else final
         proven = proven or self.value >= final
         bound = self.value if proven else max(final, self.value)
-        return SolveOutcome(self.best, proven, True, bound, time.perf_counter() - self.built)
+        deterministic = not (self.clock_decided or self.raced)
+        return SolveOutcome(self.best, proven, True, bound, time.perf_counter() - self.built, deterministic)
 
     # -- the strategy
 
@@ -294,7 +394,7 @@ class AreaSearch:
         problem, model = self.problem, self.model
         self.offer(greedy_by_score(problem))
         if model.n_pairs == 0:
-            return SolveOutcome(self.best, True, True, 0, 0.0)
+            return SolveOutcome(self.best, True, True, 0, 0.0, True)
         pool = ThreadPoolExecutor(max_workers=self.threads) if self.threads > 1 else None
         try:
             weight = lp_weight(problem)
@@ -309,6 +409,7 @@ class AreaSearch:
                 model.matrix, model.upper, self.lp_objective, integer=False, time_limit=self._remaining(),
                 options=DUAL_SIMPLEX,
             )  # fmt: skip
+            self._note(self.lp)
             self.weighted = self.lp if weight == problem.fit_placement_weight else None
             self.lp_bound = self.bound = lp_bound(problem, self.weighted, None)
             if self.lp.values is not None:
@@ -317,7 +418,10 @@ class AreaSearch:
                 return self._outcome(False)  # proven when it meets the bound itself, not only the gap
             if model.n_pairs <= self.limits.exact_max_pairs:
                 return self._prove_small()
-            if model.n_pairs <= self.limits.whole_mip_max_pairs and self.threads > 1:
+            # Not with a work limit: no count bounds HiGHS's root node on the whole model (a node limit starts after
+            # it), so only its clock would stop it; the search has both cores instead.
+            if model.n_pairs <= self.limits.whole_mip_max_pairs and self.threads > 1 and self.work_limit is None:
+                self.raced = True  # taken whenever it finishes: timing decides
                 self.whole = _in_background(
                     solve_whole_model, problem, model, WHOLE_SHARE * self._remaining(), options=self.options
                 )
@@ -345,20 +449,40 @@ class AreaSearch:
 
     def _prove_small(self) -> SolveOutcome:
         """SCIP on the whole model from the best plan (the better of LP rounding and greedy); should its plan fail the
-        exact check, HiGHS gets the time that is left."""
+        exact check, HiGHS gets the time that is left. With a work limit, CP-SAT on one worker for the work limit's
+        deterministic time instead (SCIP's node limit does not bound its root node either)."""
         started, limit = time.perf_counter(), self._remaining()
+        if self.work_limit is not None:
+            counted = _area_cpsat(
+                self.model.matrix, self.model.upper, self.problem.coefficients(), self.best, limit, self.work_limit,
+                self.options.seed,
+            )  # fmt: skip
+            if counted is None:
+                self.clock_decided = True
+                return self._outcome(False)
+            chosen, clock, optimal = counted
+            self.clock_decided = self.clock_decided or clock
+            if optimal and self.model.is_feasible(chosen):  # a proof in exact integers: its plan is the result
+                if not self.offer(chosen):
+                    self.best, self.value = chosen.copy(), self.problem.objective(chosen)
+                return self._outcome(True)
+            self.offer(chosen)
+            return self._outcome(False)
         result = solve_whole_model(self.problem, self.model, limit, hint=self.best, solver="scip", options=self.options)
+        self._note(result)
         if self._take_whole(result):
             return self._outcome(True)
         left = limit - (time.perf_counter() - started)
         if result.status != "optimal" or left <= 0.05:
             return self._outcome(False)
         highs = solve_whole_model(self.problem, self.model, left, options=self.options)
+        self._note(highs)
         return self._outcome(self._take_whole(highs))
 
     def _whole_finished(self) -> SolverResult | None:
-        """The whole-model MIP's result once it has finished (then it no longer runs beside the search)."""
-        if self.whole is None or not self.whole.done():
+        """The whole-model MIP's result once it has finished (then it no longer runs beside the search). With a work
+        limit, never during the search: when it finishes depends on the machine."""
+        if self.whole is None or not self.whole.done() or self.work_limit is not None:
             return None
         whole, self.whole = self.whole, None
         try:
@@ -376,7 +500,7 @@ class AreaSearch:
         stale = 0
         size = self.limits.area_km
         grids = [grid(problem, size, 0.0), grid(problem, size, 0.5)]
-        while time.perf_counter() < self.deadline:
+        while self._go_on():
             finished = self._whole_finished()
             if finished is not None:
                 if self._take_whole(finished):
@@ -398,8 +522,8 @@ class AreaSearch:
                 areas = [areas[k] for k in np.argsort(-np.round(potential, 6), kind="stable")]
             improved = False
             i = 0
-            while i < len(areas) and time.perf_counter() < self.deadline:
-                if self.whole is not None and self.whole.done():
+            while i < len(areas) and self._go_on():
+                if self.whole is not None and self.whole.done() and self.work_limit is None:
                     break  # take its plan at the top of the next pass
                 two_cores = pool if self.whole is None else None  # the whole-model MIP has the other core meanwhile
                 batch = [areas[i]]
@@ -409,18 +533,27 @@ class AreaSearch:
                     and not (_rows_touched(model, areas[i]) & _rows_touched(model, areas[i + 1]))
                 ):
                     batch.append(areas[i + 1])
-                cap = min(self.limits.area_time_cap_s, max(self.deadline - time.perf_counter(), 0.01))
+                left = max(self.deadline - time.perf_counter(), 0.01)
+                # With a work limit an area stops at its node limit; its clock is the search's own deadline.
+                cap = left if self.work_limit is not None else min(self.limits.area_time_cap_s, left)
+                if self.areas_solved + len(batch) > self.area_budget:
+                    batch = batch[:1]  # the last area the work limit allows
                 if two_cores is not None and len(batch) > 1:
                     futures = [
-                        two_cores.submit(_solve_area, problem, model, a, plan, activity, cap, self.area_options)
+                        two_cores.submit(
+                            _solve_area, problem, model, a, plan, activity, cap, self.area_options, self.area_work
+                        )
                         for a in batch
                     ]
                     results = [f.result() for f in futures]
                 else:
-                    results = [_solve_area(problem, model, batch[0], plan, activity, cap, self.area_options)]
+                    results = [
+                        _solve_area(problem, model, batch[0], plan, activity, cap, self.area_options, self.area_work)
+                    ]
                 batch_improved = False
                 for result in results:  # independent areas: the order of applying them does not matter
                     self.areas_solved += 1
+                    self.clock_decided = self.clock_decided or result.time_limited
                     if result.chosen is not None:
                         before = plan[result.free].astype(np.float64)
                         plan[result.free] = result.chosen
@@ -439,7 +572,7 @@ class AreaSearch:
             # prove or beat the plan.
             whole, self.whole = self.whole, None
             try:
-                last: SolverResult | None = whole.result()
+                last: SolverResult | None = self._note(whole.result())
             except Exception:  # a failed whole-model solve must not cost the plan the search has
                 last = None
             if last is not None:

@@ -9,8 +9,9 @@ does not do for us, handled here:
   when it is better;
 - the wrapper's dual values are not duals, so nothing here relies on them.
 HiGHS's and SCIP's MIP searches are single-threaded and deterministic for the same model and options; a time limit
-makes the stopping point depend on the machine, a node limit does not. Neither stops on `interrupt_solve` from
-another thread (tried: both run on to their time limit), so every solve here is bounded by its time limit alone.
+makes the stopping point depend on the machine, a node limit (`mip_max_nodes`, `limits/nodes`) does not (but it does
+not bound the root node). Neither stops on `interrupt_solve` from another thread (tried: both run on to their time
+limit), so every solve here is bounded by its time limit, and optionally by a node limit.
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ class SolverResult:
     values: FloatArray | None
     objective: float | None
     seconds: float
+    time_limited: bool = False  # stopped by its time limit (not by a proof, infeasibility or a node limit)
+
+
+CLOCK_SHARE = 0.9
+"""A solve that ends unproven after this share of its time limit counts as stopped by the clock: its plan may differ
+on a faster or a busier machine. (The wrapper does not say which limit stopped it; erring this way only ever calls a
+reproducible plan not reproducible.)"""
+
+
+def _clock_stopped(status: str, seconds: float, time_limit: float) -> bool:
+    return status not in ("optimal", "infeasible") and seconds >= CLOCK_SHARE * time_limit
 
 
 def _read_solution(path: str, n: int) -> tuple[str, FloatArray | None]:
@@ -95,12 +107,14 @@ def solve_scip(
     hint: NDArray[np.bool_] | None = None,
     seed: int = 0,
     relative_gap: float = 0.0,
+    node_limit: int | None = None,
 ) -> SolverResult:
     """max objective @ x subject to matrix @ x <= upper, x binary, with SCIP from a start plan (`hint`).
 
-    The objective must be integral: SCIP stops when its bound is within 0.5 of its plan, which then is a proof of
-    optimality (`limits/gap = 0` alone would still leave the wrapper's default relative gap of 1e-4 in charge), or
-    within `relative_gap` of it. `seed` shifts SCIP's random seeds."""
+        The objective must be integral: SCIP stops when its bound is within 0.5 of its plan, which then is a proof of
+        optimality (`limits/gap = 0` alone would still leave the wrapper's default relative gap of 1e-4 in charge), or
+        within `relative_gap` of it. `seed` shifts SCIP's random seeds. `node_limit` (`limits/nodes`) stops it after
+    that many branch-and-bound nodes: a stopping point that does not depend on the machine."""
     n = int(matrix.shape[1])
     started = time.perf_counter()
     if n == 0:
@@ -119,15 +133,18 @@ def solve_scip(
     parameters = [f"limits/gap = {relative_gap!r}", "limits/absgap = 0.5"]
     if seed:
         parameters.append(f"randomization/randomseedshift = {seed}")
+    if node_limit is not None:
+        parameters.append(f"limits/nodes = {int(node_limit)}")
     engine.set_solver_specific_parameters("\n".join(parameters))
     engine.solve(model)
     status = engine.status()
     seconds = time.perf_counter() - started
     values = np.asarray(engine.variable_values(), dtype=np.float64) if engine.has_solution() else None
     if values is None:
-        return SolverResult("infeasible" if status == mbh.SolveStatus.INFEASIBLE else "unknown", None, None, seconds)
+        kind = "infeasible" if status == mbh.SolveStatus.INFEASIBLE else "unknown"
+        return SolverResult(kind, None, None, seconds, _clock_stopped(kind, seconds, time_limit))
     kind = "optimal" if status == mbh.SolveStatus.OPTIMAL else "feasible"
-    return SolverResult(kind, values, float(objective @ values), seconds)
+    return SolverResult(kind, values, float(objective @ values), seconds, _clock_stopped(kind, seconds, time_limit))
 
 
 def solve_highs(
@@ -185,9 +202,10 @@ def solve_highs(
         return SolverResult("optimal", values, float(objective @ values), seconds)
     if model_status == "Infeasible" or (not path and status == mbh.SolveStatus.INFEASIBLE):
         return SolverResult("infeasible", None, None, seconds)
+    clock = model_status == "Time limit reached" or (not model_status and seconds >= CLOCK_SHARE * time_limit)
     if values is not None:
-        return SolverResult("feasible", values, float(objective @ values), seconds)
-    return SolverResult("unknown", None, None, seconds)
+        return SolverResult("feasible", values, float(objective @ values), seconds, clock)
+    return SolverResult("unknown", None, None, seconds, clock)
 
 
 def integral(values: FloatArray) -> NDArray[np.bool_]:

@@ -24,3 +24,6 @@ class SolveOutcome:
     found: bool
     objective_bound: int  # over free pairs only, in the objective's units (`AssignmentProblem.objective`)
     solve_seconds: float
+    # The same input and settings give this plan again on any machine, loaded or not: no wall-clock limit decided
+    # where the search stopped (docs/solver.md, "Reproducible plans").
+    deterministic: bool = False

@@ -26,7 +26,8 @@ from matcher.model.whole import SolveOptions, solve_whole_model
 from matcher.settings import SolverSettings
 
 ProgressCallback = Callable[[SolveProgress], None]
-TUNABLE = ("seed", "relative_gap")  # the settings a strategy honours or rejects (time_limit_s and workers: all)
+TUNABLE = ("seed", "relative_gap", "work_limit")  # a strategy honours or rejects these (time_limit_s, workers: all)
+MIP_NODES_PER_WORK = 200  # strategy 'mip': branch-and-bound nodes of HiGHS per unit of work_limit
 
 
 class Strategy(ABC):
@@ -60,22 +61,26 @@ def _report_once(problem: AssignmentProblem, outcome: SolveOutcome, on_progress:
     )
 
 
-def _options(settings: SolverSettings) -> SolveOptions:
-    return SolveOptions(seed=settings.seed, relative_gap=settings.relative_gap)
+def _options(settings: SolverSettings, nodes_per_work: int | None = None) -> SolveOptions:
+    nodes = None
+    if settings.work_limit is not None and nodes_per_work is not None:
+        nodes = max(1, round(settings.work_limit * nodes_per_work))
+    return SolveOptions(seed=settings.seed, relative_gap=settings.relative_gap, node_limit=nodes)
 
 
 class Auto(Strategy):
     """Exact MIP when small; otherwise LP, rounding and area-by-area exact re-optimisation (`AreaSearch`)."""
 
     name = "auto"
-    honours = frozenset({"seed", "relative_gap"})
+    honours = frozenset({"seed", "relative_gap", "work_limit"})
 
     def solve(
         self, problem: AssignmentProblem, settings: SolverSettings, budget: float, on_progress: ProgressCallback | None
     ) -> SolveOutcome:
         search = AreaSearch(
-            problem, budget, threads=settings.workers, options=_options(settings), on_progress=on_progress
-        )
+            problem, budget, threads=settings.workers, options=_options(settings), on_progress=on_progress,
+            work_limit=settings.work_limit,
+        )  # fmt: skip
         return search.run()
 
 
@@ -83,7 +88,7 @@ class CpSat(Strategy):
     """CP-SAT on the whole model, the greedy plan as a hint."""
 
     name = "cpsat"
-    honours = frozenset({"seed", "relative_gap"})
+    honours = frozenset({"seed", "relative_gap", "work_limit"})
 
     def solve(
         self, problem: AssignmentProblem, settings: SolverSettings, budget: float, on_progress: ProgressCallback | None
@@ -96,7 +101,7 @@ class Mip(Strategy):
     large models); the third level in a phase of its own when one objective would be too large."""
 
     name = "mip"
-    honours = frozenset({"seed", "relative_gap"})
+    honours = frozenset({"seed", "relative_gap", "work_limit"})
 
     def solve(
         self, problem: AssignmentProblem, settings: SolverSettings, budget: float, on_progress: ProgressCallback | None
@@ -105,18 +110,20 @@ class Mip(Strategy):
         model = build_sparse(problem)
         built = time.perf_counter()
         limit = max(budget - (built - started), 0.01)
-        result = solve_whole_model(problem, model, limit, options=_options(settings))
+        result = solve_whole_model(problem, model, limit, options=_options(settings, MIP_NODES_PER_WORK))
         finished = time.perf_counter()
+        # HiGHS's MIP search is single-threaded and deterministic: only its time limit can make it differ.
+        deterministic = not result.time_limited
         empty = np.zeros(len(problem.pairs), dtype=np.bool_)
         if result.values is None:
-            return SolveOutcome(empty, False, False, 0, finished - built)
+            return SolveOutcome(empty, False, False, 0, finished - built, deterministic)
         chosen = integral(result.values)
         if not model.is_feasible(chosen):
-            return SolveOutcome(empty, False, False, 0, finished - built)
+            return SolveOutcome(empty, False, False, 0, finished - built, deterministic)
         # Proven at a zero gap only; within a gap its bound is not read back, so the trivial one stands.
         proven = result.status == "optimal" and settings.relative_gap == 0
         bound = problem.objective(chosen) if proven else problem.trivial_bound()
-        outcome = SolveOutcome(chosen, proven, True, bound, finished - built)
+        outcome = SolveOutcome(chosen, proven, True, bound, finished - built, deterministic)
         _report_once(problem, outcome, on_progress)
         return outcome
 
@@ -132,7 +139,7 @@ class Greedy(Strategy):
     ) -> SolveOutcome:
         started = time.perf_counter()
         chosen = greedy_by_score(problem)
-        outcome = SolveOutcome(chosen, False, True, problem.trivial_bound(), time.perf_counter() - started)
+        outcome = SolveOutcome(chosen, False, True, problem.trivial_bound(), time.perf_counter() - started, True)
         _report_once(problem, outcome, on_progress)
         return outcome
 

@@ -4,7 +4,7 @@ strategy's proof (SCIP on small models, HiGHS beside the area search on models o
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,12 +24,15 @@ class SolveOptions:
 
     seed: int = 0
     relative_gap: float = 0.0
+    node_limit: int | None = None  # branch-and-bound nodes per MIP: a stopping point independent of the machine
 
     def highs(self) -> dict[str, str]:
         """HiGHS's options: only those that differ from what the engine always passes, so defaults change nothing."""
         options = {"mip_rel_gap": repr(self.relative_gap)} if self.relative_gap else {}
         if self.seed:
             options["random_seed"] = str(self.seed)
+        if self.node_limit is not None:
+            options["mip_max_nodes"] = str(int(self.node_limit))
         return options
 
 
@@ -45,7 +48,7 @@ def _mip(
     if solver == "scip":
         return solve_scip(
             matrix, upper, objective, time_limit=time_limit, hint=hint, seed=options.seed,
-            relative_gap=options.relative_gap,
+            relative_gap=options.relative_gap, node_limit=options.node_limit,
         )  # fmt: skip
     return solve_highs(matrix, upper, objective, integer=True, time_limit=time_limit, options=options.highs())
 
@@ -74,7 +77,7 @@ def solve_whole_model(
         options,
     )  # fmt: skip
     if first.values is None or first.status != "optimal":
-        return first
+        return first  # its time_limited says whether the clock stopped it
     chosen = integral(first.values)
     if not model.is_feasible(chosen):
         return first  # the caller's exact check rejects it
@@ -82,12 +85,13 @@ def solve_whole_model(
     fallback = SolverResult("feasible", first.values, first.objective, first.seconds)
     left = time_limit - (time.perf_counter() - started)
     if left <= 0.05:
-        return fallback
+        return replace(fallback, time_limited=True)  # no time left for the second phase: the clock decided
     scores = problem.pairs.score.astype(np.float64)
     matrix = sp.vstack([model.matrix, sp.csr_matrix(-np.ones((1, model.n_pairs))), sp.csr_matrix(-scores[None, :])])
     upper = np.concatenate([model.upper, [-float(placed), -float(score)]])
     second = _mip(sp.csr_matrix(matrix), upper, problem.stay.astype(np.float64), left, chosen, solver, options)
     seconds = time.perf_counter() - started
+    fallback = replace(fallback, time_limited=second.time_limited)
     if second.values is None:
         return fallback
     kept = integral(second.values)
@@ -97,4 +101,4 @@ def solve_whole_model(
     if int(problem.stay[kept].sum()) < int(problem.stay[chosen].sum()):
         return fallback
     status = "optimal" if second.status == "optimal" else "feasible"
-    return SolverResult(status, second.values, float(three_levels @ second.values), seconds)
+    return SolverResult(status, second.values, float(three_levels @ second.values), seconds, second.time_limited)

@@ -353,6 +353,8 @@ class Plan(Base):
     status: Mapped[PlanStatus] = mapped_column(Enum(PlanStatus, name="plan_status", native_enum=False, length=16))
     plan_date: Mapped[date] = mapped_column(Date)
     time_limit_s: Mapped[float] = mapped_column(Float)
+    # Stop on work, not on the clock (matcher.SolverSettings.work_limit): the same data then gives the same plan.
+    work_limit: Mapped[float | None] = mapped_column(Float, nullable=True)
     # False: every active placement is kept (pinned for the solve); True: the plan may move people or take them out.
     allow_moves: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
@@ -431,6 +433,20 @@ class Erasure(Base):
     reason: Mapped[str] = mapped_column(String(16))  # request (a data subject's) or retention (placement gallra)
     erased_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DataVersion(Base):
+    """How often the data the core sees has changed, per association: the key of the compiled instance kept for
+    suggestions (`service/db/data_version.py` moves it in every flush that changes such rows, in that flush's
+    transaction, so every server process sees a write by the version it moved). `catalogue` moves with
+    participants, travel times, enterprises, sites, slots and scheduled changes; `occupancy` with placements
+    (seats taken), which change more often and are cheap to reapply. No foreign key: the row may be written in the
+    same flush as a new association, before it."""
+
+    __tablename__ = "data_versions"
+    association_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    catalogue: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    occupancy: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class IdempotencyKey(Base):

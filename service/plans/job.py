@@ -88,6 +88,7 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
         if plan is None:
             return
         association_id, plan_date, time_limit = plan.association_id, plan.plan_date, plan.time_limit_s
+        work_limit = plan.work_limit
         allow_moves = plan.allow_moves
         floor = plan.fairness_floor or 0.0
         weights = matcher.ScoreWeights(**(plan.weights or {}))
@@ -131,7 +132,7 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
             )
 
     try:
-        settings = matcher.SolverSettings(time_limit_s=time_limit, fairness_floor=floor)
+        settings = matcher.SolverSettings(time_limit_s=time_limit, fairness_floor=floor, work_limit=work_limit)
         result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise, on_solved)
     except matcher.InvalidDataset as invalid:
         with transaction(factory, write=False) as session:
@@ -211,6 +212,7 @@ def solve_to_result(
             score_bound=plan.score_bound,
             placed_gap=plan.placed_gap,
             solve_seconds=round(plan.solve_seconds, 3),
+            deterministic=plan.deterministic,
             changes={k: sum(1 for p in proposals if p.change == k) for k in ("new", "moves", "leaves", "unchanged")},
             fairness_floor=plan.fairness_floor,
             floor_cost=plan.floor_cost,

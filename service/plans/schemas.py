@@ -20,6 +20,13 @@ CHANGES = (ChangeKind.NEW, ChangeKind.MOVES, ChangeKind.LEAVES)  # the proposals
 class PlanCreate(Strict):
     date: date
     time_limit_s: float = Field(30.0, gt=0, le=3600)
+    work_limit: float | None = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="stop on work done, not on the clock (about seconds of search on the reference machine): the "
+        "same data and settings then give the same plan; time_limit_s stays as a safety net (docs/solver.md)",
+    )
     weights: matcher.ScoreWeights | None = None
     allow_moves: bool = Field(
         False,
@@ -83,6 +90,11 @@ class PlanSummary(BaseModel):
     score_bound: int
     placed_gap: float
     solve_seconds: float
+    deterministic: bool = Field(
+        False,
+        description="the same data and settings give this plan again: no wall-clock limit decided where the search "
+        "stopped (set work_limit for that)",
+    )
     changes: dict[str, int] = Field(description="proposals per change: new, moves, leaves, unchanged")
     fairness_floor: float | None = Field(None, description="the floor the plan keeps; null = none")
     floor_cost: int | None = Field(
@@ -119,6 +131,7 @@ class PlanPublic(BaseModel):
     status: PlanStatus
     plan_date: date
     time_limit_s: float
+    work_limit: float | None = None
     allow_moves: bool
     weights: dict[str, Any] | None
     fairness_floor: float | None = None

@@ -36,6 +36,7 @@ def create_plan(session: Session, user: db.User, body: PlanCreate, max_seconds: 
         status=db.PlanStatus.queued,
         plan_date=body.date,
         time_limit_s=body.time_limit_s,
+        work_limit=body.work_limit,
         allow_moves=body.allow_moves,
         weights=body.weights.model_dump() if body.weights else None,
         fairness_floor=body.fairness_floor,

@@ -85,7 +85,14 @@ def suggestions(
     day = on or date.today()
     result = service.suggestions(session, user, participant_id, day, k, per_site)
     record(session, user, "read", [result.participant_id], request)
-    return SuggestionsOut.model_validate({**asdict(result), "date": day})
+    # From the attributes, not asdict(): the deep copy cost as much as the suggestion itself.
+    return SuggestionsOut(
+        participant_id=result.participant_id,
+        date=day,
+        suggestions=[SuggestionOut.model_validate(s, from_attributes=True) for s in result.suggestions],
+        excluded=[ExcludedOut.model_validate(e, from_attributes=True) for e in result.excluded],
+        notes=list(result.notes),
+    )
 
 
 class EditOut(BaseModel):

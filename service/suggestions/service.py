@@ -8,17 +8,17 @@ from sqlalchemy.orm import Session
 
 import matcher
 from service.access import visible_participant
-from service.core_bridge import load_instance
 from service.db import models as db
 from service.errors import NotFound
+from service.suggestions.cache import compiled_for
 
 
 def suggestions(
     session: Session, user: db.User, participant_id: str, day: date, k: int, per_site: int | None = 2
 ) -> matcher.Suggestions:
     person = visible_participant(session, user, participant_id)
-    compiled = matcher.prepare(load_instance(session, user.association_id, on=day))
-    return matcher.suggest(compiled, person.id, day, k=k, per_site=per_site)
+    kept = compiled_for(session, user.association_id, on=day)
+    return matcher.suggest(kept.compiled, person.id, day, k=k, per_site=per_site, occupancy=kept.occupancy)
 
 
 def what_if(session: Session, user: db.User, participant_id: str, slot_id: str, day: date) -> matcher.WhatIf:
@@ -26,7 +26,7 @@ def what_if(session: Session, user: db.User, participant_id: str, slot_id: str, 
     state (seats and supervisor hours as the active placements hold them). 404 for a person outside the user's
     view, or a slot the association lacks."""
     person = visible_participant(session, user, participant_id)
-    compiled = matcher.prepare(load_instance(session, user.association_id, on=day))
+    compiled = compiled_for(session, user.association_id, on=day).compiled
     try:
         return matcher.what_if(compiled, person.id, slot_id, day)
     except matcher.UnknownSlot:
@@ -38,12 +38,12 @@ def for_many(
 ) -> dict[str, matcher.Suggestions]:
     """Suggestions for many people over one load of the data (a plan's unplaced people), for the ones in the user's
     view and in the data; each says why the person gets no seat when fewer than `k` fit."""
-    compiled = matcher.prepare(load_instance(session, user.association_id, on=day))
+    kept = compiled_for(session, user.association_id, on=day)
     found: dict[str, matcher.Suggestions] = {}
     for participant_id in participant_ids:
         try:
             visible_participant(session, user, participant_id)
-            found[participant_id] = matcher.suggest(compiled, participant_id, day, k=k)
+            found[participant_id] = matcher.suggest(kept.compiled, participant_id, day, k=k, occupancy=kept.occupancy)
         except (NotFound, matcher.UnknownParticipant):
             continue  # removed since the plan was solved, or outside the view: no reason to give
     return found

@@ -297,6 +297,15 @@ def test_solve_writes_every_participant_exactly_once(data: Path, tmp_path: Path)
     assert "placed 3 / 3" in result.stdout
 
 
+def test_solve_with_a_work_limit_says_the_plan_is_deterministic(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan.csv"
+    result = run("solve", data, "--date", DATE, "--out", out, "--work-limit", "0.5", "--no-table")
+    assert result.exit_code == 0, result.output
+    assert "deterministic (the same data and options give this plan again)" in result.stdout
+    refused = run("solve", data, "--date", DATE, "--out", out, "--work-limit", "1", "--strategy", "greedy")
+    assert refused.exit_code != 0 and "--work-limit" in refused.output
+
+
 def test_solve_leaves_the_fields_of_an_unplaced_person_empty(tmp_path: Path) -> None:
     rows = dataset_rows()
     rows["participants"][2].update(hours_per_week="1")  # fits no slot's hours

@@ -16,7 +16,7 @@ from matcher.model import decompose, whole
 from matcher.model.strategies import STRATEGIES, TUNABLE
 
 D: date = DEFAULT_PLAN_DATE
-NON_DEFAULT: dict[str, Any] = {"seed": 7, "relative_gap": 0.05}
+NON_DEFAULT: dict[str, Any] = {"seed": 7, "relative_gap": 0.05, "work_limit": 1.0}
 
 
 def test_every_strategy_says_for_every_tunable_setting_whether_it_honours_it() -> None:

@@ -161,6 +161,17 @@ def test_plan_is_solved_and_applied(service):
     assert service.client.get(f"{API}/placements", headers=headers).json()["total"] == len(expected)
 
 
+def test_a_plan_with_a_work_limit_says_it_is_deterministic(service):
+    headers = service.auth("coordinator")
+    body = {"date": DAY, "time_limit_s": 30, "work_limit": 2}
+    response = service.client.post(f"{API}/plans", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    done = wait_for(service.client, headers, response.json()["id"])
+    assert done["status"] == "done", done
+    assert done["work_limit"] == 2
+    assert done["result"]["summary"]["deterministic"] is True
+
+
 def test_apply_refuses_a_proposal_whose_seat_was_taken_meanwhile(service):
     headers = service.auth("coordinator")
     created = start_plan(service.client, headers)
@@ -265,6 +276,7 @@ def test_plan_requests_are_validated(held):
         ({}, "date"),
         ({"date": DAY, "time_limit_s": 0}, "time_limit_s"),
         ({"date": DAY, "time_limit_s": 10_000}, "time_limit_s"),
+        ({"date": DAY, "work_limit": 0}, "work_limit"),
         ({"date": DAY, "weights": {"preference_top": -1}}, "preference_top"),
         ({"date": DAY, "status": "done"}, "status"),
         ({"date": DAY, "fairness_floor": 0}, "fairness_floor"),

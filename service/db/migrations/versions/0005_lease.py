@@ -4,7 +4,7 @@
 Three nullable columns added (no table rebuilt), so SQLite needs no batch mode.
 
 Revision ID: 0005_lease
-Revises: 0008_subject
+Revises: 0009_version
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_lease"
-down_revision = "0008_subject"
+down_revision = "0009_version"
 branch_labels = None
 depends_on = None
 
