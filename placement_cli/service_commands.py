@@ -1,4 +1,4 @@
-"""The service's commands: `serve`, `user` and `db`."""
+"""The service's commands: `serve`, `worker`, `user` and `db`."""
 
 from __future__ import annotations
 
@@ -134,6 +134,42 @@ def serve(
         soft_wrap=True,
     )
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=settings.log_level.lower())
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Take the jobs waiting now, then stop.")] = False,
+) -> None:
+    """Take plans from the Redis queue and solve them, with the server's settings (PLACEMENT_QUEUE_URL with its
+    Redis database, PLACEMENT_QUEUE_NAME, DATABASE_URL); run as many as you like, where they reach both."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from service.db.engine import absolute_url, is_relative_sqlite
+    from service.logging import configure_logging
+
+    settings = get_settings()
+    if not settings.queue_url:
+        err.print("error: PLACEMENT_QUEUE_URL is not set: the server solves in its own pool, no worker is needed")
+        raise typer.Exit(2)
+    if is_relative_sqlite(settings.database_url):
+        # The server sends each job its absolute URL; said here so a worker's own checks open the same file.
+        out.print(f"note: the relative database URL is taken as {absolute_url(settings.database_url)}", highlight=False)
+    configure_logging(settings.log_level)
+    connection = Redis.from_url(settings.queue_url)
+    queue = Queue(settings.queue_name, connection=connection)
+    out.print(f"worker on queue '{settings.queue_name}' at {_redacted(settings.queue_url)}", highlight=False)
+    Worker([queue], connection=connection).work(burst=burst, logging_level=settings.log_level.upper())
+
+
+def _redacted(url: str) -> str:
+    """The queue URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy parses: show only its scheme
+        return url.split("://", 1)[0] + "://…"
 
 
 @app.command("gallra")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from service.settings import ServiceSettings, get_settings
 from service.suggestions.router import router as suggestions_router
 
 API = "/api/v1"
+SWITCH_INTERVAL_S = 0.001
 log = logging.getLogger("service")
 
 
@@ -37,11 +39,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from service.plans.runner import make_runner
 
+        # Requests that compute (suggestions over thousands of participants) hold the GIL in worker threads; a short
+        # switch interval lets the event loop (and so /health) take its turn within a millisecond, not 5.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         app.state.plan_runner = make_runner(settings, app.state.session_factory)
         app.state.plan_runner.recover()
         yield
         app.state.plan_runner.shutdown()
         engine.dispose()
+        app.state.health_engine.dispose()
 
     app = FastAPIOffline(
         title="Placement service",
@@ -51,6 +57,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.health_engine = health.health_engine(settings.database_url)
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
     from service.audit.denied import on_error

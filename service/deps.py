@@ -19,6 +19,9 @@ from service.errors import Forbidden, Unauthorized
 bearer = HTTPBearer(auto_error=False, description="A token from `placement user add`.")
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def database_slot(request: Request) -> AsyncIterator[None]:
     """One of the `db_concurrency` requests that may hold a session at a time; the others wait here, in the event
     loop, holding no thread.
@@ -37,13 +40,28 @@ async def database_slot(request: Request) -> AsyncIterator[None]:
 def get_session(
     request: Request, _slot: Annotated[None, Depends(database_slot, scope="function")]
 ) -> Iterator[Session]:
-    """The unit of work of one request: committed once when the handler returns, rolled back on any error."""
-    with transaction(request.app.state.session_factory) as session:
+    """The unit of work of one request: committed once when the handler returns, rolled back on any error.
+
+    A GET or HEAD reads (the token lookup included) in a read transaction, which on SQLite takes no lock, so it
+    never waits behind a long write; the audit entry of what it read is written in a short write afterwards.
+    """
+    write = request.method not in READ_METHODS
+    with transaction(request.app.state.session_factory, write=write) as session:
         yield session
 
 
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def user_of_token(request: Request, session: Session, token: str) -> User | None:
+    """The token's user, looked up in a read of its own (no lock, even for a POST), and put in `session`.
+
+    So a write request takes its write lock at its first query, not while the caller is being identified.
+    """
+    with transaction(request.app.state.session_factory, write=False) as reader:
+        user = user_for_token(reader, token)
+    return None if user is None else session.merge(user, load=False)
 
 
 def current_user(
@@ -53,7 +71,7 @@ def current_user(
 ) -> User:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("send 'Authorization: Bearer <token>'; tokens come from `placement user add`")
-    user = user_for_token(session, credentials.credentials)
+    user = user_of_token(request, session, credentials.credentials)
     if user is None:
         raise Unauthorized("the token is unknown or revoked")
     remember_caller(request, user.id, user.name, user.role.value)  # for the audit of a denied attempt

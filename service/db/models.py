@@ -367,6 +367,12 @@ class Plan(Base):
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who solves it: the worker that took the plan writes a new lease and its name; only the holder of the lease
+    # writes the progress and the final status, and only while the plan is under way (see plans.repository).
+    lease: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # While the core solves: by when it must have returned (its time limit + a grace); the service stops it after.
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class AuditEntry(Base):

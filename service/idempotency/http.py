@@ -1,7 +1,8 @@
 """`Idempotency-Key` over HTTP: a route dependency that claims the key (or replays its answer), and a middleware that
 keeps the answer before it is sent.
 
-A route that creates something takes it with `**idempotent(roles(...))`. The key is the caller's: the same key from
+A route that creates something takes it with `**idempotent(roles(...))`; one that writes in a transaction of its own
+takes a `claim_key_later` parameter and makes the claim in that transaction. The key is the caller's: the same key from
 two users names two requests. A replay answers the first answer's status, body and `Content-Type`, `ETag` and
 `Location`, with `Idempotent-Replayed: true`.
 """
@@ -10,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.db.engine import transaction
 from service.db.models import User, utcnow
 from service.deps import CurrentUser, SessionDep
 from service.idempotency import service
@@ -54,27 +58,58 @@ def _boundary(content_type: str) -> bytes:
     return b""
 
 
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=service.MAX_KEY_LENGTH,
+        description="A key of your own (a UUID) that makes a retry safe: the same key with the same request "
+        "answers the first answer and creates nothing; with another request, 422. Kept for "
+        "`PLACEMENT_IDEMPOTENCY_KEY_HOURS` (24 h by default).",
+    ),
+]
+
+
 def claim_key(
     request: Request,
     session: SessionDep,
     user: CurrentUser,
     fingerprint: Annotated[str, Depends(request_fingerprint)],
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=service.MAX_KEY_LENGTH,
-            description="A key of your own (a UUID) that makes a retry safe: the same key with the same request "
-            "answers the first answer and creates nothing; with another request, 422. Kept for "
-            "`PLACEMENT_IDEMPOTENCY_KEY_HOURS` (24 h by default).",
-        ),
-    ] = None,
+    idempotency_key: KeyHeader = None,
 ) -> None:
     if idempotency_key is None:
         return
     hours = request.app.state.settings.idempotency_key_hours
     service.begin(session, _user_id(user), idempotency_key, fingerprint, utcnow(), timedelta(hours=hours))
     request.state.idempotency = (_user_id(user), idempotency_key)
+
+
+Claim = Callable[[Session], None]
+"""Claims the request's key in the given (write) session, or raises as `service.begin` does."""
+
+
+def claim_key_later(
+    request: Request,
+    user: CurrentUser,
+    fingerprint: Annotated[str, Depends(request_fingerprint)],
+    idempotency_key: KeyHeader = None,
+) -> Claim | None:
+    """For a route that writes in a transaction of its own (an import compares without a lock, then writes in a
+    short write): a replay, a misuse or a key still being answered is found now, in a read; the claim itself is
+    returned, for the route to make first thing in its write transaction (so it is written with what the request
+    creates, and under the write lock). None without a key."""
+    if idempotency_key is None:
+        return None
+    key, user_id, now = idempotency_key, _user_id(user), utcnow()
+    lifetime = timedelta(hours=request.app.state.settings.idempotency_key_hours)
+    with transaction(request.app.state.session_factory, write=False) as reader:
+        service.check(reader, user_id, key, fingerprint, now)
+
+    def claim(session: Session) -> None:
+        service.begin(session, user_id, key, fingerprint, now, lifetime)
+        request.state.idempotency = (user_id, key)
+
+    return claim
 
 
 def _user_id(user: User) -> int:

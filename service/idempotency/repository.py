@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,15 @@ from service.db import models as db
 
 def find(session: Session, user_id: int, key: str) -> db.IdempotencyKey | None:
     return session.get(db.IdempotencyKey, (user_id, key), populate_existing=True)
+
+
+def find_live(session: Session, user_id: int, key: str, now: datetime) -> db.IdempotencyKey | None:
+    """The key, unless it has expired (an expired key is forgotten at the next claim)."""
+    return session.scalar(
+        select(db.IdempotencyKey).where(
+            db.IdempotencyKey.user_id == user_id, db.IdempotencyKey.key == key, db.IdempotencyKey.expires_at > now
+        )
+    )
 
 
 def claim(session: Session, user_id: int, key: str, fingerprint: str, now: datetime, expires_at: datetime) -> bool:

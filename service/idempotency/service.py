@@ -1,17 +1,20 @@
 """The rules of idempotency keys, apart from HTTP: a key is the caller's, names one request, and holds its first answer
 until it expires.
 
-`begin` runs in the request's own transaction, before the handler: a new key is added there, so it is written with
-what the request creates or not at all. `finish` writes the answer once it is known, before it is sent.
+`begin` runs in the transaction that writes what the request creates (the request's own, before the handler; an
+import's short write, after its lock-free comparison): a new key is added there, so it is written with what the
+request creates or not at all. `finish` writes the answer once it is known, before it is sent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.db import models as db
 from service.db.engine import transaction
 from service.errors import Conflict, InvalidInput
 from service.idempotency import repository
@@ -55,16 +58,29 @@ def begin(session: Session, user_id: int, key: str, fingerprint: str, now: datet
             if repository.claim(session, user_id, key, fingerprint, now, now + lifetime):
                 return
             continue  # another request claimed it meanwhile: read what it left
-        if row.fingerprint != fingerprint:
-            raise InvalidInput(
-                "this Idempotency-Key was used for another request (another method, path or body); "
-                "use a new key for a new request",
-                field="Idempotency-Key",
-            )
-        if row.status is None:
-            raise Conflict("a request with this Idempotency-Key is still being answered; retry in a moment")
-        raise Replay(Answer(row.status, dict(row.headers or {}), row.body or ""))
+        _held(row, fingerprint)
     raise Conflict("a request with this Idempotency-Key is still being answered; retry in a moment")
+
+
+def check(session: Session, user_id: int, key: str, fingerprint: str, now: datetime) -> None:
+    """What `begin` would raise for a key already held, found in a read (no claim, no lock): a route that claims
+    the key later, in a write transaction of its own, answers a replay or a misuse at once with it."""
+    check_key(key)
+    row = repository.find_live(session, user_id, key, now)
+    if row is not None:
+        _held(row, fingerprint)
+
+
+def _held(row: db.IdempotencyKey, fingerprint: str) -> NoReturn:
+    if row.fingerprint != fingerprint:
+        raise InvalidInput(
+            "this Idempotency-Key was used for another request (another method, path or body); "
+            "use a new key for a new request",
+            field="Idempotency-Key",
+        )
+    if row.status is None:
+        raise Conflict("a request with this Idempotency-Key is still being answered; retry in a moment")
+    raise Replay(Answer(row.status, dict(row.headers or {}), row.body or ""))
 
 
 def finish(factory: sessionmaker[Session], user_id: int, key: str, answer: Answer) -> None:

@@ -13,7 +13,7 @@ from service.db import models as db
 from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
 from service.fields import MAX_QUERY_ITEMS, attachment
-from service.idempotency.http import idempotent
+from service.idempotency.http import Claim, claim_key_later
 from service.imports import service
 from service.imports.diffing import Overwrite
 from service.imports.exporting import XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE
@@ -95,11 +95,11 @@ async def uploaded_files(request: Request) -> list[UploadedFile]:
         },
         409: {"description": "the data changed while the import was written; nothing was written"},
     },
-    **_with_body(idempotent(roles(Role.coordinator)), UPLOAD_BODY),
+    **_with_body(roles(Role.coordinator), UPLOAD_BODY),
 )
 def import_dataset(
+    claim: Annotated[Claim | None, Depends(claim_key_later)],
     files: Annotated[list[UploadedFile], Depends(uploaded_files)],
-    session: SessionDep,
     user: CurrentUser,
     request: Request,
     apply: Annotated[
@@ -151,7 +151,7 @@ def import_dataset(
     `applied: true`.
     """
     return service.run_import(
-        session,
+        request.app.state.session_factory,
         user,
         files,
         apply=apply,
@@ -159,6 +159,7 @@ def import_dataset(
         overwrite=Overwrite.parse(overwrite or []),
         force=force,
         limits=request.app.state.settings.read_limits(),
+        claim=claim,
     )
 
 

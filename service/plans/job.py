@@ -6,42 +6,87 @@ database can run it.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import signal
+import socket
+import sys
 import time
 import traceback
-from datetime import date
+import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import matcher
 from matcher import Change, plan_changes
 from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
-from service.db.engine import make_engine, make_session_factory, transaction
+from service.db.engine import is_relative_sqlite, make_engine, make_session_factory, transaction
 from service.plans import repository as repo
 from service.plans.premise import SolvePremise, read_premise
 from service.plans.results import store_result
 from service.plans.schemas import Need, PlanResult, PlanSummary, Premise, Proposal
 
 log = logging.getLogger("service.plans")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+GRACE_S = 5.0
+"""A solve still running this long after its time limit is stuck: the service stops it and fails its plan."""
 PROGRESS_EVERY_S = 1.0  # write progress at most this often: a solver finds many plans in its first second
 
 
 def run_plan(plan_id: int, database_url: str) -> None:
+    """Solve the plan (in a pool worker or an RQ work horse), which dies with the process that started it."""
+    die_with_parent()
+    if is_relative_sqlite(database_url):
+        # A worker in another folder would open (and create) another, empty database: never guess.
+        raise ValueError(f"the job's database URL {database_url!r} is relative; the service sends absolute URLs")
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     try:
-        _run(plan_id, factory)
+        _run(plan_id, factory, uuid.uuid4().hex, owner_name())
     finally:
         engine.dispose()
 
 
-def _run(plan_id: int, factory: Any) -> None:
+def owner_name() -> str:
+    """This process, as a plan's owner: host, pid and the RQ worker's name when there is one."""
+    worker = os.environ.get("RQ_WORKER_ID")
+    return f"{socket.gethostname()}:{os.getpid()}" + (f" rq:{worker}" if worker else "")
+
+
+def owner_pid(owner: str | None) -> int | None:
+    """The pid of an owner written by `owner_name` on this host; None for another host or none."""
+    if not owner:
+        return None
+    host, _, rest = owner.partition(":")
+    pid = rest.split(" ", 1)[0]
+    return int(pid) if host == socket.gethostname() and pid.isdigit() else None
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (the service for a pool worker, the RQ worker for its
+    work horse), so that killing either never leaves a solve running as an orphan. Elsewhere, nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
+def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
     with transaction(factory) as session:
+        if not repo.take_plan(session, plan_id, lease, owner):
+            return  # cancelled, failed by a restart, or taken by another worker, before this one took it
+    # The reads for the solve take no lock (a plan never blocks the service's writes while it loads or solves).
+    with transaction(factory, write=False) as session:
         plan = repo.plan(session, plan_id)
-        if plan is None or plan.status is not db.PlanStatus.queued:
-            return  # cancelled, or marked failed by a restart, before a worker took it
-        plan.status = db.PlanStatus.running
-        plan.started_at = db.utcnow()
+        if plan is None:
+            return
         association_id, plan_date, time_limit = plan.association_id, plan.plan_date, plan.time_limit_s
         work_limit = plan.work_limit
         allow_moves = plan.allow_moves
@@ -56,6 +101,14 @@ def _run(plan_id: int, factory: Any) -> None:
         kept_by_plan = not allow_moves and any(
             p.pinned for p in instance.participants if p.participant_id not in pinned_on_record
         )
+    with transaction(factory) as session:  # the core must return by the deadline, or the service stops it
+        deadline = db.utcnow() + timedelta(seconds=time_limit + GRACE_S)
+        if not repo.write_if_mine(session, plan_id, lease, deadline=deadline):
+            return
+
+    def on_solved() -> None:
+        with transaction(factory) as session:
+            repo.write_if_mine(session, plan_id, lease, deadline=None)
 
     last_write = 0.0
 
@@ -66,9 +119,10 @@ def _run(plan_id: int, factory: Any) -> None:
             return
         last_write = now
         with transaction(factory) as session:
-            repo.set_plan(
+            repo.write_if_mine(
                 session,
                 plan_id,
+                lease,
                 progress={
                     "seconds": round(progress.seconds, 2),
                     "placed": progress.placed,
@@ -79,9 +133,9 @@ def _run(plan_id: int, factory: Any) -> None:
 
     try:
         settings = matcher.SolverSettings(time_limit_s=time_limit, fairness_floor=floor, work_limit=work_limit)
-        result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise)
+        result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise, on_solved)
     except matcher.InvalidDataset as invalid:
-        with transaction(factory) as session:
+        with transaction(factory, write=False) as session:
             reasons = describe_problems(session, association_id, invalid.problems[:20])
         message = "the data cannot be planned: " + "; ".join(reasons)
         if kept_by_plan and any("pinned participants" in p.message for p in invalid.problems):
@@ -89,39 +143,48 @@ def _run(plan_id: int, factory: Any) -> None:
                 " (without allow_moves every active placement is kept; plan with allow_moves=true to let the plan "
                 "move people or take them out)"
             )
-        _fail(factory, plan_id, message)
+        _fail(factory, plan_id, lease, message)
         return
     except ValueError as refused:
         if floor:  # matcher.solve's only ValueError with a floor: no plan keeps it (or none found in the time limit)
-            _fail(factory, plan_id, f"fairness_floor {floor:g}: {refused}")
+            _fail(factory, plan_id, lease, f"fairness_floor {floor:g}: {refused}")
         else:
             log.exception("plan %s failed", plan_id)
-            _fail(factory, plan_id, f"the solve failed unexpectedly: ValueError: {refused}")
+            _fail(factory, plan_id, lease, f"the solve failed unexpectedly: ValueError: {refused}")
         return
     except Exception:  # a worker must record why it failed, never leave a plan "running"
         log.exception("plan %s failed", plan_id)
         _fail(
-            factory, plan_id, "the solve failed unexpectedly: " + traceback.format_exc(limit=1).strip().splitlines()[-1]
+            factory,
+            plan_id,
+            lease,
+            "the solve failed unexpectedly: " + traceback.format_exc(limit=1).strip().splitlines()[-1],
         )
         return
+    finished = db.Plan()  # the columns the result sets, written in one conditional UPDATE
+    store_result(finished, result)
     with transaction(factory) as session:
-        plan = repo.plan(session, plan_id)
-        if plan is None:
-            return
-        plan.status = db.PlanStatus.done
-        plan.finished_at = db.utcnow()
-        store_result(plan, result)
-        plan.progress = {
-            "seconds": result.summary.solve_seconds,
-            "placed": result.summary.placed,
-            "score": result.summary.total_score,
-            "placed_bound": result.summary.placed_bound,
-        }
+        written = repo.write_if_mine(
+            session,
+            plan_id,
+            lease,
+            status=db.PlanStatus.done,
+            finished_at=db.utcnow(),
+            result=finished.result,
+            progress={
+                "seconds": result.summary.solve_seconds,
+                "placed": result.summary.placed,
+                "score": result.summary.total_score,
+                "placed_bound": result.summary.placed_bound,
+            },
+        )
+    if not written:
+        log.warning("plan %s: ended by the service meanwhile (or not this worker's); the result is dropped", plan_id)
 
 
-def _fail(factory: Any, plan_id: int, message: str) -> None:
+def _fail(factory: Any, plan_id: int, lease: str, message: str) -> None:
     with transaction(factory) as session:
-        repo.set_plan(session, plan_id, status=db.PlanStatus.failed, error=message, finished_at=db.utcnow())
+        repo.write_if_mine(session, plan_id, lease, status=db.PlanStatus.failed, error=message, finished_at=db.utcnow())
 
 
 def solve_to_result(
@@ -131,9 +194,12 @@ def solve_to_result(
     settings: matcher.SolverSettings,
     on_progress: Any = None,
     premise: SolvePremise | None = None,
+    on_solved: Any = None,
 ) -> PlanResult:
     """The plan's result: proposals with explanations, what changes against today, what each needs, and why."""
     plan = matcher.solve(instance, plan_date, weights=weights, settings=settings, on_progress=on_progress)
+    if on_solved is not None:
+        on_solved()
     changes = plan_changes(instance, plan.rows, plan_date)
     proposals = [_proposal(row, changes[row.participant_id], premise) for row in plan.rows]
     return PlanResult(

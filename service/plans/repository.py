@@ -38,9 +38,38 @@ def add(session: Session, row: db.Plan) -> None:
     session.flush()
 
 
-def set_plan(session: Session, plan_id: int, **values: Any) -> None:
-    """Update the plan's row in one statement (progress and failures, written by the solve job)."""
-    session.execute(update(db.Plan).where(db.Plan.id == plan_id).values(**values))
+UNDER_WAY = (db.PlanStatus.queued, db.PlanStatus.running)
+
+
+def take_plan(session: Session, plan_id: int, lease: str, owner: str) -> bool:
+    """A worker takes a queued plan: it becomes running under `lease`; False when it is not queued (or taken)."""
+    result = session.execute(
+        update(db.Plan)
+        .where(db.Plan.id == plan_id, db.Plan.status == db.PlanStatus.queued, db.Plan.lease.is_(None))
+        .values(status=db.PlanStatus.running, lease=lease, owner=owner, started_at=db.utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def write_if_mine(session: Session, plan_id: int, lease: str, **values: Any) -> bool:
+    """Update the plan only while it is under way under `lease`: a worker whose plan was failed by the service (or
+    taken by another) writes nothing, so a status is written once and never over one set by another."""
+    result = session.execute(
+        update(db.Plan)
+        .where(db.Plan.id == plan_id, db.Plan.lease == lease, db.Plan.status.in_(UNDER_WAY))
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def running_plans(session: Session) -> list[tuple[int, float, Any, str | None]]:
+    """(id, time limit, deadline of its solve, owner) of every running plan."""
+    rows = session.execute(
+        select(db.Plan.id, db.Plan.time_limit_s, db.Plan.deadline, db.Plan.owner).where(
+            db.Plan.status == db.PlanStatus.running
+        )
+    ).all()
+    return [(i, t, s, o) for i, t, s, o in rows]
 
 
 def pinned_on_record(session: Session, association_id: str) -> set[str]:
@@ -108,8 +137,11 @@ def fail_plans(
     statuses: tuple[db.PlanStatus, ...] | None = None,
     plan_ids: list[int] | None = None,
 ) -> int:
-    """Mark as failed, with `error`, the plans in `statuses` and/or with `plan_ids`; how many were marked."""
-    query = update(db.Plan)
+    """Mark as failed, with `error`, the plans under way in `statuses` and/or with `plan_ids`; how many were marked.
+
+    Written by the service, not a worker: the plan's lease (if any) no longer counts, so its worker, if it is still
+    alive, finds the plan ended and writes nothing."""
+    query = update(db.Plan).where(db.Plan.status.in_(UNDER_WAY))  # a plan that has ended keeps its end
     if statuses is not None:
         query = query.where(db.Plan.status.in_(statuses))
     if plan_ids is not None:
@@ -120,3 +152,9 @@ def fail_plans(
 
 def plan_ids_with_status(session: Session, statuses: tuple[db.PlanStatus, ...]) -> list[int]:
     return list(session.scalars(select(db.Plan.id).where(db.Plan.status.in_(statuses))))
+
+
+def plans_under_way(session: Session) -> list[tuple[int, Any]]:
+    """(id, created_at) of every plan queued or running."""
+    rows = session.execute(select(db.Plan.id, db.Plan.created_at).where(db.Plan.status.in_(UNDER_WAY))).all()
+    return [(i, c) for i, c in rows]

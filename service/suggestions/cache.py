@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Pool
 from sqlalchemy.orm import Session
 
 import matcher
@@ -50,7 +50,9 @@ class _Cache:
             return self.locks.setdefault(association_id, threading.Lock())
 
 
-_caches: WeakKeyDictionary[Engine, _Cache] = WeakKeyDictionary()
+_caches: WeakKeyDictionary[Pool, _Cache] = WeakKeyDictionary()
+"""Keyed by the engine's pool: a read session's bind is an option view of the engine (a new object each time, see
+`service.db.engine.transaction`) that shares its pool."""
 _caches_guard = threading.Lock()
 stats = {"hits": 0, "occupancy_rebuilds": 0, "full_rebuilds": 0, "uncached": 0}  # for tests and the benchmark
 
@@ -59,9 +61,9 @@ def _cache(session: Session) -> _Cache:
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     with _caches_guard:
-        cache = _caches.get(engine)
+        cache = _caches.get(engine.pool)
         if cache is None:
-            cache = _caches[engine] = _Cache()
+            cache = _caches[engine.pool] = _Cache()
         return cache
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from service.db import models as db
@@ -88,8 +89,15 @@ async def run_import(request: Request, session: SessionDep) -> Response:
     if not files:
         return _page(request, user, 422, error="Välj minst en fil (CSV-filer eller en Excel-arbetsbok).")
     try:
-        report = imports.run_import(
-            session, user, files, apply=apply, endpoint=request.url.path, limits=settings.read_limits()
+        # In a worker thread, in transactions of its own: a long import stalls neither the event loop nor a lock.
+        report = await run_in_threadpool(
+            imports.run_import,
+            request.app.state.session_factory,
+            user,
+            files,
+            apply=apply,
+            endpoint=request.url.path,
+            limits=settings.read_limits(),
         )
     except ServiceError as exc:
         problems = [

@@ -13,8 +13,8 @@ import secrets
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
-from service.auth.users import user_for_token
 from service.db.models import User
+from service.deps import user_of_token
 
 SESSION_COOKIE = "placement_session"
 LOGIN_CSRF_COOKIE = "placement_login_csrf"
@@ -52,7 +52,7 @@ def check_login_csrf(request: Request, submitted: str) -> bool:
 
 def session_user(request: Request, session: Session) -> User:
     token = request.cookies.get(SESSION_COOKIE)
-    user = user_for_token(session, token) if token else None
+    user = user_of_token(request, session, token) if token else None
     if user is None:
         raise LoginRequired()
     return user

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.auth.users import user_for_token
 from service.db import models as db
-from service.deps import SessionDep
+from service.deps import SessionDep, user_of_token
 from service.web.rendering import error_page, render
 from service.web.security import (
     LOGIN_CSRF_COOKIE,
@@ -53,7 +52,7 @@ def login(
 ) -> Response:
     if not check_login_csrf(request, csrf_token):
         return render_with_csrf(request, login_csrf(request), "Formuläret var för gammalt. Försök igen.", 400)
-    user = user_for_token(session, token.strip()) if token.strip() else None
+    user = user_of_token(request, session, token.strip()) if token.strip() else None
     if user is None:
         return render_with_csrf(
             request, login_csrf(request), "Nyckeln är okänd eller återkallad. Kontrollera den och försök igen.", 401

@@ -152,3 +152,31 @@ def test_an_upload_retried_with_a_new_multipart_boundary_is_replayed(service: Se
     replay = send("second5678")
     assert replay.status_code == 200 and replay.headers["idempotent-replayed"] == "true"
     assert replay.json() == first.json()
+
+
+def test_concurrent_keyed_imports_apply_once(service: Service) -> None:
+    """An import claims its key in its own short write, after a lock-free comparison: still exactly one applies."""
+    boundary = "b0undary"
+    text = b"slot_id,site_id,activity,seats,min_hours,max_hours,days\nbake,hantverk,bakery,1,5,20,mon\n"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="slots.csv"\r\n\r\n'.encode()
+        + text
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    headers = service.auth("coordinator") | {
+        "Idempotency-Key": "upload-race",
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
+
+    def send(_: int) -> Any:
+        return service.client.post(f"{API}/imports?apply=true", content=body, headers=headers)
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(send, range(12)))
+    assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers]
+    applied = [a for a in answers if a.status_code == 200]
+    assert applied and all(a.json() == applied[0].json() for a in applied)
+    assert sum("idempotent-replayed" not in a.headers for a in applied) == 1  # one ran, the others replayed
+    assert applied[0].json()["applied"] is True
+    with transaction(service.factory) as session:
+        assert session.scalar(select(func.count()).select_from(db.Slot).where(db.Slot.id == "bake")) == 1

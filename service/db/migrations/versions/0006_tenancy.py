@@ -77,7 +77,7 @@ def _sqlite() -> bool:
 def _sqlite_between_transactions(statement: str) -> None:
     """Commit, run `statement` outside a transaction, begin again: SQLite ignores `PRAGMA foreign_keys` inside one.
     Done on the driver's connection, as Alembic's autocommit block would still begin a transaction (the engine's
-    begin hook issues BEGIN IMMEDIATE on every begin)."""
+    begin hook issues BEGIN, or BEGIN IMMEDIATE for a write, on every begin)."""
     driver = op.get_bind().connection.dbapi_connection
     assert driver is not None
     if driver.in_transaction:
