@@ -142,12 +142,17 @@ def suggestion_load(clients: int, participant_ids: list[str]) -> Callable[[Serve
     return run
 
 
+def idle(server: Server) -> str:
+    time.sleep(2)
+    return "nothing else running"
+
+
 def measure(name: str, database_url: str, folder: Path, region: Path) -> list[str]:
     ids = [row["participant_id"] for row in csv.DictReader((region / "participants.csv").open(encoding="utf-8-sig"))]
     rows = []
     with serving(database_url, folder) as server:
         loads: list[tuple[str, Callable[[Server], str]]] = [
-            ("idle (2 s)", lambda s: (time.sleep(2), "nothing else running")[1]),
+            ("idle (2 s)", idle),
             ("import", lambda s: load_import(s, region)),
             ("plan", load_plan),
             ("8 suggestion clients", suggestion_load(8, ids)),

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -156,7 +156,7 @@ def local_cases(folder: Path, region: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def worker(url: str, folder: Path, extra: dict[str, str]) -> Callable[[], subprocess.Popen[bytes]]:
+def worker(url: str, folder: Path, extra: dict[str, str]) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     log = (folder / "worker.log").open("ab")
     started: list[subprocess.Popen[bytes]] = []
 

@@ -125,8 +125,8 @@ def _document_operation(method: str, operation: dict[str, Any]) -> None:
         if parameter.get("in") == "header" and parameter.get("name", "").lower() == IF_MATCH:
             parameter["required"] = True  # refused with 428 when missing
             # required now, so not null; the header's own limits (maxLength) are kept from the string option
-            made = parameter.get("schema", {})
-            text = next((o for o in made.get("anyOf", [made]) if o.get("type") == "string"), {})
+            made: dict[str, Any] = parameter.get("schema", {})
+            text: dict[str, Any] = next((o for o in made.get("anyOf", [made]) if o.get("type") == "string"), {})
             parameter["schema"] = {**text, "type": "string", "minLength": 1}
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for status in _errors_of(method, operation):
