@@ -133,7 +133,9 @@ def serve(
         highlight=False,
         soft_wrap=True,
     )
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level=settings.log_level.lower())
+    api = create_app(settings)
+    api.state.import_pool.start()  # its worker loads the engine's modules now, not at the first import
+    uvicorn.run(api, host=bind_host, port=bind_port, log_level=settings.log_level.lower())
 
 
 @app.command()

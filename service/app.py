@@ -17,6 +17,7 @@ from service.catalogue.router import router as catalogue_router
 from service.db.engine import make_engine, make_session_factory
 from service.errors import install_error_handlers
 from service.idempotency.http import install_idempotency
+from service.imports.pool import ImportPool
 from service.logging import configure_logging
 from service.openapi import install_openapi
 from service.participants.router import router as participants_router
@@ -29,9 +30,15 @@ SWITCH_INTERVAL_S = 0.001
 log = logging.getLogger("service")
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    """Build the app; the database schema must already be at head (`placement serve` migrates first)."""
+def create_app(settings: ServiceSettings | None = None, import_pool: ImportPool | None = None) -> FastAPI:
+    """Build the app; the database schema must already be at head (`placement serve` migrates first).
+
+    `import_pool`: the processes that run imports (service/imports/pool.py); given, it is the caller's to stop (tests
+    share one), else the app starts its own (its workers at the first import) and stops it with the service.
+    """
     settings = settings or get_settings()
+    owns_pool = import_pool is None
+    imports = import_pool or ImportPool(settings.import_workers)
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)
 
@@ -46,6 +53,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         app.state.plan_runner.recover()
         yield
         app.state.plan_runner.shutdown()
+        if owns_pool:
+            imports.shutdown()
         engine.dispose()
         app.state.health_engine.dispose()
 
@@ -58,6 +67,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.health_engine = health.health_engine(settings.database_url)
+    app.state.import_pool = imports
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
     from service.audit.denied import on_error

@@ -27,6 +27,14 @@ class ServiceError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable with its extras (an import's `problems`): it crosses from the import's worker process intact.
+        return (_rebuild, (type(self), self.detail, self.extra))
+
+
+def _rebuild(cls: type[ServiceError], detail: str, extra: dict[str, Any]) -> ServiceError:
+    return cls(detail, **extra)
+
 
 class NotFound(ServiceError):
     status, title = 404, "Not found"
@@ -58,6 +66,10 @@ class PreconditionRequired(ServiceError):
 
 class InvalidInput(ServiceError):
     status, title = 422, "Invalid input"
+
+
+class Unavailable(ServiceError):
+    status, title = 503, "Service unavailable"
 
 
 def problem(

@@ -24,6 +24,9 @@ class ServiceSettings(BaseSettings):
     queue_url: str | None = Field(default=None, description="redis://… sends solves to an RQ queue; unset = local pool")
     queue_name: str = "placement-plans"
     plan_workers: int = Field(default=1, ge=1, le=16, description="processes of the local solve pool")
+    import_workers: int = Field(
+        default=1, ge=1, le=8, description="processes that run imports (imports beyond them wait their turn)"
+    )
     db_concurrency: int = Field(
         default=8, ge=1, le=32, description="requests that hold a database session at once (fewer than threads)"
     )

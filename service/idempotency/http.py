@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -84,8 +84,23 @@ def claim_key(
     request.state.idempotency = (_user_id(user), idempotency_key)
 
 
-Claim = Callable[[Session], None]
-"""Claims the request's key in the given (write) session, or raises as `service.begin` does."""
+@dataclass(frozen=True)
+class Claim:
+    """An `Idempotency-Key` to claim in a write session, or raise as `service.begin` does. Plain data, so it can be
+    made in another process (an import's worker); `claimed` then tells the request, for the answer to be kept."""
+
+    user_id: int
+    key: str
+    fingerprint: str
+    now: datetime
+    lifetime: timedelta
+
+    def __call__(self, session: Session) -> None:
+        service.begin(session, self.user_id, self.key, self.fingerprint, self.now, self.lifetime)
+
+    def claimed(self, request: Request) -> None:
+        """The claim was written with the request's data: its answer is kept with the key before it is sent."""
+        request.state.idempotency = (self.user_id, self.key)
 
 
 def claim_key_later(
@@ -97,19 +112,14 @@ def claim_key_later(
     """For a route that writes in a transaction of its own (an import compares without a lock, then writes in a
     short write): a replay, a misuse or a key still being answered is found now, in a read; the claim itself is
     returned, for the route to make first thing in its write transaction (so it is written with what the request
-    creates, and under the write lock). None without a key."""
+    creates, and under the write lock), and to mark `claimed` once that transaction committed. None without a key."""
     if idempotency_key is None:
         return None
     key, user_id, now = idempotency_key, _user_id(user), utcnow()
     lifetime = timedelta(hours=request.app.state.settings.idempotency_key_hours)
     with transaction(request.app.state.session_factory, write=False) as reader:
         service.check(reader, user_id, key, fingerprint, now)
-
-    def claim(session: Session) -> None:
-        service.begin(session, user_id, key, fingerprint, now, lifetime)
-        request.state.idempotency = (user_id, key)
-
-    return claim
+    return Claim(user_id, key, fingerprint, now, lifetime)
 
 
 def _user_id(user: User) -> int:

@@ -38,6 +38,9 @@ class Replay(Exception):
         super().__init__("replay")
         self.answer = answer
 
+    def __reduce__(self) -> tuple[type[Replay], tuple[Answer]]:
+        return (Replay, (self.answer,))  # picklable: an import's claim is made in its worker process
+
 
 def check_key(key: str) -> None:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not all(" " <= c <= "~" for c in key):

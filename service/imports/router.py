@@ -14,7 +14,7 @@ from service.deps import CurrentUser, SessionDep, roles
 from service.errors import InvalidInput
 from service.fields import MAX_QUERY_ITEMS, attachment
 from service.idempotency.http import Claim, claim_key_later
-from service.imports import service
+from service.imports import pool, service
 from service.imports.diffing import Overwrite
 from service.imports.exporting import XLSX_MEDIA_TYPE, ZIP_MEDIA_TYPE
 from service.imports.reading import MAX_UPLOAD_FILES, ContentTooLarge, UploadedFile
@@ -94,6 +94,7 @@ async def uploaded_files(request: Request) -> list[UploadedFile]:
             "over a limit included (rows, columns, cell length, a workbook's unzipped size; docs/service.md)"
         },
         409: {"description": "the data changed while the import was written; nothing was written"},
+        503: {"description": "the import's worker process stopped (killed, or out of memory) before it answered"},
     },
     **_with_body(roles(Role.coordinator), UPLOAD_BODY),
 )
@@ -150,8 +151,8 @@ def import_dataset(
     capacity history (as PATCH keeps them), and participant changes are audited; the answer is the same report with
     `applied: true`.
     """
-    return service.run_import(
-        request.app.state.session_factory,
+    report = pool.run_import(  # in the import's worker process (service/imports/pool.py)
+        request.app.state,
         user,
         files,
         apply=apply,
@@ -161,6 +162,9 @@ def import_dataset(
         limits=request.app.state.settings.read_limits(),
         claim=claim,
     )
+    if claim is not None:
+        claim.claimed(request)  # written with the import: its answer is kept with the key
+    return report
 
 
 @router.get(

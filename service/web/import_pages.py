@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from service.db import models as db
 from service.deps import SessionDep
 from service.errors import ServiceError
-from service.imports import service as imports
+from service.imports import pool as import_pool
 from service.imports.reading import MAX_UPLOAD_FILES, UploadedFile
 from service.web import texts
 from service.web.rendering import error_page, render
@@ -89,10 +89,11 @@ async def run_import(request: Request, session: SessionDep) -> Response:
     if not files:
         return _page(request, user, 422, error="Välj minst en fil (CSV-filer eller en Excel-arbetsbok).")
     try:
-        # In a worker thread, in transactions of its own: a long import stalls neither the event loop nor a lock.
+        # In the import's worker process, waited for in a thread: a long import stalls neither the event loop, nor
+        # the server's process (its garbage collections), nor a lock (service/imports/pool.py).
         report = await run_in_threadpool(
-            imports.run_import,
-            request.app.state.session_factory,
+            import_pool.run_import,
+            request.app.state,
             user,
             files,
             apply=apply,

@@ -21,6 +21,7 @@ from service.db import models as db
 from service.db.engine import make_engine, make_session_factory, transaction
 from service.db.migrate import upgrade
 from service.imports.loader import insert_dataset
+from service.imports.pool import ImportPool
 from service.settings import ServiceSettings
 
 PG_URL = os.environ.get("PLACEMENT_TEST_DATABASE_URL")
@@ -137,8 +138,16 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Ser
     )
 
 
+@pytest.fixture(scope="session")
+def import_pool() -> Iterator[ImportPool]:
+    """One import pool for the session (its worker starts once, at the first import), shared by the tests' apps."""
+    pool = ImportPool()
+    yield pool
+    pool.shutdown()
+
+
 @pytest.fixture
-def service(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Service]:
+def service(engine: Engine, database_url: str, tmp_path: Path, import_pool: ImportPool) -> Iterator[Service]:
     _empty(engine)
     factory = make_session_factory(engine)
     tokens: dict[str, str] = {}
@@ -163,6 +172,6 @@ def service(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[Servi
         for pid in ("P1", "P2", "P3"):
             session.get(db.Participant, ("default", pid)).coach_id = user_ids["coach"]  # type: ignore[union-attr]
         session.get(db.Participant, ("default", "P4")).coach_id = user_ids["other_coach"]  # type: ignore[union-attr]
-    app = create_app(make_settings(database_url, tmp_path))
+    app = create_app(make_settings(database_url, tmp_path), import_pool=import_pool)
     with TestClient(app) as client:
         yield Service(client, factory, tokens, user_ids)

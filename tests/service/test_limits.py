@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.db import models as db
 from service.db.engine import transaction
+from service.imports.pool import ImportPool
 from tests.service.conftest import Service, make_settings
 
 API = "/api/v1"
@@ -30,7 +31,9 @@ SLOT = {
 
 
 @pytest.fixture
-def small(service: Service, database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, Service]]:
+def small(
+    service: Service, database_url: str, tmp_path: Path, import_pool: ImportPool
+) -> Iterator[tuple[TestClient, Service]]:
     """The app with a body limit of 1 KB, uploads of 4 KB, and imports of 3 rows, 20 columns, 30-character cells."""
     settings = make_settings(
         database_url,
@@ -42,7 +45,7 @@ def small(service: Service, database_url: str, tmp_path: Path) -> Iterator[tuple
         max_import_cell_chars=30,
         max_workbook_bytes=100_000,
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, import_pool=import_pool)) as client:
         yield client, service
 
 
