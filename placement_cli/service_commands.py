@@ -111,7 +111,7 @@ def serve(
     """Migrate, load the sample region on first start, print demo tokens, and serve the API."""
     import uvicorn
 
-    from service.app import create_app
+    from service.app import create_app, freeze_heap
     from service.bootstrap import create_demo_users, load_sample_if_empty, read_demo_tokens
 
     settings = get_settings()
@@ -135,6 +135,7 @@ def serve(
     )
     api = create_app(settings)
     api.state.import_pool.start()  # its worker loads the engine's modules now, not at the first import
+    freeze_heap()  # the startup heap out of the garbage collector's walks (service/app.py)
     uvicorn.run(api, host=bind_host, port=bind_port, log_level=settings.log_level.lower())
 
 

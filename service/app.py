@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import time
@@ -56,7 +57,7 @@ def create_app(settings: ServiceSettings | None = None, import_pool: ImportPool 
         if owns_pool:
             imports.shutdown()
         engine.dispose()
-        app.state.health_engine.dispose()
+        await app.state.health_check.close()
 
     app = FastAPIOffline(
         title="Placement service",
@@ -66,7 +67,7 @@ def create_app(settings: ServiceSettings | None = None, import_pool: ImportPool 
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.health_engine = health.health_engine(settings.database_url)
+    app.state.health_check = health.health_check(settings.database_url)
     app.state.import_pool = imports
     app.state.session_factory = make_session_factory(engine)
     install_error_handlers(app)
@@ -113,6 +114,19 @@ def create_app(settings: ServiceSettings | None = None, import_pool: ImportPool 
     # After every router: each operation's errors, problem bodies and links, and the configured limits.
     install_openapi(app, API, {"PlanCreate.time_limit_s": settings.max_plan_seconds})
     return app
+
+
+def freeze_heap() -> None:
+    """Move everything alive now (the modules, the app, its routes and schemas: some 170,000 objects) out of the
+    garbage collector's reach, for a server about to serve.
+
+    A full collection walks every tracked object with the GIL held; over the started server's heap that took
+    100-700 ms (by the load on the machine) in which no request, `/health` included, could run. What is frozen is
+    never collected (it lives as long as the process anyway); what requests allocate is collected as before. Only for
+    a process that serves one app: a test process building many apps would keep each one's cycles for good.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _optional_routers() -> list:  # type: ignore[type-arg]
