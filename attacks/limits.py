@@ -1,8 +1,9 @@
 """Item 3 of issue 14: the hostile inputs of the attack, sent to a real server, with its status, time and memory.
 
 Each case starts a fresh `uvicorn` (the app of `make run`, SQLite in a temporary folder, the sample region and its
-demo users), warms it up with a small valid import (so that pandas and openpyxl are loaded), reads its resident
-size as idle, then sends the case while a thread samples `VmRSS` in /proc every 10 ms: "peak above idle" is the
+demo users), warms it up with a small valid import (so that pandas and openpyxl are loaded, and the import's worker
+process is started), reads its resident size as idle (the server's and its worker processes' `VmRSS` together, as
+every sample), then sends the case while a thread samples `VmRSS` in /proc every 10 ms: "peak above idle" is the
 highest sample minus the idle size. Bodies marked "streamed" are sent chunked, without a Content-Length, from a
 generator (the client holds one chunk), and sending stops as soon as the server answers.
 
@@ -55,11 +56,34 @@ def free_port() -> int:
 
 
 def rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    """VmRSS of the process and of every process under it (imports run in the server's worker process)."""
+    total = 0
+    for each in _tree(pid):
+        try:
+            with open(f"/proc/{each}/status", encoding="ascii") as status:
+                total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+        except OSError:  # a worker that ended meanwhile
+            if each == pid:
+                raise
+    return total
+
+
+def _tree(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        each = queue.pop()
+        found.append(each)
+        try:
+            tasks = os.listdir(f"/proc/{each}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{each}/task/{task}/children", encoding="ascii") as children:
+                    queue += [int(child) for child in children.read().split()]
+            except OSError:
+                continue
+    return found
 
 
 class Server:
