@@ -65,6 +65,7 @@ class ImportJob:
     force: bool = False
     limits: matcher.ReadLimits | None = None
     claim: Claim | None = None
+    as_json: bool = False  # the report as its JSON bytes (the API's answer: nothing to serialise in the server)
 
 
 _factories: dict[str, sessionmaker[Session]] = {}  # a worker's sessions, one factory per database it was sent
@@ -76,9 +77,10 @@ def _factory(url: str) -> sessionmaker[Session]:
     return _factories[url]
 
 
-def run_job(job: ImportJob) -> ImportReport:
+def run_job(job: ImportJob) -> ImportReport | bytes:
     """The import, in a worker process: the user read again by id, then `service.run_import` as a request ran it."""
-    return _run(_factory(job.database_url), job)
+    report = _run(_factory(job.database_url), job)
+    return report.model_dump_json().encode("utf-8") if job.as_json else report
 
 
 def _run(factory: sessionmaker[Session], job: ImportJob) -> ImportReport:
@@ -112,7 +114,9 @@ class ImportPool:
         self._stopping = threading.Event()
         self._pool = self._new_pool()
         self.restarts = 0
-        self.job: Callable[[ImportJob], ImportReport] = run_job  # what a worker runs (a test may give a slower one)
+        self.job: Callable[[ImportJob], ImportReport | bytes] = (
+            run_job  # what a worker runs (a test may give a slower one)
+        )
         self._in_flight = 0
         self._submissions: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None] = (
             queue.SimpleQueue()
@@ -140,10 +144,10 @@ class ImportPool:
         import."""
         self._submissions.put((_ready, (), Future()))
 
-    def run(self, job: ImportJob) -> ImportReport:
-        """The job's report, or its error; 503 when its worker died before answering."""
+    def run(self, job: ImportJob) -> ImportReport | bytes:
+        """The job's report (its JSON with `as_json`), or its error; 503 when its worker died before answering."""
         try:
-            report: ImportReport = self._call(self.job, job)
+            report: ImportReport | bytes = self._call(self.job, job)
         except BrokenProcessPool:
             raise Unavailable(WORKER_DIED) from None
         return report
@@ -235,23 +239,27 @@ def in_memory(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
-def run_import(
-    state: Any,
-    user: db.User,
-    files: Sequence[UploadedFile],
-    *,
-    apply: bool,
-    endpoint: str,
-    overwrite: Overwrite | None = None,
-    force: bool = False,
-    limits: matcher.ReadLimits | None = None,
-    claim: Claim | None = None,
-) -> ImportReport:
-    """An import for a request, in the app's (`state`'s) import pool. An in-memory SQLite database is not visible
-    from another process: its imports run in the calling thread."""
+def run_import(state: Any, user: db.User, files: Sequence[UploadedFile], **options: Any) -> ImportReport:
+    """An import for a request, in the app's (`state`'s) import pool; `options` are `ImportJob`'s (apply, endpoint,
+    overwrite, force, limits, claim)."""
+    report = _result(state, user, files, as_json=False, **options)
+    assert isinstance(report, ImportReport)
+    return report
+
+
+def run_import_json(state: Any, user: db.User, files: Sequence[UploadedFile], **options: Any) -> bytes:
+    """`run_import`'s report as its JSON, serialised in the worker (what the API answers)."""
+    report = _result(state, user, files, as_json=True, **options)
+    assert isinstance(report, bytes)
+    return report
+
+
+def _result(state: Any, user: db.User, files: Sequence[UploadedFile], **options: Any) -> ImportReport | bytes:
+    """An in-memory SQLite database is not visible from another process: its imports run in the calling thread."""
     url = state.settings.database_url
-    job = ImportJob(absolute_url(url), int(user.id), tuple(files), apply, endpoint, overwrite, force, limits, claim)
+    job = ImportJob(absolute_url(url), int(user.id), tuple(files), **options)
     if in_memory(url):
-        return _run(state.session_factory, job)
+        report = _run(state.session_factory, job)
+        return report.model_dump_json().encode("utf-8") if job.as_json else report
     pool: ImportPool = state.import_pool
     return pool.run(job)

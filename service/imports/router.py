@@ -123,7 +123,7 @@ def import_dataset(
             "the placement; without it such a slot row is refused, naming the placements and rules"
         ),
     ] = False,
-) -> ImportReport:
+) -> Response:
     """Upsert the uploaded data set by id into the coordinator's association.
 
     The upload is either the CSV files of docs/data-format.md or one `.xlsx` workbook (one sheet per file), at most
@@ -151,7 +151,7 @@ def import_dataset(
     capacity history (as PATCH keeps them), and participant changes are audited; the answer is the same report with
     `applied: true`.
     """
-    report = pool.run_import(  # in the import's worker process (service/imports/pool.py)
+    report = pool.run_import_json(  # in the import's worker process (service/imports/pool.py), serialised there
         request.app.state,
         user,
         files,
@@ -164,7 +164,7 @@ def import_dataset(
     )
     if claim is not None:
         claim.claimed(request)  # written with the import: its answer is kept with the key
-    return report
+    return Response(content=report, media_type="application/json")  # an ImportReport's JSON, as documented
 
 
 @router.get(
