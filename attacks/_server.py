@@ -17,6 +17,8 @@ import httpx
 from attacks import ROOT
 
 ROLES = ("coordinator", "coach", "enterprise_manager")
+POSTGRES = os.environ.get("PLACEMENT_ATTACK_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/openapi")
+"""The attacks' own PostgreSQL database (emptied before each use): never one that holds anything else."""
 
 
 @dataclass
@@ -35,6 +37,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def fresh_postgres(url: str) -> bool:
+    """Empty the attack's own PostgreSQL database (never another): False when it is not reachable."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
 
 
 def tiny_database(folder: Path, database_url: str | None = None) -> tuple[str, dict[str, str]]:

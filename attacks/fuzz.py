@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from attacks import ROOT
-from attacks._server import ROLES, serve, tiny_database
+from attacks._server import POSTGRES, ROLES, fresh_postgres, serve, tiny_database
 
 EXAMPLES = 10
 SEED = 1
@@ -105,37 +105,46 @@ def audit_check(database_url: str, role: str, log: Path) -> dict[str, object]:
 
 
 def run(results: Path) -> None:
-    rows: list[tuple[str, dict[str, object], dict[str, object], int]] = []
+    rows: list[tuple[str, str, dict[str, object], dict[str, object], int]] = []
     details: list[str] = []
-    for role in ROLES:
-        with tempfile.TemporaryDirectory(prefix=f"fuzz-{role}-") as folder:
-            tmp = Path(folder)
-            url, tokens = tiny_database(tmp)
-            log = tmp / "calls.jsonl"
-            with serve(url, tmp) as server:
-                code, output = schemathesis_run(server.url, tokens[role], log)
-            figures = summary(output)
-            audit = audit_check(url, role, log)
-            rows.append((role, figures, audit, code))
-            if code != 0:
-                start = output.find("FAILURES")
-                details.append(f"### {role}: schemathesis exited with {code}\n\n```\n{output[start:][:6000]}\n```")
+    for database in ("SQLite", "PostgreSQL"):
+        for role in ROLES:
+            with tempfile.TemporaryDirectory(prefix=f"fuzz-{role}-") as folder:
+                tmp = Path(folder)
+                if database == "PostgreSQL" and not fresh_postgres(POSTGRES):
+                    details.append(f"### PostgreSQL not run: {POSTGRES.split('@')[-1]} is not reachable")
+                    break
+                url, tokens = tiny_database(tmp, POSTGRES if database == "PostgreSQL" else None)
+                log = tmp / "calls.jsonl"
+                with serve(url, tmp) as server:
+                    code, output = schemathesis_run(server.url, tokens[role], log)
+                figures = summary(output)
+                audit = audit_check(url, role, log)
+                rows.append((database, role, figures, audit, code))
+                if code != 0:
+                    start = output.find("FAILURES")
+                    details.append(
+                        f"### {role} on {database}: schemathesis exited with {code}\n\n"
+                        f"```\n{output[start:][:6000]}\n```"
+                    )
     lines = [
         "## Fuzzing the API (schemathesis)",
         "",
         f"Schemathesis {_version()} with **every check** (`attacks/schemathesis.toml`), phases {PHASES} "
         f"(the stateful phase follows the OpenAPI links create → read → update → delete), {EXAMPLES} examples per "
-        f"operation, seed {SEED}, against a live uvicorn over SQLite holding the tests' tiny region, one fresh "
+        f"operation, seed {SEED}, against a live uvicorn over SQLite and over PostgreSQL "
+        "(`PLACEMENT_ATTACK_POSTGRES_URL`, emptied first), holding the tests' tiny region, one fresh "
         "database per role.",
         "",
-        "| role | operations | cases | failures | errors | by check | stateful scenarios | links covered "
+        "| database | role | operations | cases | failures | errors | by check | stateful scenarios | links covered "
         "| requests | showing participant data | audit rows | without an audit row |",
-        "|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|",
     ]
-    for role, figures, audit, _code in rows:
+    for database, role, figures, audit, _code in rows:
         by_check = ", ".join(f"{k}: {v}" for k, v in figures["by_check"].items()) or "none"  # type: ignore[attr-defined]
         lines.append(
-            f"| {role} | {figures['operations']}/{figures['selected']} | {figures['cases']} | {figures['failures']} "
+            f"| {database} | {role} | {figures['operations']}/{figures['selected']} | {figures['cases']} "
+            f"| {figures['failures']} "
             f"| {figures['errors']} | {by_check} | {figures['scenarios']} | {figures['links']} "
             f"| {audit['requests']} | {audit['participant_requests']} "
             f"| {audit['audit_rows']} | {audit['missing']} |"
@@ -151,11 +160,11 @@ def run(results: Path) -> None:
         "Reproduce: `python -m attacks fuzz` (part of `make attack`); in CI, `tests/service/test_fuzz.py` runs the "
         "same checks in-process with fewer examples.",
     ]
-    for role, _figures, audit, _code in rows:
+    for database, role, _figures, audit, _code in rows:
         missing = audit["missing_by_operation"]
         if missing:
             listed = ", ".join(f"`{k}` {v}" for k, v in sorted(missing.items()))  # type: ignore[attr-defined]
-            lines += ["", f"Requests without an audit row as {role}: {listed}."]
+            lines += ["", f"Requests without an audit row as {role} on {database}: {listed}."]
     if details:
         lines += ["", *details]
     (results / "fuzz.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
