@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.db.engine import transaction
 from service.db.models import AuditEntry, AuditParticipant, User
+from service.logging import redact
 
 PARTICIPANT_ROUTE = re.compile(r"^/api/v1/(participants|placements)(/|$)")
 DENIED = (403, 404)
@@ -50,7 +51,7 @@ def on_error(request: Request, status: int) -> None:
         with transaction(request.app.state.session_factory) as session:
             session.add(entry)
     except SQLAlchemyError:  # the answer stays the 403/404 it is; the failure is logged, never a 500
-        log.exception("could not audit a denied %s %s", request.method, path)
+        log.exception("could not audit a denied %s %s", request.method, redact(path))
 
 
 def _entry(caller: Caller, request: Request, status: int) -> AuditEntry:

@@ -196,8 +196,21 @@ def test_erasure_replaces_the_id_everywhere_and_leaves_the_aggregate_reports_as_
     assert after["outcomes"] == before["outcomes"]  # every ended placement still counted, by reason and programme
     for by in ("enterprise", "site", "slot", "programme", "municipality"):
         assert without_waiting(after[by]) == without_waiting(before[by]), by  # seats, taken, free, utilisation
-    # P1 was waiting (no active placement); erased, they wait no more: the only figure that moves.
+    # P1 was waiting (no active placement); erased, they wait no more: `waiting` is who is in the queue on the
+    # report's day, and an erased person has left it (docs/service.md). The only figure that moves: one person
+    # fewer, in P1's own groups (programme SAMRE, municipality Sigtuna), and nowhere else.
     assert after["slot"]["totals"]["waiting"] == before["slot"]["totals"]["waiting"] - 1
+
+    def waiting_by(report: dict[str, Any]) -> dict[Any, int]:
+        return {r["key"]: r["waiting"] for r in report["rows"]}
+
+    moved = {
+        by: {
+            k: n - waiting_by(before[by])[k] for k, n in waiting_by(after[by]).items() if n != waiting_by(before[by])[k]
+        }
+        for by in ("programme", "municipality")
+    }
+    assert moved == {"programme": {"SAMRE": -1}, "municipality": {"Sigtuna": -1}}, moved
 
     # The id is nowhere: not in placements, plans, the association's audit trail, travel times or participants.
     with transaction(service.factory) as session:
