@@ -54,6 +54,26 @@ def fresh_postgres(url: str) -> bool:
         return False
 
 
+def own_postgres(url: str, suffix: str) -> str | None:
+    """The database `<url's database>_<suffix>` beside the attacks' own (created when missing, emptied), for runs
+    side by side; None when the server is not reachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{suffix}"
+    try:
+        engine = create_engine(base, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception:
+        return None
+    own = base.set(database=name).render_as_string(hide_password=False)
+    return own if fresh_postgres(own) else None
+
+
 def tiny_database(folder: Path, database_url: str | None = None) -> tuple[str, dict[str, str]]:
     """The tests' tiny region (two enterprises, four slots, six participants) with a user of each role and another
     association beside it; returns the database URL and the token of each role."""

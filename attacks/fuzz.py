@@ -10,16 +10,22 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
 from attacks import ROOT
-from attacks._server import POSTGRES, ROLES, fresh_postgres, serve, tiny_database
+from attacks._server import POSTGRES, ROLES, own_postgres, serve, tiny_database
 
 EXAMPLES = 10
 SEED = 1
 PHASES = "examples,coverage,fuzzing,stateful"
 CONFIG = ROOT / "attacks" / "schemathesis.toml"
+DATABASES = ("SQLite", "PostgreSQL")
+TIMEOUT_S = 5400  # a run on a loaded machine; a run killed at it is reported as not finished, not as a figure
+PARALLEL = max(1, int(os.environ.get("PLACEMENT_FUZZ_PARALLEL", "1")))
+"""Runs (a role on a database) side by side; each has its own server and database (PostgreSQL: one database per
+role beside `PLACEMENT_ATTACK_POSTGRES_URL`'s, `<name>_fuzz_<role>`). The figures do not depend on it."""
 
 
 def schemathesis_run(api_url: str, token: str, log: Path, examples: int = EXAMPLES) -> tuple[int, str]:
@@ -43,7 +49,11 @@ def schemathesis_run(api_url: str, token: str, log: Path, examples: int = EXAMPL
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "attacks._st_hooks", "PLACEMENT_FUZZ_LOG": str(log)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired as late:
+        said = late.stdout.decode(errors="replace") if isinstance(late.stdout, bytes) else (late.stdout or "")
+        return -1, f"FAILURES\nnot finished after {TIMEOUT_S} s (killed)\n{said[-3000:]}"
     return done.returncode, done.stdout + done.stderr
 
 
@@ -104,37 +114,45 @@ def audit_check(database_url: str, role: str, log: Path) -> dict[str, object]:
     }
 
 
+Row = tuple[str, str, dict[str, object], dict[str, object], int]
+
+
+def _one(database: str, role: str) -> tuple[Row | None, str]:
+    """One role's run on one database: its row, and what to show when schemathesis failed (or did not run)."""
+    with tempfile.TemporaryDirectory(prefix=f"fuzz-{role}-") as folder:
+        tmp = Path(folder)
+        url: str | None = None
+        if database == "PostgreSQL":
+            url = own_postgres(POSTGRES, f"fuzz_{role}")
+            if url is None:
+                return None, f"### {role} on PostgreSQL not run: {POSTGRES.split('@')[-1]} is not reachable"
+        url, tokens = tiny_database(tmp, url)
+        log = tmp / "calls.jsonl"
+        with serve(url, tmp) as server:
+            code, output = schemathesis_run(server.url, tokens[role], log)
+        figures = summary(output)
+        audit = audit_check(url, role, log)
+    detail = ""
+    if code != 0:
+        start = output.find("FAILURES")
+        detail = f"### {role} on {database}: schemathesis exited with {code}\n\n```\n{output[start:][:6000]}\n```"
+    return (database, role, figures, audit, code), detail
+
+
 def run(results: Path) -> None:
-    rows: list[tuple[str, str, dict[str, object], dict[str, object], int]] = []
-    details: list[str] = []
-    for database in ("SQLite", "PostgreSQL"):
-        for role in ROLES:
-            with tempfile.TemporaryDirectory(prefix=f"fuzz-{role}-") as folder:
-                tmp = Path(folder)
-                if database == "PostgreSQL" and not fresh_postgres(POSTGRES):
-                    details.append(f"### PostgreSQL not run: {POSTGRES.split('@')[-1]} is not reachable")
-                    break
-                url, tokens = tiny_database(tmp, POSTGRES if database == "PostgreSQL" else None)
-                log = tmp / "calls.jsonl"
-                with serve(url, tmp) as server:
-                    code, output = schemathesis_run(server.url, tokens[role], log)
-                figures = summary(output)
-                audit = audit_check(url, role, log)
-                rows.append((database, role, figures, audit, code))
-                if code != 0:
-                    start = output.find("FAILURES")
-                    details.append(
-                        f"### {role} on {database}: schemathesis exited with {code}\n\n"
-                        f"```\n{output[start:][:6000]}\n```"
-                    )
+    runs = [(database, role) for database in DATABASES for role in ROLES]
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # each run is a server and a schemathesis process
+        done = list(pool.map(lambda run: _one(*run), runs))
+    rows = [row for row, _ in done if row is not None]
+    details = [detail for _, detail in done if detail]
     lines = [
         "## Fuzzing the API (schemathesis)",
         "",
         f"Schemathesis {_version()} with **every check** (`attacks/schemathesis.toml`), phases {PHASES} "
         f"(the stateful phase follows the OpenAPI links create → read → update → delete), {EXAMPLES} examples per "
         f"operation, seed {SEED}, against a live uvicorn over SQLite and over PostgreSQL "
-        "(`PLACEMENT_ATTACK_POSTGRES_URL`, emptied first), holding the tests' tiny region, one fresh "
-        "database per role.",
+        "(databases beside `PLACEMENT_ATTACK_POSTGRES_URL`'s), holding the tests' tiny region, one fresh database "
+        f"per role and database{f', {PARALLEL} runs side by side' if PARALLEL > 1 else ''}.",
         "",
         "| database | role | operations | cases | failures | errors | by check | stateful scenarios | links covered "
         "| requests | showing participant data | audit rows | without an audit row |",
