@@ -117,21 +117,25 @@ def audit_check(database_url: str, role: str, log: Path) -> dict[str, object]:
 Row = tuple[str, str, dict[str, object], dict[str, object], int]
 
 
-def _one(database: str, role: str) -> tuple[Row | None, str]:
-    """One role's run on one database: its row, and what to show when schemathesis failed (or did not run)."""
-    with tempfile.TemporaryDirectory(prefix=f"fuzz-{role}-") as folder:
-        tmp = Path(folder)
-        url: str | None = None
-        if database == "PostgreSQL":
-            url = own_postgres(POSTGRES, f"fuzz_{role}")
-            if url is None:
-                return None, f"### {role} on PostgreSQL not run: {POSTGRES.split('@')[-1]} is not reachable"
-        url, tokens = tiny_database(tmp, url)
-        log = tmp / "calls.jsonl"
-        with serve(url, tmp) as server:
-            code, output = schemathesis_run(server.url, tokens[role], log)
-        figures = summary(output)
-        audit = audit_check(url, role, log)
+def _prepare(database: str, role: str, tmp: Path) -> tuple[str, str] | str:
+    """The run's database (migrated, with the tiny region) and the role's token; or why it cannot run. In the main
+    thread, one after another: Alembic's migration context is not safe across threads."""
+    url: str | None = None
+    if database == "PostgreSQL":
+        url = own_postgres(POSTGRES, f"fuzz_{role}")
+        if url is None:
+            return f"### {role} on PostgreSQL not run: {POSTGRES.split('@')[-1]} is not reachable"
+    url, tokens = tiny_database(tmp, url)
+    return url, tokens[role]
+
+
+def _one(database: str, role: str, tmp: Path, url: str, token: str) -> tuple[Row, str]:
+    """One role's run on one database: its row, and what to show when schemathesis failed."""
+    log = tmp / "calls.jsonl"
+    with serve(url, tmp) as server:
+        code, output = schemathesis_run(server.url, token, log)
+    figures = summary(output)
+    audit = audit_check(url, role, log)
     detail = ""
     if code != 0:
         start = output.find("FAILURES")
@@ -140,11 +144,24 @@ def _one(database: str, role: str) -> tuple[Row | None, str]:
 
 
 def run(results: Path) -> None:
-    runs = [(database, role) for database in DATABASES for role in ROLES]
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # each run is a server and a schemathesis process
-        done = list(pool.map(lambda run: _one(*run), runs))
-    rows = [row for row, _ in done if row is not None]
-    details = [detail for _, detail in done if detail]
+    rows: list[Row] = []
+    details: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
+        runs = []
+        for database in DATABASES:
+            for role in ROLES:
+                tmp = Path(folder) / f"{database}-{role}"
+                tmp.mkdir()
+                prepared = _prepare(database, role, tmp)
+                if isinstance(prepared, str):
+                    details.append(prepared)
+                else:
+                    runs.append((database, role, tmp, *prepared))
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # each run is a server and a schemathesis process
+            for row, detail in pool.map(lambda run: _one(*run), runs):
+                rows.append(row)
+                if detail:
+                    details.append(detail)
     lines = [
         "## Fuzzing the API (schemathesis)",
         "",
