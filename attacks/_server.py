@@ -107,7 +107,9 @@ def tiny_database(folder: Path, database_url: str | None = None) -> tuple[str, d
 
 
 @contextmanager
-def serve(database_url: str, folder: Path, *, sample: bool = False, workers: int = 1) -> Iterator[Server]:
+def serve(
+    database_url: str, folder: Path, *, sample: bool = False, workers: int = 1, start_s: float = 120
+) -> Iterator[Server]:
     """uvicorn on a free loopback port; `sample=True` starts it as `make run` does (`placement serve`: migrate,
     load the sample region when the database is empty, demo users), else over `database_url` as it is."""
     port = free_port()
@@ -132,7 +134,7 @@ def serve(database_url: str, folder: Path, *, sample: bool = False, workers: int
     process = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", database_url, process=process)
     try:
-        _wait_up(server, process)
+        _wait_up(server, process, start_s)
         if sample:
             for line in (folder / "demo-tokens.txt").read_text(encoding="utf-8").splitlines():
                 _name, role, token = line.split("\t")

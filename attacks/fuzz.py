@@ -22,6 +22,7 @@ SEED = 1
 PHASES = "examples,coverage,fuzzing,stateful"
 CONFIG = ROOT / "attacks" / "schemathesis.toml"
 DATABASES = ("SQLite", "PostgreSQL")
+START_S = 600  # runs side by side start their servers together: on a loaded machine that takes minutes
 TIMEOUT_S = 5400  # a run on a loaded machine; a run killed at it is reported as not finished, not as a figure
 PARALLEL = max(1, int(os.environ.get("PLACEMENT_FUZZ_PARALLEL", "1")))
 """Runs (a role on a database) side by side; each has its own server and database (PostgreSQL: one database per
@@ -132,7 +133,7 @@ def _prepare(database: str, role: str, tmp: Path) -> tuple[str, str] | str:
 def _one(database: str, role: str, tmp: Path, url: str, token: str) -> tuple[Row, str]:
     """One role's run on one database: its row, and what to show when schemathesis failed."""
     log = tmp / "calls.jsonl"
-    with serve(url, tmp) as server:
+    with serve(url, tmp, start_s=START_S) as server:
         code, output = schemathesis_run(server.url, token, log)
     figures = summary(output)
     audit = audit_check(url, role, log)
@@ -158,10 +159,24 @@ def run(results: Path) -> None:
                 else:
                     runs.append((database, role, tmp, *prepared))
         with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # each run is a server and a schemathesis process
-            for row, detail in pool.map(lambda run: _one(*run), runs):
-                rows.append(row)
+            for row, detail in pool.map(lambda run: _guarded(*run), runs):
+                if row is not None:
+                    rows.append(row)
                 if detail:
                     details.append(detail)
+                _write(results, rows, details)  # as each run ends, so a run stopped early keeps what it measured
+    _write(results, rows, details)
+
+
+def _guarded(database: str, role: str, tmp: Path, url: str, token: str) -> tuple[Row | None, str]:
+    """`_one`, with a run that could not be made (its server did not start) reported instead of ending the rest."""
+    try:
+        return _one(database, role, tmp, url, token)
+    except Exception as exc:  # noqa: BLE001 - reported in the result file, never a figure
+        return None, f"### {role} on {database}: not run ({type(exc).__name__}: {exc})"
+
+
+def _write(results: Path, rows: list[Row], details: list[str]) -> None:
     lines = [
         "## Fuzzing the API (schemathesis)",
         "",
