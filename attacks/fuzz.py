@@ -140,7 +140,8 @@ def _one(database: str, role: str, tmp: Path, url: str, token: str) -> tuple[Row
     detail = ""
     if code != 0:
         start = output.find("FAILURES")
-        detail = f"### {role} on {database}: schemathesis exited with {code}\n\n```\n{output[start:][:6000]}\n```"
+        shown = output[start:][:6000] if start >= 0 else output[-6000:]  # no FAILURES: why it stopped (its end)
+        detail = f"### {role} on {database}: schemathesis exited with {code}\n\n```\n{shown}\n```"
     return (database, role, figures, audit, code), detail
 
 
