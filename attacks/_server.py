@@ -17,6 +17,8 @@ import httpx
 from attacks import ROOT
 
 ROLES = ("coordinator", "coach", "enterprise_manager")
+POSTGRES = os.environ.get("PLACEMENT_ATTACK_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/openapi")
+"""The attacks' own PostgreSQL database (emptied before each use): never one that holds anything else."""
 
 
 @dataclass
@@ -35,6 +37,41 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def fresh_postgres(url: str) -> bool:
+    """Empty the attack's own PostgreSQL database (never another): False when it is not reachable."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def own_postgres(url: str, suffix: str) -> str | None:
+    """The database `<url's database>_<suffix>` beside the attacks' own (created when missing, emptied), for runs
+    side by side; None when the server is not reachable."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{suffix}"
+    try:
+        engine = create_engine(base, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception:
+        return None
+    own = base.set(database=name).render_as_string(hide_password=False)
+    return own if fresh_postgres(own) else None
 
 
 def tiny_database(folder: Path, database_url: str | None = None) -> tuple[str, dict[str, str]]:
@@ -70,7 +107,9 @@ def tiny_database(folder: Path, database_url: str | None = None) -> tuple[str, d
 
 
 @contextmanager
-def serve(database_url: str, folder: Path, *, sample: bool = False, workers: int = 1) -> Iterator[Server]:
+def serve(
+    database_url: str, folder: Path, *, sample: bool = False, workers: int = 1, start_s: float = 120
+) -> Iterator[Server]:
     """uvicorn on a free loopback port; `sample=True` starts it as `make run` does (`placement serve`: migrate,
     load the sample region when the database is empty, demo users), else over `database_url` as it is."""
     port = free_port()
@@ -95,7 +134,7 @@ def serve(database_url: str, folder: Path, *, sample: bool = False, workers: int
     process = subprocess.Popen(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", database_url, process=process)
     try:
-        _wait_up(server, process)
+        _wait_up(server, process, start_s)
         if sample:
             for line in (folder / "demo-tokens.txt").read_text(encoding="utf-8").splitlines():
                 _name, role, token = line.split("\t")

@@ -10,16 +10,23 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote
 
 from attacks import ROOT
-from attacks._server import ROLES, serve, tiny_database
+from attacks._server import POSTGRES, ROLES, own_postgres, serve, tiny_database
 
 EXAMPLES = 10
 SEED = 1
 PHASES = "examples,coverage,fuzzing,stateful"
 CONFIG = ROOT / "attacks" / "schemathesis.toml"
+DATABASES = ("SQLite", "PostgreSQL")
+START_S = 600  # runs side by side start their servers together: on a loaded machine that takes minutes
+TIMEOUT_S = 5400  # a run on a loaded machine; a run killed at it is reported as not finished, not as a figure
+PARALLEL = max(1, int(os.environ.get("PLACEMENT_FUZZ_PARALLEL", "1")))
+"""Runs (a role on a database) side by side; each has its own server and database (PostgreSQL: one database per
+role beside `PLACEMENT_ATTACK_POSTGRES_URL`'s, `<name>_fuzz_<role>`). The figures do not depend on it."""
 
 
 def schemathesis_run(api_url: str, token: str, log: Path, examples: int = EXAMPLES) -> tuple[int, str]:
@@ -43,7 +50,11 @@ def schemathesis_run(api_url: str, token: str, log: Path, examples: int = EXAMPL
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "attacks._st_hooks", "PLACEMENT_FUZZ_LOG": str(log)}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired as late:
+        said = late.stdout.decode(errors="replace") if isinstance(late.stdout, bytes) else (late.stdout or "")
+        return -1, f"FAILURES\nnot finished after {TIMEOUT_S} s (killed)\n{said[-3000:]}"
     return done.returncode, done.stdout + done.stderr
 
 
@@ -104,38 +115,87 @@ def audit_check(database_url: str, role: str, log: Path) -> dict[str, object]:
     }
 
 
+Row = tuple[str, str, dict[str, object], dict[str, object], int]
+
+
+def _prepare(database: str, role: str, tmp: Path) -> tuple[str, str] | str:
+    """The run's database (migrated, with the tiny region) and the role's token; or why it cannot run. In the main
+    thread, one after another: Alembic's migration context is not safe across threads."""
+    url: str | None = None
+    if database == "PostgreSQL":
+        url = own_postgres(POSTGRES, f"fuzz_{role}")
+        if url is None:
+            return f"### {role} on PostgreSQL not run: {POSTGRES.split('@')[-1]} is not reachable"
+    url, tokens = tiny_database(tmp, url)
+    return url, tokens[role]
+
+
+def _one(database: str, role: str, tmp: Path, url: str, token: str) -> tuple[Row, str]:
+    """One role's run on one database: its row, and what to show when schemathesis failed."""
+    log = tmp / "calls.jsonl"
+    with serve(url, tmp, start_s=START_S) as server:
+        code, output = schemathesis_run(server.url, token, log)
+    figures = summary(output)
+    audit = audit_check(url, role, log)
+    detail = ""
+    if code != 0:
+        start = output.find("FAILURES")
+        shown = output[start:][:6000] if start >= 0 else output[-6000:]  # no FAILURES: why it stopped (its end)
+        detail = f"### {role} on {database}: schemathesis exited with {code}\n\n```\n{shown}\n```"
+    return (database, role, figures, audit, code), detail
+
+
 def run(results: Path) -> None:
-    rows: list[tuple[str, dict[str, object], dict[str, object], int]] = []
+    rows: list[Row] = []
     details: list[str] = []
-    for role in ROLES:
-        with tempfile.TemporaryDirectory(prefix=f"fuzz-{role}-") as folder:
-            tmp = Path(folder)
-            url, tokens = tiny_database(tmp)
-            log = tmp / "calls.jsonl"
-            with serve(url, tmp) as server:
-                code, output = schemathesis_run(server.url, tokens[role], log)
-            figures = summary(output)
-            audit = audit_check(url, role, log)
-            rows.append((role, figures, audit, code))
-            if code != 0:
-                start = output.find("FAILURES")
-                details.append(f"### {role}: schemathesis exited with {code}\n\n```\n{output[start:][:6000]}\n```")
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
+        runs = []
+        for database in DATABASES:
+            for role in ROLES:
+                tmp = Path(folder) / f"{database}-{role}"
+                tmp.mkdir()
+                prepared = _prepare(database, role, tmp)
+                if isinstance(prepared, str):
+                    details.append(prepared)
+                else:
+                    runs.append((database, role, tmp, *prepared))
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:  # each run is a server and a schemathesis process
+            for row, detail in pool.map(lambda run: _guarded(*run), runs):
+                if row is not None:
+                    rows.append(row)
+                if detail:
+                    details.append(detail)
+                _write(results, rows, details)  # as each run ends, so a run stopped early keeps what it measured
+    _write(results, rows, details)
+
+
+def _guarded(database: str, role: str, tmp: Path, url: str, token: str) -> tuple[Row | None, str]:
+    """`_one`, with a run that could not be made (its server did not start) reported instead of ending the rest."""
+    try:
+        return _one(database, role, tmp, url, token)
+    except Exception as exc:  # noqa: BLE001 - reported in the result file, never a figure
+        return None, f"### {role} on {database}: not run ({type(exc).__name__}: {exc})"
+
+
+def _write(results: Path, rows: list[Row], details: list[str]) -> None:
     lines = [
         "## Fuzzing the API (schemathesis)",
         "",
         f"Schemathesis {_version()} with **every check** (`attacks/schemathesis.toml`), phases {PHASES} "
         f"(the stateful phase follows the OpenAPI links create → read → update → delete), {EXAMPLES} examples per "
-        f"operation, seed {SEED}, against a live uvicorn over SQLite holding the tests' tiny region, one fresh "
-        "database per role.",
+        f"operation, seed {SEED}, against a live uvicorn over SQLite and over PostgreSQL "
+        "(databases beside `PLACEMENT_ATTACK_POSTGRES_URL`'s), holding the tests' tiny region, one fresh database "
+        f"per role and database{f', {PARALLEL} runs side by side' if PARALLEL > 1 else ''}.",
         "",
-        "| role | operations | cases | failures | errors | by check | stateful scenarios | links covered "
+        "| database | role | operations | cases | failures | errors | by check | stateful scenarios | links covered "
         "| requests | showing participant data | audit rows | without an audit row |",
-        "|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---:|",
     ]
-    for role, figures, audit, _code in rows:
+    for database, role, figures, audit, _code in rows:
         by_check = ", ".join(f"{k}: {v}" for k, v in figures["by_check"].items()) or "none"  # type: ignore[attr-defined]
         lines.append(
-            f"| {role} | {figures['operations']}/{figures['selected']} | {figures['cases']} | {figures['failures']} "
+            f"| {database} | {role} | {figures['operations']}/{figures['selected']} | {figures['cases']} "
+            f"| {figures['failures']} "
             f"| {figures['errors']} | {by_check} | {figures['scenarios']} | {figures['links']} "
             f"| {audit['requests']} | {audit['participant_requests']} "
             f"| {audit['audit_rows']} | {audit['missing']} |"
@@ -151,11 +211,11 @@ def run(results: Path) -> None:
         "Reproduce: `python -m attacks fuzz` (part of `make attack`); in CI, `tests/service/test_fuzz.py` runs the "
         "same checks in-process with fewer examples.",
     ]
-    for role, _figures, audit, _code in rows:
+    for database, role, _figures, audit, _code in rows:
         missing = audit["missing_by_operation"]
         if missing:
             listed = ", ".join(f"`{k}` {v}" for k, v in sorted(missing.items()))  # type: ignore[attr-defined]
-            lines += ["", f"Requests without an audit row as {role}: {listed}."]
+            lines += ["", f"Requests without an audit row as {role} on {database}: {listed}."]
     if details:
         lines += ["", *details]
     (results / "fuzz.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

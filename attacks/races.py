@@ -3,7 +3,6 @@ live server, 30 runs on each database; the winners per run (target: exactly one)
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 from collections import Counter
@@ -11,13 +10,12 @@ from pathlib import Path
 
 import httpx
 
-from attacks._server import Server, serve, tiny_database
+from attacks._server import POSTGRES, Server, fresh_postgres, serve, tiny_database
 
 RUNS = 30
 TAKERS = 20
 SLOT = "sew"  # one seat
 DAY = "2026-11-23"
-POSTGRES = os.environ.get("PLACEMENT_ATTACK_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/openapi")
 
 
 def _people(server: Server, token: str) -> list[str]:
@@ -89,21 +87,6 @@ def race_on(database_url: str, folder: Path) -> list[tuple[int, Counter[int], in
     return runs
 
 
-def _fresh_postgres(url: str) -> bool:
-    """Empty the attack's own PostgreSQL database (never another): False when it is not reachable."""
-    from sqlalchemy import create_engine, text
-
-    try:
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        return True
-    except Exception:
-        return False
-
-
 def run(results: Path) -> None:
     lines = [
         "## The last-seat race",
@@ -121,7 +104,7 @@ def run(results: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="races-") as folder:
             if url is None:
                 url = f"sqlite:///{Path(folder) / 'races.db'}"
-            elif not _fresh_postgres(url):
+            elif not fresh_postgres(url):
                 lines.append(f"| {name} | not run: {url.split('@')[-1]} not reachable | | | | |")
                 continue
             runs = race_on(url, Path(folder))

@@ -19,7 +19,7 @@ from service.db.engine import make_engine, make_session_factory
 from service.errors import install_error_handlers
 from service.idempotency.http import install_idempotency
 from service.imports.pool import ImportPool
-from service.logging import configure_logging
+from service.logging import configure_logging, redact
 from service.openapi import install_openapi
 from service.participants.router import router as participants_router
 from service.placements.router import router as placements_router
@@ -98,7 +98,7 @@ def create_app(settings: ServiceSettings | None = None, import_pool: ImportPool 
             "request",
             extra={
                 "method": request.method,
-                "path": request.url.path,
+                "path": redact(request.url.path),  # no participant id in a log (service.logging)
                 "status": response.status_code,
                 "ms": round((time.perf_counter() - started) * 1000, 1),
             },

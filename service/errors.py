@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.logging import redact
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("service")
 
@@ -103,7 +105,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
         # The database refused a value from the request (a number out of its range, text with a NUL character in a
         # path or query): the request is at fault, not the service.
-        log.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc.orig)
+        # The database's own message may quote the value (a participant id): only its kind is logged.
+        code = getattr(exc.orig, "sqlstate", None) or type(exc.orig).__name__
+        log.info("value refused by the database on %s %s: %s", request.method, redact(request.url.path), code)
         return problem(
             422, "Invalid input", "a value in the request is out of range or contains characters that cannot be stored",
             request.url.path,
@@ -121,7 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, redact(request.url.path))
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
 
 

@@ -1,11 +1,46 @@
-"""Structured logs: one JSON object per line on stderr."""
+"""Structured logs: one JSON object per line on stderr, and no participant id in any of them.
+
+A participant id is personal data (a pseudonymous code that the association can tie to a person), and a log line
+is out of reach of an erasure (`POST /participants/{id}/erasure`) and of the retention job. So nothing the service
+logs names a participant: a path's participant segment (`/api/v1/participants/P0001/suggestions`,
+`/deltagare/P0001`) and a `participant_id` query value are replaced by `{participant}` (`redact`), in the service's
+request log, its error lines and uvicorn's access log alike; the database engine keeps statement parameters out of
+its errors (`hide_parameters`, service.db.engine) and a PostgreSQL error's `DETAIL` line, which quotes the values of
+a refused key, is dropped from a logged traceback. docs/service.md ("What the server logs") says what is logged.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode
+
+PLACEHOLDER = "{participant}"
+_PARTICIPANT_SEGMENT = re.compile(r"(/(?:api/v\d+/participants|deltagare)/)([^/?#]+)")
+_PARTICIPANT_QUERY_KEYS = frozenset({"participant_id", "participant"})
+_DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
+ACCESS_LOGGER = "uvicorn.access"
+
+
+def redact(target: str) -> str:
+    """`target` (a path, with or without its query) with every participant id replaced by `{participant}`."""
+    path, mark, query = target.partition("?")
+    path = _PARTICIPANT_SEGMENT.sub(lambda m: m.group(1) + PLACEHOLDER, path)
+    if not mark:
+        return path
+    pairs = [
+        (key, PLACEHOLDER if key.lower() in _PARTICIPANT_QUERY_KEYS else value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+    ]
+    return f"{path}?{urlencode(pairs, safe='{}')}"
+
+
+def redact_error(text: str) -> str:
+    """A formatted exception without the `DETAIL:` lines of a PostgreSQL error (they quote the refused values)."""
+    return _DETAIL.sub(r"\1 (hidden: it may quote personal data)", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,9 +54,22 @@ class JsonFormatter(logging.Formatter):
         for key in ("plan_id", "association_id", "user_id", "method", "path", "status", "ms"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
+        if isinstance(entry.get("path"), str):
+            entry["path"] = redact(entry["path"])
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["error"] = redact_error(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
+
+
+class RedactAccessLog(logging.Filter):
+    """uvicorn's access log line (`client - "GET /path?query HTTP/1.1" 200`) with the participant ids redacted: its
+    arguments are (client, method, path with query, http version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact(args[2]), *args[3:])
+        return True
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -32,3 +80,6 @@ def configure_logging(level: str = "INFO") -> None:
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(level.upper())
+    access = logging.getLogger(ACCESS_LOGGER)  # a logger's filters outlive uvicorn's dictConfig of its handlers
+    if not any(isinstance(f, RedactAccessLog) for f in access.filters):
+        access.addFilter(RedactAccessLog())

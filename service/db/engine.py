@@ -25,6 +25,8 @@ BUSY_TIMEOUT_MS = 30000
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # A statement's parameters (participant ids among them) are kept out of its errors, so out of the logs.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -66,14 +66,22 @@ def apply_diff(diff: ImportDiff) -> None:
 
 
 def _record_warnings(diff: ImportDiff) -> None:
-    """The rules that slots changed with `?force=true` make active placements break, as warnings on them; and the
-    warnings of changed slots' placements whose rule holds again are dropped (as PATCH /slots does)."""
+    """The rules that slots and sites changed with `?force=true` make active placements break, as warnings on them;
+    and the warnings of changed slots' (and changed sites' slots') placements whose rule holds again are dropped (as
+    PATCH /slots and PATCH /sites do)."""
     for slot_id, broken in diff.forced:
         fit.record_warnings(diff.session, diff.user, slot_id, broken, "import")
+    resolved: dict[str, db.Slot] = {}
     for op in diff.ops["slot"]:
         if op.existing is not None and any(c.field in fit.PAIR_FIELDS for c in op.changes):
             assert isinstance(op.existing, db.Slot)
-            fit.clear_resolved(diff.session, op.existing, diff.today)
+            resolved[op.existing.id] = op.existing
+    for op in diff.ops["site"]:
+        if op.existing is not None and any(c.field in fit.SITE_PAIR_FIELDS for c in op.changes):
+            assert isinstance(op.existing, db.Site)
+            resolved.update({slot.id: slot for slot in op.existing.slots})
+    for slot in resolved.values():
+        fit.clear_resolved(diff.session, slot, diff.today)
 
 
 def _record_history(diff: ImportDiff, ops: list[Op], created: dict[Any, db.Base | None]) -> None:

@@ -11,6 +11,10 @@ Rules of an import (an upsert by id, never a delete):
   programmes, age, women only, availability, or its site's accessibility and travel when the slot moves) is
   refused, naming the placements and rules, unless `?force=true`: then it is applied and each broken rule becomes a
   warning on the placement (`catalogue.fit`, as PATCH /slots?force=true), and the report lists it as a warning.
+  A site change does the same for the active placements of every slot at the site (accessibility, position, so
+  travel, and enterprise, so an avoided one), as PATCH /sites does: the site's row is refused, or applied with
+  `?force=true`; a slot of the file is checked against its site as the file leaves it, and again against the
+  service's site when that site's row is refused.
 - A slot or site value that would undo a change made in the service since the file was exported is a conflict: the
   row is refused unless `?overwrite=` covers the field (see `ImportDiff._no_undo` and docs/service.md).
 - The service's placements are the truth. A `current_slot_id` that differs from the participant's active placement
@@ -173,6 +177,8 @@ class ImportDiff:
         self.overwrite = overwrite or Overwrite()
         self.force = force
         self.forced: list[tuple[str, list[fit.Broken]]] = []  # slot id -> the placements it breaks (with force)
+        self.sites_after: dict[str, matcher.Site] = {}  # a site the file creates, or changes in a pair's field
+        self.checked_at: dict[str, str] = {}  # a file's slot kept after a check against its changed site -> the site
         stamp = upload.stamp
         self.exported_at = stamp.exported_at if stamp and stamp.association_id == user.association_id else None
         self.association = user.association_id
@@ -238,6 +244,9 @@ class ImportDiff:
         self._plan_sites(inst.sites)
         self._plan_slots(inst.slots)
         self._refuse_sites_below_supervision()
+        # A slot refused again below stays where it is, at a site that may change: until nothing more is refused.
+        while self._refuse_sites_breaking_placements() | self._recheck_slots_at_refused_sites():
+            pass
         self._plan_participants(inst.participants)
         self._plan_travel_times(inst.travel_times)
 
@@ -265,6 +274,11 @@ class ImportDiff:
             ):
                 continue
             self.keep("site", t.site_id, values, existing)
+        for op in self.ops["site"]:
+            if op.existing is None:
+                self.sites_after[op.key] = next(t for t in records if t.site_id == op.key)
+            elif any(c.field in fit.SITE_PAIR_FIELDS for c in op.changes):
+                self.sites_after[op.key] = fit.site_with(op.existing, op.values)
 
     def _refuse_sites_below_supervision(self) -> None:
         """Refuse the sites whose file lowers supervisor_hours below what their active placements need.
@@ -332,38 +346,106 @@ class ImportDiff:
             self.keep("slot", s.slot_id, values, existing)
 
     def _placements_fit(self, s: matcher.Slot, existing: db.Slot, values: dict[str, Any]) -> bool:
-        """False (the slot refused) when the file's values make active placements break a rule of a feasible pair,
-        unless `force`: then they are kept to be warned of (`applying`) and the report says so."""
+        """False (the slot refused) when the file's values, with its site as the file leaves it, make active
+        placements break a rule of a feasible pair, unless `force`: then they are kept to be warned of (`applying`)
+        and the report says so."""
         if not fit.touches_pairs(existing, values):
+            return True  # a change of its site alone is the site's row's (`_refuse_sites_breaking_placements`)
+        site = self.sites_after.get(s.site_id)
+        broken = fit.broken_placements(self.session, existing, values, self.today, site=site)
+        if self._fits("slot", "slots", s.slot_id, [(s.slot_id, broken)]):
+            if site is not None:
+                self.checked_at[s.slot_id] = s.site_id
             return True
-        sites = {t.site_id: t for t in self.upload.instance.sites}
-        broken = fit.broken_placements(self.session, existing, values, self.today, site=sites.get(s.site_id))
-        if not broken:
+        self.usable["slot"].add(s.slot_id)  # it exists and keeps the service's values
+        return False
+
+    def _fits(self, kind: str, table: str, key: str, found: list[tuple[str, list[fit.Broken]]]) -> bool:
+        """True when no placement is broken (`found`: slot id -> the placements of it that are), or with `force`
+        (the broken rules kept for `applying`, the report told); else the row is refused, naming them and the
+        rules."""
+        found = [(slot_id, broken) for slot_id, broken in found if broken]
+        if not found:
             return True
-        said = fit.describe(broken, with_messages=True)
+        said = fit.describe([b for _, broken in found for b in broken], with_messages=True)
         if self.force:
-            self.forced.append((s.slot_id, broken))
-            where = self.upload.where.of("slots", s.slot_id)
+            self.forced += found
+            where = self.upload.where.of(table, key)
             self.notes.append(
                 matcher.Problem(
                     where.file,
                     where.row,
-                    "slot_id",
-                    f"slot '{s.slot_id}' is changed with force although active placements now break rules: {said}; "
+                    f"{kind}_id",
+                    f"{kind} '{key}' is changed with force although active placements now break rules: {said}; "
                     "each is kept as a warning on the placement",
                 )
             )
             return True
         self.refuse(
-            "slot",
-            "slots",
-            s.slot_id,
+            kind,
+            table,
+            key,
             f"the file's values would make active placements break rules of a feasible pair: {said}; end or move "
             "those placements first, or send ?force=true to apply the file and keep the conflicts as warnings on "
             "those placements",
         )
-        self.usable["slot"].add(s.slot_id)  # it exists and keeps the service's values
         return False
+
+    def _refuse_sites_breaking_placements(self) -> bool:
+        """Refuse the changed sites that make active placements of their slots break a rule of a feasible pair (the
+        slots of the file were checked against the site already, in `_placements_fit`), unless `force`. True when
+        one is refused."""
+        changed = [op for op in self.ops["site"] if op.existing is not None and op.key in self.sites_after]
+        if not changed:
+            return False
+        moving = {s.slot_id: s.site_id for s in self.upload.instance.slots}
+        kept = {op.key for op in self.ops["slot"]} | set(self.unchanged["slot"])
+        at = {
+            op.key: [
+                s.slot_id
+                for s in self.base.slots
+                if s.site_id == op.key and not (s.slot_id in kept and moving[s.slot_id] != op.key)
+            ]
+            for op in changed
+        }
+        rows = repo.slots(self.session, self.association, [i for ids in at.values() for i in ids])
+        refused: set[str] = set()
+        for op in changed:
+            site = self.sites_after[op.key]
+            found = [
+                (slot_id, fit.broken_placements(self.session, rows[slot_id], {}, self.today, site=site))
+                for slot_id in at[op.key]
+                if slot_id not in self.checked_at and slot_id in rows
+            ]
+            if not self._fits("site", "sites", op.key, found):
+                refused.add(op.key)
+        self.ops["site"] = [op for op in self.ops["site"] if op.key not in refused]
+        return bool(refused)
+
+    def _recheck_slots_at_refused_sites(self) -> bool:
+        """A file's slot checked against its site as the file changes it, whose site's row was refused since, is
+        checked again against the site the service keeps. True when one is refused."""
+        kept = {op.key for op in self.ops["site"]}
+        again = [slot_id for slot_id, site_id in self.checked_at.items() if site_id not in kept]
+        for slot_id in again:
+            del self.checked_at[slot_id]
+        if not again:
+            return False
+        self.forced = [(slot_id, broken) for slot_id, broken in self.forced if slot_id not in again]
+        values = {s.slot_id: slot_fields(s) for s in self.upload.instance.slots if s.slot_id in again}
+        ops = {op.key: op for op in self.ops["slot"]}
+        refused = False
+        for slot_id in again:
+            op = ops.get(slot_id)
+            if op is None or op.existing is None:  # unchanged: with the service's site, nothing changes
+                continue
+            assert isinstance(op.existing, db.Slot)
+            broken = fit.broken_placements(self.session, op.existing, values[slot_id], self.today)
+            if not self._fits("slot", "slots", slot_id, [(slot_id, broken)]):
+                self.ops["slot"].remove(op)
+                self.seats[slot_id] = op.existing.seats
+                refused = True
+        return refused
 
     def _no_undo(
         self,

@@ -42,7 +42,10 @@ One row per group of the association, and totals that count every seat and perso
 - **seats**: the seats of the group's slots in force on `on` (scheduled changes effective by then); **taken**: the
   active placements (no end date) in those slots; **free**: seats − taken (never below 0); **utilisation_pct**:
   taken / seats × 100, one decimal (0 when no seats).
-- **waiting**: participants with no active placement. By `programme` or `municipality` they are grouped by their own
+- **waiting**: participants with no active placement, on the report's day: who is in the queue now. An erased
+  participant is not (the erasure took them out of it, and nothing of them but programme and hours is kept), so an
+  erasure lowers `waiting` by one where they counted, while seats, taken, free, utilisation and the outcomes report
+  stay as they were. By `programme` or `municipality` they are grouped by their own
   programme or municipality. By `enterprise`, `site` or `slot`, a waiting person counts in every group that offers
   an activity (a slot's `activity`) listed in the person's `preferences`, so one person may count in several rows.
 - **median_waiting_days**: the median of the days from `waiting_since` to `on` (today by default; never below 0)

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import ServiceError
+from service.logging import redact
 from service.web import coordinator_pages, import_pages, manager_pages, participant_pages, session_pages
 from service.web.rendering import HERE, error_page
 from service.web.security import LoginRequired
@@ -43,7 +44,7 @@ def install_web(app: FastAPI) -> None:
             if _is_page(request) or api_handler is None:
                 status = status_of(exc)
                 if status >= 500:
-                    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+                    log.exception("unhandled error on %s %s", request.method, redact(request.url.path), exc_info=exc)
                 return error_page(request, None, status)
             return await api_handler(request, exc)
 

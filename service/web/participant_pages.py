@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from service.audit.denied import record_denied
 from service.audit.log import record
 from service.catalogue import service as catalogue
 from service.db import models as db
 from service.deps import SessionDep
-from service.errors import NotFound, ServiceError
+from service.errors import NotFound, ParticipantNotFound, ServiceError
 from service.pagination import PageParams
 from service.participants import service as participants
 from service.placements import service as placements
@@ -36,6 +37,14 @@ COLUMNS = [
 ]
 
 
+def _denied(request: Request, session: SessionDep, user: db.User, status: int, message: str | None = None) -> Response:
+    """The error page of a denied attempt at participant data (a role without participants, someone outside the
+    caller's view, a stale form), audited as the API's are (`service.audit.denied`)."""
+    page = error_page(request, user, status, message)
+    record_denied(session, user, request, status)
+    return page
+
+
 def _slot_name(session: SessionDep, user: db.User, slot_id: str) -> str:
     slot, _ = catalogue.get_slot(session, user, slot_id)
     return f"{texts.activity(slot.activity)} – {slot.site.name}, {slot.site.enterprise.name}"
@@ -47,7 +56,7 @@ def participant_list(
 ) -> Response:
     user = session_user(request, session)
     if user.role not in PEOPLE_ROLES:
-        return error_page(request, user, 404)
+        return _denied(request, session, user, 404)
     items, _ = participants.list_participants(session, user, EVERYTHING)
     record(session, user, "read", [p.id for p, _ in items], request)
     today = date.today()
@@ -102,7 +111,7 @@ def _participant_page(
     try:
         person, current_slot = participants.get_participant(session, user, participant_id)
     except NotFound:
-        return error_page(request, user, 404, "Deltagaren finns inte, eller så är hen inte din deltagare.")
+        return _denied(request, session, user, 404, "Deltagaren finns inte, eller så är hen inte din deltagare.")
     today = date.today()
     result = suggestions.suggestions(session, user, person.id, today, 5, 2)
     active, _ = placements.list_placements(session, user, PageParams(limit=1, offset=0), person.id, None, True)
@@ -181,7 +190,7 @@ def participant_page(
 ) -> Response:
     user = session_user(request, session)
     if user.role not in PEOPLE_ROLES:
-        return error_page(request, user, 404)
+        return _denied(request, session, user, 404)
     return _participant_page(request, session, user, participant_id, message=DONE.get(klart, ""), whatif_slot=vad_om)
 
 
@@ -196,7 +205,7 @@ def place(
 ) -> Response:
     user = session_user(request, session)
     if not check_csrf(request, csrf_token) or user.role not in PEOPLE_ROLES:
-        return error_page(request, user, 403, STALE_FORM)
+        return _denied(request, session, user, 403, STALE_FORM)
     try:
         start = date.fromisoformat(start_date)
     except ValueError:
@@ -205,8 +214,11 @@ def place(
         )
     try:
         placement = placements.create_placement(session, user, participant_id, slot_id, start)
+    except ParticipantNotFound:
+        session.rollback()
+        return _denied(request, session, user, 404, "Deltagaren finns inte, eller så är hen inte din deltagare.")
     except NotFound:
-        return error_page(request, user, 404, "Deltagaren eller platsen finns inte.")
+        return error_page(request, user, 404, "Platsen finns inte.")
     except ServiceError as exc:
         session.rollback()
         _, text = texts.problem(exc.status, exc.detail, exc.extra)
@@ -235,7 +247,7 @@ def end(
 ) -> Response:
     user = session_user(request, session)
     if not check_csrf(request, csrf_token) or user.role not in PEOPLE_ROLES:
-        return error_page(request, user, 403, STALE_FORM)
+        return _denied(request, session, user, 403, STALE_FORM)
     if end_reason not in texts.END_REASON_SV:
         return _participant_page(request, session, user, participant_id, error="Välj en anledning.", status_code=422)
     try:
@@ -246,6 +258,9 @@ def end(
         )
     try:
         placement = placements.end_placement(session, user, placement_id, end_reason, day)
+    except ParticipantNotFound:
+        session.rollback()
+        return _denied(request, session, user, 404)
     except NotFound:
         return error_page(request, user, 404)
     except ServiceError as exc:

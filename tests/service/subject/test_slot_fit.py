@@ -261,3 +261,70 @@ def test_a_site_change_that_leaves_a_placements_needs_or_travel_unmet_is_refused
     assert warning["rule"] == "needs_covered" and warning["slot_id"] == "furn"
     assert patch_site(service, {"accessibility": ["wheelchair"]}).status_code == 200
     assert warnings(service, placement) == []
+
+
+def import_files(service: Any, apply: bool, force: bool, tables: dict[str, Any], names: tuple[str, ...]) -> Any:
+    from tests.service.imports.test_imports import csv_text
+
+    params = {"apply": str(apply).lower(), "force": str(force).lower()}
+    files = [("files", (f"{name}.csv", csv_text(*tables[name]), "text/csv")) for name in names]
+    response = service.client.post(f"{API}/imports", files=files, params=params, headers=service.auth("coordinator"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_an_import_of_sites_that_leaves_a_placements_needs_unmet_is_refused_or_forced(service):
+    from tests.service.imports.test_imports import row, tiny_tables
+
+    with transaction(service.factory) as session:
+        session.get(db.Participant, ("default", "P1")).needs = ["wheelchair"]  # type: ignore[union-attr]
+    placement = place(service, "P1", "furn")  # at hantverk, which has wheelchair access
+    tables = tiny_tables()
+    row(tables, "sites", "hantverk")["accessibility"] = ""
+    for names in (("sites",), ("sites", "slots")):  # the site alone, and with its slots unchanged beside it
+        report = import_files(service, apply=True, force=False, tables=tables, names=names)
+        [refusal] = [r for r in report["refused"] if r["id"] == "hantverk"]
+        assert refusal["kind"] == "site" and refusal["file"] == "sites.csv"
+        assert f"placement {placement} (needs_covered" in refusal["reason"] and "force=true" in refusal["reason"]
+        assert not [r for r in report["refused"] if r["kind"] == "slot"], report["refused"]
+        assert call(service, "coordinator", "GET", "/sites/hantverk").json()["accessibility"] == ["wheelchair"]
+    assert warnings(service, placement) == []
+    import_files(service, apply=True, force=True, tables=tables, names=("sites",))
+    assert call(service, "coordinator", "GET", "/sites/hantverk").json()["accessibility"] == []
+    [warning] = warnings(service, placement)
+    assert warning["source"] == "import" and warning["rule"] == "needs_covered" and warning["slot_id"] == "furn"
+    # The access back (undoing the import's own change, so with overwrite) drops the warning.
+    row(tables, "sites", "hantverk")["accessibility"] = "wheelchair"
+    params = {"apply": "true", "overwrite": "sites:accessibility"}
+    from tests.service.imports.test_imports import csv_text
+
+    files = [("files", ("sites.csv", csv_text(*tables["sites"]), "text/csv"))]
+    response = service.client.post(f"{API}/imports", files=files, params=params, headers=service.auth("coordinator"))
+    assert response.status_code == 200 and not response.json()["refused"], response.text
+    assert warnings(service, placement) == []
+
+
+def test_a_slot_change_the_files_site_change_would_cover_is_refused_when_that_site_is(service):
+    """The file moves the wheelchair support from the slot to its site: the slot's row alone would fit, with the
+    site as the file leaves it, but the site's row is refused (its supervisor hours), so the slot's is refused too."""
+    from tests.service.imports.test_imports import row, tiny_tables
+
+    with transaction(service.factory) as session:
+        session.get(db.Participant, ("default", "P1")).needs = ["wheelchair"]  # type: ignore[union-attr]
+        session.get(db.Site, ("default", "hantverk")).accessibility = []  # type: ignore[union-attr]
+        session.get(db.Slot, ("default", "furn")).supports = ["wheelchair"]  # type: ignore[union-attr]
+    placement = place(service, "P1", "furn")
+    tables = tiny_tables()
+    row(tables, "sites", "hantverk").update(accessibility="wheelchair", supervisor_hours="1")
+    row(tables, "slots", "furn")["supports"] = ""
+    report = import_files(service, apply=True, force=False, tables=tables, names=("sites", "slots"))
+    refused = {r["id"]: r["reason"] for r in report["refused"]}
+    assert "supervisor_hours cannot go below" in refused["hantverk"]
+    assert f"placement {placement} (needs_covered" in refused["furn"]
+    assert call(service, "coordinator", "GET", "/slots/furn").json()["supports"] == ["wheelchair"]
+    # With the site's hours left as they are, both rows pass: the need stays covered.
+    row(tables, "sites", "hantverk")["supervisor_hours"] = "20"
+    report = import_files(service, apply=True, force=False, tables=tables, names=("sites", "slots"))
+    assert not report["refused"], report["refused"]
+    assert call(service, "coordinator", "GET", "/slots/furn").json()["supports"] == []
+    assert warnings(service, placement) == []

@@ -196,8 +196,21 @@ def test_erasure_replaces_the_id_everywhere_and_leaves_the_aggregate_reports_as_
     assert after["outcomes"] == before["outcomes"]  # every ended placement still counted, by reason and programme
     for by in ("enterprise", "site", "slot", "programme", "municipality"):
         assert without_waiting(after[by]) == without_waiting(before[by]), by  # seats, taken, free, utilisation
-    # P1 was waiting (no active placement); erased, they wait no more: the only figure that moves.
+    # P1 was waiting (no active placement); erased, they wait no more: `waiting` is who is in the queue on the
+    # report's day, and an erased person has left it (docs/service.md). The only figure that moves: one person
+    # fewer, in P1's own groups (programme SAMRE, municipality Sigtuna), and nowhere else.
     assert after["slot"]["totals"]["waiting"] == before["slot"]["totals"]["waiting"] - 1
+
+    def waiting_by(report: dict[str, Any]) -> dict[Any, int]:
+        return {r["key"]: r["waiting"] for r in report["rows"]}
+
+    moved = {
+        by: {
+            k: n - waiting_by(before[by])[k] for k, n in waiting_by(after[by]).items() if n != waiting_by(before[by])[k]
+        }
+        for by in ("programme", "municipality")
+    }
+    assert moved == {"programme": {"SAMRE": -1}, "municipality": {"Sigtuna": -1}}, moved
 
     # The id is nowhere: not in placements, plans, the association's audit trail, travel times or participants.
     with transaction(service.factory) as session:
@@ -501,3 +514,36 @@ def test_an_erasure_retried_with_its_idempotency_key_answers_the_same_pseudonym(
     assert "P1" not in (_keys(service)["erase-p1"] or "x-P1")  # the kept answer names only the pseudonym
     without_key = call(service, "coordinator", "POST", "/participants/P1/erasure")
     assert without_key.status_code == 404  # a new request: P1 is no one now
+
+
+def test_denied_participant_pages_are_audited_as_the_api_is(service):
+    """The web pages answer an error page, not a problem body: a refusal there is a denied row all the same."""
+    from tests.service.web.test_pages import _csrf, _login
+
+    cases = [
+        ("coach", "GET", "/deltagare/P4", 404, "P4"),  # the other coach's participant
+        ("coach", "GET", "/deltagare/nobody", 404, "nobody"),  # no such participant
+        ("foreign_coordinator", "GET", "/deltagare/P1", 404, "P1"),  # another association's
+        ("enterprise_manager", "GET", "/deltagare/P1", 404, "P1"),  # a role without participants
+        ("enterprise_manager", "GET", "/deltagare", 404, None),
+        ("coach", "POST", "/deltagare/P4/placera", 404, "P4"),  # a place form for someone outside the view
+    ]
+    for who, method, path, status, participant in cases:
+        _login(service, who)
+        data = {}
+        if method == "POST":
+            form = service.client.get("/deltagare").text
+            data = {"slot_id": "sew", "start_date": "2026-12-01", "csrf_token": _csrf(form)}
+        before = len(audit_rows(service))
+        page = service.client.request(method, path, data=data or None)
+        assert page.status_code == status, (who, path, page.text)
+        assert page.headers["content-type"].startswith("text/html")
+        [denied] = audit_rows(service)[before:]
+        assert (denied.action, denied.method, denied.path, denied.status) == ("denied", method, path, status)
+        assert denied.user_id == service.user_ids[who]
+        assert [p.participant_id for p in denied.participants] == ([participant] if participant else [])
+    # A slot that does not exist is not a denied read of participant data; an own participant's page is a read.
+    _login(service, "coach")
+    before = len(audit_rows(service))
+    assert service.client.get("/deltagare/P1").status_code == 200
+    assert [row.action for row in audit_rows(service)[before:]] == ["read"]
