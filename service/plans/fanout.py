@@ -16,6 +16,7 @@ solved which (docs/solver.md, "Areas on other processes").
 from __future__ import annotations
 
 import collections
+import contextlib
 import io
 import itertools
 import logging
@@ -68,6 +69,7 @@ class _Task:
     payload: bytes
     future: Future[Any]
     submitted: float
+    enqueued: bool = False  # its job is in the queue (only then may it be taken back)
 
 
 class _SharingPickler(pickle.Pickler):
@@ -97,7 +99,9 @@ class QueueAreaExecutor(Executor):
 
     def __init__(self, connection: Any, queue: Any, *, steal_after_s: float = 2.0, job_timeout_s: int = 600) -> None:
         self._redis, self._queue = connection, queue
-        self.prefix = f"placement-area:{uuid.uuid4().hex}"
+        solve = uuid.uuid4().hex
+        self.prefix = f"placement-area:{solve}"
+        self.job_prefix = f"placement-area-{solve}"  # RQ job ids: letters, digits, - and _
         self.results_key = f"{self.prefix}:results"
         self.steal_after_s, self._job_timeout = steal_after_s, job_timeout_s
         self.stats = FanOutStats()
@@ -116,7 +120,7 @@ class QueueAreaExecutor(Executor):
         buffer = io.BytesIO()
         _SharingPickler(buffer, self._share).dump((fn, args, kwargs))
         number = next(self._numbers)
-        task = _Task(number, f"{self.prefix}:{number}", buffer.getvalue(), Future(), started)
+        task = _Task(number, f"{self.job_prefix}-{number}", buffer.getvalue(), Future(), started)
         with self._lock:
             self._tasks[number] = task
             if self._listener is None:
@@ -126,6 +130,7 @@ class QueueAreaExecutor(Executor):
             run_area, self.prefix, number, task.payload,
             job_id=task.job_id, job_timeout=self._job_timeout, result_ttl=0, failure_ttl=TTL_S, ttl=TTL_S,
         )  # fmt: skip
+        task.enqueued = True
         self.stats.areas += 1
         self.stats.payload_bytes += len(task.payload)
         self.stats.submit_s += time.perf_counter() - started
@@ -188,7 +193,11 @@ class QueueAreaExecutor(Executor):
 
         now = time.perf_counter()
         with self._lock:
-            waiting = [t for t in self._tasks.values() if now - t.submitted >= self.steal_after_s or everything]
+            waiting = [
+                t
+                for t in self._tasks.values()
+                if t.enqueued and (now - t.submitted >= self.steal_after_s or everything)
+            ]
         for task in waiting:
             mine = everything
             if not mine:
@@ -203,6 +212,9 @@ class QueueAreaExecutor(Executor):
                 with self._lock:
                     if self._tasks.pop(task.number, None) is None:
                         continue
+                with contextlib.suppress(Exception):  # its job, unclaimed or failed, leaves the queue
+                    self._queue.remove(task.job_id)
+                    Job.fetch(task.job_id, connection=self._redis).delete()
                 self._solve_here(task)
 
     def _solve_here(self, task: _Task) -> None:
