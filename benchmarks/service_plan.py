@@ -509,7 +509,7 @@ def run(args: argparse.Namespace) -> str:
         ]
     if request_rows:
         lines += [
-            f"### Other requests: {args.users} clients, {args.pause * 1000:.0f} ms between a client's requests; latency in ms",
+            f"### Other requests: {args.users} clients, {args.pause * 1000:.0f} ms between a client's requests; ms",
             "",
             "| when | request | count | p50 | p95 | p99 | errors |",
             "|---|---|---|---|---|---|---|",
