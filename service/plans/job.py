@@ -103,10 +103,6 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
         kept_by_plan = not allow_moves and any(
             p.pinned for p in instance.participants if p.participant_id not in pinned_on_record
         )
-    with transaction(factory) as session:  # the core must return by the deadline, or the service stops it
-        deadline = db.utcnow() + timedelta(seconds=time_limit + GRACE_S)
-        if not repo.write_if_mine(session, plan_id, lease, deadline=deadline):
-            return
 
     def on_solved() -> None:
         with transaction(factory) as session:
@@ -135,9 +131,18 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
 
     areas = open_fan_out(get_settings())  # the queue's area workers, when there are any
     try:
+        # Checked and compiled first: the core's time limit starts after that (seconds at 50,000 people), so the
+        # deadline does too.
+        compiled = matcher.prepare(instance)
+        with transaction(factory) as session:  # the core must return by the deadline, or the service stops it
+            deadline = db.utcnow() + timedelta(seconds=time_limit + GRACE_S)
+            if not repo.write_if_mine(session, plan_id, lease, deadline=deadline):
+                return
         settings = matcher.SolverSettings(time_limit_s=time_limit, fairness_floor=floor, work_limit=work_limit)
         fan_out = matcher.AreaFanOut(areas, get_settings().area_width) if areas is not None else None
-        result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise, on_solved, fan_out)
+        result = solve_to_result(
+            instance, plan_date, weights, settings, on_progress, premise, on_solved, fan_out, compiled
+        )
     except matcher.InvalidDataset as invalid:
         with transaction(factory, write=False) as session:
             reasons = describe_problems(session, association_id, invalid.problems[:20])
@@ -204,10 +209,12 @@ def solve_to_result(
     premise: SolvePremise | None = None,
     on_solved: Any = None,
     fan_out: matcher.AreaFanOut | None = None,
+    compiled: matcher.CompiledInstance | None = None,
 ) -> PlanResult:
-    """The plan's result: proposals with explanations, what changes against today, what each needs, and why."""
+    """The plan's result: proposals with explanations, what changes against today, what each needs, and why.
+    `compiled`: `instance` already checked and compiled (`matcher.prepare`)."""
     plan = matcher.solve(
-        instance, plan_date, weights=weights, settings=settings, on_progress=on_progress, fan_out=fan_out
+        compiled or instance, plan_date, weights=weights, settings=settings, on_progress=on_progress, fan_out=fan_out
     )
     if on_solved is not None:
         on_solved()
