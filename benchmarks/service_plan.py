@@ -322,7 +322,11 @@ def run_plan(
     status: dict[str, Any] = {}
     while time.perf_counter() - started < time_limit + 600:
         time.sleep(1.0)
-        status = httpx.get(f"{server.url}{API}/plans/{plan_id}?changes_only=true", headers=headers, timeout=60).json()
+        try:  # a done plan's answer holds its proposals: slow to build on a loaded machine
+            answer = httpx.get(f"{server.url}{API}/plans/{plan_id}?changes_only=true", headers=headers, timeout=600)
+        except httpx.HTTPError:
+            continue
+        status = answer.json()
         if status["status"] in ("done", "failed"):
             break
     seconds = time.perf_counter() - started
