@@ -53,7 +53,7 @@ bench-full: $(STAMP)
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks.run --smoke --command "make bench-smoke"
 
-.PHONY: bench bench-full bench-smoke bench-service
+.PHONY: bench bench-full bench-smoke bench-service bench-service-plan
 
 ## Attacks (docs/reliability.md): every measurement of attacks/ but the load test (a few minutes; needs the local
 ## PostgreSQL for the PostgreSQL rows), then docs/reliability.md assembled from attacks/results/.
@@ -70,3 +70,13 @@ load: $(STAMP)
 ## about 4 min); writes benchmarks/RESULTS-service.md.
 bench-service: $(STAMP)
 	$(BIN)/python -m benchmarks.service --command "make bench-service"
+
+## bench-service-plan: a nation plan (50,000 participants) through the service, on the local pool and the Redis queue,
+## beside `placement solve`, and its areas fanned out to two area workers (about 15 min; needs Redis, REDIS_URL
+## below, and a PostgreSQL database to empty, BENCH_DATABASE_URL, or SQLite when unset); writes
+## benchmarks/RESULTS-service-plan.md.
+REDIS_URL ?= redis://127.0.0.1:6379/6
+BENCH_DATABASE_URL ?=
+bench-service-plan: $(STAMP)
+	$(BIN)/python -m benchmarks.service_plan --redis-url $(REDIS_URL) --database-url "$(BENCH_DATABASE_URL)" \
+		--command "make bench-service-plan"

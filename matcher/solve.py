@@ -11,6 +11,7 @@ from matcher.compiled import CompiledInstance, compile_instance
 from matcher.domain import Instance
 from matcher.feasibility import CandidatePairs, feasible_pairs
 from matcher.integrity import check_integrity
+from matcher.model.fanout import AreaFanOut
 from matcher.model.greedy import greedy_by_score
 from matcher.model.outcome import SolveProgress
 from matcher.model.problem import AssignmentProblem, build_problem
@@ -61,13 +62,16 @@ def solve(
     weights: ScoreWeights | None = None,
     settings: SolverSettings | None = None,
     on_progress: Callable[[SolveProgress], None] | None = None,
+    fan_out: AreaFanOut | None = None,
 ) -> Plan:
     """The best plan on date `on`: most placements first, then the highest total fit score, then the fewest holders
     of a `current_slot_id` (not pinned) moved or taken out.
 
     `settings.strategy` picks how (docs/solver.md); the default is the best one measured (benchmarks/RESULTS.md).
     `settings.time_limit_s` bounds the whole call after the instance is compiled; with `settings.work_limit` the
-    search stops on work done instead, and the plan says whether it is `deterministic`."""
+    search stops on work done instead, and the plan says whether it is `deterministic`. `fan_out`: an executor for
+    the default strategy's independent areas (other processes or machines) and how many at once; by default its own
+    threads. The same settings and width give the same plan wherever the areas run."""
     settings = settings or SolverSettings()
     started = time.perf_counter()
     ci = instance if isinstance(instance, CompiledInstance) else prepare(instance)
@@ -80,7 +84,7 @@ def solve(
 
         outcome, unfloored = floor_outcome(problem, settings, budget)  # ValueError when no plan keeps the floor
     else:
-        outcome = STRATEGIES[settings.strategy].solve(problem, settings, budget, on_progress)
+        outcome = STRATEGIES[settings.strategy].solve(problem, settings, budget, on_progress, fan_out)
 
     hint = greedy_by_score(problem)  # the floor every strategy must reach
     chosen = outcome.chosen

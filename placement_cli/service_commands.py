@@ -142,11 +142,19 @@ def serve(
 @app.command()
 def worker(
     burst: Annotated[bool, typer.Option(help="Take the jobs waiting now, then stop.")] = False,
+    areas: Annotated[
+        bool,
+        typer.Option(
+            "--areas",
+            help="Solve plans' areas (PLACEMENT_AREA_QUEUE_NAME) instead of whole plans: a solve's areas fan out "
+            "to every such worker; needs only Redis, not the database.",
+        ),
+    ] = False,
 ) -> None:
     """Take plans from the Redis queue and solve them, with the server's settings (PLACEMENT_QUEUE_URL with its
     Redis database, PLACEMENT_QUEUE_NAME, DATABASE_URL); run as many as you like, where they reach both."""
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue, SimpleWorker, Worker
 
     from service.db.engine import absolute_url, is_relative_sqlite
     from service.logging import configure_logging
@@ -160,6 +168,12 @@ def worker(
         out.print(f"note: the relative database URL is taken as {absolute_url(settings.database_url)}", highlight=False)
     configure_logging(settings.log_level)
     connection = Redis.from_url(settings.queue_url)
+    if areas:
+        # One process for every area (no work horse per job): the solve's shared data it fetched stays for the next.
+        area_queue = Queue(settings.area_queue_name, connection=connection)
+        out.print(f"area worker on queue '{settings.area_queue_name}' at {_redacted(settings.queue_url)}")
+        SimpleWorker([area_queue], connection=connection).work(burst=burst, logging_level=settings.log_level.upper())
+        return
     queue = Queue(settings.queue_name, connection=connection)
     out.print(f"worker on queue '{settings.queue_name}' at {_redacted(settings.queue_url)}", highlight=False)
     Worker([queue], connection=connection).work(burst=burst, logging_level=settings.log_level.upper())

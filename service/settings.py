@@ -23,6 +23,13 @@ class ServiceSettings(BaseSettings):
     )
     queue_url: str | None = Field(default=None, description="redis://… sends solves to an RQ queue; unset = local pool")
     queue_name: str = "placement-plans"
+    area_queue_name: str = Field(
+        default="placement-areas", description="the queue of the default strategy's areas (placement worker --areas)"
+    )
+    fan_out_areas: bool = Field(
+        default=True, description="with the queue set and area workers listening, a solve's areas go to them"
+    )
+    area_width: int = Field(default=2, ge=2, le=64, description="independent areas sent to the area workers at once")
     plan_workers: int = Field(default=1, ge=1, le=16, description="processes of the local solve pool")
     import_workers: int = Field(
         default=1, ge=1, le=8, description="processes that run imports (imports beyond them wait their turn)"

@@ -36,7 +36,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -295,8 +295,12 @@ class AreaSearch:
         options: SolveOptions | None = None,
         on_progress: Callable[[SolveProgress], None] | None = None,
         work_limit: float | None = None,
+        executor: Executor | None = None,
+        width: int = 2,
     ) -> None:
         self.problem, self.time_limit, self.threads = problem, time_limit, threads
+        # Independent areas go `width` at a time to `executor` (matcher.model.fanout), by default this search's threads.
+        self.executor, self.width = executor, width
         self.limits = limits or SearchLimits()
         self.options = options or SolveOptions()
         self.work_limit = work_limit
@@ -525,19 +529,21 @@ class AreaSearch:
             while i < len(areas) and self._go_on():
                 if self.whole is not None and self.whole.done() and self.work_limit is None:
                     break  # take its plan at the top of the next pass
-                two_cores = pool if self.whole is None else None  # the whole-model MIP has the other core meanwhile
+                # The whole-model MIP has the other core meanwhile.
+                two_cores = (self.executor or pool) if self.whole is None else None
                 batch = [areas[i]]
-                if (
-                    two_cores is not None
-                    and i + 1 < len(areas)
-                    and not (_rows_touched(model, areas[i]) & _rows_touched(model, areas[i + 1]))
-                ):
-                    batch.append(areas[i + 1])
+                touched = _rows_touched(model, areas[i]) if two_cores is not None else set()
+                while two_cores is not None and len(batch) < self.width and i + len(batch) < len(areas):
+                    rows = _rows_touched(model, areas[i + len(batch)])
+                    if rows & touched:
+                        break
+                    batch.append(areas[i + len(batch)])
+                    touched |= rows
                 left = max(self.deadline - time.perf_counter(), 0.01)
                 # With a work limit an area stops at its node limit; its clock is the search's own deadline.
                 cap = left if self.work_limit is not None else min(self.limits.area_time_cap_s, left)
                 if self.areas_solved + len(batch) > self.area_budget:
-                    batch = batch[:1]  # the last area the work limit allows
+                    batch = batch[: max(1, int(self.area_budget - self.areas_solved))]  # the last the work allows
                 if two_cores is not None and len(batch) > 1:
                     futures = [
                         two_cores.submit(

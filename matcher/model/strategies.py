@@ -17,6 +17,7 @@ import numpy as np
 
 from matcher.model.cpsat import solve_cpsat
 from matcher.model.decompose import AreaSearch
+from matcher.model.fanout import AreaFanOut
 from matcher.model.greedy import greedy_by_score
 from matcher.model.highs import integral
 from matcher.model.outcome import SolveOutcome, SolveProgress
@@ -36,9 +37,15 @@ class Strategy(ABC):
 
     @abstractmethod
     def solve(
-        self, problem: AssignmentProblem, settings: SolverSettings, budget: float, on_progress: ProgressCallback | None
+        self,
+        problem: AssignmentProblem,
+        settings: SolverSettings,
+        budget: float,
+        on_progress: ProgressCallback | None,
+        fan_out: AreaFanOut | None = None,
     ) -> SolveOutcome:
-        """The strategy's plan for `problem` within `budget` seconds."""
+        """The strategy's plan for `problem` within `budget` seconds. `fan_out`: where independent areas are solved
+        (only 'auto' has areas; the others solve in this process)."""
 
     def rejected(self, settings: SolverSettings) -> list[str]:
         """The settings given that this strategy would not honour (empty when it can run them)."""
@@ -75,11 +82,17 @@ class Auto(Strategy):
     honours = frozenset({"seed", "relative_gap", "work_limit"})
 
     def solve(
-        self, problem: AssignmentProblem, settings: SolverSettings, budget: float, on_progress: ProgressCallback | None
+        self,
+        problem: AssignmentProblem,
+        settings: SolverSettings,
+        budget: float,
+        on_progress: ProgressCallback | None,
+        fan_out: AreaFanOut | None = None,
     ) -> SolveOutcome:
         search = AreaSearch(
             problem, budget, threads=settings.workers, options=_options(settings), on_progress=on_progress,
             work_limit=settings.work_limit,
+            executor=fan_out.executor if fan_out else None, width=fan_out.width if fan_out else 2,
         )  # fmt: skip
         return search.run()
 
@@ -91,7 +104,12 @@ class CpSat(Strategy):
     honours = frozenset({"seed", "relative_gap", "work_limit"})
 
     def solve(
-        self, problem: AssignmentProblem, settings: SolverSettings, budget: float, on_progress: ProgressCallback | None
+        self,
+        problem: AssignmentProblem,
+        settings: SolverSettings,
+        budget: float,
+        on_progress: ProgressCallback | None,
+        fan_out: AreaFanOut | None = None,
     ) -> SolveOutcome:
         return solve_cpsat(problem, settings, hint=greedy_by_score(problem), on_progress=on_progress, time_limit=budget)
 
@@ -104,7 +122,12 @@ class Mip(Strategy):
     honours = frozenset({"seed", "relative_gap", "work_limit"})
 
     def solve(
-        self, problem: AssignmentProblem, settings: SolverSettings, budget: float, on_progress: ProgressCallback | None
+        self,
+        problem: AssignmentProblem,
+        settings: SolverSettings,
+        budget: float,
+        on_progress: ProgressCallback | None,
+        fan_out: AreaFanOut | None = None,
     ) -> SolveOutcome:
         started = time.perf_counter()
         model = build_sparse(problem)
@@ -135,7 +158,12 @@ class Greedy(Strategy):
     honours = frozenset()
 
     def solve(
-        self, problem: AssignmentProblem, settings: SolverSettings, budget: float, on_progress: ProgressCallback | None
+        self,
+        problem: AssignmentProblem,
+        settings: SolverSettings,
+        budget: float,
+        on_progress: ProgressCallback | None,
+        fan_out: AreaFanOut | None = None,
     ) -> SolveOutcome:
         started = time.perf_counter()
         chosen = greedy_by_score(problem)

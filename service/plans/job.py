@@ -25,9 +25,11 @@ from service.core_bridge import describe_problems, load_instance
 from service.db import models as db
 from service.db.engine import is_relative_sqlite, make_engine, make_session_factory, transaction
 from service.plans import repository as repo
+from service.plans.fanout import open_fan_out
 from service.plans.premise import SolvePremise, read_premise
 from service.plans.results import store_result
 from service.plans.schemas import Need, PlanResult, PlanSummary, Premise, Proposal
+from service.settings import get_settings
 
 log = logging.getLogger("service.plans")
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -101,10 +103,6 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
         kept_by_plan = not allow_moves and any(
             p.pinned for p in instance.participants if p.participant_id not in pinned_on_record
         )
-    with transaction(factory) as session:  # the core must return by the deadline, or the service stops it
-        deadline = db.utcnow() + timedelta(seconds=time_limit + GRACE_S)
-        if not repo.write_if_mine(session, plan_id, lease, deadline=deadline):
-            return
 
     def on_solved() -> None:
         with transaction(factory) as session:
@@ -131,9 +129,20 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
                 },
             )
 
+    areas = open_fan_out(get_settings())  # the queue's area workers, when there are any
     try:
+        # Checked and compiled first: the core's time limit starts after that (seconds at 50,000 people), so the
+        # deadline does too.
+        compiled = matcher.prepare(instance)
+        with transaction(factory) as session:  # the core must return by the deadline, or the service stops it
+            deadline = db.utcnow() + timedelta(seconds=time_limit + GRACE_S)
+            if not repo.write_if_mine(session, plan_id, lease, deadline=deadline):
+                return
         settings = matcher.SolverSettings(time_limit_s=time_limit, fairness_floor=floor, work_limit=work_limit)
-        result = solve_to_result(instance, plan_date, weights, settings, on_progress, premise, on_solved)
+        fan_out = matcher.AreaFanOut(areas, get_settings().area_width) if areas is not None else None
+        result = solve_to_result(
+            instance, plan_date, weights, settings, on_progress, premise, on_solved, fan_out, compiled
+        )
     except matcher.InvalidDataset as invalid:
         with transaction(factory, write=False) as session:
             reasons = describe_problems(session, association_id, invalid.problems[:20])
@@ -161,6 +170,10 @@ def _run(plan_id: int, factory: Any, lease: str, owner: str) -> None:
             "the solve failed unexpectedly: " + traceback.format_exc(limit=1).strip().splitlines()[-1],
         )
         return
+    finally:
+        if areas is not None:
+            areas.shutdown()
+            log.info("plan %s: areas fanned out: %s", plan_id, areas.stats)
     finished = db.Plan()  # the columns the result sets, written in one conditional UPDATE
     store_result(finished, result)
     with transaction(factory) as session:
@@ -195,9 +208,14 @@ def solve_to_result(
     on_progress: Any = None,
     premise: SolvePremise | None = None,
     on_solved: Any = None,
+    fan_out: matcher.AreaFanOut | None = None,
+    compiled: matcher.CompiledInstance | None = None,
 ) -> PlanResult:
-    """The plan's result: proposals with explanations, what changes against today, what each needs, and why."""
-    plan = matcher.solve(instance, plan_date, weights=weights, settings=settings, on_progress=on_progress)
+    """The plan's result: proposals with explanations, what changes against today, what each needs, and why.
+    `compiled`: `instance` already checked and compiled (`matcher.prepare`)."""
+    plan = matcher.solve(
+        compiled or instance, plan_date, weights=weights, settings=settings, on_progress=on_progress, fan_out=fan_out
+    )
     if on_solved is not None:
         on_solved()
     changes = plan_changes(instance, plan.rows, plan_date)
