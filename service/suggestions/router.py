@@ -89,8 +89,8 @@ async def suggestions(
         Query(alias="date", description="Plan date (default: today); the capacity in force then (dated changes)."),
     ] = None,
 ) -> Response:
-    """The hottest read: all of it in one worker thread (caller, role, data, audit), not a thread per dependency;
-    the answer is `SuggestionsOut` encoded once (FastAPI would validate it again)."""
+    # The hottest read: all of it in one worker thread (caller, role, data, audit), not a thread per dependency; the
+    # answer is `SuggestionsOut` encoded once (FastAPI would validate it again). No docstring: it would be published.
     day = on or date.today()
     body = await anyio.to_thread.run_sync(_suggestions, request, credentials, participant_id, day, k, per_site)
     return Response(content=body, media_type="application/json")
