@@ -22,6 +22,14 @@ bearer = HTTPBearer(auto_error=False, description="A token from `placement user 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def database_gate(request: Request) -> anyio.Semaphore:
+    """The app's gate of `db_concurrency` sessions (see `database_slot`)."""
+    gate = getattr(request.app.state, "database_gate", None)
+    if gate is None:
+        gate = request.app.state.database_gate = anyio.Semaphore(request.app.state.settings.db_concurrency)
+    return gate
+
+
 async def database_slot(request: Request) -> AsyncIterator[None]:
     """One of the `db_concurrency` requests that may hold a session at a time; the others wait here, in the event
     loop, holding no thread.
@@ -29,11 +37,9 @@ async def database_slot(request: Request) -> AsyncIterator[None]:
     Without it, under load every worker thread can end up blocked on the database (waiting for SQLite's write lock
     or a pooled connection) while the request that holds the lock waits for a free thread to run its next step or
     its commit: nothing moves until the 30 s timeouts fire (the connection resets of issue 13). With fewer
-    sessions than threads, the holder always finds a thread."""
-    gate = getattr(request.app.state, "database_gate", None)
-    if gate is None:
-        gate = request.app.state.database_gate = anyio.Semaphore(request.app.state.settings.db_concurrency)
-    async with gate:
+    sessions than threads, the holder always finds a thread. A route that works in one thread takes the gate
+    itself (`async with database_gate(request)`) around that thread."""
+    async with database_gate(request):
         yield
 
 

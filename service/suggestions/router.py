@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
@@ -16,7 +16,7 @@ from matcher import EXPLANATION_LABELS
 from service.audit.log import record, write_entry
 from service.db import models as db
 from service.db.engine import transaction, write_connection
-from service.deps import Credentials, CurrentUser, Gate, SessionDep, database_slot, roles, roles_checked_by
+from service.deps import Credentials, CurrentUser, Gate, SessionDep, database_gate, roles, roles_checked_by
 from service.fields import ID_PATTERN, MAX_ID_LENGTH, IdPath
 from service.params import Day
 from service.suggestions import service
@@ -81,7 +81,6 @@ async def suggestions(
     participant_id: IdPath,
     request: Request,
     credentials: Credentials,
-    _slot: Annotated[None, Depends(database_slot, scope="function")],
     k: Annotated[int, Query(ge=1, le=50, description="How many suggestions.")] = 5,
     per_site: Annotated[int, Query(ge=1, le=50, description="At most this many suggestions from one site.")] = 2,
     on: Annotated[
@@ -92,7 +91,8 @@ async def suggestions(
     # The hottest read: all of it in one worker thread (caller, role, data, audit), not a thread per dependency; the
     # answer is `SuggestionsOut` encoded once (FastAPI would validate it again). No docstring: it would be published.
     day = on or date.today()
-    body = await anyio.to_thread.run_sync(_suggestions, request, credentials, participant_id, day, k, per_site)
+    async with database_gate(request):
+        body = await anyio.to_thread.run_sync(_suggestions, request, credentials, participant_id, day, k, per_site)
     return Response(content=body, media_type="application/json")
 
 
