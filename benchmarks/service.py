@@ -19,7 +19,8 @@ What it does, in order:
 7. **writes** phase: as the users phase, while one coordinator places a participant and ends the placement again
    every second (each write moves the occupancy version: the instance is recompiled from memory once per write).
 
-Latency is measured by the client from send to full response. An error is any status but 200, or a failed or
+Latency is measured by the client from send to full response; each phase also records the server process's CPU time
+(/proc), so a request's cost shows apart from the machine's other load. An error is any status but 200, or a failed or
 timed-out connection. The load generator runs on the same machine as the server, so both share its cores.
 """
 
@@ -59,6 +60,7 @@ class Phase:
     errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     writes: int = 0
+    server_cpu_s: float | None = None  # the server process's CPU time (user + system) over the phase
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -73,7 +75,8 @@ class Phase:
             figures = "– | – | – | –"
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())) or "none"
         rate = done / self.seconds if self.seconds else 0.0
-        return f"| {self.name} | {done + errors} | {figures} | {rate:.1f} | {errors} ({kinds}) |"
+        cpu = f"{self.server_cpu_s / done * 1000:.1f}" if self.server_cpu_s is not None and done else "–"
+        return f"| {self.name} | {done + errors} | {figures} | {rate:.1f} | {cpu} | {errors} ({kinds}) |"
 
 
 def _free_port() -> int:
@@ -150,6 +153,14 @@ class Server:
             if name == f"demo-{role}":
                 return token
         raise RuntimeError(f"no demo {role} token")
+
+    def cpu_seconds(self) -> float | None:
+        """The server process's CPU time so far (Linux: /proc); None where it cannot be read."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -294,7 +305,11 @@ def run(args: argparse.Namespace) -> str:
             phase = Phase(name, description)
             users, seconds = (1, min(args.duration, 20.0)) if name == "one user" else (args.users, args.duration)
             print(f"phase {name}: {description}, {seconds:.0f} s", flush=True)
+            cpu_before = server.cpu_seconds()
             asyncio.run(_phase(server.url, token, ids, phase, users, seconds, think, writes))
+            cpu_after = server.cpu_seconds()
+            if cpu_before is not None and cpu_after is not None:
+                phase.server_cpu_s = cpu_after - cpu_before
             print("  " + phase.row(), flush=True)
             phases.append(phase)
     finally:
@@ -329,11 +344,15 @@ def run(args: argparse.Namespace) -> str:
         f"- **Each phase:** {args.duration:.0f} s (one user: at most 20 s); requests "
         "`GET /participants/{random id}/suggestions?k=5`",
         "",
-        "| phase | requests | p50 ms | p95 ms | p99 ms | max ms | throughput req/s | errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "| phase | requests | p50 ms | p95 ms | p99 ms | max ms | throughput req/s | server CPU ms/request | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
         *(p.row() for p in phases),
         "",
         *(f"- **{p.name}:** {p.description}" + (f"; {p.writes} writes" if p.writes else "") for p in phases),
+        "",
+        "Server CPU ms/request: the server process's CPU time (user + system, from /proc) over the phase, divided by",
+        "its answered requests (the writes phase's writes included in the time): what a request costs the server, much",
+        "less sensitive to the machine's other load than the latencies, which wait for a share of the 2 cores.",
         "",
         verdict,
         "",

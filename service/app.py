@@ -5,11 +5,10 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline  # /docs and /redoc with their assets from the package, no CDN
 
 from service import health
@@ -19,7 +18,7 @@ from service.db.engine import make_engine, make_session_factory
 from service.errors import install_error_handlers
 from service.idempotency.http import install_idempotency
 from service.imports.pool import ImportPool
-from service.logging import configure_logging, redact
+from service.logging import LogRequests, configure_logging
 from service.openapi import install_openapi
 from service.participants.router import router as participants_router
 from service.placements.router import router as placements_router
@@ -75,8 +74,7 @@ def create_app(settings: ServiceSettings | None = None, import_pool: ImportPool 
 
     app.state.on_error = on_error
 
-    # The innermost middleware (added first): the body is counted as the app reads it. Inside `log_requests`, whose
-    # BaseHTTPMiddleware would wrap the 413 raised from `receive` in an exception group.
+    # The innermost middleware (added first): the body is counted as the app reads it.
     app.add_middleware(
         BodyLimit,
         limit=settings.max_body_bytes,
@@ -90,20 +88,7 @@ def create_app(settings: ServiceSettings | None = None, import_pool: ImportPool 
 
     install_idempotency(app)
 
-    @app.middleware("http")
-    async def log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": redact(request.url.path),  # no participant id in a log (service.logging)
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-        return response
+    app.add_middleware(LogRequests)
 
     app.include_router(health.router, prefix=API)
     for router in (catalogue_router, participants_router, placements_router, suggestions_router, *_optional_routers()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
 import anyio
@@ -11,8 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from service.audit.denied import remember_caller
-from service.auth.users import user_for_token
-from service.db.engine import transaction
+from service.auth.users import caller_for_token, user_for_token
+from service.db.engine import READ_ONLY, transaction
 from service.db.models import Role, User
 from service.errors import Forbidden, Unauthorized
 
@@ -22,6 +22,14 @@ bearer = HTTPBearer(auto_error=False, description="A token from `placement user 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def database_gate(request: Request) -> anyio.Semaphore:
+    """The app's gate of `db_concurrency` sessions (see `database_slot`)."""
+    gate = getattr(request.app.state, "database_gate", None)
+    if gate is None:
+        gate = request.app.state.database_gate = anyio.Semaphore(request.app.state.settings.db_concurrency)
+    return gate
+
+
 async def database_slot(request: Request) -> AsyncIterator[None]:
     """One of the `db_concurrency` requests that may hold a session at a time; the others wait here, in the event
     loop, holding no thread.
@@ -29,11 +37,9 @@ async def database_slot(request: Request) -> AsyncIterator[None]:
     Without it, under load every worker thread can end up blocked on the database (waiting for SQLite's write lock
     or a pooled connection) while the request that holds the lock waits for a free thread to run its next step or
     its commit: nothing moves until the 30 s timeouts fire (the connection resets of issue 13). With fewer
-    sessions than threads, the holder always finds a thread."""
-    gate = getattr(request.app.state, "database_gate", None)
-    if gate is None:
-        gate = request.app.state.database_gate = anyio.Semaphore(request.app.state.settings.db_concurrency)
-    async with gate:
+    sessions than threads, the holder always finds a thread. A route that works in one thread takes the gate
+    itself (`async with database_gate(request)`) around that thread."""
+    async with database_gate(request):
         yield
 
 
@@ -55,27 +61,47 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def user_of_token(request: Request, session: Session, token: str) -> User | None:
-    """The token's user, looked up in a read of its own (no lock, even for a POST), and put in `session`.
+    """The token's user, put in `session`: looked up in `session` itself when it is a read (a GET's: one
+    transaction for the caller and the data), else in a read of its own (no lock, even for a POST), so a write
+    request takes its write lock at its first query, not while the caller is being identified.
 
-    So a write request takes its write lock at its first query, not while the caller is being identified.
+    Read on every request, never cached: a revoked token is refused from the next request on, in every process.
     """
+    if session.info.get(READ_ONLY):
+        return user_for_token(session, token)
     with transaction(request.app.state.session_factory, write=False) as reader:
         user = user_for_token(reader, token)
     return None if user is None else session.merge(user, load=False)
 
 
-def current_user(
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def authenticated(
     request: Request,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session: Session,
+    credentials: HTTPAuthorizationCredentials | None,
+    lookup: Callable[[Request, Session, str], User | None] = user_of_token,
 ) -> User:
+    """The caller, or 401; remembered in the request for the audit of a denied attempt."""
     if credentials is None or not credentials.credentials:
         raise Unauthorized("send 'Authorization: Bearer <token>'; tokens come from `placement user add`")
-    user = user_of_token(request, session, credentials.credentials)
+    user = lookup(request, session, credentials.credentials)
     if user is None:
         raise Unauthorized("the token is unknown or revoked")
     remember_caller(request, user.id, user.name, user.role.value)  # for the audit of a denied attempt
     return user
+
+
+def allowed(user: User, roles: tuple[Role, ...]) -> User:
+    """`user`, or 403 when its role may not use the endpoint."""
+    if user.role not in roles:
+        raise Forbidden(f"a {user.role.value} may not use this endpoint")
+    return user
+
+
+def current_user(request: Request, session: SessionDep, credentials: Credentials) -> User:
+    return authenticated(request, session, credentials)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -86,20 +112,44 @@ class RoleGate:
         self.allowed = allowed
 
     def __call__(self, user: CurrentUser) -> User:
-        if user.role not in self.allowed:
-            raise Forbidden(f"a {user.role.value} may not use this endpoint")
-        return user
+        return allowed(user, self.allowed)
 
 
 def roles(*allowed: Role) -> dict[str, Any]:
     """Route keyword arguments: who may call it, enforced and published in OpenAPI as `x-roles`.
 
-    Every route under /api/v1 but /health uses this; a test fails for any route that does not.
+    Every route under /api/v1 but /health uses this (or `roles_checked_by(gate)`); a test fails for any route that
+    does not.
     """
     return {
         "dependencies": [Depends(RoleGate(allowed))],
         "openapi_extra": {"x-roles": sorted(r.value for r in allowed)},
     }
+
+
+class Gate:
+    """Who may call a route that does all its work in one thread (`in_one_thread`): the route takes `Credentials`
+    and calls `gate.caller(...)` in that thread, inside its read transaction, before it reads anything else."""
+
+    def __init__(self, *allowed: Role) -> None:
+        self.allowed = allowed
+
+    def caller(self, request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None) -> User:
+        """The caller if its role may use the route: 401 without a valid token, 403 for another role. A detached
+        copy of the user (read without the ORM): `session` must be a read."""
+        assert session.info.get(READ_ONLY), "Gate.caller reads the caller in a read transaction"
+        return allowed(authenticated(request, session, credentials, _detached_caller), self.allowed)
+
+
+def _detached_caller(_request: Request, session: Session, token: str) -> User | None:
+    return caller_for_token(session, token)
+
+
+def roles_checked_by(gate: Gate) -> dict[str, Any]:
+    """`roles(...)` for a route whose `gate` is checked in its own thread: published the same way (`x-roles`, the
+    bearer scheme through the route's `Credentials`), enforced by `gate.caller`, without the dependencies' three
+    thread hops (session, caller, role) a request."""
+    return {"openapi_extra": {"x-roles": sorted(r.value for r in gate.allowed)}}
 
 
 ALL_ROLES = (Role.coach, Role.coordinator, Role.enterprise_manager)

@@ -6,13 +6,17 @@ from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+import anyio
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
+import matcher
 from matcher import EXPLANATION_LABELS
-from service.audit.log import record
+from service.audit.log import record, write_entry
 from service.db import models as db
-from service.deps import CurrentUser, SessionDep, roles
+from service.db.engine import transaction, write_connection
+from service.deps import Credentials, CurrentUser, Gate, SessionDep, database_gate, roles, roles_checked_by
 from service.fields import ID_PATTERN, MAX_ID_LENGTH, IdPath
 from service.params import Day
 from service.suggestions import service
@@ -65,26 +69,52 @@ class SuggestionsOut(BaseModel):
     notes: list[str] = Field(description="What keeps every slot in reach out, when fewer than k are suggested.")
 
 
+SUGGESTIONS = Gate(db.Role.coach, db.Role.coordinator)
+
+
 @router.get(
     "/participants/{participant_id}/suggestions",
     response_model=SuggestionsOut,
-    **roles(db.Role.coach, db.Role.coordinator),
+    **roles_checked_by(SUGGESTIONS),
 )
-def suggestions(
+async def suggestions(
     participant_id: IdPath,
-    session: SessionDep,
-    user: CurrentUser,
     request: Request,
+    credentials: Credentials,
     k: Annotated[int, Query(ge=1, le=50, description="How many suggestions.")] = 5,
     per_site: Annotated[int, Query(ge=1, le=50, description="At most this many suggestions from one site.")] = 2,
     on: Annotated[
         Day | None,
         Query(alias="date", description="Plan date (default: today); the capacity in force then (dated changes)."),
     ] = None,
-) -> SuggestionsOut:
+) -> Response:
+    # The hottest read: all of it in one worker thread (caller, role, data, audit), not a thread per dependency; the
+    # answer is `SuggestionsOut` encoded once (FastAPI would validate it again). No docstring: it would be published.
     day = on or date.today()
-    result = service.suggestions(session, user, participant_id, day, k, per_site)
-    record(session, user, "read", [result.participant_id], request)
+    async with database_gate(request):
+        body = await anyio.to_thread.run_sync(_suggestions, request, credentials, participant_id, day, k, per_site)
+    return Response(content=body, media_type="application/json")
+
+
+def _suggestions(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    participant_id: str,
+    day: date,
+    k: int,
+    per_site: int,
+) -> bytes:
+    factory = request.app.state.session_factory
+    with transaction(factory, write=False) as session:  # one read: the caller, the person, the data version
+        user = SUGGESTIONS.caller(request, session, credentials)
+        result = service.suggestions(session, user, participant_id, day, k, per_site)
+        body = suggestions_out(result, day).model_dump_json().encode()
+    with write_connection(factory) as connection:  # committed before the answer is sent
+        write_entry(connection, user, "read", [result.participant_id], request.method, request.url.path)
+    return body
+
+
+def suggestions_out(result: matcher.Suggestions, day: date) -> SuggestionsOut:
     # From the attributes, not asdict(): the deep copy cost as much as the suggestion itself.
     return SuggestionsOut(
         participant_id=result.participant_id,

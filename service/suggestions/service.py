@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 import matcher
-from service.access import visible_participant
+from service.access import visible_participant, visible_participant_id
 from service.db import models as db
 from service.errors import NotFound
 from service.suggestions.cache import compiled_for
@@ -16,9 +16,9 @@ from service.suggestions.cache import compiled_for
 def suggestions(
     session: Session, user: db.User, participant_id: str, day: date, k: int, per_site: int | None = 2
 ) -> matcher.Suggestions:
-    person = visible_participant(session, user, participant_id)
+    person_id = visible_participant_id(session, user, participant_id)
     kept = compiled_for(session, user.association_id, on=day)
-    return matcher.suggest(kept.compiled, person.id, day, k=k, per_site=per_site, occupancy=kept.occupancy)
+    return matcher.suggest(kept.compiled, person_id, day, k=k, per_site=per_site, occupancy=kept.occupancy)
 
 
 def what_if(session: Session, user: db.User, participant_id: str, slot_id: str, day: date) -> matcher.WhatIf:
