@@ -137,7 +137,7 @@ def region_rows(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
         median = statistics.median(ratios)
         rows.append((
             f"region, default, {len(ratios)} seeds: median ratio ≥ {REGION_SPEEDUP:g} ×, every seed proven",
-            f"median {median:.2f} × ({', '.join(f'{r:.2f}' for r in ratios)}); "
+            f"median {_fmt(median)} × ({', '.join(_fmt(r) if r > 0 else 'not proven' for r in ratios)}); "
             f"{'every seed proven' if all_proven else 'not every seed proven'}",
             "met" if all_proven and median >= REGION_SPEEDUP else "not met",
         ))  # fmt: skip
