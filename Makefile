@@ -41,13 +41,14 @@ clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis plan.csv
 
 ## Benchmarks (benchmarks/README.md): the engine against its peers, each method in its own process.
-## bench: region and county, all scenarios (about 20 min on 2 cores); writes benchmarks/RESULTS.md and results.png.
+## bench: region and county, all scenarios (region default over five seeds), and the supervision-bound mid-size over
+## five seeds (about an hour on 2 cores); writes benchmarks/RESULTS.md and results.png.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run --sizes region,county --command "make bench"
+	$(BIN)/python -m benchmarks.run --sizes region,county,midsize --command "make bench"
 
 ## bench-full: adds nation (50,000 participants); about 25 more minutes.
 bench-full: $(STAMP)
-	$(BIN)/python -m benchmarks.run --sizes region,county,nation --command "make bench-full"
+	$(BIN)/python -m benchmarks.run --sizes region,county,midsize,nation --command "make bench-full"
 
 ## bench-smoke: tiny instances, under a minute, report under benchmarks/runs/smoke (run by .ci/run).
 bench-smoke: $(STAMP)

@@ -48,8 +48,9 @@ def main(argv: list[str]) -> int:
     names = argv or ["region", "county"]
     sizes = [SMOKE_SIZE if n == "smoke" else SIZES[n] for n in names]
     for size in sizes:
-        for scenario in SCENARIOS:
-            print(ensure_instance(size, scenario))
+        for scenario in size.scenarios or SCENARIOS:
+            for seed in size.seeds_of(scenario):
+                print(ensure_instance(size, scenario, seed))
     return 0
 
 

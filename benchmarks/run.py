@@ -1,7 +1,8 @@
 """The benchmark harness: every method on the same instances, in the same run, each in its own process.
 
-    python -m benchmarks.run                      # region and county (make bench)
-    python -m benchmarks.run --sizes region,county,nation   # make bench-full
+    python -m benchmarks.run                      # region, county and the supervision-bound mid-size (make bench)
+    python -m benchmarks.run --sizes region,county,midsize,nation   # make bench-full
+    python -m benchmarks.run --sizes region --scenarios default --out benchmarks/runs/region.md   # a part of it
     python -m benchmarks.run --smoke              # tiny instances, a minute at most (make bench-smoke, in CI)
 
 For each instance and method a worker process (benchmarks/worker.py) is started in a new process group. Once it has
@@ -31,19 +32,21 @@ from typing import Any
 import numpy as np
 
 from benchmarks.config import (
+    ALL_SCENARIOS,
     GRACE_S,
     HERE,
     INSTANCES,
     METHODS,
     RUNS,
     SCENARIOS,
+    SEED,
     SIZES,
     SMOKE_SIZE,
     SUGGEST_SAMPLES,
     Size,
 )
 from benchmarks.generate import ensure_instance
-from benchmarks.report import write_report
+from benchmarks.report import chart_for, write_report
 from matcher import check_plan, feasible_pairs, prepare, read_dataset
 from matcher.peers import pairs_for
 
@@ -56,6 +59,7 @@ class MethodRun:
     size: str
     scenario: str
     time_limit_s: float
+    seed: int = SEED
     outcome: str = "ok"  # ok | failing | no plan | killed | error | bound only
     detail: str = ""
     build_s: float | None = None
@@ -76,15 +80,18 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def run_worker(method: str, folder: Path, size: Size, scenario: str, work: Path) -> tuple[MethodRun, dict[str, Any]]:
+def run_worker(
+    method: str, folder: Path, size: Size, scenario: str, work: Path, seed: int = SEED
+) -> tuple[MethodRun, dict[str, Any]]:
     """One method in its own process group, killed at the deadline; its raw result and resource use."""
-    out = work / f"{size.name}-{scenario}-{method}.json"
+    limit = size.limit_of(method)
+    out = work / f"{size.name}-{scenario}-seed{seed}-{method}.json"
     ready = Path(str(out) + ".ready")
-    log = work / f"{size.name}-{scenario}-{method}.log"
+    log = work / f"{size.name}-{scenario}-seed{seed}-{method}.log"
     for stale in (out, ready):
         stale.unlink(missing_ok=True)
-    run = MethodRun(method, size.name, scenario, size.time_limit_s)
-    command = [PYTHON, "-m", "benchmarks.worker", method, str(folder), str(size.time_limit_s), str(out)]
+    run = MethodRun(method, size.name, scenario, limit, seed)
+    command = [PYTHON, "-m", "benchmarks.worker", method, str(folder), str(limit), str(out)]
     started = time.perf_counter()
     with log.open("w", encoding="utf-8") as log_handle:
         proc = subprocess.Popen(
@@ -101,7 +108,7 @@ def run_worker(method: str, folder: Path, size: Size, scenario: str, work: Path)
             if loaded_at is None and ready.exists():
                 loaded_at = now
             # Loading a data set is not part of the limit, but it may not take forever either.
-            deadline = (loaded_at + size.time_limit_s + GRACE_S) if loaded_at else (started + 300.0)
+            deadline = (loaded_at + limit + GRACE_S) if loaded_at else (started + 300.0)
             if now > deadline:
                 _kill_group(proc.pid)
                 killed = True
@@ -113,7 +120,7 @@ def run_worker(method: str, folder: Path, size: Size, scenario: str, work: Path)
     run.wall_s = time.perf_counter() - (loaded_at or started)
     run.peak_mb = usage.ru_maxrss / 1024.0 if usage is not None else None
     if killed:
-        run.outcome, run.detail = "killed", f"still running {size.time_limit_s + GRACE_S:g} s after loading"
+        run.outcome, run.detail = "killed", f"still running {limit + GRACE_S:g} s after loading"
         return run, {}
     if proc.returncode != 0 or not out.exists():
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
@@ -224,9 +231,15 @@ def run_core(folder: Path, work: Path, samples: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="region,county", help="comma-separated: region, county, nation")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--sizes", default="region,county,midsize", help="comma-separated: region, county, midsize, nation"
+    )
+    parser.add_argument(
+        "--scenarios", default=",".join(ALL_SCENARIOS), help="of those a size has (midsize: binding only)"
+    )
+    parser.add_argument("--seeds", default="", help="comma-separated: only these of each size's seeds")
+    parser.add_argument("--methods", default=",".join(METHODS), help="of those a size runs")
+    parser.add_argument("--no-core", action="store_true", help="leave out the core timings at nation size")
     parser.add_argument("--smoke", action="store_true", help="tiny instances, short limits; report under runs/smoke")
     parser.add_argument("--out", default=None, help="report path (default benchmarks/RESULTS.md)")
     parser.add_argument("--command", default=None, help="the command to print in the report")
@@ -235,45 +248,46 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [SMOKE_SIZE] if args.smoke else [SIZES[s] for s in args.sizes.split(",") if s]
     scenarios = [s for s in args.scenarios.split(",") if s]
     methods = [m for m in args.methods.split(",") if m]
+    only_seeds = {int(s) for s in args.seeds.split(",") if s}
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     work = RUNS / ("smoke" if args.smoke else stamp)
     work.mkdir(parents=True, exist_ok=True)
     report_path = Path(args.out) if args.out else (work / "RESULTS.md" if args.smoke else HERE / "RESULTS.md")
     report_path.parent.mkdir(parents=True, exist_ok=True)  # a --out in a folder that does not exist yet
-    chart_path = report_path.with_name("results.png")
+    chart_path = chart_for(report_path)
     command = args.command or " ".join(["python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])])
     began = time.perf_counter()
     versions = _versions()  # at the start: the code the run measures
 
     runs: list[MethodRun] = []
     instances: list[dict[str, Any]] = []
-    for size in sizes:
-        for scenario in scenarios:
-            folder = ensure_instance(size, scenario, root=(work / "instances") if args.smoke else INSTANCES)
-            instance, _ = read_dataset(folder)
-            ci = prepare(instance)
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-            on = date.fromisoformat(meta["plan_date"])
-            here: list[MethodRun] = []
-            for method in methods:
-                print(f"[{time.perf_counter() - began:7.1f} s] {size.name} {scenario} {method} ...", flush=True)
-                run, raw = run_worker(method, folder, size, scenario, work)
-                if run.outcome == "ok":
-                    score_plan(run, raw, instance, ci, on)
-                if method == "flow" and raw.get("assignment"):
-                    meta["over_supervision_share"] = _over_supervision_share(instance, raw["assignment"])
-                print(
-                    f"    {run.outcome} placed={run.placed} score={run.score} proven={run.proven} "
-                    f"build={run.build_s} solve={run.solve_s} peak={run.peak_mb} {run.detail[:120]}",
-                    flush=True,
-                )
-                here.append(run)
-            meta["pairs"] = len(feasible_pairs(ci, on))
-            instances.append(meta)
-            runs.extend(here)
+    for size, scenario, seed in _cases(sizes, scenarios, only_seeds):
+        folder = ensure_instance(size, scenario, seed, root=(work / "instances") if args.smoke else INSTANCES)
+        instance, _ = read_dataset(folder)
+        ci = prepare(instance)
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        on = date.fromisoformat(meta["plan_date"])
+        here: list[MethodRun] = []
+        for method in [m for m in methods if size.methods is None or m in size.methods]:
+            label = f"{size.name} {scenario} seed {seed} {method}"
+            print(f"[{time.perf_counter() - began:7.1f} s] {label} ...", flush=True)
+            run, raw = run_worker(method, folder, size, scenario, work, seed)
+            if run.outcome == "ok":
+                score_plan(run, raw, instance, ci, on)
+            if method == "flow" and raw.get("assignment"):
+                meta["over_supervision_share"] = _over_supervision_share(instance, raw["assignment"])
+            print(
+                f"    {run.outcome} placed={run.placed} score={run.score} proven={run.proven} "
+                f"build={run.build_s} solve={run.solve_s} peak={run.peak_mb} {run.detail[:120]}",
+                flush=True,
+            )
+            here.append(run)
+        meta["pairs"] = len(feasible_pairs(ci, on))
+        instances.append(meta)
+        runs.extend(here)
 
     core: list[dict[str, Any]] = []
-    core_sizes = [SMOKE_SIZE] if args.smoke else [SIZES["nation"]]
+    core_sizes = [] if args.no_core else [SMOKE_SIZE] if args.smoke else [SIZES["nation"]]
     for size in core_sizes:  # feasible pairs, build and suggest at nation size, in every run (no solving)
         folder = ensure_instance(size, "default", root=(work / "instances") if args.smoke else INSTANCES)
         print(f"[{time.perf_counter() - began:7.1f} s] core timings on {folder.name} ...", flush=True)
@@ -294,6 +308,18 @@ def main(argv: list[str] | None = None) -> int:
     write_report(payload, report_path, chart_path)
     print(f"wrote {report_path} and {chart_path} ({time.perf_counter() - began:.0f} s)")
     return 0
+
+
+def _cases(sizes: list[Size], scenarios: list[str], only_seeds: set[int]) -> list[tuple[Size, str, int]]:
+    """(size, scenario, seed) to run, in order: the scenarios asked for that the size has, each of its seeds."""
+    return [
+        (size, scenario, seed)
+        for size in sizes
+        for scenario in scenarios
+        if scenario in (size.scenarios or SCENARIOS)
+        for seed in size.seeds_of(scenario)
+        if not only_seeds or seed in only_seeds
+    ]
 
 
 def _over_supervision_share(instance: Any, assignment: dict[str, str | None]) -> float:

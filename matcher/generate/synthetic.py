@@ -88,6 +88,9 @@ SCENARIOS: dict[str, Scenario] = {
     "loose": Scenario(0.15, (0.6, 0.9), 0.7),
     "default": Scenario(0.60, (0.55, 0.9), 0.4),
     "tight": Scenario(0.90, (0.4, 0.8), 0.3),
+    # Four sites in five limited below a full house: the supervision-bound mid-size benchmark (issue 13, item 4).
+    # A scenario of its own, so the other scenarios' draws (and their instances) stay as they were.
+    "binding": Scenario(0.80, (0.45, 0.85), 0.3),
 }
 
 
@@ -141,8 +144,8 @@ def synthetic_instance(
     plan_date: date = DEFAULT_PLAN_DATE,
 ) -> Instance:
     """A benchmark instance of about 400 people per 60 km region, seats for half of them, and supervision as binding
-    as `scenario` says ("loose", "default", "tight"). Same arguments, same instance; scenarios differ only in
-    supervisor_hours."""
+    as `scenario` says ("loose", "default", "tight", or "binding": about 80 % of sites). Same arguments, same
+    instance; scenarios differ only in supervisor_hours."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario '{scenario}'; choose one of {', '.join(SCENARIOS)}")
     if participants < 0:

@@ -17,7 +17,7 @@
    finishes first. (While HiGHS works on the whole model, one area at a time: two cores.)
 5. It stops at the time limit, when the plan meets the bound (or comes within `relative_gap` of it), or when the
    largest grid has been cycled without improvement (a local optimum); then it waits for the whole-model MIP, if that
-   still runs, until its limit.
+   still runs, until its limit but never past the solve's own deadline.
 6. With a work limit (`SolverSettings.work_limit`) every stopping point is counted, not timed: each area is CP-SAT
    on one worker for `AREA_WORK` deterministic seconds, the search stops after `AREAS_PER_WORK` areas per unit,
    small models go whole to CP-SAT for the work limit (not to SCIP); there is no whole-model HiGHS beside the search
@@ -575,10 +575,14 @@ class AreaSearch:
             stale = 0 if improved else stale + 1
         if self.whole is not None:
             # A local optimum (or out of time) before the whole-model MIP finished: it has until its own limit to
-            # prove or beat the plan.
+            # prove or beat the plan, but never past the solve's deadline (HiGHS does not always stop at its time
+            # limit, least of all on a busy machine): then the search's plan is the result, and the clock decided.
             whole, self.whole = self.whole, None
+            last: SolverResult | None = None
             try:
-                last: SolverResult | None = self._note(whole.result())
+                last = self._note(whole.result(timeout=max(self.deadline - time.perf_counter(), 0.0)))
+            except TimeoutError:
+                self.clock_decided = True  # left to run out on its daemon thread
             except Exception:  # a failed whole-model solve must not cost the plan the search has
                 last = None
             if last is not None:

@@ -144,6 +144,7 @@ def test_scenarios_differ_only_in_supervision_and_bind_as_named() -> None:
     assert shares["loose"] < 0.3
     assert 0.45 <= shares["default"] <= 0.75
     assert shares["tight"] >= 0.8
+    assert 0.7 <= shares["binding"] <= 0.9
     loose, tight = synthetic_instance(300, seed=7, scenario="loose"), synthetic_instance(300, seed=7, scenario="tight")
     assert loose.participants == tight.participants and loose.slots == tight.slots
     assert [t.supervisor_hours for t in loose.sites] != [t.supervisor_hours for t in tight.sites]

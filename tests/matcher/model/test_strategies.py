@@ -3,6 +3,7 @@ both prove optimality. Benchmarks are never timed here (benchmarks/ measures spe
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import numpy as np
@@ -10,11 +11,12 @@ import pytest
 
 from matcher import Instance, Plan, SolverSettings, SolveStatus, check_plan, compile_instance, solve
 from matcher.generate import DEFAULT_PLAN_DATE, synthetic_instance
+from matcher.model import decompose
 from matcher.model.cpsat import build_cpsat, solve_cpsat
 from matcher.model.decompose import AreaSearch, SearchLimits
 from matcher.model.flow import solve_flow
 from matcher.model.greedy import greedy_by_score
-from matcher.model.highs import integral, solve_highs, solve_scip
+from matcher.model.highs import SolverResult, integral, solve_highs, solve_scip
 from matcher.model.problem import AssignmentProblem, build_problem
 from matcher.model.sparse import build_sparse, sub_model
 
@@ -112,6 +114,30 @@ def test_scip_from_a_start_plan_proves_the_same_optimum_as_highs(participants: i
     assert model.is_feasible(integral(scip.values))
     assert problem.objective(integral(scip.values)) == problem.objective(integral(highs.values))
     assert problem.objective(integral(scip.values)) > problem.objective(start)
+
+
+def test_the_search_does_not_wait_for_the_whole_model_mip_past_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A whole-model MIP that overruns its limit (as HiGHS did on a busy machine): the search ends at its local optimum
+    # and must return at its own deadline with its plan, not wait for the MIP. The stand-in blocks until released.
+    release, finished = threading.Event(), threading.Event()
+
+    def overrunning(*args: object, **kwargs: object) -> SolverResult:
+        release.wait(120)
+        finished.set()
+        return SolverResult("unknown", None, None, 120.0, time_limited=True)
+
+    monkeypatch.setattr(decompose, "solve_whole_model", overrunning)
+    problem = _problem(200, 13, "tight")
+    limits = SearchLimits(area_km=10, area_max_km=10, exact_max_pairs=0)
+    search = AreaSearch(problem, 3, limits=limits)
+    try:
+        outcome = search.run()
+        assert not finished.is_set()  # returned while the MIP still ran
+    finally:
+        release.set()
+    assert outcome.found and build_sparse(problem).is_feasible(outcome.chosen)
+    if not outcome.proven_optimal:  # it did not meet the bound first: it waited, and the clock ended the wait
+        assert search.clock_decided and not outcome.deterministic
 
 
 def test_whole_model_mip_beside_the_area_search_ends_the_search_with_its_proof() -> None:
