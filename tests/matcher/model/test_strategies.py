@@ -107,7 +107,7 @@ def test_scip_from_a_start_plan_proves_the_same_optimum_as_highs(participants: i
     model = build_sparse(problem)
     objective = _coefficients(problem)
     start = greedy_by_score(problem)
-    # Limits far above the seconds these take: a proof is asserted, and a loaded machine must not turn it into "feasible".
+    # Limits far above the seconds these take: a proof is asserted; a loaded machine must not make it "feasible".
     scip = solve_scip(model.matrix, model.upper, objective, time_limit=300, hint=start)
     highs = solve_highs(model.matrix, model.upper, objective, integer=True, time_limit=300)
     assert scip.status == highs.status == "optimal"
