@@ -32,7 +32,7 @@ from matcher.io.text import (
     unsafe_character,
 )
 from matcher.io.update import Update, read_update
-from matcher.model.fanout import AreaFanOut
+from matcher.model.fanout import AREA_SHARED_TYPES, AreaFanOut
 from matcher.model.outcome import SolveProgress
 from matcher.plan import CandidateRow, ExcludedSlot, Plan, PlanRow, RuleFailure, SolveStatus, Suggestion, Suggestions
 from matcher.plan_changes import Change, ChangeKind, Need, NeedKind, dependencies, dependents, needs_graph, plan_changes
@@ -46,6 +46,7 @@ from matcher.validation import check_plan
 from matcher.whatif import Edit, WhatIf, WhatIfChange, apply_edits, what_if
 
 __all__ = [
+    "AREA_SHARED_TYPES",
     "AreaFanOut",
     "COMMA",
     "DEFAULT_PLAN_DATE",

@@ -11,6 +11,12 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from matcher.model.problem import AssignmentProblem
+from matcher.model.sparse import SparseModel
+
+AREA_SHARED_TYPES = (AssignmentProblem, SparseModel)
+"""The types of an area call's arguments that stay the same for a whole solve: an executor may send them once."""
+
 
 @dataclass(frozen=True)
 class AreaFanOut:

@@ -180,7 +180,9 @@ class ImportPool:
             if self._stopping.is_set():
                 raise Unavailable("the service is stopping; run the import again once it is back")
             pool = self._pool
-            if any(not p.is_alive() for p in _processes(pool).values()):  # a worker died while the pool was idle
+            # A worker died while the pool was idle: seen by its process, or (once the executor's own thread has
+            # noticed and cleared its processes) by the executor's broken flag; either way a new pool, not a 503.
+            if getattr(pool, "_broken", False) or any(not p.is_alive() for p in _processes(pool).values()):
                 pool = self._replace(pool)
             try:
                 return pool, pool.submit(fn, *args)

@@ -29,12 +29,11 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from matcher.model.problem import AssignmentProblem
-from matcher.model.sparse import SparseModel
+import matcher
 from service.settings import ServiceSettings
 
 log = logging.getLogger("service.plans")
-SHARED = (AssignmentProblem, SparseModel)  # immutable during a solve: sent once, named by key
+SHARED = matcher.AREA_SHARED_TYPES  # immutable during a solve: sent once, named by key
 TTL_S = 3600  # every key of a solve expires by then, even if the solve's process died
 KEPT_SOLVES = 2  # an area worker keeps the shared data of this many solves
 RESULT_WAIT_S = 0.5  # the listener's wait for a result before it looks for areas to take back

@@ -13,9 +13,8 @@ from pydantic import BaseModel, Field
 
 import matcher
 from matcher import EXPLANATION_LABELS
-from service.audit.log import record, write_entry
+from service.audit.log import record
 from service.db import models as db
-from service.db.engine import transaction, write_connection
 from service.deps import Credentials, CurrentUser, Gate, SessionDep, database_gate, roles, roles_checked_by
 from service.fields import ID_PATTERN, MAX_ID_LENGTH, IdPath
 from service.params import Day
@@ -104,14 +103,12 @@ def _suggestions(
     k: int,
     per_site: int,
 ) -> bytes:
-    factory = request.app.state.session_factory
-    with transaction(factory, write=False) as session:  # one read: the caller, the person, the data version
-        user = SUGGESTIONS.caller(request, session, credentials)
-        result = service.suggestions(session, user, participant_id, day, k, per_site)
-        body = suggestions_out(result, day).model_dump_json().encode()
-    with write_connection(factory) as connection:  # committed before the answer is sent
-        write_entry(connection, user, "read", [result.participant_id], request.method, request.url.path)
-    return body
+    return service.suggestions_read_and_audited(
+        request.app.state.session_factory,
+        lambda session: SUGGESTIONS.caller(request, session, credentials),
+        participant_id, day, k, per_site, request.method, request.url.path,
+        lambda result: suggestions_out(result, day).model_dump_json().encode(),
+    )  # fmt: skip
 
 
 def suggestions_out(result: matcher.Suggestions, day: date) -> SuggestionsOut:

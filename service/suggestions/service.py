@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 import matcher
 from service.access import visible_participant, visible_participant_id
+from service.audit.log import write_entry
 from service.db import models as db
+from service.db.engine import transaction, write_connection
 from service.errors import NotFound
 from service.suggestions.cache import compiled_for
 
@@ -19,6 +22,28 @@ def suggestions(
     person_id = visible_participant_id(session, user, participant_id)
     kept = compiled_for(session, user.association_id, on=day)
     return matcher.suggest(kept.compiled, person_id, day, k=k, per_site=per_site, occupancy=kept.occupancy)
+
+
+def suggestions_read_and_audited(
+    factory: sessionmaker[Session],
+    caller: Callable[[Session], db.User],
+    participant_id: str,
+    day: date,
+    k: int,
+    per_site: int,
+    method: str,
+    path: str,
+    encode: Callable[[matcher.Suggestions], bytes],
+) -> bytes:
+    """The route's whole work in one thread: one read (the caller, the person, the data version, the core's
+    suggestions, encoded), then its audit entry, committed before the answer is sent."""
+    with transaction(factory, write=False) as session:
+        user = caller(session)
+        result = suggestions(session, user, participant_id, day, k, per_site)
+        body = encode(result)
+    with write_connection(factory) as connection:
+        write_entry(connection, user, "read", [result.participant_id], method, path)
+    return body
 
 
 def what_if(session: Session, user: db.User, participant_id: str, slot_id: str, day: date) -> matcher.WhatIf:

@@ -95,6 +95,9 @@ def test_a_worker_that_died_idle_is_replaced_before_the_next_import(service, imp
     restarts = import_pool.restarts
     os.kill(pid, signal.SIGKILL)
     wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _zombie(pid) or pid not in import_pool.worker_pids())
+    # Until the executor's own thread has seen the death, the pool cannot tell it from a worker dying mid-import
+    # (that import answers 503, as the test above shows); the case here is a death noticed while idle.
+    wait_for(lambda: bool(getattr(import_pool._pool, "_broken", False)))
     response = upload(service, csv_files(tiny_tables()))
     assert response.status_code == 200, response.text
     assert import_pool.restarts == restarts + 1

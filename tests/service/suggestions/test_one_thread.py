@@ -16,6 +16,7 @@ from service.auth.users import revoke_user
 from service.db import models as db
 from service.db.engine import transaction
 from service.suggestions import router
+from service.suggestions import service as suggestions_service
 from service.suggestions.router import SuggestionsOut
 
 API = "/api/v1"
@@ -65,7 +66,7 @@ def test_no_answer_without_its_audit_entry(service, monkeypatch: pytest.MonkeyPa
     def failing(*_args: object, **_kwargs: object) -> None:
         raise OperationalError("INSERT INTO audit_log", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(router, "write_entry", failing)
+    monkeypatch.setattr(suggestions_service, "write_entry", failing)
     client = TestClient(service.client.app, raise_server_exceptions=False)  # as a caller sees it
     response = client.get(PATH, params={"date": DAY}, headers=service.auth("coach"))
     assert response.status_code >= 500 and "score" not in response.text
