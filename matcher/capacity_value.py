@@ -178,6 +178,12 @@ def _pool_solve(edit: Edit, deadline: float, solve_time_limit_s: float) -> _Solv
     )
 
 
+WORTH_A_POOL_S = 2.0
+"""A pool only when the re-solves, each timed as the base solve, would take longer than this in one process: a
+spawned worker needs about that long to start (it imports numpy and OR-Tools), so a small region's report is
+quicker without one."""
+
+
 def default_workers(n: int) -> int:
     """min(cores, n): one process per re-solve while cores allow (`os.process_cpu_count` where Python has it)."""
     counter = getattr(os, "process_cpu_count", os.cpu_count)
@@ -233,7 +239,9 @@ def capacity_value(
     ci, base = _model(inst, on, weights)
     problem = base.problem
     pinned = len(problem.pinned)
+    started = time.monotonic()
     base_placed, base_chosen, base_exact = _most_placed(base, solve_time_limit_s, None)
+    base_s = time.monotonic() - started
     notes: list[str] = []
     if not base_exact:
         notes.append("the most placements without added capacity is not proven within the time limit")
@@ -247,7 +255,12 @@ def capacity_value(
             for step in SUPERVISION_STEPS:
                 edit = Edit("sites", site.site_id, "supervisor_hours", site.supervisor_hours + step)
                 variants.append(("supervision", None, site.site_id, step, edit))
-    count = default_workers(len(variants)) if workers is None else max(1, workers)
+    if workers is not None:
+        count = max(1, workers)
+    elif base_s * len(variants) < WORTH_A_POOL_S:
+        count = 1  # every re-solve here takes less than starting one worker process would
+    else:
+        count = default_workers(len(variants))
     answers = _solve_variants(inst, on, weights, variants, base_chosen, base_exact, deadline, solve_time_limit_s, count)
     rows = []
     for (kind, slot_id, site_id, added, _), answer in zip(variants, answers, strict=True):

@@ -4,6 +4,8 @@ when no valid assignment fills it."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import matcher
@@ -87,3 +89,18 @@ def test_the_default_workers_are_min_of_cores_and_resolves() -> None:
 
     assert default_workers(1) == 1
     assert 1 <= default_workers(1000) <= 1000
+
+
+def test_a_small_report_is_computed_without_starting_a_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-solves quicker in all than one worker's start run in this process; a pool would fail here."""
+    module = sys.modules["matcher.capacity_value"]  # the package's `capacity_value` is the function
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a process pool was started for a report this small")
+
+    monkeypatch.setattr(module, "ProcessPoolExecutor", no_pool)
+    instance = tiny_instance(1, people=5)
+    assert capacity_value(instance, ON, time_limit_s=60) == capacity_value(instance, ON, time_limit_s=60, workers=1)
+    monkeypatch.setattr(module, "WORTH_A_POOL_S", 0.0)  # any re-solve is worth a pool now
+    with pytest.raises(AssertionError, match="process pool"):
+        capacity_value(instance, ON, time_limit_s=60)
