@@ -15,7 +15,6 @@ from sqlalchemy.exc import OperationalError
 from service.auth.users import revoke_user
 from service.db import models as db
 from service.db.engine import transaction
-from service.suggestions import router
 from service.suggestions import service as suggestions_service
 from service.suggestions.router import SuggestionsOut
 
