@@ -258,7 +258,7 @@ def capacity_value(
     if workers is not None:
         count = max(1, workers)
     elif base_s * len(variants) < WORTH_A_POOL_S:
-        count = 1  # every re-solve here takes less than starting one worker process would
+        count = 1  # all the re-solves together take less than one worker process would to start
     else:
         count = default_workers(len(variants))
     answers = _solve_variants(inst, on, weights, variants, base_chosen, base_exact, deadline, solve_time_limit_s, count)
