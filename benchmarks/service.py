@@ -13,7 +13,8 @@ What it does, in order:
 4. **one user** phase: one user without a pause for up to 20 s: a request's own time, no queueing;
 5. **users** phase: `--users` simulated coaches on loopback (httpx, asyncio, one connection each), each asking for
    the suggestions of a random participant, then reading them for a random 0.5–1.5 s (`--think`), for
-   `--duration` seconds: the latency a coach feels;
+   `--duration` seconds: the latency a coach feels; each user's first request falls at a random moment within
+   the first mean pause (not all 50 at the same instant);
 6. **saturation** phase: the same users without a pause, for `--duration` seconds: the throughput the server
    reaches and the latency when it is the bottleneck;
 7. **writes** phase: as the users phase, while one coordinator places a participant and ends the placement again
@@ -177,6 +178,10 @@ async def _user(
     client: httpx.AsyncClient, ids: list[str], phase: Phase, until: float, think: tuple[float, float], seed: int
 ) -> None:
     rng = random.Random(seed)
+    if think[1] > 0:
+        # Coaches do not all press at the same instant: each user's first request falls somewhere in one mean pause
+        # (without this, all 50 first requests arrive together and queue behind one another for half a second).
+        await asyncio.sleep(rng.uniform(0, (think[0] + think[1]) / 2))
     while time.perf_counter() < until:
         pid = rng.choice(ids)
         started = time.perf_counter()
@@ -287,7 +292,8 @@ def run(args: argparse.Namespace) -> str:
             ("one user", "1 user, no pause: the time of one request without queueing", (0.0, 0.0), None),
             (
                 "users",
-                f"{args.users} users, each pausing {spread[0]:.1f}–{spread[1]:.1f} s between requests",
+                f"{args.users} users, each pausing {spread[0]:.1f}–{spread[1]:.1f} s between requests, the first "
+                f"request of each at a random moment within the first {args.think:.1f} s",
                 spread,
                 None,
             ),

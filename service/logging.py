@@ -55,7 +55,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("plan_id", "association_id", "user_id", "method", "path", "status", "ms"):
+        for key in ("plan_id", "association_id", "user_id", "client", "method", "path", "status", "ms"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if isinstance(entry.get("path"), str):
@@ -90,7 +90,8 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 class LogRequests:
-    """One log line per HTTP request once its answer is sent: method, path, status and milliseconds.
+    """One log line per HTTP request once its answer is sent: client address, method, path, status and
+    milliseconds (`placement serve` turns uvicorn's access line off: this one says the same).
 
     Plain ASGI (not `BaseHTTPMiddleware`, which runs every request in a task group of its own, with memory
     streams between it and the app: a millisecond of each request's time)."""
@@ -114,4 +115,6 @@ class LogRequests:
         await self.app(scope, receive, watching_send)
         if log.isEnabledFor(logging.INFO):
             extra = {"method": scope["method"], "path": redact(scope["path"]), "status": status}  # no participant id
+            if client := scope.get("client"):
+                extra["client"] = f"{client[0]}:{client[1]}"
             log.info("request", extra={**extra, "ms": round((time.perf_counter() - started) * 1000, 1)})

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     db_concurrency: int = Field(
         default=8, ge=1, le=32, description="requests that hold a database session at once (fewer than threads)"
     )
+    suggestion_concurrency: int = Field(
+        default=2, ge=1, le=32, description="suggestion requests computed at once; the others queue in order"
+    )
     max_plan_seconds: float = Field(default=600.0, gt=0, description="longest time limit a plan may ask for")
     association_id: str = "default"
     association_name: str = "Samordningsförbundet (demo)"

@@ -15,7 +15,16 @@ import matcher
 from matcher import EXPLANATION_LABELS
 from service.audit.log import record
 from service.db import models as db
-from service.deps import Credentials, CurrentUser, Gate, SessionDep, database_gate, roles, roles_checked_by
+from service.deps import (
+    Credentials,
+    CurrentUser,
+    Gate,
+    SessionDep,
+    database_gate,
+    roles,
+    roles_checked_by,
+    suggestion_gate,
+)
 from service.fields import ID_PATTERN, MAX_ID_LENGTH, IdPath
 from service.params import Day
 from service.suggestions import service
@@ -90,7 +99,7 @@ async def suggestions(
     # The hottest read: all of it in one worker thread (caller, role, data, audit), not a thread per dependency; the
     # answer is `SuggestionsOut` encoded once (FastAPI would validate it again). No docstring: it would be published.
     day = on or date.today()
-    async with database_gate(request):
+    async with suggestion_gate(request), database_gate(request):  # in that order: a queued one holds no session
         body = await anyio.to_thread.run_sync(_suggestions, request, credentials, participant_id, day, k, per_site)
     return Response(content=body, media_type="application/json")
 

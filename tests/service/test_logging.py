@@ -99,3 +99,14 @@ def test_database_errors_keep_values_out_of_a_logged_traceback(tmp_path: Any) ->
     assert "P0042" not in JsonFormatter().format(record)
     postgres = 'duplicate key value violates unique constraint "participants_pkey"\nDETAIL:  Key (id)=(P0042) exists.'
     assert "P0042" not in redact_error(postgres) and "duplicate key" in redact_error(postgres)
+
+
+def test_the_request_log_names_the_client_as_the_access_line_did(service: Any) -> None:
+    keep = Keep(JsonFormatter())
+    logging.getLogger("service").addHandler(keep)
+    try:
+        assert service.client.get(f"{API}/health").status_code == 200
+    finally:
+        logging.getLogger("service").removeHandler(keep)
+    (line,) = [line for line in map(json.loads, keep.lines) if line["message"] == "request"]
+    assert line["client"].startswith("testclient:") and line["method"] == "GET" and line["status"] == 200

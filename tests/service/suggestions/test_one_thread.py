@@ -96,3 +96,33 @@ def test_refusals_read_nothing_and_a_hidden_person_is_audited_as_denied(service)
     with transaction(service.factory, write=False) as session:
         reads = session.scalar(select(func.count()).select_from(db.AuditEntry).where(db.AuditEntry.action == "read"))
     assert reads == 0
+
+
+@pytest.mark.parametrize("gate", [1, 2])
+def test_no_more_suggestions_are_computed_at_once_than_the_gate_lets_through(service, monkeypatch, gate):
+    """`PLACEMENT_SUGGESTION_CONCURRENCY`: the rest wait their turn, and every one is answered."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    service.client.app.state.settings.suggestion_concurrency = gate
+    service.client.app.state.__dict__.pop("suggestion_gate", None)  # made from the setting at the next request
+    lock, running, most = threading.Lock(), [0], [0]
+    compute = suggestions_service.suggestions_read_and_audited
+
+    def counted(*args: Any, **kwargs: Any) -> bytes:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)
+            return compute(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(suggestions_service, "suggestions_read_and_audited", counted)
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: ask(service).status_code, range(12)))
+    assert answers == [200] * 12
+    assert most[0] == gate
