@@ -4,8 +4,9 @@
    broken): a lower bound not above its upper bound (`min_hours`/`max_hours`, `min_age`/`max_age`,
    `available_from`/`available_to`, `?from=`/`?to=`), and a scheduled change's `effective_from` after today.
    Positive cases that break one are not generated (negative cases are left alone: they should be refused).
-2. Every call is logged (method, path, status, whether the answer shows participant data) to the JSON lines file
-   named by `PLACEMENT_FUZZ_LOG`, for the audit check of attacks/fuzz.py.
+2. Every call is logged (method, path, status, whether the answer shows participant data, and for an erasure the
+   erased id and its pseudonym) to the JSON lines file named by `PLACEMENT_FUZZ_LOG`, for the audit check of
+   attacks/fuzz.py.
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ def keeps(case: Any) -> bool:
 @schemathesis.hook
 def filter_case(context: Any, case: Any) -> bool:
     return keeps(case)
+
+
+def erasure(method: str, operation: str, status: int, body: bytes) -> str | None:
+    """The pseudonym of a participant this call erased: the erasure rewrites the audit entries that named them,
+    their paths included, so the audit check reads the earlier calls' paths under it."""
+    if method != "POST" or operation != "/api/v1/participants/{participant_id}/erasure" or not 200 <= status < 300:
+        return None
+    try:
+        pseudonym = json.loads(body)["pseudonym"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return pseudonym if isinstance(pseudonym, str) else None
 
 
 def shows_participants(method: str, path: str, status: int, body: bytes) -> bool:
@@ -101,5 +114,8 @@ def after_call(context: Any, case: Any, response: Any) -> None:
         "status": response.status_code,
         "participants": shows_participants(method, path, response.status_code, response.content or b""),
     }
+    erased = erasure(method, case.operation.path, response.status_code, response.content or b"")
+    if erased is not None:
+        row["erased"] = {"id": case.path_parameters["participant_id"], "pseudonym": erased}
     with open(target, "a", encoding="utf-8") as out:
         out.write(json.dumps(row) + "\n")

@@ -12,6 +12,7 @@ import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from attacks import ROOT
@@ -85,6 +86,22 @@ def _text(pattern: str, output: str) -> str:
     return found.group(1).strip() if found else ""
 
 
+def under_pseudonyms(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The calls with each path as the audit log now holds it: an erasure replaced the erased id, as a whole word,
+    by its pseudonym in every audit entry written before it (`service.subject.service.erase`)."""
+    from service.subject.service import ID_CHARS
+
+    calls = [dict(c) for c in calls]
+    for i, call in enumerate(calls):
+        erased = call.get("erased")
+        if not erased:
+            continue
+        word = re.compile(rf"(?<![{ID_CHARS}]){re.escape(erased['id'])}(?![{ID_CHARS}])")
+        for earlier in calls[: i + 1]:
+            earlier["path"] = word.sub(erased["pseudonym"], unquote(earlier["path"]))
+    return calls
+
+
 def audit_check(database_url: str, role: str, log: Path) -> dict[str, object]:
     """Requests that showed or changed participant data (from the hook's log) against the audit entries of the
     role's user: every such request must have its entry (same method and path)."""
@@ -94,6 +111,7 @@ def audit_check(database_url: str, role: str, log: Path) -> dict[str, object]:
     from service.db.engine import make_engine, make_session_factory
 
     calls = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()] if log.exists() else []
+    calls = under_pseudonyms(calls)
     shown = Counter((c["method"], unquote(c["path"])[:200]) for c in calls if c["participants"])
     engine = make_engine(database_url)
     with make_session_factory(engine)() as session:

@@ -338,10 +338,18 @@ class ScheduledSlotChangeCreate(Patch):
     available_to: date | None = None
 
 
-class ScheduledSiteChangeCreate(Strict):
+class ScheduledSiteChangeCreate(Patch):
     """Site capacity from a date on: supervisor_hours (null = no limit), or supervisor_hours_delta."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["effective_from", "supervisor_hours"]})
+    nullable = frozenset({"supervisor_hours"})
+    # Exactly one of the two, as the service checks (422 for neither, or both).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "required": ["effective_from"],
+            "oneOf": [{"required": ["supervisor_hours"]}, {"required": ["supervisor_hours_delta"]}],
+        },
+    )
 
     effective_from: date = Field(description="the first day the change holds; tomorrow or later")
     supervisor_hours: float | None = Field(None, ge=0, le=10_000)

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from attacks import __main__ as attacks_main
-from attacks._st_hooks import keeps, shows_participants
-from attacks.fuzz import summary
+from attacks._st_hooks import erasure, keeps, shows_participants
+from attacks.fuzz import summary, under_pseudonyms
 
 
 def test_every_attack_module_is_found_and_helpers_are_not():
@@ -93,3 +93,24 @@ def test_participant_data_in_an_answer_is_recognised():
     assert not shows_participants("GET", "/api/v1/participants", 200, b'{"items": [], "total": 0}')
     assert not shows_participants("GET", "/api/v1/participants/P1", 404, b'{"detail": "P1"}')
     assert not shows_participants("GET", "/api/v1/slots", 200, b'{"items": [{"id": "sew"}]}')
+
+
+def test_the_audit_check_reads_the_paths_before_an_erasure_under_its_pseudonym():
+    """The erasure rewrites the audit entries that named the id, paths included (the fuzz found 379 PATCHes
+    'without an audit row' that were only renamed)."""
+    operation = "/api/v1/participants/{participant_id}/erasure"
+    assert erasure("POST", operation, 200, b'{"pseudonym": "X-9"}') == "X-9"
+    assert erasure("POST", operation, 404, b"{}") is None and erasure("GET", operation, 200, b"{}") is None
+    calls = [
+        {"method": "PATCH", "path": "/api/v1/participants/P1", "participants": True},
+        {"method": "GET", "path": "/api/v1/participants/P10", "participants": True},
+        {"method": "POST", "path": "/api/v1/participants/P1/erasure", "erased": {"id": "P1", "pseudonym": "X-9"}},
+        {"method": "GET", "path": "/api/v1/participants/P1", "participants": False},
+    ]
+    paths = [c["path"] for c in under_pseudonyms(calls)]
+    assert paths == [
+        "/api/v1/participants/X-9",
+        "/api/v1/participants/P10",
+        "/api/v1/participants/X-9/erasure",
+        "/api/v1/participants/P1",
+    ]

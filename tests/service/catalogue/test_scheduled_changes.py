@@ -394,3 +394,19 @@ def test_suggestions_and_whatif_use_the_capacity_in_force_on_their_date(service)
         return {s["slot_id"] for s in body["suggestions"]}
 
     assert "sew" not in suggested(TODAY) and "sew" in suggested(SOON)
+
+
+def test_a_site_change_publishes_and_takes_exactly_one_of_its_two_forms(service):
+    """The schema says what the service checks: supervisor_hours (null = no limit) or supervisor_hours_delta (a
+    number), exactly one (schemathesis found the delta-only form, which the service takes, marked invalid)."""
+    schemas = service.client.get("/openapi.json").json()["components"]["schemas"]
+    site_change = schemas["ScheduledSiteChangeCreate"]
+    assert site_change["required"] == ["effective_from"]
+    assert site_change["oneOf"] == [{"required": ["supervisor_hours"]}, {"required": ["supervisor_hours_delta"]}]
+    assert site_change["properties"]["supervisor_hours_delta"]["type"] == "number"  # null is not offered
+    later = (SOON + timedelta(days=3)).isoformat()
+    for body in ({}, {"supervisor_hours": 4, "supervisor_hours_delta": 1}, {"supervisor_hours_delta": None}):
+        refused = schedule(service, "coordinator", "/sites/vk2", {"effective_from": later, **body})
+        assert refused.status_code == 422, (body, refused.text)
+    unlimited = schedule(service, "coordinator", "/sites/vk2", {"effective_from": later, "supervisor_hours": None})
+    assert unlimited.status_code == 201, unlimited.text
