@@ -195,10 +195,10 @@ def _solve_area(
         objective = levels.two_level_coefficients(scores).astype(np.float64)
     current_value = levels.total(chosen[free], values)
     if work is not None:
-        counted = _area_cpsat(sub.matrix, sub.upper, objective, chosen[free], time_limit, work, options.seed)
-        if counted is None:
-            return _AreaResult(free, None, True)
-        new, clock, _ = counted
+        found, clock, _ = _area_cpsat(sub.matrix, sub.upper, objective, chosen[free], time_limit, work, options.seed)
+        if found is None:  # no plan within the work (or the clock, if `clock`): the area keeps its own
+            return _AreaResult(free, None, clock)
+        new = found
     else:
         result = solve_highs(
             sub.matrix, sub.upper, objective, integer=True, time_limit=time_limit, options=options.highs()
@@ -220,10 +220,11 @@ def _area_cpsat(
     time_limit: float,
     work: float,
     seed: int,
-) -> tuple[BoolArray, bool, bool] | None:
+) -> tuple[BoolArray | None, bool, bool]:
     """max objective @ x, matrix @ x <= upper, x binary, with CP-SAT on one worker (sequential: deterministic) for
-    `work` deterministic seconds: the plan, whether the clock (not the work) stopped it, and whether it is proven
-    optimal; None when it found none."""
+    `work` deterministic seconds: the plan (None when it found none), whether the clock (not the work) stopped it,
+    and whether it is proven optimal. Finding no plan within the work is as deterministic as finding one: only the
+    clock makes a run differ from the next."""
     n = int(matrix.shape[1])
     cp = cp_model.CpModel()
     proto = cp.proto
@@ -253,9 +254,9 @@ def _area_cpsat(
     solver.parameters.max_deterministic_time = work
     solver.parameters.max_time_in_seconds = max(time_limit, 0.01)  # the safety net
     status = solver.solve(cp)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None
     clock = status != cp_model.OPTIMAL and solver.response_proto.deterministic_time < work * (1 - 1e-6)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, clock and status == cp_model.UNKNOWN, False  # infeasible or invalid: no limit decided it
     plan = np.array(solver.response_proto.solution, dtype=np.int64)[:n] > 0
     return plan, clock, status == cp_model.OPTIMAL
 
@@ -461,11 +462,11 @@ class AreaSearch:
                 self.model.matrix, self.model.upper, self.problem.coefficients(), self.best, limit, self.work_limit,
                 self.options.seed,
             )  # fmt: skip
-            if counted is None:
-                self.clock_decided = True
-                return self._outcome(False)
-            chosen, clock, optimal = counted
+            found, clock, optimal = counted
             self.clock_decided = self.clock_decided or clock
+            if found is None:
+                return self._outcome(False)
+            chosen = found
             if optimal and self.model.is_feasible(chosen):  # a proof in exact integers: its plan is the result
                 if not self.offer(chosen):
                     self.best, self.value = chosen.copy(), self.problem.objective(chosen)

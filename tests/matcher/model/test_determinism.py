@@ -82,3 +82,24 @@ def test_a_plan_the_time_limit_stops_says_it_is_not_deterministic() -> None:
 def test_a_finished_small_solve_is_deterministic_without_a_work_limit() -> None:
     plan = solve(synthetic_instance(60, seed=1), DEFAULT_PLAN_DATE, settings=SolverSettings(time_limit_s=60))
     assert plan.proven_optimal and plan.deterministic
+
+
+def test_an_area_that_finds_no_plan_within_its_work_leaves_the_plan_deterministic():
+    """CP-SAT stopped by its work before any plan is as reproducible as one that found a plan: only the clock
+    stopping it makes a run differ (a nation solve with work limit 40 had one such area and said 'not
+    deterministic')."""
+    import scipy.sparse as sp
+
+    from matcher.model.decompose import _area_cpsat
+
+    rng = np.random.default_rng(1)
+    matrix = sp.random(60, 400, density=0.2, random_state=1, data_rvs=lambda k: rng.integers(1, 5, k)).tocsr()
+    upper, objective = np.full(60, 6.0), rng.integers(1, 100, 400)
+    start = np.zeros(400, dtype=np.bool_)
+    plan, clock, optimal = _area_cpsat(matrix, upper, objective, start, 60.0, 0.0, 0)  # no work at all
+    assert plan is None and not clock and not optimal
+    plan, clock, _ = _area_cpsat(matrix, upper, objective, start, 1e-9, 10.0, 0)  # the clock, long before the work
+    assert plan is None and clock
+    plan, clock, _ = _area_cpsat(matrix, upper, objective, start, 60.0, 0.25, 0)
+    assert plan is not None and plan.any() and not clock
+    assert np.all(matrix @ plan.astype(np.float64) <= upper)
