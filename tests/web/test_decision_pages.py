@@ -56,15 +56,17 @@ def test_a_manager_previews_seats_from_a_date_then_saves(visit: Visit) -> None:
 def test_a_coordinator_reads_capacity_value_and_fairness(visit: Visit) -> None:
     page = visit.page
     visit.login("demo-coordinator")
-    page.get_by_role("link", name="Mer kapacitet").click()
+    # Each of these pages computes its report before it answers (up to WEB_DECISION_SECONDS, 20 s, past the
+    # default 15 s a click waits for its navigation): 13 s on an idle 2-core machine, more on a busy one.
+    page.get_by_role("link", name="Mer kapacitet").click(timeout=60_000)
     expect(page.get_by_role("heading", name="Var gör en plats till mest nytta?")).to_be_visible()
-    page.get_by_role("button", name="Räkna").click()
+    page.get_by_role("button", name="Räkna").click(timeout=60_000)
     expect(page.get_by_role("status")).to_contain_text("placerade utan tillskott", timeout=60_000)
     expect(page.get_by_role("heading", name="Platser som ingen plan fyller")).to_be_visible()
     visit.check("kapacitet")
-    page.get_by_role("link", name="Vem blir kvar").click()
+    page.get_by_role("link", name="Vem blir kvar").click(timeout=60_000)
     page.get_by_label(re.compile("^Golv")).fill("50")
-    page.get_by_role("button", name="Räkna").click()
+    page.get_by_role("button", name="Räkna").click(timeout=60_000)
     expect(page.get_by_role("status")).to_contain_text("placerade den", timeout=60_000)
     expect(page.locator("p.floor")).to_contain_text("golv på 50 %")
     visit.check("rattvisa")
