@@ -36,7 +36,7 @@ def suggestion_gate(request: Request) -> anyio.Semaphore:
     A suggestion is CPU work under the GIL: more threads computing them at once add no throughput, they share the
     core in 5 ms turns with one another and with the event loop that sends the other answers, so each waits the
     longer. With two at once the rest queue in the event loop in order: at 50 coaches on county data the p95 was
-    about half of that with eight (`make bench-service`)."""
+    58-65 ms against 84 ms with eight at once (`python -m benchmarks.service --phases users`, docs/service.md)."""
     gate = getattr(request.app.state, "suggestion_gate", None)
     if gate is None:
         gate = request.app.state.suggestion_gate = anyio.Semaphore(request.app.state.settings.suggestion_concurrency)

@@ -256,7 +256,8 @@ def _area_cpsat(
     status = solver.solve(cp)
     clock = status != cp_model.OPTIMAL and solver.response_proto.deterministic_time < work * (1 - 1e-6)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, clock and status == cp_model.UNKNOWN, False  # infeasible or invalid: no limit decided it
+        # No plan: UNKNOWN when a limit came first (the clock's, if `clock`); infeasible or invalid, no limit at all.
+        return None, clock and status == cp_model.UNKNOWN, False
     plan = np.array(solver.response_proto.solution, dtype=np.int64)[:n] > 0
     return plan, clock, status == cp_model.OPTIMAL
 
