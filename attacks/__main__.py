@@ -51,7 +51,11 @@ def ordered(names: list[str]) -> list[str]:
 def commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
+        # The run's own outputs (the results and the assembled doc) are not changes to what was measured.
+        outputs = [f":(exclude){RESULTS.relative_to(ROOT)}", f":(exclude){DOC.relative_to(ROOT)}"]
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *outputs], cwd=ROOT, capture_output=True
+        )
         return head.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
     except OSError:
         return "unknown"
