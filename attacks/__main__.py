@@ -52,7 +52,7 @@ def commit() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
         # The run's own outputs (the results and the assembled doc) are not changes to what was measured.
-        outputs = [f":(exclude){RESULTS.relative_to(ROOT)}", f":(exclude){DOC.relative_to(ROOT)}"]
+        outputs = [f":(exclude){path.relative_to(ROOT)}" for path in (RESULTS, DOC) if path.is_relative_to(ROOT)]
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *outputs], cwd=ROOT, capture_output=True
         )

@@ -76,6 +76,7 @@ def run(results: Path) -> None:
             f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {float(row['Requests/s']):.1f} "
             f"| {row['50%']} | {row['95%']} | {row['99%']} | {float(row['Max Response Time']):.0f} |"
         )
+    lines += ["", verdict(rows)]
     if server_errors:
         listed = "; ".join(f"`{message}` ×{n}" for message, n in server_errors.most_common(5))
         lines += ["", f"The server's log of the run: {listed}."]
@@ -83,6 +84,21 @@ def run(results: Path) -> None:
         lines += ["", "Errors (locust's failures.csv):", "", "```", failures.strip()[:3000], "```"]
     lines += ["", "Reproduce: `make load` (`python -m attacks load`); not part of `make attack` or CI."]
     (results / "load.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+SUGGESTIONS = "/participants/{id}/suggestions"
+TARGET_P95_MS = 50
+
+
+def verdict(rows: list[dict[str, str]]) -> str:
+    """Whether the run met the target (no error in any request, suggestions p95 under 50 ms), from locust's stats."""
+    errors = sum(int(row["Failure Count"]) for row in rows if row["Name"] != "Aggregated")
+    suggestions = next((row for row in rows if row["Name"] == SUGGESTIONS), None)
+    if suggestions is None:
+        return "**Target: not met** (no suggestion was asked for)."
+    p95 = float(suggestions["95%"])
+    met = errors == 0 and p95 < TARGET_P95_MS
+    return f"**Target: {'met' if met else 'not met'}** ({errors} errors, suggestions p95 {p95:.0f} ms)."
 
 
 def _server_errors(folder: Path) -> Counter[str]:

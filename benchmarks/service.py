@@ -34,9 +34,7 @@ import os
 import platform
 import random
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -47,10 +45,10 @@ import httpx
 import numpy as np
 
 import matcher
+from benchmarks.serving import API, Server, free_port
 
 HERE = Path(__file__).resolve().parent
 DAY = matcher.DEFAULT_PLAN_DATE.isoformat()
-API = "/api/v1"
 
 
 @dataclass
@@ -78,12 +76,6 @@ class Phase:
         rate = done / self.seconds if self.seconds else 0.0
         cpu = f"{self.server_cpu_s / done * 1000:.1f}" if self.server_cpu_s is not None and done else "–"
         return f"| {self.name} | {done + errors} | {figures} | {rate:.1f} | {cpu} | {errors} ({kinds}) |"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _machine() -> dict[str, str]:
@@ -115,63 +107,6 @@ def _machine() -> dict[str, str]:
         "commit": f"{commit} ({dirty} to matcher/, service/, benchmarks/)",
         "load": load,
     }
-
-
-class Server:
-    """`placement serve` on a fresh SQLite database in `folder`, first-start data from `data`."""
-
-    def __init__(self, folder: Path, data: Path, port: int) -> None:
-        self.folder, self.port = folder, port
-        self.url = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "PLACEMENT_DATABASE_URL": f"sqlite:///{folder / 'placement.db'}",
-            "PLACEMENT_SAMPLE_DATA": str(data),
-            "PLACEMENT_DEMO_TOKENS_FILE": str(folder / "tokens.txt"),
-        }
-        for name in ("DATABASE_URL", "PLACEMENT_QUEUE_URL"):  # SQLite and the local pool, as `make run`
-            env.pop(name, None)
-        self.log = (folder / "server.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "placement_cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=HERE.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-
-    def wait_ready(self, timeout_s: float) -> float:
-        started = time.perf_counter()
-        while time.perf_counter() - started < timeout_s:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server stopped (exit {self.process.returncode}); see {self.log.name}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}{API}/health", timeout=2).status_code == 200:
-                    return time.perf_counter() - started
-            time.sleep(0.5)
-        raise RuntimeError(f"the server did not answer within {timeout_s:.0f} s; see {self.log.name}")
-
-    def token(self, role: str = "coordinator") -> str:
-        for line in (self.folder / "tokens.txt").read_text(encoding="utf-8").splitlines():
-            name, _, token = line.split("\t")
-            if name == f"demo-{role}":
-                return token
-        raise RuntimeError(f"no demo {role} token")
-
-    def cpu_seconds(self) -> float | None:
-        """The server process's CPU time so far (Linux: /proc); None where it cannot be read."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in clock ticks
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 async def _user(
@@ -279,7 +214,7 @@ def run(args: argparse.Namespace) -> str:
     folder = Path(tempfile.mkdtemp(prefix="bench-service-"))
     data = folder / "data"
     matcher.write_dataset(instance, data)
-    server = Server(folder, data, args.port or _free_port())
+    server = Server(folder, args.port or free_port(), sample=data)
     phases: list[Phase] = []
     try:
         startup_s = server.wait_ready(args.startup_timeout)

@@ -46,12 +46,13 @@ import httpx
 import numpy as np
 
 import matcher
-from benchmarks.service import _free_port, _machine
+from benchmarks.service import _machine
+from benchmarks.serving import API, Server, free_port, stop_process
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+NO_SAMPLE = HERE / "no-sample"  # no such folder: the server starts empty, the nation is imported
 DAY = matcher.DEFAULT_PLAN_DATE.isoformat()
-API = "/api/v1"
 
 
 def _load() -> str:
@@ -108,59 +109,6 @@ class Latencies:
         for kind, values in sorted(self.by_kind.items()):
             out.append(f"| {label} | {kind} | {len(values)} | {_percentiles(values)} | |")
         return out
-
-
-class Server:
-    """`placement serve` on `database_url` (default: an SQLite file in `folder`), empty at the first start (no
-    sample data)."""
-
-    def __init__(self, folder: Path, port: int, env_extra: dict[str, str], name: str, database_url: str) -> None:
-        self.folder, self.port = folder, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.env = {
-            **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PLACEMENT_QUEUE_URL")},
-            "PLACEMENT_DATABASE_URL": database_url or f"sqlite:///{folder / 'placement.db'}",
-            "PLACEMENT_SAMPLE_DATA": str(folder / "no-sample"),
-            "PLACEMENT_DEMO_TOKENS_FILE": str(folder / "tokens.txt"),
-            **env_extra,
-        }
-        self.log = (folder / f"{name}.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "placement_cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-
-    def wait_ready(self, timeout_s: float = 300) -> None:
-        started = time.perf_counter()
-        while time.perf_counter() - started < timeout_s:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server stopped (exit {self.process.returncode}); see {self.log.name}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}{API}/health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.5)
-        raise RuntimeError(f"the server did not answer within {timeout_s:.0f} s; see {self.log.name}")
-
-    def token(self) -> str:
-        for line in (self.folder / "tokens.txt").read_text(encoding="utf-8").splitlines():
-            name, _, token = line.split("\t")
-            if name == "demo-coordinator":
-                return token
-        raise RuntimeError("no demo coordinator token")
-
-    def stop(self) -> None:
-        _stop(self.process)
-        self.log.close()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _plan_figures(placed: int, score: int, bound: int, seconds: float, memory_mb: float) -> str:
@@ -396,7 +344,7 @@ def run_fanout(ci: matcher.CompiledInstance, work_limit: float, redis_url: str, 
         fanned_s = time.perf_counter() - started
     finally:
         for worker in workers:
-            _stop(worker)
+            stop_process(worker)
         queue.delete(delete_jobs=True)
         connection.close()
     same = [(r.participant_id, r.slot_id) for r in own.rows] == [(r.participant_id, r.slot_id) for r in fanned.rows]
@@ -458,10 +406,12 @@ def run(args: argparse.Namespace) -> str:
         env = {"PLACEMENT_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024), "PLACEMENT_MAX_IMPORT_ROWS": "100000",
                "PLACEMENT_MAX_PLAN_SECONDS": "900", "PLACEMENT_LOG_LEVEL": "WARNING"}  # fmt: skip
         if "pool" in args.parts or "queue" in args.parts:
-            port = args.port or _free_port()
+            port = args.port or free_port()
             if args.database_url:
                 _empty(args.database_url)
-            server = Server(folder, port, env, "server-pool", args.database_url)
+            server = Server(
+                folder, port, sample=NO_SAMPLE, database_url=args.database_url, env_extra=env, log_name="server-pool"
+            )
             try:
                 server.wait_ready()
                 print("import …", flush=True)
@@ -481,7 +431,10 @@ def run(args: argparse.Namespace) -> str:
                 queue_env = {**env, "PLACEMENT_QUEUE_URL": args.redis_url,
                              "PLACEMENT_QUEUE_NAME": f"placement-plans-bench-{os.getpid()}",
                              "PLACEMENT_FAN_OUT_AREAS": "false"}  # fmt: skip
-                server = Server(folder, port, queue_env, "server-queue", args.database_url)
+                server = Server(
+                    folder, port, sample=NO_SAMPLE, database_url=args.database_url, env_extra=queue_env,
+                    log_name="server-queue",
+                )  # fmt: skip
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "placement_cli", "worker"], cwd=ROOT, env=server.env,
                     stdout=(folder / "worker.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -495,7 +448,7 @@ def run(args: argparse.Namespace) -> str:
                     plan_rows.append(rows[0])
                     request_rows += rows[1:]
                 finally:
-                    _stop(worker)
+                    stop_process(worker)
                     server.stop()
         fan_rows: list[str] = []
         if "fanout" in args.parts:

@@ -22,12 +22,18 @@ bearer = HTTPBearer(auto_error=False, description="A token from `placement user 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def _app_gate(request: Request, name: str, size: int) -> anyio.Semaphore:
+    """The app's semaphore `name` of `size` holders, made at its first use (in the event loop that serves)."""
+    gate = getattr(request.app.state, name, None)
+    if gate is None:
+        gate = anyio.Semaphore(size)
+        setattr(request.app.state, name, gate)
+    return gate
+
+
 def database_gate(request: Request) -> anyio.Semaphore:
     """The app's gate of `db_concurrency` sessions (see `database_slot`)."""
-    gate = getattr(request.app.state, "database_gate", None)
-    if gate is None:
-        gate = request.app.state.database_gate = anyio.Semaphore(request.app.state.settings.db_concurrency)
-    return gate
+    return _app_gate(request, "database_gate", request.app.state.settings.db_concurrency)
 
 
 def suggestion_gate(request: Request) -> anyio.Semaphore:
@@ -37,10 +43,7 @@ def suggestion_gate(request: Request) -> anyio.Semaphore:
     core in 5 ms turns with one another and with the event loop that sends the other answers, so each waits the
     longer. With two at once the rest queue in the event loop in order: at 50 coaches on county data the p95 was
     58-65 ms against 84 ms with eight at once (`python -m benchmarks.service --phases users`, docs/service.md)."""
-    gate = getattr(request.app.state, "suggestion_gate", None)
-    if gate is None:
-        gate = request.app.state.suggestion_gate = anyio.Semaphore(request.app.state.settings.suggestion_concurrency)
-    return gate
+    return _app_gate(request, "suggestion_gate", request.app.state.settings.suggestion_concurrency)
 
 
 async def database_slot(request: Request) -> AsyncIterator[None]:

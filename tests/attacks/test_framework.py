@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from attacks import __main__ as attacks_main
+from attacks import load
 from attacks._st_hooks import erasure, keeps, shows_participants
 from attacks.fuzz import summary, under_pseudonyms
 
@@ -114,3 +115,31 @@ def test_the_audit_check_reads_the_paths_before_an_erasure_under_its_pseudonym()
         "/api/v1/participants/X-9/erasure",
         "/api/v1/participants/P1",
     ]
+
+
+def _locust_row(name: str, failures: int, p95: float) -> dict[str, str]:
+    return {"Name": name, "Failure Count": str(failures), "95%": str(p95)}
+
+
+def test_the_load_verdict_needs_no_error_anywhere_and_suggestions_p95_under_50_ms():
+    suggestions = "/participants/{id}/suggestions"
+    met = [_locust_row(suggestions, 0, 26), _locust_row("/placements", 0, 38), _locust_row("Aggregated", 0, 30)]
+    assert load.verdict(met).startswith("**Target: met**")
+    slow = [_locust_row(suggestions, 0, 89), _locust_row("Aggregated", 0, 89)]
+    assert "not met" in load.verdict(slow) and "p95 89 ms" in load.verdict(slow)
+    failing = [_locust_row(suggestions, 0, 20), _locust_row("/placements", 3, 20), _locust_row("Aggregated", 3, 20)]
+    assert "not met" in load.verdict(failing) and "3 errors" in load.verdict(failing)
+    assert "not met" in load.verdict([_locust_row("/participants", 0, 10)])
+
+
+def test_the_measured_commit_ignores_the_runs_own_outputs(monkeypatch: pytest.MonkeyPatch):
+    asked: list[list[str]] = []
+
+    def run(command: list[str], **_: object) -> SimpleNamespace:
+        asked.append(command)
+        return SimpleNamespace(stdout="abc1234\n" if "rev-parse" in command else "")
+
+    monkeypatch.setattr(attacks_main.subprocess, "run", run)
+    assert attacks_main.commit() == "abc1234"
+    status = next(c for c in asked if "status" in c)
+    assert ":(exclude)attacks/results" in status and ":(exclude)docs/reliability.md" in status

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,8 +18,8 @@ from matcher.generate import DEFAULT_PLAN_DATE, synthetic_instance
 from matcher.model.decompose import AreaSearch, SearchLimits
 from matcher.model.problem import build_problem
 from service.plans.fanout import QueueAreaExecutor
+from tests.service.plans.queues import REDIS_URL, fresh_queue
 
-REDIS_URL = os.environ.get("PLACEMENT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 LIMITS = SearchLimits(exact_max_pairs=0, area_km=8.0)  # the area path, forced
 WORK = 1.0
 
@@ -39,19 +38,8 @@ def in_process(problem: Any) -> AreaSearch:
 
 @pytest.fixture
 def area_queue() -> Iterator[tuple[Any, Any]]:
-    redis = pytest.importorskip("redis")
-    from rq import Queue
-
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    queue = Queue(f"placement-areas-test-{uuid.uuid4().hex[:8]}", connection=connection)
-    yield connection, queue
-    queue.empty()
-    queue.delete(delete_jobs=True)
-    connection.close()
+    with fresh_queue("placement-areas-test") as (connection, queue):
+        yield connection, queue
 
 
 def _fanned_out(problem: Any, executor: QueueAreaExecutor) -> AreaSearch:

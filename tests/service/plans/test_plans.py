@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -25,6 +23,7 @@ from service.db.engine import transaction
 from service.plans.runner import job_id
 from service.plans.schemas import PlanResult
 from tests.service.conftest import make_settings
+from tests.service.plans.queues import REDIS_URL, fresh_queue
 
 # A stored plan result's summary as the solve writes it (service.plans.schemas.PlanSummary), with nothing placed.
 SUMMARY = {
@@ -35,7 +34,6 @@ SUMMARY = {
 API = "/api/v1"
 DAY = "2026-11-23"
 CHANGES = {"new", "moves", "leaves", "unchanged", "still_waiting"}
-REDIS_URL = os.environ.get("PLACEMENT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 class RecordingRunner:
@@ -322,30 +320,8 @@ def test_plans_left_running_are_marked_failed_on_restart(service, database_url, 
 
 @pytest.fixture
 def redis_queue(database_url: str, tmp_path: Any) -> Iterator[Any]:
-    redis = pytest.importorskip("redis")
-    from rq import Queue
-
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    name = f"placement-plans-test-{uuid.uuid4().hex[:8]}"
-    queue = Queue(name, connection=connection)
-    settings = make_settings(database_url, tmp_path, queue_url=REDIS_URL, queue_name=name)
-    yield settings, queue, connection
-    from rq.job import Job
-
-    finished = [
-        *queue.finished_job_registry.get_job_ids(),
-        *queue.failed_job_registry.get_job_ids(),
-        *queue.started_job_registry.get_job_ids(),
-    ]
-    for jid in finished:
-        Job(jid, connection=connection).delete()
-    queue.empty()
-    queue.delete(delete_jobs=True)
-    connection.close()
+    with fresh_queue("placement-plans-test") as (connection, queue):
+        yield make_settings(database_url, tmp_path, queue_url=REDIS_URL, queue_name=queue.name), queue, connection
 
 
 def forget_job(connection: Any, plan_id: int, database_url: str) -> None:

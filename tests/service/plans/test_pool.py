@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ from service.plans import repository as repo
 from service.plans.job import die_with_parent, owner_name
 from service.plans.runner import LocalPoolRunner, job_id
 from tests.service.conftest import make_settings
-from tests.service.plans.test_plans import API, DAY, REDIS_URL, add_plan, check_result, plan_row, start_plan, wait_for
+from tests.service.plans.queues import REDIS_URL, fresh_queue
+from tests.service.plans.test_plans import API, DAY, add_plan, check_result, plan_row, start_plan, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -200,23 +202,9 @@ def test_only_the_lease_holder_finishes_a_plan(service):
 
 
 @pytest.fixture
-def queue_settings(database_url: str, tmp_path: Path) -> Any:
-    redis = pytest.importorskip("redis")
-    from rq import Queue
-
-    connection = redis.Redis.from_url(REDIS_URL)
-    try:
-        connection.ping()
-    except redis.exceptions.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    name = f"placement-plans-test-{uuid.uuid4().hex[:8]}"
-    queue = Queue(name, connection=connection)
-    yield make_settings(database_url, tmp_path, queue_url=REDIS_URL, queue_name=name), queue, connection
-    for registry in (queue.finished_job_registry, queue.failed_job_registry, queue.started_job_registry):
-        for jid in registry.get_job_ids():
-            registry.remove(jid, delete_job=True)
-    queue.delete(delete_jobs=True)
-    connection.close()
+def queue_settings(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    with fresh_queue("placement-plans-test") as (connection, queue):
+        yield make_settings(database_url, tmp_path, queue_url=REDIS_URL, queue_name=queue.name), queue, connection
 
 
 def start_worker(settings: Any, tmp_path: Path) -> subprocess.Popen[bytes]:
