@@ -4,9 +4,13 @@
    (LP rounding), and the better of that and the greedy plan is the start.
 2. Small problems (up to `EXACT_MAX_PAIRS` free pairs) go whole to SCIP with that start and a zero gap: a proof of
    optimality for the lexicographic objective, or its best plan at the time limit.
-3. Larger ones of moderate size (up to `WHOLE_MIP_MAX_PAIRS`): the whole model goes to HiGHS's exact MIP on one core
-   for 60 % of the time (`WHOLE_SHARE`), while the area search below runs on the other; when HiGHS proves its plan
-   optimal that plan is the result, otherwise the search goes on from the better of the two plans, on both cores.
+3. Larger ones of moderate size (up to `WHOLE_MIP_MAX_PAIRS`): HiGHS's MIP gets the whole model on one core for 60 %
+   of the time (`WHOLE_SHARE`), while the area search below runs on the other. When the start plan places fewer
+   people than the LP allows, that MIP first looks for placements (`_placements_then_whole`: placements with fit as a
+   small tie-break, which HiGHS solves far faster than all three levels) and its plan is crossed with the search's
+   (`AreaSearch._cross`); when the start already places all the LP allows, or that MIP is proven, the exact MIP of
+   all three levels follows for the rest of the window. When it proves its plan optimal that plan is the result;
+   otherwise the search goes on from the better plan, on both cores.
 4. Then areas — squares of about `AREA_KM` km on a side, over where people live — are re-solved one at a time as
    exact MIPs over the pairs of the people living there, with every other person's place fixed (their seats and
    supervision hours taken out of the limits). A result replaces the area's plan only when it is better in exact
@@ -61,6 +65,7 @@ AREA_GROWTH = 1.5  # areas grow by this factor when a cycle over both grids impr
 AREA_MAX_KM = 60.0
 AREA_TIME_CAP_S = 1.0  # one area's MIP never takes longer: many quick areas beat a few proven ones
 WRAP_UP_S = 1.0
+CROSS_TIME_CAP_S = 10.0  # the exact re-solve of where the search's plan and a whole-model MIP's plan differ
 WHOLE_MIP_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole model beside the area search
 WHOLE_SHARE = 0.6  # for this share of the time; then the search goes on from the better plan, on both cores
 KM_PER_DEGREE = 111.195
@@ -267,20 +272,45 @@ def _rows_touched(model: SparseModel, free: IntArray) -> set[int]:
     return set(np.unique(block.indices).tolist())
 
 
-def _in_background(fn: Callable[..., SolverResult], *args: object, **kwargs: object) -> Future[SolverResult]:
-    """Run `fn` on a daemon thread. Not a pool's thread: when the search reaches the bound first, the solve cannot be
-    interrupted (see highs.py), so it is left to run out its time limit without keeping the caller or the process
-    from finishing."""
-    future: Future[SolverResult] = Future()
+def _placements_then_whole(
+    problem: AssignmentProblem, model: SparseModel, window: float, options: SolveOptions, *, find_placements: bool
+) -> tuple[Future[SolverResult], Future[SolverResult]]:
+    """The whole-model MIPs beside the search, one after the other on a daemon thread, for `window` seconds; their
+    results, each as it is there. Not a pool's thread: neither HiGHS nor SCIP can be interrupted (see highs.py), so
+    when the search reaches the bound first they are left to run out their time without keeping the caller or the
+    process from finishing.
+
+    1. With `find_placements`: HiGHS's MIP of placements with the fit score as a small tie-break (weight ten times
+       the largest pair score, as `lp_weight` on big models). Not the lexicographic objective, so its plan is only a
+       candidate (`AreaSearch._cross`), but HiGHS finds placements in it far sooner than under the exact weight.
+    2. When that is proven with time left, or straight away without `find_placements`: the exact MIP of all three
+       levels (`solve_whole_model`) for the rest of the window; otherwise an empty result."""
+    placements: Future[SolverResult] = Future()
+    whole: Future[SolverResult] = Future()
+    ends = time.perf_counter() + window
 
     def run() -> None:
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as error:  # handed to whoever waits for the result
-            future.set_exception(error)
+        for future, step in ((placements, "placements"), (whole, "whole")):
+            try:
+                left = ends - time.perf_counter()
+                if step == "placements" and not find_placements:
+                    result = SolverResult("optimal", None, None, 0.0)  # nothing to find: straight to all levels
+                elif step == "placements":
+                    weight = 10 * (int(problem.pairs.score.max(initial=0)) + 1)
+                    result = solve_highs(
+                        model.matrix, model.upper, problem.two_level_coefficients(weight).astype(np.float64),
+                        integer=True, time_limit=left, options=options.highs(),
+                    )  # fmt: skip
+                elif placements.result().status == "optimal" and left > WRAP_UP_S:
+                    result = solve_whole_model(problem, model, left, options=options)
+                else:
+                    result = SolverResult("unknown", None, None, 0.0)
+                future.set_result(result)
+            except BaseException as error:  # handed to whoever waits for the result
+                future.set_exception(error)
 
     threading.Thread(target=run, name="whole-model-mip", daemon=True).start()
-    return future
+    return placements, whole
 
 
 class AreaSearch:
@@ -327,6 +357,7 @@ class AreaSearch:
         self.lp_objective = np.zeros(0)
         self.weighted: SolverResult | None = None  # the LP, when it has the exact two-level weight
         self.cardinality: Future[SolverResult] | None = None  # the LP of placements alone, beside the search
+        self.placements: Future[SolverResult] | None = None  # the MIP of placements alone, beside the search
         self.whole: Future[SolverResult] | None = None  # the whole-model MIP while it runs beside the search
         self.areas_solved = 0
         self.passes = 0
@@ -428,8 +459,12 @@ class AreaSearch:
             # it), so only its clock would stop it; the search has both cores instead.
             if model.n_pairs <= self.limits.whole_mip_max_pairs and self.threads > 1 and self.work_limit is None:
                 self.raced = True  # taken whenever it finishes: timing decides
-                self.whole = _in_background(
-                    solve_whole_model, problem, model, WHOLE_SHARE * self._remaining(), options=self.options
+                # Placements the start plan lacks are the first thing to find; when it already places all the LP
+                # allows, only fit and stays are left, and the MIP of all three levels can prove the plan.
+                allowed = None if self.lp_bound is None else self.lp_bound // problem.placement_weight
+                settled = allowed is not None and int(self.best.sum()) >= allowed
+                self.placements, self.whole = _placements_then_whole(
+                    problem, model, WHOLE_SHARE * self._remaining(), self.options, find_placements=not settled
                 )
             return self._search_areas(pool)
         finally:
@@ -496,6 +531,49 @@ class AreaSearch:
         except Exception:  # a failed whole-model solve must not cost the plan the search has
             return None
 
+    def _placements_finished(self) -> BoolArray | None:
+        """The plan of the MIP of placements once it has finished, if it has one (then it is taken only once)."""
+        if self.placements is None or not self.placements.done():
+            return None
+        placements, self.placements = self.placements, None
+        try:
+            result = self._note(placements.result())
+        except Exception:  # a failed solve beside the search must not cost the plan the search has
+            return None
+        if result is None or result.values is None:
+            return None
+        candidate = integral(result.values)
+        return candidate if self.model.is_feasible(candidate) else None
+
+    def _cross(self, plan: BoolArray, activity: FloatArray, other: BoolArray | SolverResult) -> BoolArray:
+        """The best plan made of `plan` and `other` (a plan of a whole-model MIP): everyone they place alike keeps
+        that place, and the people they treat differently are re-solved exactly together, as one area (both plans
+        are plans of that area, so the result is at least as good as either). `other` when no better plan is found
+        in `CROSS_TIME_CAP_S`."""
+        problem, model = self.problem, self.model
+        if isinstance(other, SolverResult):
+            if other.values is None:
+                return plan
+            other = integral(other.values)
+            if not model.is_feasible(other):
+                return plan
+        pairs, n = problem.pairs, problem.ci.n_participants
+        slot_in, slot_out = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+        slot_in[pairs.participant[plan]] = pairs.slot[plan]
+        slot_out[pairs.participant[other]] = pairs.slot[other]
+        free = np.flatnonzero((slot_in != slot_out)[pairs.participant])
+        better = other if problem.objective(other) > problem.objective(plan) else plan
+        if len(free) == 0:
+            return better
+        cap = min(CROSS_TIME_CAP_S, self._remaining())
+        result = _solve_area(problem, model, free, plan, activity, cap, self.area_options)
+        self.clock_decided = self.clock_decided or result.time_limited
+        if result.chosen is None:
+            return better
+        crossed = plan.copy()
+        crossed[free] = result.chosen
+        return crossed if problem.objective(crossed) > problem.objective(better) else better
+
     def _search_areas(self, pool: ThreadPoolExecutor | None) -> SolveOutcome:
         """Areas re-solved one grid after another. While the whole-model MIP runs (on the other core, for part of
         the time), one area at a time until it finishes: a proof ends the search with its plan; otherwise the search
@@ -507,13 +585,18 @@ class AreaSearch:
         size = self.limits.area_km
         grids = [grid(problem, size, 0.0), grid(problem, size, 0.5)]
         while self._go_on():
+            placements = self._placements_finished()
+            if placements is not None:
+                self.offer(self._cross(plan, activity, placements))
             finished = self._whole_finished()
             if finished is not None:
                 if self._take_whole(finished):
                     return self._outcome(True)
-                if self.value > problem.objective(plan):
-                    plan = self.best.copy()
-                    activity = model.activity(plan)
+                if finished.values is not None:
+                    self.offer(self._cross(plan, activity, finished))
+            if self.value > problem.objective(plan):
+                plan = self.best.copy()
+                activity = model.activity(plan)
             if stale >= len(grids):  # a local optimum for this size: look wider
                 if size >= self.limits.area_max_km:
                     break  # a local optimum of the largest areas
@@ -529,9 +612,9 @@ class AreaSearch:
             improved = False
             i = 0
             while i < len(areas) and self._go_on():
-                if self.whole is not None and self.whole.done() and self.work_limit is None:
+                if any(f is not None and f.done() for f in (self.placements, self.whole)):
                     break  # take its plan at the top of the next pass
-                # The whole-model MIP has the other core meanwhile.
+                # The whole-model MIPs have the other core meanwhile.
                 two_cores = (self.executor or pool) if self.whole is None else None
                 batch = [areas[i]]
                 touched = _rows_touched(model, areas[i]) if two_cores is not None else set()
@@ -587,6 +670,11 @@ class AreaSearch:
                 self.clock_decided = True  # left to run out on its daemon thread
             except Exception:  # a failed whole-model solve must not cost the plan the search has
                 last = None
+            placements = self._placements_finished()  # finished by now, unless the clock stopped the wait
+            if placements is not None:
+                self.offer(self._cross(self.best, model.activity(self.best), placements))
             if last is not None:
-                return self._outcome(self._take_whole(last))
+                if self._take_whole(last):
+                    return self._outcome(True)
+                self.offer(self._cross(self.best, model.activity(self.best), last))
         return self._outcome(False)

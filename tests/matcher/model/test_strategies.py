@@ -236,3 +236,65 @@ def test_cpsat_model_accepts_exactly_the_plans_the_sparse_model_does() -> None:
     highs = solve_highs(model.matrix, model.upper, _coefficients(problem), integer=True, time_limit=300)
     assert highs.status == "optimal" and highs.values is not None
     assert problem.objective(chosen) == problem.objective(integral(highs.values))
+
+
+def test_crossing_two_plans_keeps_what_they_share_and_is_at_least_as_good_as_either() -> None:
+    # The search's plan (greedy: high fit, few placed) crossed with a whole-model plan of placements alone (many
+    # placed, fit ignored): people placed alike keep their place, the rest are re-solved together.
+    problem = _problem(200, 13, "tight")
+    model = build_sparse(problem)
+    plan = greedy_by_score(problem)
+    placements = solve_highs(model.matrix, model.upper, np.ones(model.n_pairs), integer=True, time_limit=60)
+    assert placements.values is not None
+    other = integral(placements.values)
+    assert problem.objective(other) > problem.objective(plan)
+    crossed = AreaSearch(problem, 60)._cross(plan, model.activity(plan), placements)
+    assert model.is_feasible(crossed)
+    assert problem.objective(crossed) >= max(problem.objective(plan), problem.objective(other))
+    shared = plan & other  # a pair both plans take
+    assert np.all(crossed[shared])
+
+
+def test_a_plan_short_of_placements_gets_the_mip_of_placements_first_and_keeps_its_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The start plan places fewer people than the LP allows: the MIP beside the search looks for placements first,
+    # and whatever it finds the outcome is at least as good.
+    seen: list[tuple[bool, decompose.Future[SolverResult]]] = []
+    real = decompose._placements_then_whole
+
+    def recording(*args: object, **kwargs: object) -> tuple[decompose.Future[SolverResult], ...]:
+        placements, whole = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append((bool(kwargs["find_placements"]), placements))
+        return placements, whole
+
+    monkeypatch.setattr(decompose, "_placements_then_whole", recording)
+    problem = _problem(200, 13, "tight")
+    limits = SearchLimits(area_km=10, area_max_km=10, exact_max_pairs=0)
+    outcome = AreaSearch(problem, 20, limits=limits).run()
+    ((find_placements, placements),) = seen
+    assert find_placements
+    result = placements.result(timeout=30)
+    assert outcome.found and build_sparse(problem).is_feasible(outcome.chosen)
+    if result.values is not None:
+        assert problem.objective(outcome.chosen) >= problem.objective(integral(result.values))
+
+
+def test_a_start_with_every_placement_the_lp_allows_goes_to_the_mip_of_all_three_levels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Loose supervision: LP rounding already places all the LP allows, so only fit and stays are left, and the MIP
+    # of all three levels runs beside the search from the start and proves the plan.
+    seen: list[bool] = []
+    real = decompose._placements_then_whole
+
+    def recording(*args: object, **kwargs: object) -> tuple[decompose.Future[SolverResult], ...]:
+        seen.append(bool(kwargs["find_placements"]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decompose, "_placements_then_whole", recording)
+    problem = _problem(300, 8, "loose")
+    limits = SearchLimits(area_km=10, area_max_km=10, exact_max_pairs=0)
+    outcome = AreaSearch(problem, 120, limits=limits).run()
+    assert seen == [False]
+    assert outcome.proven_optimal
