@@ -357,7 +357,7 @@ class AreaSearch:
         self.lp_objective = np.zeros(0)
         self.weighted: SolverResult | None = None  # the LP, when it has the exact two-level weight
         self.cardinality: Future[SolverResult] | None = None  # the LP of placements alone, beside the search
-        self.placements: Future[SolverResult] | None = None  # the MIP of placements alone, beside the search
+        self.placements: Future[SolverResult] | None = None  # the MIP that looks for placements, beside the search
         self.whole: Future[SolverResult] | None = None  # the whole-model MIP while it runs beside the search
         self.areas_solved = 0
         self.passes = 0
@@ -532,7 +532,7 @@ class AreaSearch:
             return None
 
     def _placements_finished(self) -> BoolArray | None:
-        """The plan of the MIP of placements once it has finished, if it has one (then it is taken only once)."""
+        """The plan of the MIP that looks for placements once it has finished, if it has one (taken only once)."""
         if self.placements is None or not self.placements.done():
             return None
         placements, self.placements = self.placements, None
