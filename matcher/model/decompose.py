@@ -96,6 +96,12 @@ def lp_weight(problem: AssignmentProblem) -> int:
     instead."""
     if len(problem.pairs) <= LP_EXACT_WEIGHT_MAX_PAIRS:
         return problem.fit_placement_weight
+    return tie_break_weight(problem)
+
+
+def tie_break_weight(problem: AssignmentProblem) -> int:
+    """A placement weight that keeps the fit score as a tie-break only: ten times (largest pair score + 1). Not the
+    lexicographic weight (a plan may trade a placement for fit), but far easier for the simplex and for HiGHS's MIP."""
     return 10 * (int(problem.pairs.score.max(initial=0)) + 1)
 
 
@@ -280,8 +286,8 @@ def _placements_then_whole(
     when the search reaches the bound first they are left to run out their time without keeping the caller or the
     process from finishing.
 
-    1. With `find_placements`: HiGHS's MIP of placements with the fit score as a small tie-break (weight ten times
-       the largest pair score, as `lp_weight` on big models). Not the lexicographic objective, so its plan is only a
+    1. With `find_placements`: HiGHS's MIP of placements with the fit score as a small tie-break
+       (`tie_break_weight`, as the LP on big models). Not the lexicographic objective, so its plan is only a
        candidate (`AreaSearch._cross`), but HiGHS finds placements in it far sooner than under the exact weight.
     2. When that is proven with time left, or straight away without `find_placements`: the exact MIP of all three
        levels (`solve_whole_model`) for the rest of the window; otherwise an empty result."""
@@ -296,9 +302,9 @@ def _placements_then_whole(
                 if step == "placements" and not find_placements:
                     result = SolverResult("optimal", None, None, 0.0)  # nothing to find: straight to all levels
                 elif step == "placements":
-                    weight = 10 * (int(problem.pairs.score.max(initial=0)) + 1)
+                    coefficients = problem.two_level_coefficients(tie_break_weight(problem)).astype(np.float64)
                     result = solve_highs(
-                        model.matrix, model.upper, problem.two_level_coefficients(weight).astype(np.float64),
+                        model.matrix, model.upper, coefficients,
                         integer=True, time_limit=left, options=options.highs(),
                     )  # fmt: skip
                 elif placements.result().status == "optimal" and left > WRAP_UP_S:
