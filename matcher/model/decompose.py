@@ -11,14 +11,17 @@
    (`AreaSearch._cross`); when the start already places all the LP allows, or that MIP is proven, the exact MIP of
    all three levels follows for the rest of the window. When it proves its plan optimal that plan is the result;
    otherwise the search goes on from the better plan, on both cores.
-4. Then areas — squares of about `AREA_KM` km on a side, over where people live — are re-solved one at a time as
-   exact MIPs over the pairs of the people living there, with every other person's place fixed (their seats and
-   supervision hours taken out of the limits). A result replaces the area's plan only when it is better in exact
-   integers. Areas are taken in order of what the LP relaxation says they could still gain. The grid of areas is
-   shifted by half an area on alternate passes so that people near a border can trade places, and its areas grow by
-   half when a cycle over both grids improves nothing. Two areas that share no slot and no site are independent, so
-   they are solved side by side on two threads and applied in a fixed order: the outcome does not depend on which
-   finishes first. (While HiGHS works on the whole model, one area at a time: two cores.)
+4. First the people the LP relaxation places differently from the best plan, wherever they live, are re-solved
+   together as one exact MIP (`relaxation_neighbourhood`, the idea of RINS): where the LP says the plan can gain,
+   with the trades across areas that no area holds whole. Then areas — squares of about `AREA_KM` km on a side, over
+   where people live — are re-solved one at a time as exact MIPs over the pairs of the people living there, with
+   every other person's place fixed (their seats and supervision hours taken out of the limits). A result replaces
+   the area's plan only when it is better in exact integers. Areas are taken in order of what the LP relaxation says
+   they could still gain. The grid of areas is shifted by half an area on alternate passes so that people near a
+   border can trade places, and its areas grow by half when a cycle over both grids improves nothing. Two areas that
+   share no slot and no site are independent, so they are solved side by side on two threads and applied in a fixed
+   order: the outcome does not depend on which finishes first. (While HiGHS works on the whole model, one area at a
+   time: two cores.)
 5. It stops at the time limit, when the plan meets the bound (or comes within `relative_gap` of it), or when the
    largest grid has been cycled without improvement (a local optimum); then it waits for the whole-model MIP, if that
    still runs, until its limit but never past the solve's own deadline.
@@ -66,6 +69,12 @@ AREA_MAX_KM = 60.0
 AREA_TIME_CAP_S = 1.0  # one area's MIP never takes longer: many quick areas beat a few proven ones
 WRAP_UP_S = 1.0
 CROSS_TIME_CAP_S = 10.0  # the exact re-solve of where the search's plan and a whole-model MIP's plan differ
+# The re-solve of the people the LP relaxation places differently from the start plan (`relaxation_neighbourhood`):
+# at most this share of the time left, this long, and this many pairs (the people the LP disagrees with most first).
+RELAXATION_SHARE = 0.25
+RELAXATION_TIME_CAP_S = 10.0
+RELAXATION_MAX_PAIRS = 30_000
+RELAXATION_WORK = 2.0  # with a work limit: CP-SAT's deterministic time for it (at most RELAXATION_SHARE of the work)
 WHOLE_MIP_MAX_PAIRS = 150_000  # up to this size HiGHS works on the whole model beside the area search
 WHOLE_SHARE = 0.6  # for this share of the time; then the search goes on from the better plan, on both cores
 KM_PER_DEGREE = 111.195
@@ -273,6 +282,25 @@ def _area_cpsat(
     return plan, clock, status == cp_model.OPTIMAL
 
 
+def relaxation_neighbourhood(
+    problem: AssignmentProblem, lp_values: FloatArray, plan: BoolArray, max_pairs: int = RELAXATION_MAX_PAIRS
+) -> IntArray:
+    """The pairs of the people the LP relaxation treats differently from `plan` (a fractional value, or another
+    place): where the relaxation says the plan could gain, wherever they live — trades across areas that no area
+    holds whole. When they have more than `max_pairs` pairs, the people the LP disagrees with most come first, in a
+    fixed order (ties by participant). Any set of people is a sub-problem that keeps everyone else's place."""
+    participant = problem.pairs.participant
+    n = problem.ci.n_participants
+    disagreement = np.bincount(participant, weights=np.abs(lp_values - plan), minlength=n)
+    people = np.flatnonzero(disagreement > 1e-6)
+    pairs_of = np.bincount(participant, minlength=n)
+    order = people[np.argsort(-np.round(disagreement[people], 6), kind="stable")]
+    kept = order[np.cumsum(pairs_of[order]) <= max_pairs]
+    chosen = np.zeros(n, dtype=np.bool_)
+    chosen[kept] = True
+    return np.flatnonzero(chosen[participant])
+
+
 def _rows_touched(model: SparseModel, free: IntArray) -> set[int]:
     block = model.columns()[:, free]
     return set(np.unique(block.indices).tolist())
@@ -472,6 +500,9 @@ class AreaSearch:
                 self.placements, self.whole = _placements_then_whole(
                     problem, model, WHOLE_SHARE * self._remaining(), self.options, find_placements=not settled
                 )
+            self._around_relaxation()
+            if self._meets(self.lp_bound):
+                return self._outcome(False)
             return self._search_areas(pool)
         finally:
             if pool is not None:
@@ -571,14 +602,46 @@ class AreaSearch:
         better = other if problem.objective(other) > problem.objective(plan) else plan
         if len(free) == 0:
             return better
-        cap = min(CROSS_TIME_CAP_S, self._remaining())
-        result = _solve_area(problem, model, free, plan, activity, cap, self.area_options)
+        crossed = self._resolve(plan, activity, free, min(CROSS_TIME_CAP_S, self._remaining()))
+        if crossed is None:
+            return better
+        return crossed if problem.objective(crossed) > problem.objective(better) else better
+
+    def _resolve(
+        self, plan: BoolArray, activity: FloatArray, free: IntArray, cap: float, work: float | None = None
+    ) -> BoolArray | None:
+        """`plan` with the pairs `free` re-solved exactly together, as one area; None when that finds nothing
+        better within `cap` seconds (or `work`, see `_solve_area`)."""
+        result = _solve_area(self.problem, self.model, free, plan, activity, cap, self.area_options, work)
         self.clock_decided = self.clock_decided or result.time_limited
         if result.chosen is None:
-            return better
-        crossed = plan.copy()
-        crossed[free] = result.chosen
-        return crossed if problem.objective(crossed) > problem.objective(better) else better
+            return None
+        resolved = plan.copy()
+        resolved[free] = result.chosen
+        return resolved
+
+    def _around_relaxation(self) -> None:
+        """The people the LP relaxation places differently from the best plan, re-solved together
+        (`relaxation_neighbourhood`) before the area search; the plan is offered. With a work limit CP-SAT does it
+        for `RELAXATION_WORK` deterministic seconds, counted as that many areas' work."""
+        lp = self.lp
+        if lp is None or lp.values is None:
+            return
+        free = relaxation_neighbourhood(self.problem, lp.values, self.best)
+        if len(free) == 0:
+            return
+        work: float | None = None
+        cap = min(RELAXATION_TIME_CAP_S, RELAXATION_SHARE * self._remaining())
+        if self.work_limit is not None:
+            work = min(RELAXATION_WORK, RELAXATION_SHARE * self.work_limit)
+            counted = math.ceil(work * AREAS_PER_WORK)
+            if self.areas_solved + counted > self.area_budget:
+                return
+            self.areas_solved += counted
+            cap = self._remaining()  # the safety net: the work stops it
+        resolved = self._resolve(self.best, self.model.activity(self.best), free, cap, work)
+        if resolved is not None:
+            self.offer(resolved)
 
     def _search_areas(self, pool: ThreadPoolExecutor | None) -> SolveOutcome:
         """Areas re-solved one grid after another. While the whole-model MIP runs (on the other core, for part of

@@ -276,8 +276,8 @@ def test_a_plan_short_of_placements_gets_the_mip_of_placements_first_and_keeps_i
     assert find_placements
     result = placements.result(timeout=30)
     assert outcome.found and build_sparse(problem).is_feasible(outcome.chosen)
-    if result.values is not None:
-        assert problem.objective(outcome.chosen) >= problem.objective(integral(result.values))
+    assert result.values is not None  # 200 people: HiGHS has a plan long before its window ends
+    assert problem.objective(outcome.chosen) >= problem.objective(integral(result.values))
 
 
 def test_a_start_with_every_placement_the_lp_allows_goes_to_the_mip_of_all_three_levels(
@@ -298,3 +298,56 @@ def test_a_start_with_every_placement_the_lp_allows_goes_to_the_mip_of_all_three
     outcome = AreaSearch(problem, 120, limits=limits).run()
     assert seen == [False]
     assert outcome.proven_optimal
+
+
+def _lp_and_start(problem: AssignmentProblem) -> tuple[np.ndarray, np.ndarray]:
+    model = build_sparse(problem)
+    objective = problem.two_level_coefficients(decompose.lp_weight(problem)).astype(np.float64)
+    lp = solve_highs(model.matrix, model.upper, objective, integer=False, time_limit=60)
+    assert lp.values is not None
+    return lp.values, decompose.round_lp(problem, lp.values)
+
+
+def test_the_relaxation_neighbourhood_is_every_pair_of_the_people_the_lp_places_differently() -> None:
+    problem = _problem(200, 13, "tight")
+    lp_values, start = _lp_and_start(problem)
+    participant = problem.pairs.participant
+    differs = np.zeros(problem.ci.n_participants, dtype=bool)
+    differs[participant[np.abs(lp_values - start) > 1e-6]] = True
+    assert differs.any()  # tight supervision: the LP places fractions the rounding cannot
+    free = decompose.relaxation_neighbourhood(problem, lp_values, start)
+    assert set(free.tolist()) == set(np.flatnonzero(differs[participant]).tolist())
+    # Over the pair cap, whole people only, those the LP disagrees with most first.
+    capped = decompose.relaxation_neighbourhood(problem, lp_values, start, max_pairs=len(free) // 2)
+    assert 0 < len(capped) <= len(free) // 2
+    kept = np.unique(participant[capped])
+    assert set(capped.tolist()) == set(np.flatnonzero(np.isin(participant, kept)).tolist())
+    disagreement = np.bincount(participant, weights=np.abs(lp_values - start), minlength=problem.ci.n_participants)
+    left_out = np.setdiff1d(np.flatnonzero(differs), kept)
+    assert disagreement[kept].min() >= disagreement[left_out].max() - 1e-6
+
+
+@pytest.mark.parametrize("work_limit", [None, 4.0])
+def test_the_relaxation_step_changes_only_its_neighbourhood_and_never_makes_the_plan_worse(
+    work_limit: float | None,
+) -> None:
+    # From the LP-rounded start, with and without a work limit (then CP-SAT, counted as areas' work).
+    problem = _problem(200, 13, "tight")
+    search = AreaSearch(problem, 60, work_limit=work_limit)
+    lp_values, start = _lp_and_start(problem)
+    search.lp = SolverResult("optimal", lp_values, None, 0.0)
+    search.offer(start)
+    before, value = search.best.copy(), search.value
+    search._around_relaxation()
+    assert search.model.is_feasible(search.best)
+    assert search.value >= value
+    outside = np.ones(len(before), dtype=bool)
+    outside[decompose.relaxation_neighbourhood(problem, lp_values, before)] = False
+    assert np.array_equal(search.best[outside], before[outside])
+    if work_limit is not None:
+        counted = int(
+            np.ceil(min(decompose.RELAXATION_WORK, decompose.RELAXATION_SHARE * work_limit) * decompose.AREAS_PER_WORK)
+        )
+        assert search.areas_solved == counted
+    # On this instance the LP's disagreements hold placements the rounding missed.
+    assert search.value > value
