@@ -316,32 +316,41 @@ def _placements_then_whole(
 
     1. With `find_placements`: HiGHS's MIP of placements with the fit score as a small tie-break
        (`tie_break_weight`, as the LP on big models). Not the lexicographic objective, so its plan is only a
-       candidate (`AreaSearch._cross`), but HiGHS finds placements in it far sooner than under the exact weight.
+       candidate (`AreaSearch._cross`); in exploratory runs HiGHS found placements in it sooner than under the exact
+       weight (docs/solver.md, step 5).
     2. When that is proven with time left, or straight away without `find_placements`: the exact MIP of all three
        levels (`solve_whole_model`) for the rest of the window; otherwise an empty result."""
     placements: Future[SolverResult] = Future()
     whole: Future[SolverResult] = Future()
     ends = time.perf_counter() + window
 
+    def find() -> SolverResult:
+        if not find_placements:
+            return SolverResult("optimal", None, None, 0.0)  # nothing to find: straight to all three levels
+        coefficients = problem.two_level_coefficients(tie_break_weight(problem)).astype(np.float64)
+        left = ends - time.perf_counter()
+        return solve_highs(
+            model.matrix, model.upper, coefficients, integer=True, time_limit=left, options=options.highs()
+        )
+
+    def all_levels(found: SolverResult) -> SolverResult:
+        left = ends - time.perf_counter()
+        if found.status == "optimal" and left > WRAP_UP_S:
+            return solve_whole_model(problem, model, left, options=options)
+        return SolverResult("unknown", None, None, 0.0)
+
     def run() -> None:
-        for future, step in ((placements, "placements"), (whole, "whole")):
-            try:
-                left = ends - time.perf_counter()
-                if step == "placements" and not find_placements:
-                    result = SolverResult("optimal", None, None, 0.0)  # nothing to find: straight to all levels
-                elif step == "placements":
-                    coefficients = problem.two_level_coefficients(tie_break_weight(problem)).astype(np.float64)
-                    result = solve_highs(
-                        model.matrix, model.upper, coefficients,
-                        integer=True, time_limit=left, options=options.highs(),
-                    )  # fmt: skip
-                elif placements.result().status == "optimal" and left > WRAP_UP_S:
-                    result = solve_whole_model(problem, model, left, options=options)
-                else:
-                    result = SolverResult("unknown", None, None, 0.0)
-                future.set_result(result)
-            except BaseException as error:  # handed to whoever waits for the result
-                future.set_exception(error)
+        try:
+            found = find()
+        except BaseException as error:  # handed to whoever waits for the result; the second step is not run
+            placements.set_exception(error)
+            whole.set_exception(error)
+            return
+        placements.set_result(found)
+        try:
+            whole.set_result(all_levels(found))
+        except BaseException as error:
+            whole.set_exception(error)
 
     threading.Thread(target=run, name="whole-model-mip", daemon=True).start()
     return placements, whole
