@@ -46,6 +46,7 @@ from benchmarks.config import (
     Size,
 )
 from benchmarks.generate import ensure_instance
+from benchmarks.machine import cpu_name, git_state, memory_gb
 from benchmarks.report import chart_for, write_report
 from matcher import check_plan, feasible_pairs, prepare, read_dataset
 from matcher.peers import pairs_for
@@ -170,25 +171,10 @@ def score_plan(run: MethodRun, raw: dict[str, Any], instance: Any, ci: Any, on: 
 
 
 def _machine() -> dict[str, str]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
-    except OSError:
-        pass
     return {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cores": str(os.cpu_count()),
-        "memory": memory,
+        "memory": memory_gb(),
         "os": platform.platform(),
         "python": platform.python_version(),
     }
@@ -199,16 +185,8 @@ def _versions() -> dict[str, str]:
     import ortools
     import scipy
 
-    commit, dirty = "", "unknown"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):  # read-only: which code is measured
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        changes = subprocess.run(
-            ["git", "status", "--porcelain", "--", "matcher", "benchmarks/*.py"],
-            cwd=HERE.parent, capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()  # fmt: skip
-        dirty = "yes" if changes else "no"
+    commit, changed = git_state(["matcher", "benchmarks/*.py"])
+    dirty = "unknown" if changed is None else ("yes" if changed else "no")
     return {
         "ortools": ortools.__version__,
         "HiGHS": "1.12.0 (bundled in ortools)",

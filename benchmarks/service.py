@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import platform
 import random
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -45,6 +43,7 @@ import httpx
 import numpy as np
 
 import matcher
+from benchmarks.machine import cpu_name, git_state
 from benchmarks.serving import API, Server, free_port
 
 HERE = Path(__file__).resolve().parent
@@ -79,32 +78,15 @@ class Phase:
 
 
 def _machine() -> dict[str, str]:
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    commit, dirty = "unknown", "unknown"
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        commit = (
-            subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent, capture_output=True, text=True, timeout=10
-            ).stdout.strip()
-            or "unknown"
-        )
-        changes = subprocess.run(
-            ["git", "status", "--porcelain", "--", "matcher", "service", "benchmarks/*.py"],
-            cwd=HERE.parent, capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()  # fmt: skip
-        dirty = "with uncommitted changes" if changes else "no uncommitted changes"
+    commit, changed = git_state(["matcher", "service", "benchmarks/*.py"])
+    dirty = {None: "unknown", True: "with uncommitted changes", False: "no uncommitted changes"}[changed]
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
     return {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cores": str(os.cpu_count()),
         "os": platform.platform(),
         "python": platform.python_version(),
-        "commit": f"{commit} ({dirty} to matcher/, service/, benchmarks/)",
+        "commit": f"{commit or 'unknown'} ({dirty} to matcher/, service/, benchmarks/)",
         "load": load,
     }
 
