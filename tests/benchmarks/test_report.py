@@ -1,0 +1,55 @@
+"""The benchmark report's verdicts (benchmarks/report.py) on hand-made results: what `make bench-full` says must
+follow from the figures it prints. No solver runs here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.report import targets
+
+WEIGHT = 1_000
+
+
+def _run(method: str, scenario: str, **fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "method": method, "size": "nation", "scenario": scenario, "seed": 1, "outcome": "ok", "weight": WEIGHT,
+        "placed": None, "score": None, "bound": None, "build_s": 1.0, "solve_s": 110.0, "peak_mb": 1500.0,
+        "trace": [], "time_limit_s": 120.0,
+    }  # fmt: skip
+    base.update(fields)
+    return base
+
+
+def _nation_row(engine: dict[str, Any], lp_bound: int) -> tuple[str, str, str]:
+    payload = {
+        "sizes": [{"name": "nation"}],
+        "runs": [engine, _run("lp", "tight", outcome="bound only", bound=lp_bound)],
+        "core": [],
+    }
+    (row,) = [r for r in targets(payload) if r[0].startswith("nation, tight")]
+    return row
+
+
+def test_the_nation_target_is_half_a_percent_of_the_lp_bound_and_names_when_one_and_half_a_percent_came() -> None:
+    # LP bound 1,000 placed (objective 1,000,000); the trace comes within 1 % at 20 s and within 0.5 % at 90 s.
+    trace = [(5.0, 980, 0), (20.0, 991, 0), (90.0, 996, 0)]
+    engine = _run("engine", "tight", placed=996, score=0, trace=trace)
+    name, measured, verdict = _nation_row(engine, 1_000 * WEIGHT)
+    assert "within 0.5 % of the LP bound" in name
+    assert "within 1 % at 20.0 s" in measured and "within 0.5 % at 90.0 s" in measured
+    assert verdict == "met"
+
+
+def test_a_nation_plan_one_percent_from_the_lp_bound_does_not_meet_the_target() -> None:
+    trace = [(5.0, 985, 0), (60.0, 992, 0)]
+    engine = _run("engine", "tight", placed=992, score=0, trace=trace)
+    _, measured, verdict = _nation_row(engine, 1_000 * WEIGHT)
+    assert "gap 0.80 %" in measured
+    assert "within 1 % at 60.0 s" in measured and "within 0.5 % not reached" in measured
+    assert verdict == "not met"
+
+
+def test_a_nation_plan_over_two_gigabytes_does_not_meet_the_target() -> None:
+    engine = _run("engine", "tight", placed=999, score=0, trace=[(10.0, 999, 0)], peak_mb=2100.0)
+    _, _, verdict = _nation_row(engine, 1_000 * WEIGHT)
+    assert verdict == "not met"
