@@ -40,7 +40,7 @@ def test_the_nation_target_is_half_a_percent_of_the_lp_bound_and_names_when_one_
     assert verdict == "met"
 
 
-def test_a_nation_plan_one_percent_from_the_lp_bound_does_not_meet_the_target() -> None:
+def test_a_nation_plan_within_one_percent_but_not_half_a_percent_of_the_lp_bound_does_not_meet_the_target() -> None:
     trace = [(5.0, 985, 0), (60.0, 992, 0)]
     engine = _run("engine", "tight", placed=992, score=0, trace=trace)
     _, measured, verdict = _nation_row(engine, 1_000 * WEIGHT)
