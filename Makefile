@@ -46,7 +46,7 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --sizes region,county,midsize --command "make bench"
 
-## bench-full: adds nation (50,000 participants); about 25 more minutes.
+## bench-full: adds nation (50,000 participants); about 40 more minutes.
 bench-full: $(STAMP)
 	$(BIN)/python -m benchmarks.run --sizes region,county,midsize,nation --command "make bench-full"
 

@@ -6,10 +6,11 @@
     python -m benchmarks.run --smoke              # tiny instances, a minute at most (make bench-smoke, in CI)
 
 For each instance and method a worker process (benchmarks/worker.py) is started in a new process group. Once it has
-loaded the instance it gets the size's time limit plus `GRACE_S`; past that the whole group is killed. Its peak
-memory is the maximum resident set of the process and its waited-for children (wait4). Every plan is checked by
-`matcher.check_plan` (the spec in plain Python) before it is scored; a plan that breaks a rule is reported as failing
-and not scored. Gaps are measured against the best bound any method proved in this run.
+loaded the instance it gets the size's time limit plus `GRACE_S` (or the method's own, `METHOD_GRACE_S`); past that
+the whole group is killed. Its peak memory is the maximum resident set of the process and its waited-for children
+(wait4). Every plan is checked by `matcher.check_plan` (the spec in plain Python) before it is scored; a plan that
+breaks a rule is reported as failing and not scored. Gaps are measured against the best bound any method proved in
+this run.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ import numpy as np
 
 from benchmarks.config import (
     ALL_SCENARIOS,
+    BOUND_METHODS,
     GRACE_S,
     HERE,
     INSTANCES,
+    METHOD_GRACE_S,
     METHODS,
     RUNS,
     SCENARIOS,
@@ -86,6 +89,7 @@ def run_worker(
 ) -> tuple[MethodRun, dict[str, Any]]:
     """One method in its own process group, killed at the deadline; its raw result and resource use."""
     limit = size.limit_of(method)
+    grace = METHOD_GRACE_S.get(method, GRACE_S)
     out = work / f"{size.name}-{scenario}-seed{seed}-{method}.json"
     ready = Path(str(out) + ".ready")
     log = work / f"{size.name}-{scenario}-seed{seed}-{method}.log"
@@ -109,7 +113,7 @@ def run_worker(
             if loaded_at is None and ready.exists():
                 loaded_at = now
             # Loading a data set is not part of the limit, but it may not take forever either.
-            deadline = (loaded_at + limit + GRACE_S) if loaded_at else (started + 300.0)
+            deadline = (loaded_at + limit + grace) if loaded_at else (started + 300.0)
             if now > deadline:
                 _kill_group(proc.pid)
                 killed = True
@@ -121,7 +125,7 @@ def run_worker(
     run.wall_s = time.perf_counter() - (loaded_at or started)
     run.peak_mb = usage.ru_maxrss / 1024.0 if usage is not None else None
     if killed:
-        run.outcome, run.detail = "killed", f"still running {limit + GRACE_S:g} s after loading"
+        run.outcome, run.detail = "killed", f"still running {limit + grace:g} s after loading"
         return run, {}
     if proc.returncode != 0 or not out.exists():
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
@@ -132,27 +136,28 @@ def run_worker(
     run.proven, run.bound, run.weight = raw.get("proven"), raw.get("bound"), raw.get("weight")
     run.trace = raw.get("trace") or []
     run.detail = raw.get("note", "")
-    if method == "mip":
-        dual = _highs_dual_bound(log, raw)
-        if dual is not None and run.bound is None:
-            run.bound = dual
+    if "dual_bound_to_total" in raw and run.bound is None:
+        run.bound = _highs_dual_bound(log, raw)
     return run, raw
 
 
 def _highs_dual_bound(log: Path, raw: dict[str, Any]) -> int | None:
-    """HiGHS's own dual bound from its log ("Dual bound  X" in the solving report), as a whole-plan bound."""
+    """HiGHS's own dual bound from its log ("Dual bound  X" in the solving report), as a whole-plan bound: the
+    objective is integral, so `floor(X)` bounds it, and the worker says how that maps onto the whole plan's weighted
+    objective (`dual_bound_to_total`: scale and offset)."""
     text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
     found = re.findall(r"^\s*Dual bound\s+([-+0-9.eE]+|inf)\s*$", text, flags=re.MULTILINE)
     if not found or found[-1] == "inf":
         return None
     value = float(found[-1])
-    return int(np.floor(value + 1e-7 * max(1.0, abs(value))))
+    scale, offset = raw["dual_bound_to_total"]
+    return int(np.floor(value + 1e-7 * max(1.0, abs(value)))) * int(scale) + int(offset)
 
 
 def score_plan(run: MethodRun, raw: dict[str, Any], instance: Any, ci: Any, on: date) -> None:
     """Check the plan against the spec, then count and score it with the core's score (not the method's)."""
     assignment = raw.get("assignment")
-    if run.method == "lp":
+    if run.method in BOUND_METHODS:
         run.outcome = "bound only" if run.bound is not None else "no bound"
         return
     if assignment is None:
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         on = date.fromisoformat(meta["plan_date"])
         here: list[MethodRun] = []
-        for method in [m for m in methods if size.methods is None or m in size.methods]:
+        for method in [m for m in methods if size.runs(m, scenario)]:
             label = f"{size.name} {scenario} seed {seed} {method}"
             print(f"[{time.perf_counter() - began:7.1f} s] {label} ...", flush=True)
             run, raw = run_worker(method, folder, size, scenario, work, seed)

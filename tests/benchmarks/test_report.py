@@ -20,10 +20,10 @@ def _run(method: str, scenario: str, **fields: Any) -> dict[str, Any]:
     return base
 
 
-def _nation_row(engine: dict[str, Any], lp_bound: int) -> tuple[str, str, str]:
+def _nation_row(engine: dict[str, Any], lp_bound: int, *bounds: dict[str, Any]) -> tuple[str, str, str]:
     payload = {
         "sizes": [{"name": "nation"}],
-        "runs": [engine, _run("lp", "tight", outcome="bound only", bound=lp_bound)],
+        "runs": [engine, _run("lp", "tight", outcome="bound only", bound=lp_bound), *bounds],
         "core": [],
     }
     (row,) = [r for r in targets(payload) if r[0].startswith("nation, tight")]
@@ -53,3 +53,25 @@ def test_a_nation_plan_over_two_gigabytes_does_not_meet_the_target() -> None:
     engine = _run("engine", "tight", placed=999, score=0, trace=[(10.0, 999, 0)], peak_mb=2100.0)
     _, _, verdict = _nation_row(engine, 1_000 * WEIGHT)
     assert verdict == "not met"
+
+
+def _placements_bound(placed: int) -> dict[str, Any]:
+    """The placements MIP's bound as the harness records it: no plan places more than `placed`."""
+    return _run("placements", "tight", outcome="bound only", bound=placed * WEIGHT + WEIGHT - 1)
+
+
+def test_a_bound_more_than_half_a_percent_below_the_lp_bound_makes_the_nation_target_unattainable() -> None:
+    # No plan places more than 990 of the LP's 1,000: none can be within 0.5 % of the LP bound.
+    engine = _run("engine", "tight", placed=985, score=0, trace=[(30.0, 985, 0)])
+    _, measured, verdict = _nation_row(engine, 1_000 * WEIGHT, _placements_bound(990))
+    assert verdict == "not met: unattainable"
+    assert "no plan can be within 0.5 %" in measured and "(990 placed)" in measured
+    assert "bounds every plan 0.90 % below the LP bound" in measured
+    assert "the plan is 0.61 % from that bound" in measured  # (990,999 - 985,000) / 990,999
+
+
+def test_a_bound_within_half_a_percent_of_the_lp_bound_leaves_the_nation_target_open() -> None:
+    engine = _run("engine", "tight", placed=985, score=0, trace=[(30.0, 985, 0)])
+    _, measured, verdict = _nation_row(engine, 1_000 * WEIGHT, _placements_bound(997))
+    assert verdict == "not met"
+    assert "no plan can be" not in measured
