@@ -52,7 +52,8 @@ def _instance_bounds(payload: dict[str, Any]) -> dict[Key, dict[str, Any]]:
         w, b = entry["weight"], entry["bound"]
         if w and b is not None:
             entry["placed_bound"] = b // w
-            entry["score_bound"] = b - (b // w) * w
+            # W - 1 is what every plan's score stays below anyway (docs/solver.md): a bound on placements alone.
+            entry["score_bound"] = None if b - (b // w) * w == w - 1 else b - (b // w) * w
     return out
 
 
@@ -65,7 +66,7 @@ def _gaps(run: dict[str, Any], bounds: dict[str, Any]) -> tuple[float | None, fl
     placed, score = run["placed"], run["score"]
     z = w * placed + score
     placed_gap = (pb - placed) / pb if pb else 0.0
-    score_gap = ((sb - score) / sb if sb else 0.0) if placed == pb else None
+    score_gap = ((sb - score) / sb if sb else 0.0) if placed == pb and sb is not None else None
     objective_gap = (zb - z) / zb if zb else 0.0
     return placed_gap, score_gap, objective_gap
 
@@ -243,7 +244,7 @@ def targets(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
             if floor_gap is not None and floor_gap > NATION_GAP and b["by"] != "lp":
                 attainable = (
                     f"; **no plan can be within {NATION_GAP * 100:g} %**: {METHOD_LABELS.get(b['by'], b['by'])} "
-                    f"bounds every plan {_pct(floor_gap)} below the LP bound ({b['placed_bound']} placed); the plan "
+                    f"proves at most {b['placed_bound']:,} placed, {_pct(floor_gap)} below the LP bound; the plan "
                     f"is {_pct(_gaps(engine, b)[2])} from that bound"
                 )
             rows.append((
@@ -317,7 +318,8 @@ def _instance_rows(payload: dict[str, Any], key: Key, b: dict[str, Any]) -> list
         )
     if b.get("bound") is not None:
         lines.append(
-            f"| {size} | {seed} | *best bound* | | | | {b['placed_bound']} | | {b['score_bound']} | | | | | "
+            f"| {size} | {seed} | *best bound* | | | | {b['placed_bound']} | | "
+            f"{'—' if b['score_bound'] is None else b['score_bound']} | | | | | "
             f"from {METHOD_LABELS.get(b['by'], b['by'])} |"
         )
     return lines

@@ -160,8 +160,8 @@ def run_placements(ci: CompiledInstance, on: date, limit: float) -> Result:
     """A bound, no plan: HiGHS's MIP of the most placements alone (every rule, no fit score), and its dual bound.
 
     On supervision-bound instances the LP relaxation fills every limited site with a fraction of one more person;
-    HiGHS's cuts on the supervision rows take much of that back (county tight: the LP allows 2,240 placements, this
-    MIP's bound is 2,219 after 15 s), which shows how far from the LP bound any plan must stay. No plan places more
+    HiGHS's cuts on the supervision rows take much of that back, which shows how far from the LP bound any plan must
+    stay (benchmarks/RESULTS-nation.md, nation tight). No plan places more
     than `P` = floor(its bound), and any plan's value beyond its placements is below the placement weight `W`, so
     `W × P + W − 1` bounds the weighted objective (as the engine's own bound on big models, docs/solver.md)."""
     started = time.perf_counter()

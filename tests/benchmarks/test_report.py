@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.report import targets
+from benchmarks.report import _instance_bounds, _instance_rows, targets
 
 WEIGHT = 1_000
 
@@ -65,8 +65,8 @@ def test_a_bound_more_than_half_a_percent_below_the_lp_bound_makes_the_nation_ta
     engine = _run("engine", "tight", placed=985, score=0, trace=[(30.0, 985, 0)])
     _, measured, verdict = _nation_row(engine, 1_000 * WEIGHT, _placements_bound(990))
     assert verdict == "not met: unattainable"
-    assert "no plan can be within 0.5 %" in measured and "(990 placed)" in measured
-    assert "bounds every plan 0.90 % below the LP bound" in measured
+    assert "no plan can be within 0.5 %" in measured
+    assert "proves at most 990 placed, 0.90 % below the LP bound" in measured
     assert "the plan is 0.61 % from that bound" in measured  # (990,999 - 985,000) / 990,999
 
 
@@ -75,3 +75,14 @@ def test_a_bound_within_half_a_percent_of_the_lp_bound_leaves_the_nation_target_
     _, measured, verdict = _nation_row(engine, 1_000 * WEIGHT, _placements_bound(997))
     assert verdict == "not met"
     assert "no plan can be" not in measured
+
+
+def test_a_bound_on_placements_alone_has_no_fit_score_part() -> None:
+    engine = _run("engine", "tight", placed=990, score=700, trace=[(30.0, 990, 700)])
+    payload = {"runs": [engine, _placements_bound(990)]}
+    bounds = _instance_bounds(payload)[("nation", "tight", 1)]
+    assert (bounds["by"], bounds["placed_bound"], bounds["score_bound"]) == ("placements", 990, None)
+    rows = _instance_rows(payload, ("nation", "tight", 1), bounds)
+    engine_row = rows[0].split(" | ")
+    assert engine_row[7:10] == ["0.00 %", "700", "—"]  # placed gap, fit score, no fit-score gap
+    assert "| *best bound* | | | | 990 | | — |" in rows[-1]
