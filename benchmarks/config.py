@@ -39,8 +39,8 @@ class Size:
 # The engine's default strategy first; then the peers, in the order of the issue; then the bounds.
 PEERS: tuple[str, ...] = ("engine", "cpsat", "mip", "greedy", "flow", "lp")
 BOUND_METHODS: tuple[str, ...] = ("lp", "placements")  # a bound, no plan
-# Every method; "placements" runs where a size does not name its own (nation and the smoke run), not at region and
-# county, where HiGHS's MIP on the whole model gives as strong a bound within the limit.
+# Every method; "placements" runs at nation tight (`method_scenarios`) and in the smoke run only: at region, county
+# and mid-size HiGHS's MIP on the whole model gives a bound within its limit.
 METHODS: tuple[str, ...] = (*PEERS, "placements")
 # HiGHS's MIP of placements alone at nation size, its time limit. In one-off runs on nation tight HiGHS did not stop
 # at a limit of 300 s (still running after 570 s, when it was stopped) and ended at 972 s with a limit of 900 s: the
