@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.config import SIZES, SMOKE_SIZE
 from benchmarks.run import _highs_dual_bound
 
 SOLVING_REPORT = """Solving report
@@ -35,8 +36,6 @@ def test_no_dual_bound_is_no_bound(tmp_path: Path) -> None:
 
 
 def test_the_placements_bound_runs_at_nation_tight_and_in_the_smoke_run_only() -> None:
-    from benchmarks.config import SIZES, SMOKE_SIZE
-
     assert SIZES["nation"].runs("placements", "tight")
     assert not SIZES["nation"].runs("placements", "default")
     assert SIZES["nation"].runs("engine", "default")
