@@ -51,9 +51,10 @@ def _instance_bounds(payload: dict[str, Any]) -> dict[Key, dict[str, Any]]:
     for entry in out.values():
         w, b = entry["weight"], entry["bound"]
         if w and b is not None:
-            entry["placed_bound"] = b // w
+            placed, score = divmod(b, w)
+            entry["placed_bound"] = placed
             # W - 1 is what every plan's score stays below anyway (docs/solver.md): a bound on placements alone.
-            entry["score_bound"] = None if b - (b // w) * w == w - 1 else b - (b // w) * w
+            entry["score_bound"] = None if score == w - 1 else score
     return out
 
 
@@ -241,7 +242,7 @@ def targets(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
             # The closest any plan can come to the LP bound: the best bound's own distance from it.
             floor_gap = (lp_bound - b["bound"]) / lp_bound if lp_bound and b.get("bound") is not None else None
             attainable = ""
-            if floor_gap is not None and floor_gap > NATION_GAP and b["by"] != "lp":
+            if floor_gap is not None and floor_gap > NATION_GAP:
                 attainable = (
                     f"; **no plan can be within {NATION_GAP * 100:g} %**: {METHOD_LABELS.get(b['by'], b['by'])} "
                     f"proves at most {b['placed_bound']:,} placed, {_pct(floor_gap)} below the LP bound; the plan "

@@ -50,15 +50,16 @@ def _assignment(problem: AssignmentProblem, chosen: BoolArray) -> dict[str, str 
     return out
 
 
+def _pinned_value(problem: AssignmentProblem) -> int:
+    """The pinned people's share of the weighted objective: they are facts, outside every model."""
+    return len(problem.pinned) * problem.placement_weight + problem.pinned_score
+
+
 def _free_bound_to_total(problem: AssignmentProblem, bound: float | None) -> int | None:
     """A bound over the free pairs (weighted) as a bound on the whole plan, pinned people included."""
     if bound is None or not math.isfinite(bound):
         return None
-    return (
-        int(math.floor(bound + 1e-7 * max(1.0, abs(bound))))
-        + len(problem.pinned) * problem.placement_weight
-        + (problem.pinned_score)
-    )
+    return int(math.floor(bound + 1e-7 * max(1.0, abs(bound)))) + _pinned_value(problem)
 
 
 def run_engine(ci: CompiledInstance, on: date, limit: float) -> Result:
@@ -122,11 +123,6 @@ def run_cpsat(ci: CompiledInstance, on: date, limit: float) -> Result:
     }
 
 
-def _pinned_value(problem: AssignmentProblem) -> int:
-    """The pinned people's share of the weighted objective: they are facts, outside every model."""
-    return len(problem.pinned) * problem.placement_weight + problem.pinned_score
-
-
 def run_mip(ci: CompiledInstance, on: date, limit: float) -> Result:
     started = time.perf_counter()
     problem = build_problem(ci, on)
@@ -159,11 +155,11 @@ def run_mip(ci: CompiledInstance, on: date, limit: float) -> Result:
 def run_placements(ci: CompiledInstance, on: date, limit: float) -> Result:
     """A bound, no plan: HiGHS's MIP of the most placements alone (every rule, no fit score), and its dual bound.
 
-    On supervision-bound instances the LP relaxation fills every limited site with a fraction of one more person;
+    On supervision-bound instances the LP relaxation can fill every limited site with a fraction of one more person;
     HiGHS's cuts on the supervision rows take much of that back, which shows how far from the LP bound any plan must
-    stay (benchmarks/RESULTS-nation.md, nation tight). No plan places more
-    than `P` = floor(its bound), and any plan's value beyond its placements is below the placement weight `W`, so
-    `W × P + W − 1` bounds the weighted objective (as the engine's own bound on big models, docs/solver.md)."""
+    stay (benchmarks/RESULTS-nation.md, nation tight). No plan places more than `P` = floor(its bound), and any
+    plan's value beyond its placements is below the placement weight `W`, so `W × P + W − 1` bounds the weighted
+    objective (as the engine's own bound on big models, docs/solver.md)."""
     started = time.perf_counter()
     problem = build_problem(ci, on)
     model = build_sparse(problem)
@@ -179,11 +175,9 @@ def run_placements(ci: CompiledInstance, on: date, limit: float) -> Result:
     finished = time.perf_counter()
     sys.stdout.flush()
     w = problem.placement_weight
-    to_total = w - 1 + _pinned_value(problem)
     # Proven (small instances): its optimum is the bound; otherwise the harness reads HiGHS's dual bound from the log.
-    bound = (
-        w * round(result.objective) + to_total if result.status == "optimal" and result.objective is not None else None
-    )
+    optimum = result.objective if result.status == "optimal" else None
+    bound = _free_bound_to_total(problem, w * optimum + w - 1) if optimum is not None else None
     return {
         "assignment": None,
         "build_s": built - started,
@@ -193,7 +187,7 @@ def run_placements(ci: CompiledInstance, on: date, limit: float) -> Result:
         "weight": w,
         "trace": [],
         "note": f"HiGHS status {result.status}",
-        "dual_bound_to_total": [w, to_total],
+        "dual_bound_to_total": [w, w - 1 + _pinned_value(problem)],
     }
 
 
