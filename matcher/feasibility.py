@@ -107,8 +107,17 @@ def feasible_pairs(
     participants: IntArray | None = None,
 ) -> CandidatePairs:
     """Every pair that satisfies rules 1–9 on date `on`, with travel minutes and score parts."""
-    weights = weights or ScoreWeights()
     p, t, minutes = reachable_sites(ci, participants)
+    return feasible_pairs_at_sites(ci, p, t, minutes, on, weights)
+
+
+def feasible_pairs_at_sites(
+    ci: CompiledInstance, p: IntArray, t: IntArray, minutes: IntArray, on: date, weights: ScoreWeights | None = None
+) -> CandidatePairs:
+    """The pairs of rules 1–9 among the slots of given (participant, site) pairs, each with its travel `minutes`:
+    `feasible_pairs` when they are every pair within reach (`reachable_sites`). For a caller that has worked out
+    travel already (`suggest`, to every site for one person)."""
+    weights = weights or ScoreWeights()
     p, s, minutes = expand_to_slots(ci, p, t, minutes)
     checks = rule_checks(ci, p, s, minutes, on)
     ok = np.logical_and.reduce(list(checks.values())) if len(p) else np.zeros(0, dtype=np.bool_)

@@ -1,26 +1,29 @@
 """Top suggestions for one person against the seats free now, and why the places they prefer are out.
 
 Fast enough to answer while a coach types (`benchmarks/`: the core's part for one person against 5,000 slots):
-the seats and supervision hours in use are totalled once per occupancy, the person's feasible slots come from the
-array form of the rules, and the plain-Python rules (which word the reasons) run only for the few slots that are
-listed as out: the preferred ones, nearest first, and — when fewer than `k` slots are suggested — the nearest
-slots that do not fit, so that the answer always says what to change. Suggestions are diverse: at most `per_site`
-from one site.
+the seats and supervision hours in use are totalled once per occupancy, the person's travel to every site is
+worked out once per call, their feasible slots come from the array form of the rules, and the plain-Python rules
+(which word the reasons) run only for the few slots that are listed as out: the preferred ones, nearest first,
+and — when fewer than `k` slots are suggested — the nearest slots that do not fit, so that the answer always says
+what to change. Suggestions are diverse: at most `per_site` from one site.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
 from matcher.compiled import BoolArray, CompiledInstance, FloatArray, IntArray
-from matcher.feasibility import feasible_pairs, travel_minutes
+from matcher.feasibility import feasible_pairs_at_sites, travel_minutes
 from matcher.plan import ExcludedSlot, RuleFailure, Suggestion, Suggestions
 from matcher.rules import SEATS, SUPERVISION, PairContext, rule_failures
 from matcher.settings import ScoreWeights
+
+NEAREST_SORTED = 64  # slots sorted by travel at first for the nearest that are out; more only when these run out
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,11 @@ def suggest(
     inst = ci.instance
     person = inst.participants[p]
     room = _Room(ci, p, occupancy.totals(ci))
-
-    pairs = feasible_pairs(ci, on, weights, participants=np.array([p], dtype=np.int64))
+    # Travel to every site, once: the rules, the slots listed as out and the notes all read it.
+    site_minutes = _site_minutes(ci, p)
+    near = np.flatnonzero(site_minutes <= ci.p_max_travel[p])
+    people = np.full(len(near), p, dtype=np.int64)
+    pairs = feasible_pairs_at_sites(ci, people, near, site_minutes[near], on, weights)
     order = np.lexsort((pairs.slot, pairs.minutes, -pairs.score))
     suggestions: list[Suggestion] = []
     per_site_count: dict[int, int] = {}
@@ -189,11 +195,11 @@ def suggest(
                 activity_name=names[2],
             )
         )
-    excluded = _excluded(ci, p, on, room, pairs.slot, max_excluded)
+    minutes = site_minutes[ci.s_site]  # per slot
+    excluded = _excluded(ci, p, on, room, pairs.slot, minutes, max_excluded)
     notes: tuple[str, ...] = ()
     if len(suggestions) < k:
         listed = {e.slot_id for e in excluded} | {x.slot_id for x in suggestions}
-        minutes = _site_minutes(ci, p)[ci.s_site]  # per slot
         excluded += _nearest_out(ci, p, on, room, pairs.slot, minutes, k - len(suggestions), listed, per_site)
         notes = _notes(ci, p, on, minutes)
     return Suggestions(participant_id, tuple(suggestions), excluded, notes)
@@ -264,8 +270,8 @@ def _nearest_out(
     per_site: int | None,
 ) -> tuple[ExcludedSlot, ...]:
     """The `count` nearest slots (then by slot id) that the person cannot get and that are not listed yet, at most
-    `per_site` from one site, each with every reason. Travel is worked out per site, on arrays; the rules are worded
-    only for the slots listed."""
+    `per_site` from one site, each with every reason (`minutes`: the person's travel to each slot). The rules are
+    worded only for the slots listed."""
     if count <= 0 or ci.n_slots == 0:
         return ()
     inst = ci.instance
@@ -273,13 +279,15 @@ def _nearest_out(
     slots = np.arange(ci.n_slots, dtype=np.int64)
     is_feasible = np.zeros(ci.n_slots, dtype=np.bool_)
     is_feasible[feasible_slots] = True
-    out = ~(is_feasible & room.fits(slots))
-    order = np.lexsort((ci.slot_id_rank, minutes))
+    out = np.flatnonzero(~(is_feasible & room.fits(slots)))
+    # Nearest, then slot id, as one integer per slot (the rank of its id is below n_slots): distinct keys.
+    key = minutes[out] * ci.n_slots + ci.slot_id_rank[out]
     found: list[ExcludedSlot] = []
     per_site_count: dict[int, int] = {}
-    for s in order[out[order]].tolist():
+    for j in _smallest_first(key, NEAREST_SORTED):
         if len(found) >= count:
             break
+        s = int(out[j])
         slot = inst.slots[s]
         t = int(ci.s_site[s])
         if slot.slot_id in listed or (per_site is not None and per_site_count.get(t, 0) >= per_site):
@@ -291,6 +299,20 @@ def _nearest_out(
         rank = _rank(person.preferences, slot.activity)
         found.append(_excluded_slot(ci, s, rank, reasons, int(minutes[s]), nearest=True))
     return tuple(found)
+
+
+def _smallest_first(key: IntArray, first: int) -> Iterator[int]:
+    """Positions in `key` (distinct values) from the smallest up. The `first` smallest come from a partial sort;
+    the rest are sorted only when the caller reads past them (a few listed or per-site slots are skipped, so a
+    caller rarely needs more than a few dozen of thousands)."""
+    if not 0 < first < len(key):
+        yield from np.argsort(key, kind="stable").tolist()
+        return
+    head = np.argpartition(key, first)[:first]
+    head = head[np.argsort(key[head], kind="stable")]
+    yield from head.tolist()
+    rest = np.flatnonzero(key > key[head[-1]])
+    yield from rest[np.argsort(key[rest], kind="stable")].tolist()
 
 
 def _notes(ci: CompiledInstance, p: int, on: date, minutes: IntArray) -> tuple[str, ...]:
@@ -324,11 +346,12 @@ def _excluded(
     on: date,
     room: _Room,
     feasible_slots: IntArray,
+    slot_minutes: IntArray,
     limit: int,
 ) -> tuple[ExcludedSlot, ...]:
     """Preferred slots that are out, with every reason (rules and lack of room): most wanted activity first, then
-    nearest, then slot id. Walked in that order until `limit` are found — one activity at a time, so travel is
-    worked out only for the slots of the activities reached — and the reasons are worded only for the slots listed.
+    nearest, then slot id (`slot_minutes`: the person's travel to each slot). Walked in that order until `limit` are
+    found, one activity at a time, and the reasons are worded only for the slots listed.
     A feasible slot with room is never listed: it is suggested, or only ranked below the suggestions."""
     inst = ci.instance
     person = inst.participants[p]
@@ -344,7 +367,7 @@ def _excluded(
             continue
         seen.add(a)
         slots = ci.slots_of_activity[a]
-        minutes = travel_minutes(ci, np.full(len(slots), p, dtype=np.int64), ci.s_site[slots])
+        minutes = slot_minutes[slots]
         order = np.lexsort((ci.slot_id_rank[slots], minutes))
         out = ~(is_feasible[slots] & room.fits(slots))
         for j in order[out[order]].tolist():

@@ -3,6 +3,7 @@ prefer are out."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -22,11 +23,12 @@ from matcher import (
     suggest,
 )
 from matcher.compiled import CompiledInstance
-from matcher.feasibility import travel_minutes
+from matcher.feasibility import feasible_pairs, travel_minutes
 from matcher.generate import synthetic_instance
 from matcher.integrity import SUPERVISION_TOLERANCE
 from matcher.plan import RuleFailure
 from matcher.rules import PairContext, rule_failures
+from matcher.suggest import NEAREST_SORTED
 from placement_cli import app
 from tests.factories import (
     PLAN_DATE,
@@ -40,6 +42,7 @@ from tests.factories import (
 )
 
 D = PLAN_DATE
+suggest_module = importlib.import_module("matcher.suggest")  # `matcher.suggest` is the function, `matcher` exports it
 
 
 def suggestions_for(instance: Instance, participant_id: str = "me", **kwargs: object) -> Suggestions:
@@ -115,6 +118,16 @@ def test_preferred_slots_that_are_out_list_every_reason() -> None:
     assert garden_far.slot_id == "garden_far" and garden_far.preference_rank is None
     assert garden_far.reasons == (RuleFailure("travel_ok", "travel 52 min > 45 min"),)
     assert garden_far.travel_minutes == 52
+
+
+@pytest.mark.parametrize(("minutes", "suggested"), [(45, ["garden"]), (46, [])])
+def test_a_slot_at_exactly_the_travel_limit_is_in_reach(minutes: int, suggested: list[str]) -> None:
+    me = make_participant(participant_id="me", max_travel_minutes=45, preferences=["garden"])
+    slot = make_slot(slot_id="garden", site_id="edge", activity="garden", seats=1)
+    instance = make_instance(
+        [me], [slot], sites=[make_site(site_id="edge")], travel_times=[make_travel("me", "edge", minutes)]
+    )
+    assert [x.slot_id for x in suggestions_for(instance).suggestions] == suggested
 
 
 def test_k_is_respected() -> None:
@@ -323,16 +336,13 @@ def test_one_occupancy_serves_several_instances_and_each_person_sees_their_own_s
     )
 
 
-def _reference_excluded(
-    instance: Instance, participant_id: str, occupancy: Occupancy, limit: int
-) -> list[tuple[str, tuple[str, ...]]]:
-    """The excluded list written the slow, obvious way: every preferred slot, every rule, sorted, cut."""
-    ci = compile_instance(instance)
-    me = instance.participants[ci.participant_index[participant_id]]
+def _reference_room(instance: Instance, participant_id: str, occupancy: Occupancy) -> dict[str, list[str]]:
+    """Per slot, the capacity rules the person would break there, written the slow, obvious way (their own seat and
+    hours do not count)."""
+    me = next(p for p in instance.participants if p.participant_id == participant_id)
     hours = {p.participant_id: p.hours_per_week for p in instance.participants}
     slots = {s.slot_id: s for s in instance.slots}
     sites = {t.site_id: t for t in instance.sites}
-    enterprises = {e.enterprise_id: e for e in instance.enterprises}
     taken: dict[str, int] = {}
     used: dict[str, float] = {}
     for slot_id, holders in occupancy.holders.items():
@@ -341,6 +351,30 @@ def _reference_excluded(
                 taken[slot_id] = taken.get(slot_id, 0) + 1
                 site_id = slots[slot_id].site_id
                 used[site_id] = used.get(site_id, 0.0) + hours[holder] * slots[slot_id].supervision_ratio
+    refusals: dict[str, list[str]] = {}
+    for slot in instance.slots:
+        site = sites[slot.site_id]
+        reasons = refusals[slot.slot_id] = []
+        if taken.get(slot.slot_id, 0) >= slot.seats:
+            reasons.append("seats_free")
+        need = me.hours_per_week * slot.supervision_ratio
+        if (
+            site.supervisor_hours is not None
+            and used.get(site.site_id, 0.0) + need > site.supervisor_hours + SUPERVISION_TOLERANCE
+        ):
+            reasons.append("supervision_free")
+    return refusals
+
+
+def _reference_excluded(
+    instance: Instance, participant_id: str, occupancy: Occupancy, limit: int
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The excluded list written the slow, obvious way: every preferred slot, every rule, sorted, cut."""
+    ci = compile_instance(instance)
+    me = instance.participants[ci.participant_index[participant_id]]
+    sites = {t.site_id: t for t in instance.sites}
+    enterprises = {e.enterprise_id: e for e in instance.enterprises}
+    room = _reference_room(instance, participant_id, occupancy)
     rows = []
     for slot in instance.slots:
         if slot.activity not in me.preferences:
@@ -350,14 +384,7 @@ def _reference_excluded(
         reasons = [
             r.rule for r in rule_failures(PairContext(me, slot, site, enterprises[site.enterprise_id], minutes, D))
         ]
-        if taken.get(slot.slot_id, 0) >= slot.seats:
-            reasons.append("seats_free")
-        need = me.hours_per_week * slot.supervision_ratio
-        if (
-            site.supervisor_hours is not None
-            and used.get(site.site_id, 0.0) + need > site.supervisor_hours + SUPERVISION_TOLERANCE
-        ):
-            reasons.append("supervision_free")
+        reasons += room[slot.slot_id]
         if reasons:
             rows.append((me.preferences.index(slot.activity), minutes, slot.slot_id, tuple(reasons)))
     rows.sort()
@@ -370,23 +397,72 @@ def matcher_travel(ci: CompiledInstance, participant_id: str, site_id: str) -> i
     return int(travel_minutes(ci, np.array([p]), np.array([t]))[0])
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_excluded_lists_agree_with_a_slow_reference_on_a_generated_region(seed: int) -> None:
-    instance = synthetic_instance(150, seed=seed, scenario="tight")
-    ci = compile_instance(instance)
-    # Fill seats with the first people, several to a slot, so that seats and supervision run out.
+def _filled(instance: Instance) -> Occupancy:
+    """Seats filled with the first 60 people, several to a slot, so that seats and supervision run out."""
     slot_ids = [s.slot_id for s in instance.slots]
     holders: dict[str, tuple[str, ...]] = {}
     for i, person in enumerate(instance.participants[:60]):
         key = slot_ids[i % len(slot_ids)]
         holders[key] = (*holders.get(key, ()), person.participant_id)
-    occupancy = Occupancy(holders)
+    return Occupancy(holders)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_excluded_lists_agree_with_a_slow_reference_on_a_generated_region(seed: int) -> None:
+    instance = synthetic_instance(150, seed=seed, scenario="tight")
+    ci = compile_instance(instance)
+    occupancy = _filled(instance)
     for person in instance.participants[::5]:
         got = suggest(ci, person.participant_id, D, occupancy=occupancy, max_excluded=6).excluded
         preferred = [e for e in got if not e.nearest]
         assert [(e.slot_id, tuple(r.rule for r in e.reasons)) for e in preferred] == _reference_excluded(
             instance, person.participant_id, occupancy, 6
         ), person.participant_id
+
+
+@pytest.mark.parametrize("sorted_first", [2, NEAREST_SORTED])
+def test_suggestions_and_the_nearest_slots_out_agree_with_a_slow_reference(
+    monkeypatch: pytest.MonkeyPatch, sorted_first: int
+) -> None:
+    """The person's pairs come from the whole instance's `feasible_pairs` (its KD-tree path, not suggest's own travel
+    to every site), the order from plain sorts over every slot; with 2 slots sorted at first, the nearest slots out
+    run past them."""
+    monkeypatch.setattr(suggest_module, "NEAREST_SORTED", sorted_first)
+    instance = synthetic_instance(150, seed=4, scenario="tight")
+    ci = compile_instance(instance)
+    occupancy = _filled(instance)
+    pairs = feasible_pairs(ci, D)
+    k = 8
+    for person in instance.participants[::3]:
+        pid = person.participant_id
+        got = suggest(ci, pid, D, k=k, occupancy=occupancy)
+        room = _reference_room(instance, pid, occupancy)
+        mine = np.flatnonzero(pairs.participant == ci.participant_index[pid])
+        ranked = sorted(mine.tolist(), key=lambda i: (-pairs.score[i], pairs.minutes[i], pairs.slot[i]))
+        expected: list[tuple[str, int, int]] = []
+        from_site: dict[str, int] = {}
+        for i in ranked:
+            slot = instance.slots[int(pairs.slot[i])]
+            if len(expected) < k and not room[slot.slot_id] and from_site.get(slot.site_id, 0) < 2:
+                from_site[slot.site_id] = from_site.get(slot.site_id, 0) + 1
+                expected.append((slot.slot_id, int(pairs.score[i]), int(pairs.minutes[i])))
+        assert [(x.slot_id, x.score, x.travel_minutes) for x in got.suggestions] == expected, pid
+
+        feasible = {instance.slots[int(pairs.slot[i])].slot_id for i in mine}
+        fits = {slot_id for slot_id in feasible if not room[slot_id]}
+        listed = {e.slot_id for e in got.excluded if not e.nearest} | {x.slot_id for x in got.suggestions}
+        out = sorted(
+            (int(matcher_travel(ci, pid, slot.site_id)), slot.slot_id, slot.site_id)
+            for slot in instance.slots
+            if slot.slot_id not in fits
+        )
+        nearest: list[tuple[str, int]] = []
+        from_site = {}
+        for minutes, slot_id, site_id in out:
+            if len(nearest) < k - len(expected) and slot_id not in listed and from_site.get(site_id, 0) < 2:
+                from_site[site_id] = from_site.get(site_id, 0) + 1
+                nearest.append((slot_id, minutes))
+        assert [(e.slot_id, e.travel_minutes) for e in got.excluded if e.nearest] == nearest, pid
 
 
 def test_the_suggest_command_limits_per_site_and_says_why_nothing_else_fits(tmp_path: Path) -> None:
